@@ -1,0 +1,21 @@
+# Shared helpers for hack/ scripts (sourced, not run).
+
+# Install Debian packages that are missing (quietly), e.g. `need_pkgs busybox-static`.
+need_pkgs() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "hack: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || {
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  }
+}
+
+# Make sure cargo is on PATH (rustup installs into ~/.cargo/bin).
+need_cargo() {
+  command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
+  command -v cargo >/dev/null 2>&1 || { echo "hack: cargo not found" >&2; exit 1; }
+}

@@ -1,0 +1,60 @@
+//! `hull create [--bundle B] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID`
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::Global;
+use crate::plan::{Plan, PlanOptions};
+use crate::process::create::{self, CreateOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// Path to the bundle directory (holding config.json)
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// File to write the init process's pid to
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send the pty master to (process.terminal)
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring (accepted; hull never creates one)
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass this many fds above stdio (3, 4, ...) to the container
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: i32,
+    /// Container ID
+    pub id: String,
+}
+
+pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
+    let (plan, opts) = prepare(&a)?;
+    create::create(&g.root, &plan, &opts)?;
+    Ok(0)
+}
+
+/// Shared by `create` and `run`: load and validate the bundle before any side effect.
+pub fn prepare(a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
+    crate::state::id::validate(&a.id)?;
+    if a.console_socket.is_some() {
+        bail!("--console-socket: terminals are not supported by this hull build yet");
+    }
+    if a.preserve_fds < 0 {
+        bail!("--preserve-fds: must not be negative");
+    }
+    let bundle = absolute(&a.bundle)?;
+    let spec = crate::spec::load(&bundle)?;
+    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console_socket: a.console_socket.is_some() };
+    let plan = Plan::from_spec(&spec, &bundle, &a.id, &plan_opts)?;
+    let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
+    Ok((plan, CreateOptions { pid_file, preserve_fds: a.preserve_fds }))
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("resolving path {}", p.display()))
+}

@@ -1,0 +1,32 @@
+//! `hull kill [--all] ID [SIGNAL]`
+
+use anyhow::{bail, Result};
+
+use super::Global;
+use crate::lifecycle;
+use crate::state::{ContainerStatus, StateDir};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Signal every process of the container, not just init
+    #[arg(short, long)]
+    pub all: bool,
+    /// Container ID
+    pub id: String,
+    /// Signal name (KILL, SIGKILL) or number (9)
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let signal = lifecycle::parse_signal(&a.signal)?;
+    let dir = StateDir::open(&g.root, &a.id)?;
+    let record = dir.load()?;
+    match (dir.status(record.as_ref()), record) {
+        (ContainerStatus::Created | ContainerStatus::Running, Some(r)) => {
+            lifecycle::send_signal(&r, signal, a.all)?;
+            Ok(0)
+        }
+        (status, _) => bail!("cannot kill container {:?}: it is {status}", a.id),
+    }
+}

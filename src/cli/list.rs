@@ -1,0 +1,65 @@
+//! `hull list [--format table|json] [-q]`
+
+use anyhow::Result;
+
+use super::state::StateJson;
+use super::Global;
+use crate::lifecycle;
+use crate::state::list_ids;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Print only the container IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(g: &Global, a: Args) -> Result<i32> {
+    let ids = list_ids(&g.root)?;
+    if a.quiet {
+        ids.iter().for_each(|id| println!("{id}"));
+        return Ok(0);
+    }
+    // A container deleted while we list is simply not listed.
+    let states: Vec<StateJson> = ids
+        .iter()
+        .filter_map(|id| lifecycle::snapshot(&g.root, id).ok().map(|s| StateJson::new(id, s)))
+        .collect();
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string(&states)?),
+        Format::Table => print!("{}", table(&states)),
+    }
+    Ok(0)
+}
+
+fn table(states: &[StateJson]) -> String {
+    let rows: Vec<[String; 6]> = states
+        .iter()
+        .map(|s| {
+            [s.id.clone(), s.pid.to_string(), s.status.into(), s.bundle.display().to_string(), s.created.clone(), s.owner.clone()]
+        })
+        .collect();
+    let header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|r| {
+            let cells: Vec<String> = r.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            format!("{}\n", cells.join("   ").trim_end())
+        })
+        .collect()
+}

@@ -1,0 +1,107 @@
+//! The runc-compatible command line: global flags, one file per command, no runtime logic.
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+pub mod log;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::spec::SPEC_VERSION;
+
+/// Flags every command sees.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Directory for container state (tmpfs recommended)
+    #[arg(long, global = true, default_value = "/run/hull")]
+    pub root: PathBuf,
+    /// Append log lines (errors; debug with --debug) to this file
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Format of the log file
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: log::LogFormat,
+    /// Log debug lines, including a per-phase timeline
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Manage cgroups through systemd (accepted for runc compatibility)
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "hull", about = "hull: a small, fast, runc-compatible OCI container runtime", disable_version_flag = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    version: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a container from a bundle; it waits for `start`
+    Create(create::CreateArgs),
+    /// Run the user process of a created container
+    Start(start::Args),
+    /// Print the state of a container as JSON
+    State(state::Args),
+    /// Send a signal to the container's init process
+    Kill(kill::Args),
+    /// Delete a container and everything it holds
+    Delete(delete::Args),
+    /// Create and start a container, and wait for it
+    Run(run::Args),
+    /// List containers
+    #[command(visible_alias = "ps-all")]
+    List(list::Args),
+    /// Write a default config.json
+    Spec(spec::Args),
+}
+
+/// Parse argv, run the command, report errors; returns the process exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    log::init(cli.global.log.clone(), cli.global.log_format, cli.global.debug);
+    if cli.version {
+        println!("hull version {}", env!("CARGO_PKG_VERSION"));
+        println!("commit: {}", option_env!("HULL_COMMIT").unwrap_or("unknown"));
+        println!("spec: {SPEC_VERSION}");
+        return 0;
+    }
+    let Some(command) = cli.command else {
+        eprintln!("hull: no command given (see hull --help)");
+        return 1;
+    };
+    match dispatch(&cli.global, command) {
+        Ok(code) => code,
+        Err(e) => {
+            log::error(&format!("{e:#}"));
+            1
+        }
+    }
+}
+
+fn dispatch(g: &Global, command: Command) -> Result<i32> {
+    match command {
+        Command::Create(a) => create::run(g, a),
+        Command::Start(a) => start::run(g, a),
+        Command::State(a) => state::run(g, a),
+        Command::Kill(a) => kill::run(g, a),
+        Command::Delete(a) => delete::run(g, a),
+        Command::Run(a) => run::run(g, a),
+        Command::List(a) => list::run(g, a),
+        Command::Spec(a) => spec::run(a),
+    }
+}

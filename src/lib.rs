@@ -1,0 +1,15 @@
+//! hull: a small, fast, runc-compatible OCI container runtime.
+//!
+//! The spine: `spec` loads config.json → `plan` validates it into an immutable `Plan` →
+//! `process` forks init and applies the plan with `rootfs` and `security`; `state` keeps what
+//! later commands need; `cli` is the runc-compatible command line; `sys` holds all `unsafe`.
+
+pub mod cli;
+pub mod lifecycle;
+pub mod plan;
+pub mod process;
+pub mod rootfs;
+pub mod security;
+pub mod spec;
+pub mod state;
+pub mod sys;

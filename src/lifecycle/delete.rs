@@ -1,0 +1,47 @@
+//! `delete`: remove a stopped (or created) container; `--force` kills a running one first and
+//! cleans whatever a crash left, even a state dir without a record.
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+
+use super::signal::{open_init, send_signal};
+use crate::state::{ContainerStatus, StateDir};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteMode {
+    Normal,
+    Force,
+}
+
+pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
+    let dir = match StateDir::open(root, id) {
+        Ok(d) => d,
+        // Nothing to remove: --force succeeds, as runc's does.
+        Err(_) if mode == DeleteMode::Force && !root.join(id).exists() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let record = dir.load()?;
+    match (dir.status(record.as_ref()), mode) {
+        (ContainerStatus::Running, DeleteMode::Normal) => {
+            bail!("cannot delete container {id:?}: it is running (stop it first, or use --force)")
+        }
+        (ContainerStatus::Creating, DeleteMode::Normal) => {
+            bail!("cannot delete container {id:?}: it is being created (use --force after a crash)")
+        }
+        _ => {}
+    }
+    if let Some(record) = &record {
+        if let Some(pidfd) = open_init(record) {
+            // SIGKILL to init ends its whole pid namespace; --all for a shared one.
+            let _ = send_signal(record, Signal::SIGKILL, true);
+            // The pidfd turns readable when the process exits, whoever its parent is.
+            let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+        }
+    }
+    dir.remove()
+}

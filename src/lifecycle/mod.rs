@@ -1,0 +1,43 @@
+//! The runtime.md operations on an existing container: look up, start, signal, delete.
+//! Each checks the derived status first and names the invalid operation when it does not fit.
+
+mod delete;
+mod signal;
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+pub use delete::{delete, DeleteMode};
+pub use signal::{parse_signal, send_signal};
+
+use crate::process::fifo;
+use crate::state::{load_record, ContainerStatus, Record, StateDir};
+
+/// A snapshot of one container, read without the lock (for `state` and `list`).
+pub struct Snapshot {
+    pub record: Option<Record>,
+    pub status: ContainerStatus,
+}
+
+pub fn snapshot(root: &Path, id: &str) -> Result<Snapshot> {
+    crate::state::id::validate(id)?;
+    let dir = root.join(id);
+    if !dir.is_dir() {
+        bail!("container {id:?} does not exist");
+    }
+    let record = load_record(&dir)?;
+    let status = ContainerStatus::derive(record.as_ref(), dir.join("exec.fifo").exists());
+    Ok(Snapshot { record, status })
+}
+
+/// `start`: release a created container's init to exec the user's program.
+pub fn start(dir: &StateDir) -> Result<()> {
+    let record = dir.load()?;
+    match dir.status(record.as_ref()) {
+        ContainerStatus::Created => fifo::signal_start(&dir.fifo_path()),
+        ContainerStatus::Creating => bail!("container {:?} is still being created", dir.id()),
+        ContainerStatus::Running => bail!("cannot start container {:?}: it is already running", dir.id()),
+        ContainerStatus::Stopped => bail!("cannot start container {:?}: it has stopped", dir.id()),
+    }
+}

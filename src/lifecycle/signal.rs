@@ -1,0 +1,74 @@
+//! `kill`: signals by name or number, sent through a pidfd so a recycled pid is never hit.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::state::{Liveness, Record};
+use crate::sys;
+
+/// `9`, `KILL` or `SIGKILL` (any case) → the signal.
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).with_context(|| format!("unknown signal number {n}"));
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    Signal::from_str(&name).with_context(|| format!("unknown signal {s:?}"))
+}
+
+/// A pidfd on the record's init, or None if it is no longer that process.
+pub fn open_init(record: &Record) -> Option<OwnedFd> {
+    let fd = sys::pidfd_open(Pid::from_raw(record.pid)).ok()?;
+    // Checked after opening: from here on the fd pins this very process.
+    (Liveness::of(record) == Liveness::Alive).then_some(fd)
+}
+
+/// Signal init, or with `all` every process of the container's pid namespace.
+pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
+    let Some(pidfd) = open_init(record) else {
+        bail!("container {:?} is not running", record.id);
+    };
+    if all && record.own_pid_namespace {
+        for pid in pids_in_namespace_of(record.pid)? {
+            if let Ok(fd) = sys::pidfd_open(pid) {
+                let _ = sys::pidfd_send_signal(fd.as_fd(), signal as i32);
+            }
+        }
+    }
+    sys::pidfd_send_signal(pidfd.as_fd(), signal as i32)
+        .with_context(|| format!("sending {signal} to container {:?} (pid {})", record.id, record.pid))
+}
+
+/// Every process whose pid namespace is init's.
+fn pids_in_namespace_of(init: i32) -> Result<Vec<Pid>> {
+    let ns = std::fs::read_link(format!("/proc/{init}/ns/pid")).context("reading init's pid namespace")?;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").context("reading /proc")?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        if pid != init && std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|p| p == ns) {
+            out.push(Pid::from_raw(pid));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_and_number() {
+        for s in ["9", "KILL", "SIGKILL", "kill", "sigkill"] {
+            assert_eq!(parse_signal(s).unwrap(), Signal::SIGKILL, "{s}");
+        }
+        assert_eq!(parse_signal("TERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("15").unwrap(), Signal::SIGTERM);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("0").is_err());
+        assert!(parse_signal("99").is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! The `hull` binary: argv → cli → exit status.
+
+fn main() {
+    std::process::exit(hull::cli::main());
+}

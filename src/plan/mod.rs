@@ -1,0 +1,189 @@
+//! `Plan::from_spec`: config.json → a validated, immutable plan. Pure code: no syscalls, no
+//! file reads, so every rule here is unit-tested without root. The executors (process, rootfs,
+//! security) only ever see a `Plan`, never the raw spec.
+
+mod mounts;
+mod namespaces;
+mod process;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::mount::MsFlags;
+use oci_spec::runtime::Spec;
+
+pub use mounts::{MountKind, MountPlan};
+pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
+pub use process::{ProcessPlan, Rlimit, UserPlan};
+
+/// Everything `create` needs, checked and in the shape the executors use.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub oci_version: String,
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    pub root: RootPlan,
+    pub process: ProcessPlan,
+    pub namespaces: NamespacePlan,
+    pub mounts: Vec<MountPlan>,
+    /// Create the default devices in `/dev` (false when `/dev` is bind-mounted from the host).
+    pub default_devices: bool,
+    pub masked_paths: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RootPlan {
+    /// Absolute path of the rootfs on the host (`root.path` joined to the bundle).
+    pub path: PathBuf,
+    pub readonly: bool,
+    /// Propagation of `/` in the container (`linux.rootfsPropagation`, default rslave as runc).
+    pub propagation: MsFlags,
+    /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root (for ramfs roots).
+    pub no_pivot: bool,
+}
+
+/// Caller choices that shape the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub no_pivot: bool,
+    pub has_console_socket: bool,
+}
+
+impl Plan {
+    /// Validate `spec` (loaded from the absolute `bundle`) into a plan for container `id`.
+    pub fn from_spec(spec: &Spec, bundle: &Path, id: &str, opts: &PlanOptions) -> Result<Plan> {
+        if !bundle.is_absolute() {
+            bail!("bundle path {} must be absolute", bundle.display());
+        }
+        let root = spec.root().as_ref().context("root: missing (the rootfs path is required)")?;
+        if root.path().as_os_str().is_empty() {
+            bail!("root.path: empty");
+        }
+        let linux = spec.linux().clone().unwrap_or_default();
+        let namespaces = NamespacePlan::from_spec(&linux)?;
+        let process = spec.process().as_ref().context("process: missing (required by create)")?;
+        let process = ProcessPlan::from_spec(process, opts)?;
+        let mounts = spec
+            .mounts()
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, m)| MountPlan::from_spec(m, bundle).with_context(|| format!("mounts[{i}]")))
+            .collect::<Result<Vec<_>>>()?;
+        let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
+        let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
+        if (hostname.is_some() || domainname.is_some()) && !namespaces.creates(NsKind::Uts) {
+            bail!("hostname: setting a hostname or domainname needs a new uts namespace in linux.namespaces");
+        }
+        let propagation = match linux.rootfs_propagation().as_deref() {
+            None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            Some(p) => mounts::propagation_flag(p)
+                .with_context(|| format!("linux.rootfsPropagation: unknown value {p:?}"))?,
+        };
+        let default_devices = !mounts.iter().any(|m| m.destination == Path::new("/dev") && m.is_bind());
+        Ok(Plan {
+            id: id.to_owned(),
+            oci_version: spec.version().clone(),
+            bundle: bundle.to_owned(),
+            root: RootPlan {
+                path: bundle.join(root.path()),
+                readonly: root.readonly().unwrap_or(false),
+                propagation,
+                no_pivot: opts.no_pivot,
+            },
+            process,
+            namespaces,
+            mounts,
+            default_devices,
+            masked_paths: container_paths(linux.masked_paths(), "linux.maskedPaths")?,
+            readonly_paths: container_paths(linux.readonly_paths(), "linux.readonlyPaths")?,
+            hostname,
+            domainname,
+            annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+        })
+    }
+}
+
+/// maskedPaths / readonlyPaths must be absolute container paths.
+fn container_paths(paths: &Option<Vec<String>>, field: &str) -> Result<Vec<PathBuf>> {
+    paths
+        .iter()
+        .flatten()
+        .map(|p| {
+            if !p.starts_with('/') {
+                bail!("{field}: {p:?} is not an absolute path");
+            }
+            Ok(PathBuf::from(p))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn spec(json: &str) -> Spec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    pub const MINIMAL: &str = r#"{"ociVersion":"1.2.1","root":{"path":"rootfs"},
+        "process":{"args":["/bin/true"],"cwd":"/","user":{"uid":0,"gid":0}},
+        "linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}}"#;
+
+    pub fn plan(json: &str) -> Result<Plan> {
+        Plan::from_spec(&spec(json), Path::new("/b"), "t", &PlanOptions::default())
+    }
+
+    #[test]
+    fn minimal_config_plans() {
+        let p = plan(MINIMAL).unwrap();
+        assert_eq!(p.root.path, Path::new("/b/rootfs"));
+        assert!(!p.root.readonly);
+        assert_eq!(p.root.propagation, MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        assert!(p.default_devices);
+    }
+
+    #[test]
+    fn absolute_root_path_is_kept() {
+        let p = plan(&MINIMAL.replace(r#""path":"rootfs""#, r#""path":"/srv/r","readonly":true"#)).unwrap();
+        assert_eq!(p.root.path, Path::new("/srv/r"));
+        assert!(p.root.readonly);
+    }
+
+    #[test]
+    fn missing_root_or_process_is_an_error() {
+        let err = plan(r#"{"ociVersion":"1.2.1","process":{"args":["x"],"cwd":"/","user":{"uid":0,"gid":0}}}"#).unwrap_err();
+        assert!(format!("{err:#}").contains("root"));
+        let err = plan(r#"{"ociVersion":"1.2.1","root":{"path":"r"}}"#).unwrap_err();
+        assert!(format!("{err:#}").contains("process"));
+    }
+
+    #[test]
+    fn hostname_needs_uts_namespace() {
+        let j = MINIMAL.replace(r#""root""#, r#""hostname":"h","root""#);
+        assert!(format!("{:#}", plan(&j).unwrap_err()).contains("uts"));
+        let j = j.replace(r#"{"type":"pid"}"#, r#"{"type":"pid"},{"type":"uts"}"#);
+        assert_eq!(plan(&j).unwrap().hostname.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn bind_mounted_dev_skips_default_devices() {
+        let j = MINIMAL.replace(
+            r#""root""#,
+            r#""mounts":[{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}],"root""#,
+        );
+        assert!(!plan(&j).unwrap().default_devices);
+    }
+
+    #[test]
+    fn masked_paths_must_be_absolute() {
+        let j = MINIMAL.replace(r#""namespaces""#, r#""maskedPaths":["proc/kcore"],"namespaces""#);
+        assert!(format!("{:#}", plan(&j).unwrap_err()).contains("linux.maskedPaths"));
+    }
+}

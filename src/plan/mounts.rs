@@ -1,0 +1,188 @@
+//! `mounts`: each entry parsed into mount(2) flags, propagation and filesystem data.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use nix::mount::MsFlags;
+use oci_spec::runtime::Mount;
+
+/// What kind of mount an entry asks for; decides how the rootfs executor performs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    /// A bind (or rbind) of a host path.
+    Bind { recursive: bool },
+    /// `cgroup`/`cgroup2`: the container's view of the cgroup hierarchies.
+    Cgroup,
+    /// Any other filesystem type, mounted fresh.
+    Fresh,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountPlan {
+    /// Absolute path inside the container.
+    pub destination: PathBuf,
+    /// Host path for binds (relative sources are relative to the bundle), device or label
+    /// for other types.
+    pub source: Option<PathBuf>,
+    pub fstype: String,
+    pub kind: MountKind,
+    /// Flags for mount(2), without MS_BIND/MS_REC and propagation.
+    pub flags: MsFlags,
+    /// Propagation changes applied after the mount, in order.
+    pub propagation: Vec<MsFlags>,
+    /// Options the kernel does not know as flags: passed as the filesystem's data string.
+    pub data: String,
+}
+
+impl MountPlan {
+    pub fn from_spec(m: &Mount, bundle: &Path) -> Result<Self> {
+        let dest = m.destination();
+        if dest.as_os_str().is_empty() {
+            bail!("destination: empty");
+        }
+        // runc accepts a relative destination as relative to "/"; so do we.
+        let destination = Path::new("/").join(dest);
+        let fstype = m.typ().clone().unwrap_or_default();
+        let mut flags = MsFlags::empty();
+        let mut bind = fstype == "bind";
+        let mut recursive = false;
+        let mut propagation = Vec::new();
+        let mut data = Vec::new();
+        for opt in m.options().iter().flatten() {
+            match opt.as_str() {
+                "bind" => bind = true,
+                "rbind" => (bind, recursive) = (true, true),
+                o => {
+                    if let Some(p) = propagation_flag(o) {
+                        propagation.push(p);
+                    } else if let Some((set, flag)) = flag_option(o) {
+                        flags.set(flag, set);
+                    } else {
+                        data.push(o);
+                    }
+                }
+            }
+        }
+        let kind = match fstype.as_str() {
+            _ if bind => MountKind::Bind { recursive },
+            "cgroup" | "cgroup2" => MountKind::Cgroup,
+            "" => bail!("type: missing for {} (and no bind option)", dest.display()),
+            _ => MountKind::Fresh,
+        };
+        let source = match (m.source(), kind) {
+            (None, MountKind::Bind { .. }) => bail!("source: a bind mount of {} needs a source", dest.display()),
+            (Some(s), MountKind::Bind { .. }) => Some(bundle.join(s)),
+            (s, _) => s.clone(),
+        };
+        Ok(Self { destination, source, fstype, kind, flags, propagation, data: data.join(",") })
+    }
+
+    pub fn is_bind(&self) -> bool {
+        matches!(self.kind, MountKind::Bind { .. })
+    }
+
+    /// For messages: the filesystem type, or "bind".
+    pub fn fstype_or_bind(&self) -> &str {
+        if self.is_bind() {
+            "bind"
+        } else {
+            &self.fstype
+        }
+    }
+}
+
+/// Mount propagation option names → flags (also used for `rootfsPropagation`).
+pub fn propagation_flag(opt: &str) -> Option<MsFlags> {
+    let rec = MsFlags::MS_REC;
+    Some(match opt {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | rec,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | rec,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | rec,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | rec,
+        _ => return None,
+    })
+}
+
+/// mount(8) option names that are mount(2) flags: (set?, flag).
+fn flag_option(opt: &str) -> Option<(bool, MsFlags)> {
+    use MsFlags as F;
+    Some(match opt {
+        "defaults" => (false, F::empty()),
+        "ro" => (true, F::MS_RDONLY),
+        "rw" => (false, F::MS_RDONLY),
+        "nosuid" => (true, F::MS_NOSUID),
+        "suid" => (false, F::MS_NOSUID),
+        "nodev" => (true, F::MS_NODEV),
+        "dev" => (false, F::MS_NODEV),
+        "noexec" => (true, F::MS_NOEXEC),
+        "exec" => (false, F::MS_NOEXEC),
+        "sync" => (true, F::MS_SYNCHRONOUS),
+        "async" => (false, F::MS_SYNCHRONOUS),
+        "dirsync" => (true, F::MS_DIRSYNC),
+        "remount" => (true, F::MS_REMOUNT),
+        "mand" => (true, F::MS_MANDLOCK),
+        "nomand" => (false, F::MS_MANDLOCK),
+        "noatime" => (true, F::MS_NOATIME),
+        "atime" => (false, F::MS_NOATIME),
+        "nodiratime" => (true, F::MS_NODIRATIME),
+        "diratime" => (false, F::MS_NODIRATIME),
+        "relatime" => (true, F::MS_RELATIME),
+        "norelatime" => (false, F::MS_RELATIME),
+        "strictatime" => (true, F::MS_STRICTATIME),
+        "nostrictatime" => (false, F::MS_STRICTATIME),
+        "silent" => (true, F::MS_SILENT),
+        "loud" => (false, F::MS_SILENT),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(json: &str) -> Result<MountPlan> {
+        MountPlan::from_spec(&serde_json::from_str(json).unwrap(), Path::new("/bundle"))
+    }
+
+    #[test]
+    fn fresh_mount_flags_and_data() {
+        let m = mount(
+            r#"{"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]}"#,
+        )
+        .unwrap();
+        assert_eq!(m.kind, MountKind::Fresh);
+        assert_eq!(m.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
+        assert_eq!(m.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn bind_sources_are_relative_to_bundle() {
+        let m = mount(r#"{"destination":"data","type":"none","source":"vol","options":["rbind","ro","rprivate"]}"#).unwrap();
+        assert_eq!(m.kind, MountKind::Bind { recursive: true });
+        assert_eq!(m.source.as_deref(), Some(Path::new("/bundle/vol")));
+        assert_eq!(m.destination, Path::new("/data"));
+        assert_eq!(m.flags, MsFlags::MS_RDONLY);
+        assert_eq!(m.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+    }
+
+    #[test]
+    fn later_options_override_earlier() {
+        let m = mount(r#"{"destination":"/x","type":"tmpfs","options":["ro","rw"]}"#).unwrap();
+        assert!(m.flags.is_empty());
+    }
+
+    #[test]
+    fn bind_without_source_and_typeless_mounts_are_errors() {
+        assert!(format!("{:#}", mount(r#"{"destination":"/x","type":"bind"}"#).unwrap_err()).contains("source"));
+        assert!(format!("{:#}", mount(r#"{"destination":"/x"}"#).unwrap_err()).contains("type"));
+    }
+
+    #[test]
+    fn cgroup_kind() {
+        assert_eq!(mount(r#"{"destination":"/sys/fs/cgroup","type":"cgroup"}"#).unwrap().kind, MountKind::Cgroup);
+    }
+}

@@ -1,0 +1,168 @@
+//! `process`: args, env, cwd, user, rlimits, noNewPrivileges, terminal.
+
+use std::ffi::CString;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use nix::sys::resource::Resource;
+use oci_spec::runtime::{PosixRlimitType, Process};
+
+use super::PlanOptions;
+
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub args: Vec<CString>,
+    pub env: Vec<CString>,
+    /// `PATH` from `env`, used to find `args[0]` inside the container.
+    pub path_env: Option<String>,
+    pub cwd: PathBuf,
+    pub user: UserPlan,
+    pub rlimits: Vec<Rlimit>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPlan {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub umask: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rlimit {
+    pub resource: Resource,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+impl ProcessPlan {
+    pub fn from_spec(p: &Process, opts: &PlanOptions) -> Result<Self> {
+        let args = p.args().as_deref().unwrap_or_default();
+        if args.is_empty() || args[0].is_empty() {
+            bail!("process.args: must name a program to run");
+        }
+        let args = cstrings(args, "process.args")?;
+        let env_list = p.env().as_deref().unwrap_or_default();
+        for (i, e) in env_list.iter().enumerate() {
+            if !e.contains('=') {
+                bail!("process.env[{i}]: {e:?} is not KEY=VALUE");
+            }
+        }
+        let env = cstrings(env_list, "process.env")?;
+        let path_env = env_list.iter().rev().find_map(|e| e.strip_prefix("PATH=")).map(str::to_owned);
+        if !p.cwd().is_absolute() {
+            bail!("process.cwd: {} must be an absolute path", p.cwd().display());
+        }
+        if p.terminal().unwrap_or(false) && !opts.has_console_socket {
+            bail!("process.terminal: true needs --console-socket (or set terminal to false)");
+        }
+        let user = p.user();
+        Ok(Self {
+            args,
+            env,
+            path_env,
+            cwd: p.cwd().clone(),
+            user: UserPlan {
+                uid: user.uid(),
+                gid: user.gid(),
+                additional_gids: user.additional_gids().clone().unwrap_or_default(),
+                umask: user.umask(),
+            },
+            rlimits: rlimits(p)?,
+            no_new_privileges: p.no_new_privileges().unwrap_or(false),
+            oom_score_adj: p.oom_score_adj(),
+        })
+    }
+}
+
+fn cstrings(list: &[String], field: &str) -> Result<Vec<CString>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| CString::new(s.as_str()).with_context(|| format!("{field}[{i}]: contains a NUL byte")))
+        .collect()
+}
+
+fn rlimits(p: &Process) -> Result<Vec<Rlimit>> {
+    let mut out: Vec<Rlimit> = Vec::new();
+    for (i, r) in p.rlimits().iter().flatten().enumerate() {
+        let resource = rlimit_resource(r.typ());
+        if r.soft() > r.hard() {
+            bail!("process.rlimits[{i}] ({}): soft limit {} is above hard limit {}", r.typ(), r.soft(), r.hard());
+        }
+        if out.iter().any(|o| o.resource == resource) {
+            bail!("process.rlimits[{i}]: {} appears twice", r.typ());
+        }
+        out.push(Rlimit { resource, soft: r.soft(), hard: r.hard() });
+    }
+    Ok(out)
+}
+
+fn rlimit_resource(t: PosixRlimitType) -> Resource {
+    use PosixRlimitType as T;
+    match t {
+        T::RlimitCpu => Resource::RLIMIT_CPU,
+        T::RlimitFsize => Resource::RLIMIT_FSIZE,
+        T::RlimitData => Resource::RLIMIT_DATA,
+        T::RlimitStack => Resource::RLIMIT_STACK,
+        T::RlimitCore => Resource::RLIMIT_CORE,
+        T::RlimitRss => Resource::RLIMIT_RSS,
+        T::RlimitNproc => Resource::RLIMIT_NPROC,
+        T::RlimitNofile => Resource::RLIMIT_NOFILE,
+        T::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        T::RlimitAs => Resource::RLIMIT_AS,
+        T::RlimitLocks => Resource::RLIMIT_LOCKS,
+        T::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        T::RlimitNice => Resource::RLIMIT_NICE,
+        T::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        T::RlimitRttime => Resource::RLIMIT_RTTIME,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{plan, MINIMAL};
+
+    #[test]
+    fn args_env_user_cwd() {
+        let j = MINIMAL.replace(
+            r#""process":{"args":["/bin/true"],"cwd":"/","user":{"uid":0,"gid":0}}"#,
+            r#""process":{"args":["sh","-c","x"],"env":["A=1","PATH=/bin:/sbin"],"cwd":"/tmp",
+              "user":{"uid":5,"gid":6,"additionalGids":[7,8],"umask":18}}"#,
+        );
+        let p = plan(&j).unwrap().process;
+        assert_eq!(p.args.len(), 3);
+        assert_eq!(p.path_env.as_deref(), Some("/bin:/sbin"));
+        assert_eq!(p.user.additional_gids, vec![7, 8]);
+        assert_eq!(p.user.umask, Some(18));
+        assert_eq!(p.cwd.to_str(), Some("/tmp"));
+    }
+
+    #[test]
+    fn bad_process_fields_are_named() {
+        for (from, to, field) in [
+            (r#""args":["/bin/true"]"#, r#""args":[]"#, "process.args"),
+            (r#""cwd":"/""#, r#""cwd":"rel""#, "process.cwd"),
+            (r#""cwd":"/""#, r#""cwd":"/","env":["NOEQUALS"]"#, "process.env[0]"),
+            (r#""cwd":"/""#, r#""cwd":"/","terminal":true"#, "process.terminal"),
+            (
+                r#""cwd":"/""#,
+                r#""cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":10,"hard":5}]"#,
+                "process.rlimits[0]",
+            ),
+        ] {
+            let err = plan(&MINIMAL.replace(from, to)).unwrap_err();
+            assert!(format!("{err:#}").contains(field), "{field}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn rlimits_are_planned() {
+        let j = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":100,"hard":200}]"#);
+        let r = plan(&j).unwrap().process.rlimits;
+        assert_eq!(r[0].resource, nix::sys::resource::Resource::RLIMIT_NOFILE);
+        assert_eq!((r[0].soft, r[0].hard), (100, 200));
+    }
+}

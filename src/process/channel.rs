@@ -1,0 +1,128 @@
+//! The parent ↔ init channel: one SOCK_SEQPACKET pair, one typed message per datagram.
+//!
+//! ```text
+//!  parent (hull create)                      init (child of clone3)
+//!        |                                      | [joins namespaces, unshares the rest]
+//!        | <------------- NeedIdMaps ---------- | (only with a new user namespace)
+//!   write uid_map/gid_map                       |
+//!        | ------------ IdMapsWritten --------> |
+//!        | <------------- InitPid(p) ---------- | (only via an intermediate process)
+//!        |                                      | [rootfs, hostname, user, checks]
+//!        | <-------- Ready | Error(msg) ------- |
+//!   pid file, state.json, exit                  | blocks on exec.fifo until `start`
+//! ```
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+
+/// Messages from init (or its intermediate process) to the parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToParent {
+    /// A new user namespace exists: the parent must write its id maps.
+    NeedIdMaps,
+    /// The pid (in the parent's pid namespace) of init, when an intermediate process forked it.
+    InitPid(i32),
+    /// Init is set up and waits for `start`.
+    Ready,
+    /// Init failed; the message names the step.
+    Error(String),
+}
+
+/// Messages from the parent to init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToInit {
+    IdMapsWritten,
+}
+
+/// One end of the channel.
+pub struct Channel(OwnedFd);
+
+/// A connected pair: (parent's end, init's end). Both CLOEXEC.
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .context("creating the init sync socketpair")?;
+    Ok((Channel(a), Channel(b)))
+}
+
+impl ToParent {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Self::NeedIdMaps => vec![1],
+            Self::InitPid(pid) => [&[2u8][..], &pid.to_le_bytes()].concat(),
+            Self::Ready => vec![3],
+            Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
+        }
+    }
+
+    fn decode(buf: &[u8]) -> Result<Self> {
+        Ok(match buf {
+            [1] => Self::NeedIdMaps,
+            [2, p @ ..] if p.len() == 4 => Self::InitPid(i32::from_le_bytes(p.try_into()?)),
+            [3] => Self::Ready,
+            [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
+            _ => bail!("malformed message from init: {buf:?}"),
+        })
+    }
+}
+
+impl Channel {
+    fn send(&self, bytes: &[u8]) -> Result<()> {
+        send(self.0.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL).context("writing to the init sync socket")?;
+        Ok(())
+    }
+
+    /// Receive one datagram; `None` when the other end is closed.
+    fn recv(&self) -> Result<Option<Vec<u8>>> {
+        let mut buf = vec![0u8; 16 * 1024];
+        let n = loop {
+            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => break r.context("reading the init sync socket")?,
+            }
+        };
+        buf.truncate(n);
+        Ok((n > 0).then_some(buf))
+    }
+
+    pub fn send_to_parent(&self, msg: &ToParent) -> Result<()> {
+        self.send(&msg.encode())
+    }
+
+    pub fn recv_from_init(&self) -> Result<Option<ToParent>> {
+        self.recv()?.map(|b| ToParent::decode(&b)).transpose()
+    }
+
+    pub fn send_to_init(&self, msg: ToInit) -> Result<()> {
+        self.send(&[match msg {
+            ToInit::IdMapsWritten => 1,
+        }])
+    }
+
+    pub fn recv_from_parent(&self) -> Result<ToInit> {
+        match self.recv()?.as_deref() {
+            Some([1]) => Ok(ToInit::IdMapsWritten),
+            None => bail!("the parent closed the sync socket"),
+            Some(other) => bail!("malformed message from the parent: {other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_one_per_datagram() {
+        let (parent, init) = pair().unwrap();
+        for m in [ToParent::NeedIdMaps, ToParent::InitPid(-7), ToParent::Ready, ToParent::Error("mounting x: EPERM".into())] {
+            init.send_to_parent(&m).unwrap();
+            assert_eq!(parent.recv_from_init().unwrap(), Some(m));
+        }
+        parent.send_to_init(ToInit::IdMapsWritten).unwrap();
+        assert_eq!(init.recv_from_parent().unwrap(), ToInit::IdMapsWritten);
+        drop(init);
+        assert_eq!(parent.recv_from_init().unwrap(), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! `create`, the parent's half: state dir, fork init, answer its requests, record the result.
+//! On any error the init process is killed and the state dir removed: nothing is left behind.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+
+use super::channel::{self, Channel, ToInit, ToParent};
+use super::fifo;
+use super::init::{self, InitContext};
+use crate::plan::{namespaces_map_text, NsKind, Plan};
+use crate::state::{pidfile, time, Record, StateDir};
+use crate::sys;
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: i32,
+}
+
+/// A created container: its locked state dir and its init process.
+pub struct Created {
+    pub dir: StateDir,
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+}
+
+pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created> {
+    check_rootfs(&plan.root.path)?;
+    let joins = open_namespaces(plan)?;
+    let dir = StateDir::create(root, &plan.id)?;
+    match start_init(&dir, plan, opts, &joins) {
+        Ok((pid, pidfd)) => Ok(Created { dir, pid, pidfd }),
+        Err(e) => {
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+fn check_rootfs(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => bail!("root.path: {} is not a directory", path.display()),
+        Err(e) => Err(e).with_context(|| format!("root.path: {}", path.display())),
+    }
+}
+
+fn open_namespaces(plan: &Plan) -> Result<Vec<(NsKind, OwnedFd)>> {
+    plan.namespaces
+        .join
+        .iter()
+        .map(|j| {
+            let fd = open(&j.path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .with_context(|| format!("linux.namespaces: {} namespace path {}", j.kind, j.path.display()))?;
+            Ok((j.kind, fd))
+        })
+        .collect()
+}
+
+/// Fork init, drive it to "ready", then record it. Returns init's pid and pidfd.
+fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKind, OwnedFd)]) -> Result<(Pid, OwnedFd)> {
+    let fifo = fifo::create(&dir.fifo_path())?;
+    let (parent, child) = channel::pair()?;
+    let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
+    let ctx = InitContext { plan, channel: child, fifo, joins, lock_fd: dir.lock_fd(), preserve_fds: opts.preserve_fds };
+    let (first, first_fd) = match sys::clone_fork(flags).context("clone3 of the init process")? {
+        sys::Forked::Child => init::run(ctx),
+        sys::Forked::Parent { child, pidfd } => (child, pidfd),
+    };
+    // Our copies of init's channel end and fifo must go, or EOF would never be seen.
+    drop(ctx);
+    let mut init = Init { first, init: first, pidfd: first_fd };
+    match sync_with_init(&parent, plan, &mut init).and_then(|()| record(dir, plan, opts, &init)) {
+        Ok(()) => Ok((init.init, init.pidfd)),
+        Err(e) => {
+            init.kill();
+            Err(e)
+        }
+    }
+}
+
+/// The processes `create` started: the clone3 child and init (the same unless an
+/// intermediate process forked init).
+struct Init {
+    first: Pid,
+    init: Pid,
+    pidfd: OwnedFd,
+}
+
+impl Init {
+    fn kill(&self) {
+        let _ = sys::pidfd_send_signal(self.pidfd.as_fd(), Signal::SIGKILL as i32);
+        let _ = nix::sys::signal::kill(self.first, Signal::SIGKILL);
+        let _ = waitpid(self.first, None);
+        if self.init != self.first {
+            let _ = waitpid(self.init, None);
+        }
+    }
+}
+
+fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init) -> Result<()> {
+    loop {
+        match parent.recv_from_init()? {
+            Some(ToParent::NeedIdMaps) => {
+                write_id_maps(init.first, plan)?;
+                parent.send_to_init(ToInit::IdMapsWritten)?;
+            }
+            Some(ToParent::InitPid(pid)) => {
+                let pid = Pid::from_raw(pid);
+                init.pidfd = sys::pidfd_open(pid).context("pidfd_open of init")?;
+                init.init = pid;
+                // The intermediate process exits right after; reap it.
+                let _ = waitpid(init.first, None);
+            }
+            Some(ToParent::Ready) => return Ok(()),
+            Some(ToParent::Error(msg)) => return Err(anyhow!(msg)),
+            None => bail!("init exited before it was ready ({})", describe_exit(init.first)),
+        }
+    }
+}
+
+fn describe_exit(pid: Pid) -> String {
+    match waitpid(pid, None) {
+        Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+        Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
+        _ => "status unknown".into(),
+    }
+}
+
+fn write_id_maps(pid: Pid, plan: &Plan) -> Result<()> {
+    let ns = &plan.namespaces;
+    for (file, maps, field) in [("uid_map", &ns.uid_map, "linux.uidMappings"), ("gid_map", &ns.gid_map, "linux.gidMappings")] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, namespaces_map_text(maps)).with_context(|| format!("{field}: writing {path}"))?;
+    }
+    Ok(())
+}
+
+fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init) -> Result<()> {
+    let init_start_time = sys::process_start_time(init.init).context("reading init's start time")?;
+    let record = Record {
+        oci_version: plan.oci_version.clone(),
+        id: plan.id.clone(),
+        pid: init.init.as_raw(),
+        init_start_time,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.root.path.clone(),
+        created: time::now_rfc3339(),
+        owner: owner_name(),
+        annotations: plan.annotations.clone(),
+        own_pid_namespace: plan.namespaces.creates(NsKind::Pid),
+    };
+    dir.save(&record)?;
+    if let Some(path) = &opts.pid_file {
+        pidfile::write(path, init.init.as_raw())?;
+    }
+    Ok(())
+}
+
+fn owner_name() -> String {
+    let uid = nix::unistd::geteuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}

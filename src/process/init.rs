@@ -1,0 +1,157 @@
+//! The init process: the child of clone3 that becomes the container.
+//!
+//! hull is single-threaded at the fork, so the child owns a consistent copy of the heap and
+//! may allocate; it never returns into hull's main flow: it either execs the user's program or
+//! reports its error over the channel and `_exit`s.
+//!
+//! The steps run top-down in the order of config-linux.md and `shared/README.md` §2.
+
+use std::convert::Infallible;
+use std::os::fd::{OwnedFd, RawFd};
+
+use anyhow::{Context, Result};
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::prctl;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::unistd::{Gid, Uid};
+
+use super::channel::{Channel, ToParent};
+use super::{exec_path, fifo};
+use crate::plan::{NsKind, Plan};
+use crate::{rootfs, security, sys};
+
+/// What init inherits from the parent across the fork.
+pub struct InitContext<'a> {
+    pub plan: &'a Plan,
+    pub channel: Channel,
+    pub fifo: OwnedFd,
+    /// Namespaces to join, opened by the parent (so a bad path fails before the fork).
+    pub joins: &'a [(NsKind, OwnedFd)],
+    /// The state-dir lock fd, which init must not keep.
+    pub lock_fd: RawFd,
+    pub preserve_fds: i32,
+}
+
+/// Run init; never returns.
+pub fn run(ctx: InitContext) -> ! {
+    let err = match steps(&ctx) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = ctx.channel.send_to_parent(&ToParent::Error(format!("{err:#}")));
+    sys::exit_now(1)
+}
+
+fn steps(ctx: &InitContext) -> Result<Infallible> {
+    let plan = ctx.plan;
+    let _ = nix::unistd::close(ctx.lock_fd);
+    // Die with `hull create` if it dies before we are ready; cleared before "Ready".
+    prctl::set_pdeathsig(Signal::SIGKILL).context("setting the parent-death signal")?;
+    // Nothing in the container may ptrace us or open /proc/1/exe (the hull binary) while we
+    // still run hull's code (CVE-2019-5736).
+    prctl::set_dumpable(false).context("making init non-dumpable")?;
+    enter_namespaces(ctx)?;
+    sys::set_umask(0);
+    if let Some(adj) = plan.process.oom_score_adj {
+        security::user::set_oom_score_adj(adj)?;
+    }
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
+    }
+    if let Some(d) = &plan.domainname {
+        sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
+    }
+    rootfs::setup(plan)?;
+    security::user::apply_rlimits(&plan.process.rlimits)?;
+    security::user::switch(&plan.process.user)?;
+    sys::set_umask(plan.process.user.umask.unwrap_or(0o022));
+    enter_cwd(plan)?;
+    if plan.process.no_new_privileges {
+        prctl::set_no_new_privs().context("setting no_new_privs (process.noNewPrivileges)")?;
+    }
+    let program = exec_path::resolve(&plan.process.args[0], plan.process.path_env.as_deref())?;
+    prepare_fds(ctx.preserve_fds)?;
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .context("clearing the signal mask")?;
+    prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
+    ctx.channel.send_to_parent(&ToParent::Ready)?;
+    fifo::wait_for_start(&ctx.fifo)?;
+    let err = sys::execve(&program, &plan.process.args, &plan.process.env);
+    // The parent is gone by now: stderr is the only place left to tell.
+    eprintln!("hull: exec {:?}: {}", program, err.desc());
+    sys::exit_now(127)
+}
+
+/// Join the requested namespaces, then create the new ones (user first, so it owns the rest).
+/// The namespaces from clone3 already exist when nothing is joined.
+fn enter_namespaces(ctx: &InitContext) -> Result<()> {
+    let ns = &ctx.plan.namespaces;
+    if ns.needs_intermediate() {
+        for ((kind, fd), join) in ctx.joins.iter().zip(&ns.join) {
+            setns(fd, CloneFlags::from_bits_retain(*kind as i32))
+                .with_context(|| format!("joining {kind} namespace {}", join.path.display()))?;
+        }
+        if ns.creates(NsKind::User) {
+            unshare(CloneFlags::CLONE_NEWUSER).context("creating the user namespace")?;
+            request_id_maps(&ctx.channel)?;
+        }
+        let rest = CloneFlags::from_bits_retain(ns.clone_flags() as i32) - CloneFlags::CLONE_NEWUSER;
+        unshare(rest).context("creating namespaces")?;
+        // setns/unshare of a pid namespace applies to children only: fork init into it.
+        if let sys::Forked::Parent { child, .. } = sys::clone_fork(0).context("forking init")? {
+            ctx.channel.send_to_parent(&ToParent::InitPid(child.as_raw()))?;
+            sys::exit_now(0);
+        }
+    } else if ns.creates(NsKind::User) {
+        request_id_maps(&ctx.channel)?;
+    }
+    if ns.creates(NsKind::User) {
+        // Become the namespace's root (if the maps give it one) to set up the container.
+        let _ = setresgid(0).and_then(|()| setresuid(0));
+    }
+    if ns.creates(NsKind::Time) {
+        unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).context("creating the time namespace")?;
+        // Offsets apply to the namespace our children (and we, at execve) will be in.
+        if !ns.time_offsets.is_empty() {
+            std::fs::write("/proc/self/timens_offsets", ns.time_offsets.join("\n"))
+                .context("writing /proc/self/timens_offsets (linux.timeOffsets)")?;
+        }
+    }
+    Ok(())
+}
+
+fn setresgid(id: u32) -> nix::Result<()> {
+    let g = Gid::from_raw(id);
+    nix::unistd::setresgid(g, g, g)
+}
+
+fn setresuid(id: u32) -> nix::Result<()> {
+    let u = Uid::from_raw(id);
+    nix::unistd::setresuid(u, u, u)
+}
+
+fn request_id_maps(channel: &Channel) -> Result<()> {
+    channel.send_to_parent(&ToParent::NeedIdMaps)?;
+    channel.recv_from_parent().context("waiting for the id maps")?;
+    Ok(())
+}
+
+/// chdir into process.cwd and check that it is inside the container: a cwd reached through a
+/// leaked fd would point outside the root (CVE-2024-21626), which getcwd reports as unreachable.
+fn enter_cwd(plan: &Plan) -> Result<()> {
+    let cwd = &plan.process.cwd;
+    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => anyhow::bail!("process.cwd: {} is outside the container's root", cwd.display()),
+    }
+}
+
+/// Everything above stdio and the preserved fds is marked close-on-exec; the preserved ones
+/// (3 .. 3+N) are made inheritable.
+fn prepare_fds(preserve: i32) -> Result<()> {
+    for fd in 3..3 + preserve {
+        sys::clear_cloexec(fd).with_context(|| format!("--preserve-fds: fd {fd}"))?;
+    }
+    sys::cloexec_from(3 + preserve).context("marking fds close-on-exec")
+}

@@ -1,0 +1,8 @@
+//! The create/exec process machinery: the parent (`create`), the init child (`init`), the
+//! channel between them and the exec fifo that `start` opens.
+
+pub mod channel;
+pub mod create;
+pub mod fifo;
+mod init;
+mod exec_path;

@@ -1,0 +1,110 @@
+//! One `mounts` entry onto a target resolved inside the rootfs.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::mount::{mount as mount2, MsFlags};
+use nix::sys::statvfs::{fstatvfs, statvfs, FsFlags, Statvfs};
+
+use super::cgroupfs;
+use super::resolve::{fd_path, Kind, Root};
+use crate::plan::{MountKind, MountPlan};
+
+pub fn mount(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
+    match m.kind {
+        MountKind::Bind { recursive } => bind(root, m, recursive)?,
+        MountKind::Cgroup => cgroupfs::mount(root, m)?,
+        MountKind::Fresh => fresh(root, m, in_userns)?,
+    }
+    for &p in &m.propagation {
+        let target = root.open_path(&m.destination)?;
+        mount2(None::<&str>, &fd_path(&target), None::<&str>, p, None::<&str>)
+            .context("setting mount propagation")?;
+    }
+    Ok(())
+}
+
+fn bind(root: &Root, m: &MountPlan, recursive: bool) -> Result<()> {
+    let source = m.source.as_deref().context("bind mount without a source")?;
+    let meta = std::fs::metadata(source).with_context(|| format!("bind source {}", source.display()))?;
+    let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+    let target = root.ensure(&m.destination, kind)?;
+    let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
+    mount2(Some(source), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | rec, None::<&str>)
+        .with_context(|| format!("bind-mounting {}", source.display()))?;
+    // A bind mount takes its flags only from a second, remounting call.
+    let flags = m.flags - MsFlags::MS_REMOUNT;
+    if !flags.is_empty() {
+        let mounted = root.open_path(&m.destination)?;
+        remount_bind(&mounted, flags)?;
+    }
+    Ok(())
+}
+
+fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
+    let target = root.ensure(&m.destination, Kind::Dir)?;
+    let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
+    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    match mount2(Some(source), &fd_path(&target), Some(m.fstype.as_str()), m.flags, data) {
+        // Without its own network (sysfs) or ipc (mqueue) namespace a user namespace may not
+        // mount these: show the host's, read-only where asked, as runc does.
+        Err(Errno::EPERM) if in_userns && matches!(m.fstype.as_str(), "sysfs" | "mqueue") => {
+            let host = if m.fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
+            mount2(Some(host), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .with_context(|| format!("bind-mounting the host's {host} instead"))?;
+            let flags = m.flags - MsFlags::MS_REMOUNT;
+            if !flags.is_empty() {
+                remount_bind(&root.open_path(&m.destination)?, flags)?;
+            }
+            Ok(())
+        }
+        r => r.map_err(Into::into),
+    }
+}
+
+/// Remount a bind mount with `flags`, keeping the flags the kernel locked on it (a user
+/// namespace may not clear nosuid/nodev/noexec/atime flags it inherited).
+pub fn remount_bind(target: &OwnedFd, flags: MsFlags) -> Result<()> {
+    let locked = locked_flags(&fstatvfs(target.as_fd()).context("statvfs of the mount")?);
+    mount2(
+        None::<&str>,
+        &fd_path(target),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked,
+        None::<&str>,
+    )
+    .context("remounting with the requested flags")
+}
+
+/// Make the mount at `path` read-only (the root after pivot_root, `root.readonly`).
+pub fn remount_readonly(path: &Path) -> Result<()> {
+    let locked = locked_flags(&statvfs(path)?);
+    mount2(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
+        None::<&str>,
+    )
+    .with_context(|| format!("remounting {} read-only", path.display()))
+}
+
+fn locked_flags(st: &Statvfs) -> MsFlags {
+    let f = st.flags();
+    let mut out = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            out |= ms;
+        }
+    }
+    out
+}

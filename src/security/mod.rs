@@ -1,0 +1,4 @@
+//! Identity and security of the container process: user and groups, rlimits, no_new_privs.
+//! (Capabilities and seccomp land here too.)
+
+pub mod user;

@@ -1,0 +1,28 @@
+//! `state.json`: what `create` learned and later commands need, written atomically.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The persistent record of one container. Status is not stored: it is derived each time
+/// (see `status.rs`), so a crash can never leave a stale "running" behind.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub oci_version: String,
+    pub id: String,
+    /// The init process's pid in hull's pid namespace.
+    pub pid: i32,
+    /// Start time of `pid` (clock ticks since boot): guards against pid reuse.
+    pub init_start_time: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Whether the container has its own pid namespace: then killing init ends every process.
+    #[serde(default)]
+    pub own_pid_namespace: bool,
+}

@@ -1,0 +1,114 @@
+//! Container status, derived from the record, the init process and the exec fifo.
+
+use std::fmt;
+
+use nix::unistd::Pid;
+
+use super::Record;
+use crate::sys;
+
+/// The runtime-spec statuses hull reports (`paused` comes with the freezer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerStatus {
+    /// The state dir exists but `create` has not finished.
+    Creating,
+    /// Init is waiting on the exec fifo for `start`.
+    Created,
+    /// The user's process has been exec'd and is alive.
+    Running,
+    /// The init process is gone (or a zombie).
+    Stopped,
+}
+
+impl ContainerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "creating",
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+impl fmt::Display for ContainerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the process a record names is still the one `create` started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Alive,
+    Gone,
+}
+
+impl Liveness {
+    /// Alive only if `pid` exists, is not a zombie, and started at the recorded time:
+    /// a recycled pid belongs to a process with another start time.
+    pub fn of(record: &Record) -> Self {
+        let pid = Pid::from_raw(record.pid);
+        if record.pid <= 0 || sys::process_start_time(pid) != Some(record.init_start_time) {
+            return Self::Gone;
+        }
+        match sys::process_state(pid) {
+            Some('Z') | Some('X') | None => Self::Gone,
+            Some(_) => Self::Alive,
+        }
+    }
+}
+
+impl ContainerStatus {
+    /// Derive the status: no record yet → creating; init gone → stopped; exec fifo still
+    /// present → created; otherwise running.
+    pub fn derive(record: Option<&Record>, fifo_present: bool) -> Self {
+        match record {
+            None => Self::Creating,
+            Some(r) if Liveness::of(r) == Liveness::Gone => Self::Stopped,
+            Some(_) if fifo_present => Self::Created,
+            Some(_) => Self::Running,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pid: i32, start: u64) -> Record {
+        Record {
+            oci_version: "1.2.1".into(),
+            id: "t".into(),
+            pid,
+            init_start_time: start,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            owner: "root".into(),
+            annotations: Default::default(),
+            own_pid_namespace: true,
+        }
+    }
+
+    #[test]
+    fn no_record_is_creating() {
+        assert_eq!(ContainerStatus::derive(None, true), ContainerStatus::Creating);
+    }
+
+    #[test]
+    fn live_process_with_fifo_is_created_without_is_running() {
+        let me = nix::unistd::getpid();
+        let r = record(me.as_raw(), sys::process_start_time(me).unwrap());
+        assert_eq!(ContainerStatus::derive(Some(&r), true), ContainerStatus::Created);
+        assert_eq!(ContainerStatus::derive(Some(&r), false), ContainerStatus::Running);
+    }
+
+    #[test]
+    fn reused_pid_is_stopped() {
+        let me = nix::unistd::getpid();
+        let r = record(me.as_raw(), sys::process_start_time(me).unwrap() + 1);
+        assert_eq!(ContainerStatus::derive(Some(&r), false), ContainerStatus::Stopped);
+        assert_eq!(ContainerStatus::derive(Some(&record(0, 0)), true), ContainerStatus::Stopped);
+    }
+}

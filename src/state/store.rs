@@ -1,0 +1,145 @@
+//! `ROOT/ID/`: created 0700, locked with flock against concurrent commands on the same ID.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+
+use super::{id, ContainerStatus, Record};
+
+const RECORD: &str = "state.json";
+const FIFO: &str = "exec.fifo";
+
+/// An open, locked container state directory. The lock lives as long as this value.
+pub struct StateDir {
+    path: PathBuf,
+    id: String,
+    lock: Flock<File>,
+}
+
+impl StateDir {
+    /// Make `ROOT/ID` for a new container; fails if the ID is taken.
+    pub fn create(root: &Path, id: &str) -> Result<Self> {
+        id::validate(id)?;
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .with_context(|| format!("creating state root {}", root.display()))?;
+        let path = root.join(id);
+        match DirBuilder::new().mode(0o700).create(&path) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                bail!("container with id {id:?} already exists")
+            }
+            r => r.with_context(|| format!("creating state dir {}", path.display()))?,
+        }
+        Self::lock(path, id)
+    }
+
+    /// Open and lock the state dir of an existing container.
+    pub fn open(root: &Path, id: &str) -> Result<Self> {
+        id::validate(id)?;
+        let path = root.join(id);
+        let dir = Self::lock(path, id)?;
+        // A concurrent `delete` may have removed it while we waited for the lock.
+        if !dir.path.exists() {
+            bail!("container {id:?} does not exist");
+        }
+        Ok(dir)
+    }
+
+    fn lock(path: PathBuf, id: &str) -> Result<Self> {
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Err(e) if e.kind() == ErrorKind::NotFound => bail!("container {id:?} does not exist"),
+            r => r.with_context(|| format!("opening state dir {}", path.display()))?,
+        };
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
+            .with_context(|| format!("locking state dir {}", path.display()))?;
+        Ok(Self { path, id: id.to_owned(), lock })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The fd of the lock, which a forked init must close so it does not hold the lock.
+    pub fn lock_fd(&self) -> i32 {
+        self.lock.as_raw_fd()
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.path.join(FIFO)
+    }
+
+    /// The record, or `None` while `create` has not written it yet.
+    pub fn load(&self) -> Result<Option<Record>> {
+        load_record(&self.path)
+    }
+
+    /// Write the record atomically (temp file + rename), 0600.
+    pub fn save(&self, record: &Record) -> Result<()> {
+        let tmp = self.path.join(".state.json.tmp");
+        let json = serde_json::to_vec(record)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(&json).and_then(|()| f.sync_data()).with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, self.path.join(RECORD)).with_context(|| format!("renaming {} into place", tmp.display()))
+    }
+
+    /// The derived status of this container.
+    pub fn status(&self, record: Option<&Record>) -> ContainerStatus {
+        ContainerStatus::derive(record, self.fifo_path().exists())
+    }
+
+    /// Remove the whole state dir (the lock goes with it).
+    pub fn remove(self) -> Result<()> {
+        fs::remove_dir_all(&self.path).with_context(|| format!("removing state dir {}", self.path.display()))
+    }
+}
+
+/// Read `DIR/state.json` without taking the lock: writes are atomic renames, so readers
+/// (`state`, `list`) see either the old or the new record.
+pub fn load_record(dir: &Path) -> Result<Option<Record>> {
+    let path = dir.join(RECORD);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .with_context(|| format!("parsing {}", path.display())),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The IDs of all containers under `root`, sorted.
+pub fn list_ids(root: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(root) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        r => r.with_context(|| format!("reading state root {}", root.display()))?,
+    };
+    let mut ids: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|id| id::validate(id).is_ok())
+        .collect();
+    ids.sort();
+    Ok(ids)
+}

@@ -1,0 +1,156 @@
+//! The thin syscall layer: every `unsafe` block in hull lives here, each with its reason.
+//!
+//! Everything else calls these safe wrappers (or `nix`), so the rest of the crate is `unsafe`-free.
+
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+/// What `clone3` returned in the calling process.
+pub enum Forked {
+    Parent { child: Pid, pidfd: OwnedFd },
+    Child,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// fork(2) with namespace flags, via clone3 so that `CLONE_NEWTIME` and `CLONE_PIDFD` work.
+///
+/// The caller must be single-threaded: the child continues on a copy of this thread only.
+pub fn clone_fork(namespace_flags: u64) -> Result<Forked, Errno> {
+    let mut pidfd: RawFd = -1;
+    let mut args = CloneArgs {
+        flags: namespace_flags | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    // SAFETY: with stack == 0 clone3 behaves like fork(): the child gets a copy of the address
+    // space and returns here with 0. hull is single-threaded at every fork, so no lock can be
+    // held by a thread that does not exist in the child. `args` outlives the call.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>())
+    };
+    match Errno::result(ret)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent {
+            child: Pid::from_raw(pid as i32),
+            // SAFETY: CLONE_PIDFD made the kernel store a new, owned fd in `pidfd`.
+            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        }),
+    }
+}
+
+/// pidfd_open(2): a handle on a process that cannot be confused with a later one reusing its pid.
+pub fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain syscall with integer arguments; on success it returns a new fd we own.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = Errno::result(ret)? as RawFd;
+    // SAFETY: the kernel just returned this fd to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// pidfd_send_signal(2).
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), Errno> {
+    // SAFETY: integer arguments and a null siginfo, which the kernel accepts.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, std::ptr::null::<u8>(), 0)
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Mark every fd from `first` upward close-on-exec, so nothing of hull's leaks past execve.
+pub fn cloexec_from(first: RawFd) -> Result<(), Errno> {
+    // SAFETY: close_range only changes fd flags; no memory is passed.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Make an inherited fd (one hull did not open, e.g. from --preserve-fds) survive execve.
+pub fn clear_cloexec(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: F_SETFD on a number only changes its flags; a closed fd yields EBADF.
+    let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// setdomainname(2), which nix does not wrap.
+pub fn set_domainname(name: &str) -> Result<(), Errno> {
+    // SAFETY: the pointer and length describe `name`, which lives through the call.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(ret).map(drop)
+}
+
+/// Exit the current process at once, without running atexit handlers or flushing stdio
+/// buffers that belong to the parent (used by forked children that fail before exec).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is always safe to call; it never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// umask(2).
+pub fn set_umask(mask: u32) {
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+}
+
+/// The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), which with
+/// the pid identifies one process for its whole life, across pid reuse.
+pub fn process_start_time(pid: Pid) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+/// Parse field 22 (starttime) of a /proc/PID/stat line; the comm field may hold spaces and
+/// parentheses, so fields are counted from the last ')'.
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    // after ')' come field 3 (state) onward; starttime is field 22 → index 19 here.
+    after_comm.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The one-letter state of a process from /proc/PID/stat (R, S, Z, ...).
+pub fn process_state(pid: Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
+}
+
+/// execve that returns only on failure.
+pub fn execve(path: &CStr, args: &[std::ffi::CString], env: &[std::ffi::CString]) -> Errno {
+    match nix::unistd::execve(path, args, env) {
+        Err(e) => e,
+        Ok(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_field_22_even_with_odd_comm() {
+        let line = "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
+        assert_eq!(parse_start_time(line), Some(98765));
+    }
+
+    #[test]
+    fn start_time_of_self_is_known() {
+        assert!(process_start_time(nix::unistd::getpid()).is_some());
+    }
+}
