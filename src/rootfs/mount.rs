@@ -48,12 +48,11 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
     let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
     let data = (!m.data.is_empty()).then_some(m.data.as_str());
     match mount2(Some(source), &fd_path(&target), Some(m.fstype.as_str()), m.flags, data) {
-        // Without its own network (sysfs) or ipc (mqueue) namespace a user namespace may not
-        // mount these: show the host's, read-only where asked, as runc does.
-        Err(Errno::EPERM) if in_userns && matches!(m.fstype.as_str(), "sysfs" | "mqueue") => {
-            let host = if m.fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
-            mount2(Some(host), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .with_context(|| format!("bind-mounting the host's {host} instead"))?;
+        // Without its own network namespace a user namespace may not mount sysfs: show the
+        // host's, read-only where asked, as runc does.
+        Err(Errno::EPERM) if in_userns && m.fstype == "sysfs" => {
+            mount2(Some("/sys"), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .context("bind-mounting the host's /sys instead")?;
             let flags = m.flags - MsFlags::MS_REMOUNT;
             if !flags.is_empty() {
                 remount_bind(&root.open_path(&m.destination)?, flags)?;

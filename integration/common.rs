@@ -1,0 +1,193 @@
+//! Test harness: a private state root per test, bundles over the shared busybox rootfs, and
+//! helpers to run hull and read what the container printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{json, Value};
+
+pub const HULL: &str = env!("CARGO_BIN_EXE_hull");
+
+/// Where every test's state roots and bundles live; `hack/test` checks it is empty afterwards.
+pub const TEST_BASE: &str = "/run/hull-test";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The busybox rootfs (made by `hack/mkrootfs`), shared read-only by all tests.
+pub fn rootfs() -> PathBuf {
+    let path = std::env::var("HULL_TEST_ROOTFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-rootfs"));
+    if !path.join("bin/busybox").exists() {
+        let status = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("hack/mkrootfs"))
+            .arg(&path)
+            .status()
+            .expect("running hack/mkrootfs");
+        assert!(status.success(), "hack/mkrootfs failed");
+    }
+    path
+}
+
+/// One test's world: a state root and a bundle dir, both removed (after `delete --force` of
+/// every container left) when dropped.
+pub struct Env {
+    pub root: PathBuf,
+    pub base: PathBuf,
+    name: String,
+}
+
+impl Env {
+    pub fn new(name: &str) -> Env {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let base = Path::new(TEST_BASE).join(format!("{name}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        Env { root: base.join("state"), base, name: format!("{name}-{n}") }
+    }
+
+    /// A container ID unique to this test.
+    pub fn id(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.name)
+    }
+
+    /// A bundle dir holding `config` (rootfs: the shared busybox rootfs, by absolute path).
+    pub fn bundle(&self, name: &str, config: &Value) -> PathBuf {
+        let dir = self.base.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        dir
+    }
+
+    /// Run hull with `--root` set to this test's state root. Output goes through files, not
+    /// pipes: a created container's init inherits hull's stdio and would hold a pipe open.
+    pub fn hull(&self, args: &[&str]) -> Output {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let (out_path, err_path) = (self.base.join(format!(".out-{n}")), self.base.join(format!(".err-{n}")));
+        let status = Command::new(HULL)
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .status()
+            .expect("running hull");
+        let output = Output { status, stdout: std::fs::read(&out_path).unwrap(), stderr: std::fs::read(&err_path).unwrap() };
+        let _ = std::fs::remove_file(out_path);
+        let _ = std::fs::remove_file(err_path);
+        output
+    }
+
+    /// `hull run` of `config`; returns (exit code, stdout, stderr).
+    pub fn run(&self, id: &str, config: &Value) -> (i32, String, String) {
+        let bundle = self.bundle(id, config);
+        let out = self.hull(&["run", "--bundle", bundle.to_str().unwrap(), id]);
+        (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+    }
+
+    /// Run a shell command in a container and return its stdout, asserting success.
+    pub fn sh(&self, id: &str, mut config: Value, script: &str) -> String {
+        config["process"]["args"] = json!(["sh", "-c", script]);
+        let (code, out, err) = self.run(id, &config);
+        assert_eq!(code, 0, "container {id} failed: stdout={out} stderr={err}");
+        out
+    }
+
+    pub fn state(&self, id: &str) -> Value {
+        let out = self.hull(&["state", id]);
+        assert!(out.status.success(), "state {id}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("state JSON")
+    }
+
+    pub fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap().to_owned()
+    }
+
+    pub fn state_dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            for e in entries.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.hull(&["delete", "--force", &id]);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert a hull invocation failed with exit status 1 and stderr mentioning `needle`.
+pub fn assert_fails(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(1), "expected failure; stdout={} stderr={}", stdout(o), stderr(o));
+    let err = stderr(o);
+    assert!(err.starts_with("hull: "), "stderr should be `hull: ...`: {err}");
+    assert!(err.contains(needle), "stderr should mention {needle:?}: {err}");
+}
+
+/// A runc-like config over the shared rootfs: all namespaces but user/time, the usual mounts.
+pub fn config(args: &[&str]) -> Value {
+    json!({
+        "ociVersion": "1.2.1",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HULL_TEST=1"],
+            "cwd": "/"
+        },
+        "root": {"path": rootfs(), "readonly": true},
+        "hostname": "hull-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}
+        ],
+        "linux": {
+            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"]
+        }
+    })
+}
+
+/// Wait (briefly) until the container reaches `status`.
+pub fn wait_status(env: &Env, id: &str, status: &str) {
+    for _ in 0..200 {
+        if env.status(id) == status {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("container {id} never became {status} (is {})", env.status(id));
+}
+
+/// Is any process alive whose command line mentions `needle`?
+pub fn process_with(needle: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(needle))
+            .unwrap_or(false)
+            && e.file_name() != std::process::id().to_string().as_str()
+    })
+}
+
+/// Does any mount of this process's namespace mention `needle`?
+pub fn mount_with(needle: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().contains(needle)
+}

@@ -1,0 +1,108 @@
+//! Bad input: a clear error naming the field or path, exit status 1, and nothing left behind
+//! (no state dir, no process, no mount).
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// Create must fail with `needle` in its error and leave no trace of `id`.
+fn assert_clean_failure(env: &Env, id: &str, args: &[&str], needle: &str) {
+    let out = env.hull(args);
+    assert_fails(&out, needle);
+    assert!(!env.state_dir(id).exists(), "state dir of {id} left behind");
+    assert!(!process_with(&env.base.display().to_string()), "a process of {id} left behind");
+    assert!(!mount_with(&env.base.display().to_string()), "a mount of {id} left behind");
+}
+
+fn create_with(env: &Env, id: &str, config: &Value, needle: &str) {
+    let bundle = env.bundle(id, config);
+    assert_clean_failure(env, id, &["create", "--bundle", bundle.to_str().unwrap(), id], needle);
+}
+
+#[test]
+fn missing_bundle_and_config() {
+    let env = Env::new("errbundle");
+    let id = env.id("a");
+    let missing = env.base.join("no-such-bundle");
+    assert_clean_failure(&env, &id, &["create", "-b", missing.to_str().unwrap(), &id], "no-such-bundle");
+    let empty = env.base.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_clean_failure(&env, &id, &["create", "-b", empty.to_str().unwrap(), &id], "config.json does not exist");
+}
+
+#[test]
+fn malformed_config_reports_line_and_column() {
+    let env = Env::new("errjson");
+    let id = env.id("a");
+    let dir = env.base.join("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), "{\n  \"ociVersion\": \"1.2.1\",\n  \"process\": [\n").unwrap();
+    assert_clean_failure(&env, &id, &["create", "-b", dir.to_str().unwrap(), &id], "column");
+    std::fs::write(dir.join("config.json"), "{\"ociVersion\": \"1.2.1\", \"process\": 5}").unwrap();
+    assert_clean_failure(&env, &id, &["create", "-b", dir.to_str().unwrap(), &id], "line 1 column");
+}
+
+#[test]
+fn unsupported_oci_version() {
+    let env = Env::new("errversion");
+    let mut c = config(&["true"]);
+    c["ociVersion"] = json!("2.0.0");
+    create_with(&env, &env.id("a"), &c, "ociVersion");
+}
+
+#[test]
+fn invalid_ids() {
+    let env = Env::new("errid");
+    let bundle = env.bundle("b", &config(&["true"]));
+    for id in ["../x", "", "a/b", ".."] {
+        let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), id]);
+        assert_fails(&out, "invalid container ID");
+    }
+    assert!(!env.root.join("x").exists() && !env.base.join("x").exists());
+    let leftovers = std::fs::read_dir(&env.root).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "nothing created under the state root");
+}
+
+#[test]
+fn nonexistent_program_fails_create() {
+    let env = Env::new("errexec");
+    create_with(&env, &env.id("a"), &config(&["/bin/no-such-program"]), "process.args[0]");
+    create_with(&env, &env.id("b"), &config(&["no-such-program"]), "not found in $PATH");
+}
+
+#[test]
+fn missing_rootfs() {
+    let env = Env::new("errrootfs");
+    let mut c = config(&["true"]);
+    c["root"]["path"] = json!("no-such-rootfs");
+    create_with(&env, &env.id("a"), &c, "root.path");
+}
+
+#[test]
+fn missing_cwd_and_bad_mount_name_the_field() {
+    let env = Env::new("errfield");
+    let mut c = config(&["true"]);
+    c["process"]["cwd"] = json!("/no/such/dir");
+    create_with(&env, &env.id("a"), &c, "process.cwd");
+    let mut c = config(&["true"]);
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/mnt", "type": "bind", "source": "/no/such/src", "options": ["bind"]}));
+    create_with(&env, &env.id("b"), &c, "/no/such/src");
+    let mut c = config(&["true"]);
+    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    create_with(&env, &env.id("c"), &c, "linux.uidMappings");
+}
+
+#[test]
+fn errors_go_to_the_json_log() {
+    let env = Env::new("errlog");
+    let id = env.id("a");
+    let log = env.base.join("log.json");
+    let bundle = env.bundle(&id, &config(&["/bin/no-such-program"]));
+    let out = env.hull(&["--log", log.to_str().unwrap(), "--log-format", "json", "create", "-b", bundle.to_str().unwrap(), &id]);
+    assert_fails(&out, "process.args[0]");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains("no-such-program"));
+    assert!(last["time"].as_str().unwrap().ends_with('Z'));
+}

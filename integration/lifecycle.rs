@@ -1,0 +1,185 @@
+//! runtime.md lifecycle: every state transition, kill in each state, each invalid operation.
+
+use crate::common::*;
+
+fn create(env: &Env, id: &str, args: &[&str]) -> std::path::PathBuf {
+    let bundle = env.bundle(id, &config(args));
+    let pid_file = bundle.join("pid");
+    let out = env.hull(&["create", "--bundle", bundle.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), id]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    bundle
+}
+
+#[test]
+fn create_start_exit_delete() {
+    let env = Env::new("life");
+    let id = env.id("a");
+    let bundle = create(&env, &id, &["sleep", "1"]);
+    let state = env.state(&id);
+    assert_eq!(state["status"], "created");
+    assert_eq!(state["id"], id.as_str());
+    assert_eq!(state["bundle"], bundle.to_str().unwrap());
+    assert_eq!(state["ociVersion"], "1.2.1");
+    let pid = state["pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    assert_eq!(std::fs::read_to_string(bundle.join("pid")).unwrap(), pid.to_string(), "pid file");
+    for field in ["rootfs", "created", "owner"] {
+        assert!(state.get(field).is_some(), "state lacks {field}");
+    }
+
+    assert!(env.hull(&["start", &id]).status.success());
+    assert_eq!(env.status(&id), "running");
+    assert_eq!(env.state(&id)["pid"].as_i64(), Some(pid));
+
+    wait_status(&env, &id, "stopped");
+    assert_eq!(env.state(&id)["pid"], 0);
+
+    assert!(env.hull(&["delete", &id]).status.success());
+    assert_fails(&env.hull(&["state", &id]), "does not exist");
+    assert!(!env.state_dir(&id).exists());
+}
+
+#[test]
+fn invalid_operations_name_the_state() {
+    let env = Env::new("invalid");
+    let id = env.id("a");
+    create(&env, &id, &["sleep", "30"]);
+    assert!(env.hull(&["start", &id]).status.success());
+    assert_fails(&env.hull(&["start", &id]), "already running");
+    assert_fails(&env.hull(&["delete", &id]), "running");
+    assert_eq!(env.status(&id), "running", "a refused delete changes nothing");
+    let dup = env.bundle("dup", &config(&["true"]));
+    assert_fails(&env.hull(&["create", "-b", dup.to_str().unwrap(), &id]), "already exists");
+    assert_eq!(env.status(&id), "running", "a duplicate create leaves the first container alone");
+
+    assert!(env.hull(&["kill", &id, "KILL"]).status.success());
+    wait_status(&env, &id, "stopped");
+    assert_fails(&env.hull(&["start", &id]), "stopped");
+    assert_fails(&env.hull(&["kill", &id, "TERM"]), "stopped");
+    assert!(env.hull(&["delete", &id]).status.success());
+
+    for cmd in [&["state", "nope"][..], &["kill", "nope"], &["start", "nope"], &["delete", "nope"]] {
+        assert_fails(&env.hull(cmd), "does not exist");
+    }
+    assert!(env.hull(&["delete", "--force", "nope"]).status.success(), "delete --force of nothing succeeds");
+}
+
+#[test]
+fn kill_in_created_state() {
+    let env = Env::new("killcreated");
+    let id = env.id("a");
+    create(&env, &id, &["sleep", "30"]);
+    assert!(env.hull(&["kill", &id, "9"]).status.success());
+    wait_status(&env, &id, "stopped");
+    assert!(env.hull(&["delete", &id]).status.success());
+}
+
+#[test]
+fn kill_running_with_default_signal_and_by_name() {
+    let env = Env::new("killrun");
+    // A trap makes init (pid 1, immune to default-action signals) exit on SIGTERM.
+    let id = env.id("a");
+    create(&env, &id, &["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"]);
+    assert!(env.hull(&["start", &id]).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(env.hull(&["kill", &id]).status.success());
+    wait_status(&env, &id, "stopped");
+    assert_fails(&env.hull(&["kill", &id, "NOTASIGNAL"]), "unknown signal");
+}
+
+#[test]
+fn created_container_can_be_deleted_and_force_deletes_running() {
+    let env = Env::new("delete");
+    let a = env.id("a");
+    create(&env, &a, &["sleep", "30"]);
+    let pid = env.state(&a)["pid"].as_i64().unwrap();
+    assert!(env.hull(&["delete", &a]).status.success());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true));
+    assert!(!env.state_dir(&a).exists());
+
+    let b = env.id("b");
+    create(&env, &b, &["sleep", "30"]);
+    assert!(env.hull(&["start", &b]).status.success());
+    assert!(env.hull(&["delete", "--force", &b]).status.success());
+    assert!(!env.state_dir(&b).exists());
+    assert!(!process_with(&format!("{}", env.base.join(&b).display())));
+}
+
+#[test]
+fn delete_force_cleans_a_half_created_state_dir() {
+    let env = Env::new("crash");
+    let id = env.id("a");
+    std::fs::create_dir_all(env.state_dir(&id)).unwrap();
+    assert_eq!(env.status(&id), "creating");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert!(!env.state_dir(&id).exists());
+}
+
+#[test]
+fn run_returns_the_exit_status() {
+    let env = Env::new("exit");
+    let (code, _, _) = env.run(&env.id("a"), &config(&["sh", "-c", "exit 3"]));
+    assert_eq!(code, 3);
+    // Without a pid namespace the shell is not an init that SIGKILL from inside can't reach.
+    let mut c = config(&["sh", "-c", "kill -9 $$"]);
+    c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+    c.as_object_mut().unwrap().remove("hostname");
+    let (code, _, _) = env.run(&env.id("b"), &c);
+    assert_eq!(code, 137, "killed by SIGKILL → 128+9");
+    assert!(!env.state_dir(&env.id("a")).exists(), "run deletes the container");
+}
+
+#[test]
+fn run_detach_then_list() {
+    let env = Env::new("list");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.status(&id), "running");
+    let q = env.hull(&["list", "-q"]);
+    assert_eq!(stdout(&q).trim(), id);
+    let json: serde_json::Value = serde_json::from_slice(&env.hull(&["list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json[0]["id"], id.as_str());
+    assert_eq!(json[0]["status"], "running");
+    let table = stdout(&env.hull(&["list"]));
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains(&id) && table.contains("running"), "{table}");
+}
+
+#[test]
+fn version_and_spec() {
+    let out = std::process::Command::new(HULL).arg("--version").output().unwrap();
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("hull version "));
+    assert!(lines[1].starts_with("commit: "));
+    assert!(lines[2].starts_with("spec: 1."));
+
+    let env = Env::new("spec");
+    for rootless in [false, true] {
+        let dir = env.base.join(format!("spec-{rootless}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut args = vec!["spec", "--bundle", dir.to_str().unwrap()];
+        if rootless {
+            args.push("--rootless");
+        }
+        assert!(env.hull(&args).status.success());
+        let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        assert_eq!(spec["root"]["path"], "rootfs");
+        assert!(spec["process"]["args"].is_array());
+        let has_userns = spec["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "user");
+        assert_eq!(has_userns, rootless);
+        assert_fails(&env.hull(&args), "exists");
+    }
+}
+
+#[test]
+fn help_on_every_command() {
+    for cmd in ["create", "start", "state", "kill", "delete", "run", "list", "spec"] {
+        let out = std::process::Command::new(HULL).args([cmd, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(stdout(&out).contains("Usage"), "{cmd}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: drive the real `hull` binary through real bundles (as root) and check
+//! the effects from inside the container. Run by `hack/test`.
+
+mod common;
+mod errors;
+mod lifecycle;
+mod namespaces;
+mod process;
+mod rootfs;

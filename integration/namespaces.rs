@@ -1,0 +1,128 @@
+//! linux.namespaces: new ones differ from the host's, joined ones are the same, user and time
+//! namespaces carry their maps and offsets.
+
+use serde_json::json;
+
+use crate::common::*;
+
+fn host_ns(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap().display().to_string()
+}
+
+#[test]
+fn new_namespaces_differ_from_the_host() {
+    let env = Env::new("nsnew");
+    let kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup"];
+    let script: String = kinds.iter().map(|k| format!("readlink /proc/self/ns/{k}; ")).collect();
+    let out = env.sh(&env.id("a"), config(&[]), &script);
+    let inside: Vec<&str> = out.lines().collect();
+    assert_eq!(inside.len(), kinds.len(), "{out}");
+    for (kind, ns) in kinds.iter().zip(inside) {
+        assert!(ns.starts_with(&format!("{kind}:[")), "{ns}");
+        assert_ne!(ns, host_ns(kind), "{kind} namespace is the host's");
+    }
+}
+
+#[test]
+fn omitted_namespaces_are_shared_with_the_host() {
+    let env = Env::new("nsshared");
+    let mut c = config(&[]);
+    c["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}]);
+    c.as_object_mut().unwrap().remove("hostname");
+    let out = env.sh(&env.id("a"), c, "readlink /proc/self/ns/net; readlink /proc/self/ns/uts");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, vec![host_ns("net"), host_ns("uts")]);
+}
+
+#[test]
+fn pid_one_and_hostname() {
+    let env = Env::new("pid1");
+    let out = env.sh(&env.id("a"), config(&[]), "echo $$; hostname");
+    assert_eq!(out, "1\nhull-test\n");
+}
+
+#[test]
+fn joining_namespaces_by_path() {
+    let env = Env::new("nsjoin");
+    let a = env.id("a");
+    let bundle = env.bundle(&a, &config(&["sleep", "30"]));
+    assert!(env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a]).status.success());
+    let pid = env.state(&a)["pid"].as_i64().unwrap();
+    let target = |k: &str| std::fs::read_link(format!("/proc/{pid}/ns/{k}")).unwrap().display().to_string();
+
+    let mut c = config(&[]);
+    c["linux"]["namespaces"] = json!([
+        {"type": "mount"}, {"type": "uts"},
+        {"type": "network", "path": format!("/proc/{pid}/ns/net")},
+        {"type": "ipc", "path": format!("/proc/{pid}/ns/ipc")},
+        {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}
+    ]);
+    let out = env.sh(&env.id("b"), c, "for k in net ipc pid; do readlink /proc/self/ns/$k; done; echo $$");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(&lines[..3], &[target("net"), target("ipc"), target("pid")]);
+    assert_ne!(lines[3], "1", "in a joined pid namespace we are not pid 1");
+}
+
+#[test]
+fn joining_a_missing_namespace_path_fails_cleanly() {
+    let env = Env::new("nsbadpath");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "network");
+    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "network", "path": "/no/such/netns"}));
+    let bundle = env.bundle(&id, &c);
+    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "/no/such/netns");
+    assert!(!env.state_dir(&id).exists());
+}
+
+fn userns_config() -> serde_json::Value {
+    let mut c = config(&[]);
+    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c
+}
+
+#[test]
+fn user_namespace_maps_ids() {
+    let env = Env::new("userns");
+    let out = env.sh(&env.id("a"), userns_config(), "cat /proc/self/uid_map /proc/self/gid_map; id -u");
+    let fields: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(fields[0], vec!["0", "100000", "65536"]);
+    assert_eq!(fields[1], vec!["0", "100000", "65536"]);
+    assert_eq!(fields[2], vec!["0"]);
+    assert_ne!(
+        std::fs::read_link("/proc/self/ns/user").unwrap().display().to_string(),
+        "",
+        "host has a user namespace link"
+    );
+}
+
+#[test]
+fn user_namespace_with_joined_namespace() {
+    // Joining goes before creating, so a new user namespace can still join the host's ipc.
+    let env = Env::new("usernsjoin");
+    let mut c = userns_config();
+    // mqueue needs the container's own ipc namespace.
+    c["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "mqueue");
+    c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "ipc");
+    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "ipc", "path": "/proc/self/ns/ipc"}));
+    let out = env.sh(&env.id("a"), c, "readlink /proc/self/ns/ipc; cat /proc/self/uid_map");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], host_ns("ipc"));
+    assert!(lines[1].split_whitespace().eq(["0", "100000", "65536"]));
+}
+
+#[test]
+fn time_namespace_offsets() {
+    let env = Env::new("timens");
+    let mut c = config(&[]);
+    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
+    c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 86400 * 365, "nanosecs": 0}});
+    let out = env.sh(&env.id("a"), c, "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time");
+    let lines: Vec<&str> = out.lines().collect();
+    let inside: u64 = lines[0].parse().unwrap();
+    let host: f64 = std::fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    assert!(inside >= 86400 * 365 + host as u64 - 5, "uptime inside {inside}, host {host}");
+    assert_ne!(lines[1], host_ns("time"));
+}

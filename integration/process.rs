@@ -1,0 +1,91 @@
+//! process: user, groups, cwd, env, args, rlimits, noNewPrivileges, fds and umask, seen from
+//! inside the container.
+
+use serde_json::json;
+
+use crate::common::*;
+
+fn status_field(status: &str, name: &str) -> Vec<String> {
+    let line = status.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("no {name}"));
+    line.split_whitespace().skip(1).map(str::to_owned).collect()
+}
+
+#[test]
+fn user_groups_cwd_env_args() {
+    let env = Env::new("user");
+    let mut c = config(&[]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1001, "additionalGids": [20, 30], "umask": 63});
+    c["process"]["cwd"] = json!("/tmp");
+    c["process"]["env"].as_array_mut().unwrap().push(json!("GREETING=hello world"));
+    let out = env.sh(&env.id("a"), c, "cat /proc/self/status; echo CWD=$(pwd); echo \"ENV=$GREETING\"; echo UMASK=$(umask)");
+    assert_eq!(status_field(&out, "Uid"), vec!["1000"; 4]);
+    assert_eq!(status_field(&out, "Gid"), vec!["1001"; 4]);
+    assert_eq!(status_field(&out, "Groups"), vec!["20", "30"]);
+    assert!(out.contains("CWD=/tmp\n"), "{out}");
+    assert!(out.contains("ENV=hello world\n"), "{out}");
+    assert!(out.contains("UMASK=0077\n"), "{out}");
+}
+
+#[test]
+fn root_has_no_supplementary_groups_by_default() {
+    let env = Env::new("groups");
+    let out = env.sh(&env.id("a"), config(&[]), "cat /proc/self/status");
+    assert_eq!(status_field(&out, "Uid"), vec!["0"; 4]);
+    assert!(status_field(&out, "Groups").is_empty());
+}
+
+#[test]
+fn env_is_exactly_the_configured_one() {
+    let env = Env::new("env");
+    let out = env.sh(&env.id("a"), config(&[]), "env | sort");
+    let vars: Vec<&str> = out.lines().filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=")).collect();
+    assert_eq!(vars, vec!["HULL_TEST=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
+}
+
+#[test]
+fn rlimits_and_no_new_privileges() {
+    let env = Env::new("rlimit");
+    let mut c = config(&[]);
+    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1000}]);
+    c["process"]["noNewPrivileges"] = json!(true);
+    let out = env.sh(&env.id("a"), c, "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "512");
+    assert_eq!(lines[1], "1000");
+    assert_eq!(status_field(lines[2], "NoNewPrivs"), vec!["1"]);
+}
+
+#[test]
+fn only_stdio_reaches_the_container() {
+    let env = Env::new("fds");
+    // `ls` itself holds one fd for the directory it lists.
+    let out = env.sh(&env.id("a"), config(&[]), "ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    assert_eq!(out.trim(), "0 1 2 3", "{out}");
+}
+
+#[test]
+fn preserve_fds_passes_extra_fds() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new("preserve");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sh", "-c", "cat <&3"]));
+    let data = env.base.join("data");
+    std::fs::write(&data, "through fd 3\n").unwrap();
+    let file = std::fs::File::open(&data).unwrap();
+    let mut cmd = std::process::Command::new(HULL);
+    cmd.args(["--root", env.root.to_str().unwrap(), "run", "--preserve-fds", "1", "-b", bundle.to_str().unwrap(), &id]);
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+    // SAFETY: dup2 in the forked child before exec, on fds we own.
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself keeps CLOEXEC: clear it explicitly.
+            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "through fd 3\n");
+}
