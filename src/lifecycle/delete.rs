@@ -1,4 +1,4 @@
-//! `delete`: remove a stopped (or created) container; `--force` kills a running one first and
+//! `delete`: remove a stopped container; `--force` kills a running one first and
 //! cleans whatever a crash left, even a state dir without a record.
 
 use std::os::fd::AsFd;
@@ -9,6 +9,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use super::signal::{open_init, send_signal};
+use crate::rootfs;
 use crate::state::{ContainerStatus, StateDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +27,10 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
     };
     let record = dir.load()?;
     match (dir.status(record.as_ref()), mode) {
-        (ContainerStatus::Running, DeleteMode::Normal) => {
-            bail!("cannot delete container {id:?}: it is running (stop it first, or use --force)")
+        // runtime.md: deleting a container that is not stopped is an error (runc also
+        // deletes created ones; the spec and its validation suite do not).
+        (status @ (ContainerStatus::Running | ContainerStatus::Created), DeleteMode::Normal) => {
+            bail!("cannot delete container {id:?}: it is {status} (stop it first, or use --force)")
         }
         (ContainerStatus::Creating, DeleteMode::Normal) => {
             bail!("cannot delete container {id:?}: it is being created (use --force after a crash)")
@@ -41,6 +44,9 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
             // The pidfd turns readable when the process exits, whoever its parent is.
             let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+        }
+        if !record.own_mount_namespace {
+            rootfs::detach_host_mounts(&record.rootfs);
         }
     }
     dir.remove()

@@ -35,6 +35,11 @@ pub fn snapshot(root: &Path, id: &str) -> Result<Snapshot> {
 pub fn start(dir: &StateDir) -> Result<()> {
     let record = dir.load()?;
     match dir.status(record.as_ref()) {
+        ContainerStatus::Created if record.as_ref().is_some_and(|r| !r.has_process) => {
+            // Release init so it exits: the container stops, as there is nothing to run.
+            fifo::signal_start(&dir.fifo_path())?;
+            bail!("cannot start container {:?}: config.json has no process", dir.id())
+        }
         ContainerStatus::Created => fifo::signal_start(&dir.fifo_path()),
         ContainerStatus::Creating => bail!("container {:?} is still being created", dir.id()),
         ContainerStatus::Running => bail!("cannot start container {:?}: it is already running", dir.id()),

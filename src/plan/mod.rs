@@ -5,6 +5,7 @@
 mod mounts;
 mod namespaces;
 mod process;
+mod security;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use oci_spec::runtime::Spec;
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
 pub use process::{ProcessPlan, Rlimit, UserPlan};
+pub use security::CapsPlan;
 
 /// Everything `create` needs, checked and in the shape the executors use.
 #[derive(Debug, Clone)]
@@ -25,7 +27,8 @@ pub struct Plan {
     /// Absolute bundle path.
     pub bundle: PathBuf,
     pub root: RootPlan,
-    pub process: ProcessPlan,
+    /// `None` when the config has no `process`: create works, `start` reports the error.
+    pub process: Option<ProcessPlan>,
     pub namespaces: NamespacePlan,
     pub mounts: Vec<MountPlan>,
     /// Create the default devices in `/dev` (false when `/dev` is bind-mounted from the host).
@@ -44,6 +47,8 @@ pub struct RootPlan {
     pub readonly: bool,
     /// Propagation of `/` in the container (`linux.rootfsPropagation`, default rslave as runc).
     pub propagation: MsFlags,
+    /// Whether `linux.rootfsPropagation` was given (then it is applied again after pivot).
+    pub propagation_set: bool,
     /// `--no-pivot`: MS_MOVE + chroot instead of pivot_root (for ramfs roots).
     pub no_pivot: bool,
 }
@@ -67,8 +72,7 @@ impl Plan {
         }
         let linux = spec.linux().clone().unwrap_or_default();
         let namespaces = NamespacePlan::from_spec(&linux)?;
-        let process = spec.process().as_ref().context("process: missing (required by create)")?;
-        let process = ProcessPlan::from_spec(process, opts)?;
+        let process = spec.process().as_ref().map(|p| ProcessPlan::from_spec(p, opts)).transpose()?;
         let mounts = spec
             .mounts()
             .iter()
@@ -78,8 +82,8 @@ impl Plan {
             .collect::<Result<Vec<_>>>()?;
         let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
         let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
-        if (hostname.is_some() || domainname.is_some()) && !namespaces.creates(NsKind::Uts) {
-            bail!("hostname: setting a hostname or domainname needs a new uts namespace in linux.namespaces");
+        if (hostname.is_some() || domainname.is_some()) && !namespaces.has(NsKind::Uts) {
+            bail!("hostname: setting a hostname or domainname needs a uts namespace in linux.namespaces");
         }
         let propagation = match linux.rootfs_propagation().as_deref() {
             None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
@@ -95,6 +99,7 @@ impl Plan {
                 path: bundle.join(root.path()),
                 readonly: root.readonly().unwrap_or(false),
                 propagation,
+                propagation_set: linux.rootfs_propagation().as_deref().is_some_and(|p| !p.is_empty()),
                 no_pivot: opts.no_pivot,
             },
             process,
@@ -157,11 +162,11 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn missing_root_or_process_is_an_error() {
+    fn missing_root_is_an_error_missing_process_is_not() {
         let err = plan(r#"{"ociVersion":"1.2.1","process":{"args":["x"],"cwd":"/","user":{"uid":0,"gid":0}}}"#).unwrap_err();
         assert!(format!("{err:#}").contains("root"));
-        let err = plan(r#"{"ociVersion":"1.2.1","root":{"path":"r"}}"#).unwrap_err();
-        assert!(format!("{err:#}").contains("process"));
+        let p = plan(r#"{"ociVersion":"1.2.1","root":{"path":"r"},"linux":{"namespaces":[{"type":"mount"}]}}"#).unwrap();
+        assert!(p.process.is_none());
     }
 
     #[test]

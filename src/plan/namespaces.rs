@@ -53,9 +53,6 @@ impl NamespacePlan {
             }
         }
         plan.join.sort_by_key(|j| j.kind != NsKind::User);
-        if !plan.creates(NsKind::Mount) && !plan.joins(NsKind::Mount) {
-            bail!("linux.namespaces: a mount namespace is required (the rootfs is set up in it)");
-        }
         plan.uid_map = id_maps(linux.uid_mappings(), "linux.uidMappings")?;
         plan.gid_map = id_maps(linux.gid_mappings(), "linux.gidMappings")?;
         let has_maps = !plan.uid_map.is_empty() || !plan.gid_map.is_empty();
@@ -92,6 +89,17 @@ impl NamespacePlan {
 
     pub fn joins(&self, kind: NsKind) -> bool {
         self.join.iter().any(|j| j.kind == kind)
+    }
+
+    /// New or joined.
+    pub fn has(&self, kind: NsKind) -> bool {
+        self.creates(kind) || self.joins(kind)
+    }
+
+    /// Without a mount namespace of its own the container's mounts are made in hull's (under
+    /// the rootfs, detached again by `delete`) and init chroots instead of pivoting.
+    pub fn has_mount_namespace(&self) -> bool {
+        self.has(NsKind::Mount)
     }
 
     /// Flags for the namespaces init can get straight from clone3. A new time namespace is
@@ -160,8 +168,9 @@ mod tests {
     }
 
     #[test]
-    fn mount_namespace_is_required() {
-        assert!(NamespacePlan::from_spec(&linux(r#"{"namespaces":[{"type":"pid"}]}"#)).is_err());
+    fn no_mount_namespace_is_allowed() {
+        let p = NamespacePlan::from_spec(&linux(r#"{"namespaces":[{"type":"pid"}]}"#)).unwrap();
+        assert!(!p.has_mount_namespace());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use nix::sys::resource::Resource;
 use oci_spec::runtime::{PosixRlimitType, Process};
 
-use super::PlanOptions;
+use super::{CapsPlan, PlanOptions};
 
 #[derive(Debug, Clone)]
 pub struct ProcessPlan {
@@ -20,6 +20,8 @@ pub struct ProcessPlan {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// `None`: no `capabilities` in the config, init's are left as they are.
+    pub capabilities: Option<CapsPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +75,7 @@ impl ProcessPlan {
             rlimits: rlimits(p)?,
             no_new_privileges: p.no_new_privileges().unwrap_or(false),
             oom_score_adj: p.oom_score_adj(),
+            capabilities: p.capabilities().as_ref().map(CapsPlan::from_spec).transpose()?,
         })
     }
 }
@@ -132,7 +135,7 @@ mod tests {
             r#""process":{"args":["sh","-c","x"],"env":["A=1","PATH=/bin:/sbin"],"cwd":"/tmp",
               "user":{"uid":5,"gid":6,"additionalGids":[7,8],"umask":18}}"#,
         );
-        let p = plan(&j).unwrap().process;
+        let p = plan(&j).unwrap().process.unwrap();
         assert_eq!(p.args.len(), 3);
         assert_eq!(p.path_env.as_deref(), Some("/bin:/sbin"));
         assert_eq!(p.user.additional_gids, vec![7, 8]);
@@ -161,7 +164,7 @@ mod tests {
     #[test]
     fn rlimits_are_planned() {
         let j = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":100,"hard":200}]"#);
-        let r = plan(&j).unwrap().process.rlimits;
+        let r = plan(&j).unwrap().process.unwrap().rlimits;
         assert_eq!(r[0].resource, nix::sys::resource::Resource::RLIMIT_NOFILE);
         assert_eq!((r[0].soft, r[0].hard), (100, 200));
     }

@@ -81,6 +81,9 @@ fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKin
         Ok(()) => Ok((init.init, init.pidfd)),
         Err(e) => {
             init.kill();
+            if !plan.namespaces.has_mount_namespace() {
+                crate::rootfs::detach_host_mounts(&plan.root.path);
+            }
             Err(e)
         }
     }
@@ -156,6 +159,8 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init) -> Res
         owner: owner_name(),
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.namespaces.creates(NsKind::Pid),
+        own_mount_namespace: plan.namespaces.has_mount_namespace(),
+        has_process: plan.process.is_some(),
     };
     dir.save(&record)?;
     if let Some(path) = &opts.pid_file {

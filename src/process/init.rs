@@ -7,6 +7,7 @@
 //! The steps run top-down in the order of config-linux.md and `shared/README.md` §2.
 
 use std::convert::Infallible;
+use std::ffi::CString;
 use std::os::fd::{OwnedFd, RawFd};
 
 use anyhow::{Context, Result};
@@ -17,7 +18,7 @@ use nix::unistd::{Gid, Uid};
 
 use super::channel::{Channel, ToParent};
 use super::{exec_path, fifo};
-use crate::plan::{NsKind, Plan};
+use crate::plan::{NsKind, Plan, ProcessPlan};
 use crate::{rootfs, security, sys};
 
 /// What init inherits from the parent across the fork.
@@ -52,7 +53,7 @@ fn steps(ctx: &InitContext) -> Result<Infallible> {
     prctl::set_dumpable(false).context("making init non-dumpable")?;
     enter_namespaces(ctx)?;
     sys::set_umask(0);
-    if let Some(adj) = plan.process.oom_score_adj {
+    if let Some(adj) = plan.process.as_ref().and_then(|p| p.oom_score_adj) {
         security::user::set_oom_score_adj(adj)?;
     }
     if let Some(h) = &plan.hostname {
@@ -62,24 +63,40 @@ fn steps(ctx: &InitContext) -> Result<Infallible> {
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
     rootfs::setup(plan)?;
-    security::user::apply_rlimits(&plan.process.rlimits)?;
-    security::user::switch(&plan.process.user)?;
-    sys::set_umask(plan.process.user.umask.unwrap_or(0o022));
-    enter_cwd(plan)?;
-    if plan.process.no_new_privileges {
-        prctl::set_no_new_privs().context("setting no_new_privs (process.noNewPrivileges)")?;
-    }
-    let program = exec_path::resolve(&plan.process.args[0], plan.process.path_env.as_deref())?;
+    let program = plan.process.as_ref().map(become_process).transpose()?;
     prepare_fds(ctx.preserve_fds)?;
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
     ctx.channel.send_to_parent(&ToParent::Ready)?;
     fifo::wait_for_start(&ctx.fifo)?;
-    let err = sys::execve(&program, &plan.process.args, &plan.process.env);
+    let (Some(program), Some(process)) = (program, &plan.process) else {
+        // No `process` in the config: `start` reports the error, the container stops.
+        sys::exit_now(0)
+    };
+    let err = sys::execve(&program, &process.args, &process.env);
     // The parent is gone by now: stderr is the only place left to tell.
     eprintln!("hull: exec {:?}: {}", program, err.desc());
     sys::exit_now(127)
+}
+
+/// Turn init into the configured process, short of execve: limits, capabilities, user, cwd,
+/// no_new_privs; then find the program, so a missing one fails `create`.
+fn become_process(process: &ProcessPlan) -> Result<CString> {
+    security::user::apply_rlimits(&process.rlimits)?;
+    if let Some(caps) = &process.capabilities {
+        security::caps::drop_bounding(caps)?;
+    }
+    security::user::switch(&process.user)?;
+    if let Some(caps) = &process.capabilities {
+        security::caps::apply(caps)?;
+    }
+    sys::set_umask(process.user.umask.unwrap_or(0o022));
+    enter_cwd(&process.cwd)?;
+    if process.no_new_privileges {
+        prctl::set_no_new_privs().context("setting no_new_privs (process.noNewPrivileges)")?;
+    }
+    exec_path::resolve(&process.args[0], process.path_env.as_deref())
 }
 
 /// Join the requested namespaces, then create the new ones (user first, so it owns the rest).
@@ -138,8 +155,7 @@ fn request_id_maps(channel: &Channel) -> Result<()> {
 
 /// chdir into process.cwd and check that it is inside the container: a cwd reached through a
 /// leaked fd would point outside the root (CVE-2024-21626), which getcwd reports as unreachable.
-fn enter_cwd(plan: &Plan) -> Result<()> {
-    let cwd = &plan.process.cwd;
+fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
     nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),

@@ -16,11 +16,16 @@ use resolve::Root;
 
 /// Build the container's root and enter it.
 pub fn setup(plan: &Plan) -> Result<()> {
-    // Keep the container's mounts from propagating back to the host (and vice versa).
-    mount(None::<&str>, "/", None::<&str>, plan.root.propagation, None::<&str>)
-        .context("setting the propagation of / (linux.rootfsPropagation)")?;
-    // pivot_root needs the new root to be a mount point.
     let rootfs = &plan.root.path;
+    let own_ns = plan.namespaces.has_mount_namespace();
+    if own_ns {
+        // Keep the container's mounts from propagating back to the host (and vice versa).
+        mount(None::<&str>, "/", None::<&str>, plan.root.propagation, None::<&str>)
+            .context("setting the propagation of / (linux.rootfsPropagation)")?;
+        // pivot_root refuses a root whose parent mount is shared (rootfsPropagation "shared").
+        make_parent_private(rootfs)?;
+    }
+    // pivot_root needs the new root to be a mount point.
     mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .with_context(|| format!("bind-mounting rootfs {} onto itself", rootfs.display()))?;
     let root = Root::open(rootfs)?;
@@ -35,13 +40,74 @@ pub fn setup(plan: &Plan) -> Result<()> {
     mask::readonly_paths(&root, &plan.readonly_paths)?;
     mask::mask_paths(&root, &plan.masked_paths)?;
     drop(root);
-    if plan.root.no_pivot {
+    if !own_ns {
+        // pivot_root or MS_MOVE would change hull's own namespace: only chroot.
+        pivot::chroot_into(rootfs)?;
+    } else if plan.root.no_pivot {
         pivot::move_root(rootfs)?;
     } else {
         pivot::pivot_root(rootfs)?;
+    }
+    if own_ns && plan.root.propagation_set {
+        // The pivot left "/" private-ish; give it the propagation the config asked for.
+        mount(None::<&str>, "/", None::<&str>, plan.root.propagation, None::<&str>)
+            .context("setting the propagation of / (linux.rootfsPropagation)")?;
     }
     if plan.root.readonly {
         mount::remount_readonly(std::path::Path::new("/")).context("making the rootfs read-only (root.readonly)")?;
     }
     Ok(())
+}
+
+/// Remove the mounts a container without its own mount namespace made under `rootfs` in
+/// hull's namespace: everything hangs off the rootfs bind mount, so one lazy detach of it
+/// takes them all. Best effort: used on cleanup paths.
+pub fn detach_host_mounts(rootfs: &std::path::Path) {
+    let _ = nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH);
+}
+
+/// Make the mount that holds `path` private if it is shared.
+fn make_parent_private(path: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    let Some((mount_point, shared)) = parent_mount(&text, path) else { return Ok(()) };
+    if shared {
+        mount(None::<&str>, mount_point.as_str(), None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
+            .with_context(|| format!("making {mount_point} private for pivot_root"))?;
+    }
+    Ok(())
+}
+
+/// The mount point holding `path` (the longest mount point that is a prefix of it) and
+/// whether it is shared.
+fn parent_mount(mountinfo: &str, path: &std::path::Path) -> Option<(String, bool)> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let mount_point = *fields.get(4)?;
+            let optional = fields.iter().skip(6).take_while(|f| **f != "-");
+            let shared = optional.clone().any(|f| f.starts_with("shared:"));
+            path.starts_with(mount_point).then(|| (mount_point.to_owned(), shared))
+        })
+        // The longest mount point wins; among equals the last (top-most) one, as max_by_key
+        // returns the last maximum.
+        .max_by_key(|(mount_point, _)| mount_point.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parent_mount;
+    use std::path::Path;
+
+    #[test]
+    fn finds_the_longest_prefix_mount() {
+        let mi = "\
+1 0 8:1 / / rw shared:1 - ext4 /dev/vda rw
+2 1 0:5 / /run rw shared:2 - tmpfs tmpfs rw
+3 1 0:6 / /run/x rw - tmpfs tmpfs rw
+4 1 0:7 / /runner rw shared:9 - tmpfs tmpfs rw";
+        assert_eq!(parent_mount(mi, Path::new("/run/b/rootfs")), Some(("/run".into(), true)));
+        assert_eq!(parent_mount(mi, Path::new("/run/x/rootfs")), Some(("/run/x".into(), false)));
+        assert_eq!(parent_mount(mi, Path::new("/srv/r")), Some(("/".into(), true)));
+    }
 }

@@ -1,5 +1,6 @@
 //! Entering the new root: pivot_root(".", ".") and a lazy unmount of the old root, or, with
-//! `--no-pivot`, MS_MOVE + chroot (for roots on ramfs, where pivot_root is refused).
+//! `--no-pivot`, MS_MOVE + chroot (for roots on ramfs, where pivot_root is refused); a plain
+//! chroot for a container without a mount namespace of its own.
 
 use std::path::Path;
 
@@ -29,5 +30,11 @@ pub fn move_root(rootfs: &Path) -> Result<()> {
     mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
         .with_context(|| format!("moving {} to / (--no-pivot)", rootfs.display()))?;
     chroot(".").context("chroot into the rootfs (--no-pivot)")?;
+    chdir("/").context("chdir to the new root")
+}
+
+/// For a container sharing hull's mount namespace.
+pub fn chroot_into(rootfs: &Path) -> Result<()> {
+    chroot(rootfs).with_context(|| format!("chroot into {}", rootfs.display()))?;
     chdir("/").context("chdir to the new root")
 }

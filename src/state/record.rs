@@ -25,4 +25,15 @@ pub struct Record {
     /// Whether the container has its own pid namespace: then killing init ends every process.
     #[serde(default)]
     pub own_pid_namespace: bool,
+    /// Whether the container has a mount namespace of its own (new or joined). Without one
+    /// its mounts live in hull's namespace, under the rootfs, and `delete` detaches them.
+    #[serde(default = "yes")]
+    pub own_mount_namespace: bool,
+    /// Whether config.json had a `process`: without one, `start` is an error.
+    #[serde(default = "yes")]
+    pub has_process: bool,
+}
+
+fn yes() -> bool {
+    true
 }

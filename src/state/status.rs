@@ -88,6 +88,8 @@ mod tests {
             owner: "root".into(),
             annotations: Default::default(),
             own_pid_namespace: true,
+            own_mount_namespace: true,
+            has_process: true,
         }
     }
 
