@@ -87,14 +87,21 @@ fn kill_running_with_default_signal_and_by_name() {
     assert_fails(&env.hull(&["kill", &id, "NOTASIGNAL"]), "unknown signal");
 }
 
+/// Gone, or a zombie waiting for its reaper.
+fn process_gone(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true)
+}
+
 #[test]
-fn created_container_can_be_deleted_and_force_deletes_running() {
+fn delete_needs_force_unless_stopped() {
     let env = Env::new("delete");
     let a = env.id("a");
     create(&env, &a, &["sleep", "30"]);
     let pid = env.state(&a)["pid"].as_i64().unwrap();
-    assert!(env.hull(&["delete", &a]).status.success());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true));
+    assert_fails(&env.hull(&["delete", &a]), "created");
+    assert_eq!(env.status(&a), "created", "a refused delete changes nothing");
+    assert!(env.hull(&["delete", "--force", &a]).status.success());
+    assert!(process_gone(pid));
     assert!(!env.state_dir(&a).exists());
 
     let b = env.id("b");
@@ -113,6 +120,38 @@ fn delete_force_cleans_a_half_created_state_dir() {
     assert_eq!(env.status(&id), "creating");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     assert!(!env.state_dir(&id).exists());
+}
+
+#[test]
+fn config_without_process_creates_but_cannot_start() {
+    let env = Env::new("noprocess");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c.as_object_mut().unwrap().remove("process");
+    let bundle = env.bundle(&id, &c);
+    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert_eq!(env.status(&id), "created");
+    assert_fails(&env.hull(&["start", &id]), "no process");
+    wait_status(&env, &id, "stopped");
+    assert!(env.hull(&["delete", &id]).status.success());
+}
+
+#[test]
+fn config_changes_after_create_do_not_affect_the_container() {
+    let env = Env::new("snapshot");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sh", "-c", "echo original > /dev/stderr"]));
+    let log = env.base.join("out");
+    let status = std::process::Command::new(HULL)
+        .args(["--root", env.root.to_str().unwrap(), "create", "-b", bundle.to_str().unwrap(), &id])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(bundle.join("config.json"), r#"{"ociVersion":"1.0.0"}"#).unwrap();
+    assert!(env.hull(&["start", &id]).status.success());
+    wait_status(&env, &id, "stopped");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "original\n");
 }
 
 #[test]

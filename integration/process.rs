@@ -89,3 +89,47 @@ fn preserve_fds_passes_extra_fds() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "through fd 3\n");
 }
+
+fn cap_hex(status: &str, name: &str) -> u64 {
+    u64::from_str_radix(&status_field(status, name)[0], 16).unwrap()
+}
+
+#[test]
+fn capabilities_are_exact_for_root_and_survive_setuid() {
+    let env = Env::new("caps");
+    // CAP_CHOWN=0, CAP_KILL=5, CAP_NET_BIND_SERVICE=10.
+    let set = json!(["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    for uid in [0, 1000] {
+        let mut c = config(&[]);
+        c["process"]["user"] = json!({"uid": uid, "gid": uid});
+        c["process"]["capabilities"] = json!({
+            "bounding": set, "effective": set, "permitted": set, "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]
+        });
+        let out = env.sh(&env.id(&format!("u{uid}")), c, "cat /proc/self/status");
+        let want = (1 << 0) | (1 << 5) | (1 << 10);
+        assert_eq!(cap_hex(&out, "CapBnd"), want, "uid {uid}");
+        // After execve a non-root user keeps only the ambient caps in its permitted/effective set.
+        let (eff, prm) = if uid == 0 { (want, want) } else { (1 << 5, 1 << 5) };
+        assert_eq!(cap_hex(&out, "CapEff"), eff, "uid {uid}");
+        assert_eq!(cap_hex(&out, "CapPrm"), prm, "uid {uid}");
+        assert_eq!(cap_hex(&out, "CapInh"), 1 << 5, "uid {uid}");
+        assert_eq!(cap_hex(&out, "CapAmb"), 1 << 5, "uid {uid}");
+    }
+}
+
+#[test]
+fn capabilities_the_caller_lacks_are_named() {
+    let env = Env::new("capsmissing");
+    let id = env.id("a");
+    let held = std::fs::read_to_string("/proc/self/status").unwrap();
+    let prm = cap_hex(&held, "CapPrm");
+    // CAP_SYS_RESOURCE (24): this host's root lacks it; elsewhere the test has nothing to show.
+    if prm & (1 << 24) != 0 {
+        return;
+    }
+    let mut c = config(&["true"]);
+    c["process"]["capabilities"] = json!({"bounding": ["CAP_SYS_RESOURCE"], "effective": ["CAP_SYS_RESOURCE"], "permitted": ["CAP_SYS_RESOURCE"]});
+    let bundle = env.bundle(&id, &c);
+    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "CAP_SYS_RESOURCE");
+    assert!(!env.state_dir(&id).exists());
+}

@@ -125,3 +125,35 @@ fn no_pivot_uses_move_and_chroot() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("1\n") && stdout(&out).contains("bin"), "{}", stdout(&out));
 }
+
+#[test]
+fn without_a_mount_namespace_mounts_are_detached_on_delete() {
+    let env = Env::new("nomntns");
+    let id = env.id("a");
+    // A private rootfs: its mounts are made in hull's own namespace, under this path.
+    let root = env.base.join("rootfs-nomnt");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy(rootfs().join("bin/busybox"), root.join("bin/busybox")).unwrap();
+    let mut c = config(&["/bin/busybox", "sh", "-c", "/bin/busybox grep -c . /proc/self/mountinfo; /bin/busybox cat /proc/self/status"]);
+    c["root"] = json!({"path": root, "readonly": false});
+    c["linux"]["namespaces"] = json!([{"type": "pid"}]);
+    c.as_object_mut().unwrap().remove("hostname");
+    let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(), host_mnt, "shares hull's mount namespace");
+    assert!(mount_with(&root.join("proc").display().to_string()), "proc is mounted under the rootfs");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert!(!mount_with(&root.display().to_string()), "delete detached every mount under the rootfs");
+}
+
+#[test]
+fn shared_rootfs_propagation() {
+    let env = Env::new("shared");
+    let mut c = config(&[]);
+    c["linux"]["rootfsPropagation"] = json!("shared");
+    let out = env.sh(&env.id("a"), c, "awk '$5 == \"/\"' /proc/self/mountinfo");
+    assert!(out.contains("shared:"), "/ is shared: {out}");
+}
