@@ -26,10 +26,12 @@ pub fn setup(plan: &Plan) -> Result<()> {
         make_parent_private(rootfs)?;
     }
     // pivot_root needs the new root to be a mount point.
-    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .with_context(|| format!("bind-mounting rootfs {} onto itself", rootfs.display()))?;
+    let in_userns = plan.namespaces.has(NsKind::User);
+    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).with_context(|| {
+        let hint = if in_userns { " (in a user namespace the mapped root must be able to reach it)" } else { "" };
+        format!("bind-mounting rootfs {} onto itself{hint}", rootfs.display())
+    })?;
     let root = Root::open(rootfs)?;
-    let in_userns = plan.namespaces.creates(NsKind::User) || plan.namespaces.joins(NsKind::User);
     for m in &plan.mounts {
         mount::mount(&root, m, in_userns)
             .with_context(|| format!("mounting {} at {}", m.fstype_or_bind(), m.destination.display()))?;
