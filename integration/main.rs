@@ -3,6 +3,7 @@
 
 mod common;
 mod errors;
+mod exec;
 mod lifecycle;
 mod namespaces;
 mod process;

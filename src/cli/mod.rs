@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod list;
 pub mod log;
@@ -61,6 +62,8 @@ enum Command {
     Kill(kill::Args),
     /// Delete a container and everything it holds
     Delete(delete::Args),
+    /// Run another process in a running container
+    Exec(exec::Args),
     /// Create and start a container, and wait for it
     Run(run::Args),
     /// List containers
@@ -100,6 +103,7 @@ fn dispatch(g: &Global, command: Command) -> Result<i32> {
         Command::State(a) => state::run(g, a),
         Command::Kill(a) => kill::run(g, a),
         Command::Delete(a) => delete::run(g, a),
+        Command::Exec(a) => exec::run(g, a),
         Command::Run(a) => run::run(g, a),
         Command::List(a) => list::run(g, a),
         Command::Spec(a) => spec::run(a),

@@ -8,9 +8,9 @@ use anyhow::{bail, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
-use super::signal::{open_init, send_signal};
+use super::signal::send_signal;
 use crate::rootfs;
-use crate::state::{ContainerStatus, StateDir};
+use crate::state::{open_init, ContainerStatus, StateDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteMode {

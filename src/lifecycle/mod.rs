@@ -35,7 +35,7 @@ pub fn snapshot(root: &Path, id: &str) -> Result<Snapshot> {
 pub fn start(dir: &StateDir) -> Result<()> {
     let record = dir.load()?;
     match dir.status(record.as_ref()) {
-        ContainerStatus::Created if record.as_ref().is_some_and(|r| !r.has_process) => {
+        ContainerStatus::Created if record.as_ref().is_some_and(|r| r.process.is_none()) => {
             // Release init so it exits: the container stops, as there is nothing to run.
             fifo::signal_start(&dir.fifo_path())?;
             bail!("cannot start container {:?}: config.json has no process", dir.id())

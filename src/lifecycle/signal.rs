@@ -1,13 +1,13 @@
 //! `kill`: signals by name or number, sent through a pidfd so a recycled pid is never hit.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::state::{Liveness, Record};
+use crate::state::{open_init, Record};
 use crate::sys;
 
 /// `9`, `KILL` or `SIGKILL` (any case) → the signal.
@@ -18,13 +18,6 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
     Signal::from_str(&name).with_context(|| format!("unknown signal {s:?}"))
-}
-
-/// A pidfd on the record's init, or None if it is no longer that process.
-pub fn open_init(record: &Record) -> Option<OwnedFd> {
-    let fd = sys::pidfd_open(Pid::from_raw(record.pid)).ok()?;
-    // Checked after opening: from here on the fd pins this very process.
-    (Liveness::of(record) == Liveness::Alive).then_some(fd)
 }
 
 /// Signal init, or with `all` every process of the container's pid namespace.

@@ -22,6 +22,8 @@ pub struct ProcessPlan {
     pub oom_score_adj: Option<i32>,
     /// `None`: no `capabilities` in the config, init's are left as they are.
     pub capabilities: Option<CapsPlan>,
+    /// The spec object this plan came from, kept in the state as the defaults of `exec`.
+    pub source: Process,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +78,7 @@ impl ProcessPlan {
             no_new_privileges: p.no_new_privileges().unwrap_or(false),
             oom_score_adj: p.oom_score_adj(),
             capabilities: p.capabilities().as_ref().map(CapsPlan::from_spec).transpose()?,
+            source: p.clone(),
         })
     }
 }

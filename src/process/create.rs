@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 
 use super::channel::{self, Channel, ToInit, ToParent};
 use super::fifo;
-use super::init::{self, InitContext};
+use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
 use crate::sys;
@@ -69,7 +69,15 @@ fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKin
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
-    let ctx = InitContext { plan, channel: child, fifo, joins, lock_fd: dir.lock_fd(), preserve_fds: opts.preserve_fds };
+    let ctx = ChildContext {
+        role: Role::Init { plan, fifo },
+        namespaces: &plan.namespaces,
+        process: plan.process.as_ref(),
+        channel: child,
+        joins,
+        lock_fd: dir.lock_fd(),
+        preserve_fds: opts.preserve_fds,
+    };
     let (first, first_fd) = match sys::clone_fork(flags).context("clone3 of the init process")? {
         sys::Forked::Child => init::run(ctx),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
@@ -160,7 +168,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init) -> Res
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.namespaces.creates(NsKind::Pid),
         own_mount_namespace: plan.namespaces.has_mount_namespace(),
-        has_process: plan.process.is_some(),
+        process: plan.process.as_ref().map(|p| p.source.clone()),
     };
     dir.save(&record)?;
     if let Some(path) = &opts.pid_file {

@@ -1,4 +1,5 @@
-//! The init process: the child of clone3 that becomes the container.
+//! The child of clone3: the container's init, or a process `exec`'d into a container. Both
+//! share every step after the namespaces (limits, caps, user, cwd, fds, execve).
 //!
 //! hull is single-threaded at the fork, so the child owns a consistent copy of the heap and
 //! may allocate; it never returns into hull's main flow: it either execs the user's program or
@@ -18,23 +19,33 @@ use nix::unistd::{Gid, Uid};
 
 use super::channel::{Channel, ToParent};
 use super::{exec_path, fifo};
-use crate::plan::{NsKind, Plan, ProcessPlan};
+use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
 use crate::{rootfs, security, sys};
 
-/// What init inherits from the parent across the fork.
-pub struct InitContext<'a> {
-    pub plan: &'a Plan,
+/// Who the forked child becomes.
+pub enum Role<'a> {
+    /// The container's init: builds the container, then waits on the exec fifo for `start`.
+    Init { plan: &'a Plan, fifo: OwnedFd },
+    /// A process `exec`'d into an existing container: joins it and runs at once. `root` is the
+    /// container's root when it shares hull's mount namespace (then joining gives no root).
+    Exec { root: Option<OwnedFd> },
+}
+
+/// What the child inherits from the parent across the fork.
+pub struct ChildContext<'a> {
+    pub role: Role<'a>,
+    pub namespaces: &'a NamespacePlan,
+    pub process: Option<&'a ProcessPlan>,
     pub channel: Channel,
-    pub fifo: OwnedFd,
     /// Namespaces to join, opened by the parent (so a bad path fails before the fork).
     pub joins: &'a [(NsKind, OwnedFd)],
-    /// The state-dir lock fd, which init must not keep.
+    /// The state-dir lock fd, which the child must not keep holding.
     pub lock_fd: RawFd,
     pub preserve_fds: i32,
 }
 
-/// Run init; never returns.
-pub fn run(ctx: InitContext) -> ! {
+/// Run the child; never returns.
+pub fn run(ctx: ChildContext) -> ! {
     let err = match steps(&ctx) {
         Ok(never) => match never {},
         Err(e) => e,
@@ -43,44 +54,61 @@ pub fn run(ctx: InitContext) -> ! {
     sys::exit_now(1)
 }
 
-fn steps(ctx: &InitContext) -> Result<Infallible> {
-    let plan = ctx.plan;
+fn steps(ctx: &ChildContext) -> Result<Infallible> {
     let _ = nix::unistd::close(ctx.lock_fd);
-    // Die with `hull create` if it dies before we are ready; cleared before "Ready".
+    // Die with hull if it dies before we are ready; cleared before "Ready".
     prctl::set_pdeathsig(Signal::SIGKILL).context("setting the parent-death signal")?;
-    // Nothing in the container may ptrace us or open /proc/1/exe (the hull binary) while we
+    // Nothing in the container may ptrace us or open /proc/PID/exe (the hull binary) while we
     // still run hull's code (CVE-2019-5736).
-    prctl::set_dumpable(false).context("making init non-dumpable")?;
+    prctl::set_dumpable(false).context("making the process non-dumpable")?;
     enter_namespaces(ctx)?;
-    sys::set_umask(0);
-    if let Some(adj) = plan.process.as_ref().and_then(|p| p.oom_score_adj) {
+    if let Some(adj) = ctx.process.and_then(|p| p.oom_score_adj) {
         security::user::set_oom_score_adj(adj)?;
     }
+    match &ctx.role {
+        Role::Init { plan, .. } => build_container(plan)?,
+        Role::Exec { root: Some(root) } => {
+            nix::unistd::fchdir(root).context("entering the container's root")?;
+            nix::unistd::chroot(".").context("chroot into the container's root")?;
+        }
+        Role::Exec { root: None } => {}
+    }
+    let program = ctx.process.map(become_process).transpose()?;
+    prepare_fds(ctx.preserve_fds)?;
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .context("clearing the signal mask")?;
+    prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
+    if let Role::Init { fifo, .. } = &ctx.role {
+        ctx.channel.send_to_parent(&ToParent::Ready)?;
+        fifo::wait_for_start(fifo)?;
+    }
+    // For exec, the parent learns of success when execve closes the (CLOEXEC) channel.
+    let (Some(program), Some(process)) = (program, ctx.process) else {
+        // No `process` in the config: `start` reports the error, the container stops.
+        sys::exit_now(0)
+    };
+    let err = sys::execve(&program, &process.args, &process.env);
+    if matches!(ctx.role, Role::Exec { .. }) {
+        anyhow::bail!("exec {program:?}: {}", err.desc());
+    }
+    // init's parent is gone by now: stderr is the only place left to tell.
+    eprintln!("hull: exec {:?}: {}", program, err.desc());
+    sys::exit_now(127)
+}
+
+/// The container's own setup, in init only: hostname, then the root filesystem.
+fn build_container(plan: &Plan) -> Result<()> {
+    sys::set_umask(0);
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
     }
     if let Some(d) = &plan.domainname {
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
-    rootfs::setup(plan)?;
-    let program = plan.process.as_ref().map(become_process).transpose()?;
-    prepare_fds(ctx.preserve_fds)?;
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-        .context("clearing the signal mask")?;
-    prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
-    ctx.channel.send_to_parent(&ToParent::Ready)?;
-    fifo::wait_for_start(&ctx.fifo)?;
-    let (Some(program), Some(process)) = (program, &plan.process) else {
-        // No `process` in the config: `start` reports the error, the container stops.
-        sys::exit_now(0)
-    };
-    let err = sys::execve(&program, &process.args, &process.env);
-    // The parent is gone by now: stderr is the only place left to tell.
-    eprintln!("hull: exec {:?}: {}", program, err.desc());
-    sys::exit_now(127)
+    rootfs::setup(plan)
 }
 
-/// Turn init into the configured process, short of execve: limits, capabilities, user, cwd,
+/// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,
 /// no_new_privs; then find the program, so a missing one fails `create`.
 fn become_process(process: &ProcessPlan) -> Result<CString> {
     security::user::apply_rlimits(&process.rlimits)?;
@@ -101,8 +129,8 @@ fn become_process(process: &ProcessPlan) -> Result<CString> {
 
 /// Join the requested namespaces, then create the new ones (user first, so it owns the rest).
 /// The namespaces from clone3 already exist when nothing is joined.
-fn enter_namespaces(ctx: &InitContext) -> Result<()> {
-    let ns = &ctx.plan.namespaces;
+fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
+    let ns = ctx.namespaces;
     if ns.needs_intermediate() {
         for ((kind, fd), join) in ctx.joins.iter().zip(&ns.join) {
             setns(fd, CloneFlags::from_bits_retain(*kind as i32))

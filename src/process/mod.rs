@@ -6,3 +6,5 @@ pub mod create;
 pub mod fifo;
 mod init;
 mod exec_path;
+pub mod exec;
+pub mod wait;

@@ -9,5 +9,5 @@ mod store;
 pub mod time;
 
 pub use record::Record;
-pub use status::{ContainerStatus, Liveness};
+pub use status::{open_init, ContainerStatus, Liveness};
 pub use store::{list_ids, load_record, StateDir};

@@ -29,9 +29,10 @@ pub struct Record {
     /// its mounts live in hull's namespace, under the rootfs, and `delete` detaches them.
     #[serde(default = "yes")]
     pub own_mount_namespace: bool,
-    /// Whether config.json had a `process`: without one, `start` is an error.
-    #[serde(default = "yes")]
-    pub has_process: bool,
+    /// config.json's `process` as it was at `create` (the defaults of `exec`); without one,
+    /// `start` is an error.
+    #[serde(default)]
+    pub process: Option<oci_spec::runtime::Process>,
 }
 
 fn yes() -> bool {

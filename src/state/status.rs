@@ -59,6 +59,13 @@ impl Liveness {
     }
 }
 
+/// A pidfd on the record's init, or None if it is no longer that process.
+pub fn open_init(record: &Record) -> Option<std::os::fd::OwnedFd> {
+    let fd = sys::pidfd_open(Pid::from_raw(record.pid)).ok()?;
+    // Checked after opening: from here on the fd pins this very process.
+    (Liveness::of(record) == Liveness::Alive).then_some(fd)
+}
+
 impl ContainerStatus {
     /// Derive the status: no record yet → creating; init gone → stopped; exec fifo still
     /// present → created; otherwise running.
@@ -89,7 +96,7 @@ mod tests {
             annotations: Default::default(),
             own_pid_namespace: true,
             own_mount_namespace: true,
-            has_process: true,
+            process: None,
         }
     }
 

@@ -1,0 +1,126 @@
+//! `exec`: start another process in an existing container. It joins init's namespaces (a
+//! second fork lands it in the pid namespace), then shares init's tail: limits, caps, user,
+//! cwd, fds, execve. Success is the channel closing on execve; failure is an Error message.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::channel::{self, ToParent};
+use super::init::{self, ChildContext, Role};
+use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
+use crate::state::{open_init, pidfile, ContainerStatus, Record, StateDir};
+use crate::sys;
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: i32,
+}
+
+/// The running exec'd process.
+pub struct Execd {
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+}
+
+/// Namespace kinds in the order they are joined: user first (it decides the permissions for
+/// the rest), mount last but before the fork.
+const JOIN_ORDER: [(NsKind, &str); 8] = [
+    (NsKind::User, "user"),
+    (NsKind::Ipc, "ipc"),
+    (NsKind::Uts, "uts"),
+    (NsKind::Network, "net"),
+    (NsKind::Pid, "pid"),
+    (NsKind::Cgroup, "cgroup"),
+    (NsKind::Time, "time"),
+    (NsKind::Mount, "mnt"),
+];
+
+pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOptions) -> Result<Execd> {
+    match dir.status(Some(record)) {
+        ContainerStatus::Running | ContainerStatus::Created => {}
+        status => bail!("cannot exec in container {:?}: it is {status}", record.id),
+    }
+    // Holding init's pidfd pins it: its /proc entries cannot be a recycled pid's.
+    let _init = open_init(record).with_context(|| format!("container {:?} is not running", record.id))?;
+    let (namespaces, joins) = container_namespaces(record.pid)?;
+    let root = if record.own_mount_namespace {
+        None
+    } else {
+        let path = format!("/proc/{}/root", record.pid);
+        Some(open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).context("opening the container's root")?)
+    };
+    let (parent, child) = channel::pair()?;
+    let ctx = ChildContext {
+        role: Role::Exec { root },
+        namespaces: &namespaces,
+        process: Some(process),
+        channel: child,
+        joins: &joins,
+        lock_fd: dir.lock_fd(),
+        preserve_fds: opts.preserve_fds,
+    };
+    let (first, first_fd) = match sys::clone_fork(0).context("forking the exec process")? {
+        sys::Forked::Child => init::run(ctx),
+        sys::Forked::Parent { child, pidfd } => (child, pidfd),
+    };
+    drop(ctx);
+    let mut target = (first, first_fd);
+    let result = loop {
+        match parent.recv_from_init() {
+            Ok(Some(ToParent::InitPid(pid))) => {
+                let pid = Pid::from_raw(pid);
+                match sys::pidfd_open(pid) {
+                    Ok(fd) => target = (pid, fd),
+                    Err(e) => break Err(anyhow!("pidfd_open of the exec process: {e}")),
+                }
+                let _ = waitpid(first, None);
+            }
+            Ok(Some(ToParent::Error(msg))) => break Err(anyhow!(msg)),
+            Ok(Some(other)) => break Err(anyhow!("unexpected message from the exec process: {other:?}")),
+            // The channel is close-on-exec: EOF means execve succeeded.
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    if let Err(e) = result.and_then(|()| write_pid_file(opts, target.0)) {
+        let _ = sys::pidfd_send_signal(target.1.as_fd(), Signal::SIGKILL as i32);
+        let _ = waitpid(first, None);
+        return Err(e);
+    }
+    Ok(Execd { pid: target.0, pidfd: target.1 })
+}
+
+fn write_pid_file(opts: &ExecOptions, pid: Pid) -> Result<()> {
+    match &opts.pid_file {
+        Some(path) => pidfile::write(path, pid.as_raw()),
+        None => Ok(()),
+    }
+}
+
+/// The namespaces of init that differ from hull's own (joining one's own user namespace is an
+/// error, and the others would be no-ops), opened now.
+fn container_namespaces(pid: i32) -> Result<(NamespacePlan, Vec<(NsKind, OwnedFd)>)> {
+    let mut plan = NamespacePlan::default();
+    let mut fds = Vec::new();
+    for (kind, name) in JOIN_ORDER {
+        let path = PathBuf::from(format!("/proc/{pid}/ns/{name}"));
+        let theirs = std::fs::read_link(&path).with_context(|| format!("reading {}", path.display()))?;
+        let ours = std::fs::read_link(format!("/proc/self/ns/{name}")).ok();
+        if ours.as_ref() == Some(&theirs) {
+            continue;
+        }
+        let fd = open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .with_context(|| format!("opening {}", path.display()))?;
+        plan.join.push(Join { kind, path });
+        fds.push((kind, fd));
+    }
+    Ok((plan, fds))
+}
