@@ -4,6 +4,7 @@
 mod common;
 mod errors;
 mod exec;
+mod hooks;
 mod lifecycle;
 mod namespaces;
 mod process;

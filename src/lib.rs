@@ -5,6 +5,7 @@
 //! later commands need; `cli` is the runc-compatible command line; `sys` holds all `unsafe`.
 
 pub mod cli;
+pub mod hooks;
 pub mod lifecycle;
 pub mod plan;
 pub mod process;

@@ -37,6 +37,12 @@ pub fn debug(msg: &str) {
     }
 }
 
+/// A warning (e.g. a failed poststart hook): stderr and the log file, the command goes on.
+pub fn warn(msg: &str) {
+    eprintln!("hull: warning: {msg}");
+    write("warning", msg, false);
+}
+
 /// An error: always one line on stderr (`hull: msg`), and a line in the log file if any.
 pub fn error(msg: &str) {
     eprintln!("hull: {msg}");

@@ -9,7 +9,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use super::signal::send_signal;
-use crate::rootfs;
+use oci_spec::runtime::ContainerState;
+
+use crate::{hooks, rootfs};
 use crate::state::{open_init, ContainerStatus, StateDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,7 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         if !record.own_mount_namespace {
             rootfs::detach_host_mounts(&record.rootfs);
         }
+        hooks::run_warn("poststop", &record.hooks().poststop, &record.hook_state(), ContainerState::Stopped);
     }
     dir.remove()
 }

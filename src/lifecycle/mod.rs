@@ -11,6 +11,9 @@ use anyhow::{bail, Result};
 pub use delete::{delete, DeleteMode};
 pub use signal::{parse_signal, send_signal};
 
+use oci_spec::runtime::ContainerState;
+
+use crate::hooks;
 use crate::process::fifo;
 use crate::state::{load_record, ContainerStatus, Record, StateDir};
 
@@ -40,7 +43,13 @@ pub fn start(dir: &StateDir) -> Result<()> {
             fifo::signal_start(&dir.fifo_path())?;
             bail!("cannot start container {:?}: config.json has no process", dir.id())
         }
-        ContainerStatus::Created => fifo::signal_start(&dir.fifo_path()),
+        ContainerStatus::Created => {
+            fifo::signal_start(&dir.fifo_path())?;
+            if let Some(r) = &record {
+                hooks::run_warn("poststart", &r.hooks().poststart, &r.hook_state(), ContainerState::Running);
+            }
+            Ok(())
+        }
         ContainerStatus::Creating => bail!("container {:?} is still being created", dir.id()),
         ContainerStatus::Running => bail!("cannot start container {:?}: it is already running", dir.id()),
         ContainerStatus::Stopped => bail!("cannot start container {:?}: it has stopped", dir.id()),

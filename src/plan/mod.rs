@@ -2,6 +2,7 @@
 //! file reads, so every rule here is unit-tested without root. The executors (process, rootfs,
 //! security) only ever see a `Plan`, never the raw spec.
 
+mod hooks;
 mod mounts;
 mod namespaces;
 mod process;
@@ -14,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use nix::mount::MsFlags;
 use oci_spec::runtime::Spec;
 
+pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
 pub use process::{ProcessPlan, Rlimit, UserPlan};
@@ -38,6 +40,7 @@ pub struct Plan {
     pub hostname: Option<String>,
     pub domainname: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    pub hooks: HooksPlan,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +114,7 @@ impl Plan {
             hostname,
             domainname,
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+            hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
         })
     }
 }

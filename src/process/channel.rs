@@ -7,7 +7,11 @@
 //!   write uid_map/gid_map                       |
 //!        | ------------ IdMapsWritten --------> |
 //!        | <------------- InitPid(p) ---------- | (only via an intermediate process)
-//!        |                                      | [rootfs, hostname, user, checks]
+//!        |                                      | [hostname, mounts]
+//!        | <-------------- RunHooks ----------- | (only with hooks)
+//!   prestart, createRuntime hooks               |
+//!        | ---------- HooksDone(state) -------> | createContainer hooks, pivot_root,
+//!        |                                      | [caps, user, checks]
 //!        | <-------- Ready | Error(msg) ------- |
 //!   pid file, state.json, exit                  | blocks on exec.fifo until `start`
 //! ```
@@ -24,6 +28,8 @@ pub enum ToParent {
     NeedIdMaps,
     /// The pid (in the parent's pid namespace) of init, when an intermediate process forked it.
     InitPid(i32),
+    /// Init has made its mounts and waits for the parent's hooks (then pivots).
+    RunHooks,
     /// Init is set up and waits for `start`.
     Ready,
     /// Init failed; the message names the step.
@@ -31,9 +37,11 @@ pub enum ToParent {
 }
 
 /// Messages from the parent to init.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToInit {
     IdMapsWritten,
+    /// The parent's hooks ran; the container state (JSON) for init's own hooks.
+    HooksDone(Vec<u8>),
 }
 
 /// One end of the channel.
@@ -53,6 +61,7 @@ impl ToParent {
             Self::InitPid(pid) => [&[2u8][..], &pid.to_le_bytes()].concat(),
             Self::Ready => vec![3],
             Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
+            Self::RunHooks => vec![5],
         }
     }
 
@@ -62,6 +71,7 @@ impl ToParent {
             [2, p @ ..] if p.len() == 4 => Self::InitPid(i32::from_le_bytes(p.try_into()?)),
             [3] => Self::Ready,
             [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
+            [5] => Self::RunHooks,
             _ => bail!("malformed message from init: {buf:?}"),
         })
     }
@@ -95,14 +105,16 @@ impl Channel {
     }
 
     pub fn send_to_init(&self, msg: ToInit) -> Result<()> {
-        self.send(&[match msg {
-            ToInit::IdMapsWritten => 1,
-        }])
+        match msg {
+            ToInit::IdMapsWritten => self.send(&[1]),
+            ToInit::HooksDone(state) => self.send(&[&[2u8][..], &state].concat()),
+        }
     }
 
     pub fn recv_from_parent(&self) -> Result<ToInit> {
         match self.recv()?.as_deref() {
             Some([1]) => Ok(ToInit::IdMapsWritten),
+            Some([2, state @ ..]) => Ok(ToInit::HooksDone(state.to_vec())),
             None => bail!("the parent closed the sync socket"),
             Some(other) => bail!("malformed message from the parent: {other:?}"),
         }
@@ -116,12 +128,20 @@ mod tests {
     #[test]
     fn messages_round_trip_one_per_datagram() {
         let (parent, init) = pair().unwrap();
-        for m in [ToParent::NeedIdMaps, ToParent::InitPid(-7), ToParent::Ready, ToParent::Error("mounting x: EPERM".into())] {
+        for m in [
+            ToParent::NeedIdMaps,
+            ToParent::InitPid(-7),
+            ToParent::RunHooks,
+            ToParent::Ready,
+            ToParent::Error("mounting x: EPERM".into()),
+        ] {
             init.send_to_parent(&m).unwrap();
             assert_eq!(parent.recv_from_init().unwrap(), Some(m));
         }
-        parent.send_to_init(ToInit::IdMapsWritten).unwrap();
-        assert_eq!(init.recv_from_parent().unwrap(), ToInit::IdMapsWritten);
+        for m in [ToInit::IdMapsWritten, ToInit::HooksDone(b"{}".to_vec())] {
+            parent.send_to_init(m.clone()).unwrap();
+            assert_eq!(init.recv_from_parent().unwrap(), m);
+        }
         drop(init);
         assert_eq!(parent.recv_from_init().unwrap(), None);
     }

@@ -10,13 +10,14 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
+use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{self, Channel, ToInit, ToParent};
 use super::fifo;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
-use crate::sys;
+use crate::{hooks, sys};
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -130,11 +131,21 @@ fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init) -> Result<()> 
                 // The intermediate process exits right after; reap it.
                 let _ = waitpid(init.first, None);
             }
+            Some(ToParent::RunHooks) => {
+                let state = hook_state(plan, init.init);
+                hooks::run("prestart", &plan.hooks.prestart, &state, ContainerState::Creating)?;
+                hooks::run("createRuntime", &plan.hooks.create_runtime, &state, ContainerState::Creating)?;
+                parent.send_to_init(ToInit::HooksDone(serde_json::to_vec(&state)?))?;
+            }
             Some(ToParent::Ready) => return Ok(()),
             Some(ToParent::Error(msg)) => return Err(anyhow!(msg)),
             None => bail!("init exited before it was ready ({})", describe_exit(init.first)),
         }
     }
+}
+
+fn hook_state(plan: &Plan, pid: Pid) -> State {
+    hooks::state(&plan.oci_version, &plan.id, pid.as_raw(), &plan.bundle, &plan.annotations)
 }
 
 fn describe_exit(pid: Pid) -> String {
@@ -169,6 +180,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init) -> Res
         own_pid_namespace: plan.namespaces.creates(NsKind::Pid),
         own_mount_namespace: plan.namespaces.has_mount_namespace(),
         process: plan.process.as_ref().map(|p| p.source.clone()),
+        hooks: plan.hooks.source.clone(),
     };
     dir.save(&record)?;
     if let Some(path) = &opts.pid_file {

@@ -17,10 +17,12 @@ use nix::sys::prctl;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::unistd::{Gid, Uid};
 
-use super::channel::{Channel, ToParent};
+use oci_spec::runtime::{ContainerState, State};
+
+use super::channel::{Channel, ToInit, ToParent};
 use super::{exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
-use crate::{rootfs, security, sys};
+use crate::{hooks, rootfs, security, sys};
 
 /// Who the forked child becomes.
 pub enum Role<'a> {
@@ -65,8 +67,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     if let Some(adj) = ctx.process.and_then(|p| p.oom_score_adj) {
         security::user::set_oom_score_adj(adj)?;
     }
+    // The container state for init's own hooks, sent by the parent when there are hooks.
+    let mut hook_state = None;
     match &ctx.role {
-        Role::Init { plan, .. } => build_container(plan)?,
+        Role::Init { plan, .. } => build_container(plan, &ctx.channel, &mut hook_state)?,
         Role::Exec { root: Some(root) } => {
             nix::unistd::fchdir(root).context("entering the container's root")?;
             nix::unistd::chroot(".").context("chroot into the container's root")?;
@@ -78,9 +82,16 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
-    if let Role::Init { fifo, .. } = &ctx.role {
+    if let Role::Init { fifo, plan } = &ctx.role {
         ctx.channel.send_to_parent(&ToParent::Ready)?;
         fifo::wait_for_start(fifo)?;
+        if let Some(state) = &hook_state {
+            // No one is left to report to: a failing startContainer hook ends the container.
+            if let Err(e) = hooks::run("startContainer", &plan.hooks.start_container, state, ContainerState::Created) {
+                eprintln!("hull: {e:#}");
+                sys::exit_now(1);
+            }
+        }
     }
     // For exec, the parent learns of success when execve closes the (CLOEXEC) channel.
     let (Some(program), Some(process)) = (program, ctx.process) else {
@@ -96,8 +107,9 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     sys::exit_now(127)
 }
 
-/// The container's own setup, in init only: hostname, then the root filesystem.
-fn build_container(plan: &Plan) -> Result<()> {
+/// The container's own setup, in init only: hostname, then the root filesystem, with the
+/// parent's and the createContainer hooks between the mounts and pivot_root.
+fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State>) -> Result<()> {
     sys::set_umask(0);
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
@@ -105,7 +117,19 @@ fn build_container(plan: &Plan) -> Result<()> {
     if let Some(d) = &plan.domainname {
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
-    rootfs::setup(plan)
+    rootfs::setup(plan, || {
+        if !plan.hooks.init_needs_state() {
+            return Ok(());
+        }
+        channel.send_to_parent(&ToParent::RunHooks)?;
+        let ToInit::HooksDone(json) = channel.recv_from_parent()? else {
+            anyhow::bail!("unexpected message from the parent while waiting for hooks");
+        };
+        let state: State = serde_json::from_slice(&json).context("parsing the state sent for hooks")?;
+        hooks::run("createContainer", &plan.hooks.create_container, &state, ContainerState::Creating)?;
+        *hook_state = Some(state);
+        Ok(())
+    })
 }
 
 /// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,

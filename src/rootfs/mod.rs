@@ -14,8 +14,9 @@ use nix::mount::{mount, MsFlags};
 use crate::plan::{NsKind, Plan};
 use resolve::Root;
 
-/// Build the container's root and enter it.
-pub fn setup(plan: &Plan) -> Result<()> {
+/// Build the container's root and enter it; `before_pivot` runs once the mounts are made
+/// (the hooks' moment).
+pub fn setup(plan: &Plan, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
     let rootfs = &plan.root.path;
     let own_ns = plan.namespaces.has_mount_namespace();
     if own_ns {
@@ -42,6 +43,7 @@ pub fn setup(plan: &Plan) -> Result<()> {
     mask::readonly_paths(&root, &plan.readonly_paths)?;
     mask::mask_paths(&root, &plan.masked_paths)?;
     drop(root);
+    before_pivot()?;
     if !own_ns {
         // pivot_root or MS_MOVE would change hull's own namespace: only chroot.
         pivot::chroot_into(rootfs)?;

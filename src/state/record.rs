@@ -33,8 +33,23 @@ pub struct Record {
     /// `start` is an error.
     #[serde(default)]
     pub process: Option<oci_spec::runtime::Process>,
+    /// config.json's `hooks` (poststart for `start`, poststop for `delete`).
+    #[serde(default)]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 fn yes() -> bool {
     true
+}
+
+impl Record {
+    /// The hooks as planned (validated at create, so this cannot fail on a record we wrote).
+    pub fn hooks(&self) -> crate::plan::HooksPlan {
+        self.hooks.as_ref().and_then(|h| crate::plan::HooksPlan::from_spec(h).ok()).unwrap_or_default()
+    }
+
+    /// The state hooks see.
+    pub fn hook_state(&self) -> oci_spec::runtime::State {
+        crate::hooks::state(&self.oci_version, &self.id, self.pid, &self.bundle, &self.annotations)
+    }
 }

@@ -97,6 +97,7 @@ mod tests {
             own_pid_namespace: true,
             own_mount_namespace: true,
             process: None,
+            hooks: None,
         }
     }
 

@@ -91,6 +91,13 @@ pub fn clear_cloexec(fd: RawFd) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// dup2(2) on raw fds (in a forked child, before exec).
+pub fn dup2(old: RawFd, new: RawFd) -> Result<(), Errno> {
+    // SAFETY: dup2 only manipulates the fd table; an invalid fd yields EBADF.
+    let ret = unsafe { libc::dup2(old, new) };
+    Errno::result(ret).map(drop)
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.

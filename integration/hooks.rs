@@ -1,0 +1,124 @@
+//! hooks: all six kinds, in order, with the state on stdin, in the right namespaces; failures.
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// A hook that appends "KIND <mount ns> <state from stdin>" to `log`.
+fn hook(kind: &str, log: &str) -> Value {
+    json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo \"{kind} $(readlink /proc/self/ns/mnt) $(cat)\" >> {log}")]})
+}
+
+/// A config whose hooks (and user process) log to `dir/log`, bind-mounted at /hook-out.
+fn logging_config(dir: &std::path::Path, hooks: Value) -> Value {
+    let mut c = config(&["sh", "-c", "echo user-process >> /hook-out/log"]);
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/hook-out", "type": "bind", "source": dir, "options": ["bind"]}));
+    c["annotations"] = json!({"org.hull.test": "yes"});
+    c["hooks"] = hooks;
+    c
+}
+
+#[test]
+fn six_kinds_in_lifecycle_order_with_state() {
+    let env = Env::new("hooks");
+    let id = env.id("a");
+    let dir = env.base.join("hook-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("log").display().to_string();
+    let c = logging_config(
+        &dir,
+        json!({
+            "prestart": [hook("prestart", &log)],
+            "createRuntime": [hook("createRuntime", &log)],
+            "createContainer": [hook("createContainer", &log)],
+            // Runs inside the container after pivot_root: it reaches the log through the bind.
+            "startContainer": [hook("startContainer", "/hook-out/log")],
+            "poststart": [hook("poststart", &log)],
+            "poststop": [hook("poststop", &log)]
+        }),
+    );
+    let bundle = env.bundle(&id, &c);
+    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let container_mnt = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap().display().to_string();
+    assert!(env.hull(&["start", &id]).status.success());
+    wait_status(&env, &id, "stopped");
+    assert!(env.hull(&["delete", &id]).status.success());
+
+    let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap().display().to_string();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("user-process\n"), "{text}");
+    // The user process races poststart; every hook line is in lifecycle order.
+    let hooks: Vec<(&str, &str, Value)> = text
+        .lines()
+        .filter(|l| *l != "user-process")
+        .map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            let (kind, ns, state) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+            (kind, ns, serde_json::from_str(state).unwrap_or_else(|e| panic!("{kind} state {state:?}: {e}")))
+        })
+        .collect();
+    let kinds: Vec<&str> = hooks.iter().map(|h| h.0).collect();
+    assert_eq!(kinds, ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+    for (kind, ns, state) in &hooks {
+        let want_ns = if matches!(*kind, "createContainer" | "startContainer") { &container_mnt } else { &host_mnt };
+        assert_eq!(ns, want_ns, "{kind} runs in the wrong mount namespace");
+        assert_eq!(state["id"], id.as_str(), "{kind}");
+        assert_eq!(state["pid"], pid, "{kind}");
+        assert_eq!(state["bundle"], bundle.to_str().unwrap(), "{kind}");
+        assert_eq!(state["annotations"]["org.hull.test"], "yes", "{kind}");
+        let want_status = match *kind {
+            "prestart" | "createRuntime" | "createContainer" => "creating",
+            "startContainer" => "created",
+            "poststart" => "running",
+            _ => "stopped",
+        };
+        assert_eq!(state["status"], want_status, "{kind}");
+    }
+}
+
+#[test]
+fn failing_create_hook_fails_create_cleanly() {
+    let env = Env::new("hookfail");
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let id = env.id(kind);
+        let mut c = config(&["true"]);
+        c["hooks"] = json!({kind: [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]});
+        let bundle = env.bundle(&id, &c);
+        assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), &format!("hooks.{kind}[0] /bin/sh: exited with status 3"));
+        assert!(!env.state_dir(&id).exists());
+        assert!(!process_with(&env.base.display().to_string()));
+    }
+}
+
+#[test]
+fn hook_timeout_kills_it() {
+    let env = Env::new("hooktimeout");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+    let bundle = env.bundle(&id, &c);
+    let started = std::time::Instant::now();
+    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "timed out after 1s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!process_with("sleep\u{0}30"));
+}
+
+#[test]
+fn failing_poststart_and_poststop_only_warn() {
+    let env = Env::new("hookwarn");
+    let id = env.id("a");
+    let fail = json!([{"path": "/bin/sh", "args": ["sh", "-c", "exit 9"]}]);
+    let mut c = config(&["true"]);
+    c["hooks"] = json!({"poststart": fail, "poststop": fail});
+    let bundle = env.bundle(&id, &c);
+    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    let start = env.hull(&["start", &id]);
+    assert!(start.status.success());
+    assert!(stderr(&start).contains("warning: hooks.poststart[0]"), "{}", stderr(&start));
+    wait_status(&env, &id, "stopped");
+    let delete = env.hull(&["delete", &id]);
+    assert!(delete.status.success());
+    assert!(stderr(&delete).contains("warning: hooks.poststop[0]"), "{}", stderr(&delete));
+    assert!(!env.state_dir(&id).exists());
+}

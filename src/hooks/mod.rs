@@ -1,0 +1,81 @@
+//! Running hooks: each program gets the container state as JSON on stdin, its own args and
+//! env, and is killed at its timeout. A failure names the hook kind, index and path.
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
+
+use anyhow::{bail, Context, Result};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use oci_spec::runtime::{ContainerState, State};
+
+use crate::plan::HookPlan;
+use crate::sys;
+
+/// Run `hooks` of `kind` in order with `state` on stdin; stop at the first failure.
+pub fn run(kind: &str, hooks: &[HookPlan], state: &State, status: ContainerState) -> Result<()> {
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let mut state = state.clone();
+    state.set_status(status);
+    let json = serde_json::to_vec(&state)?;
+    for (i, hook) in hooks.iter().enumerate() {
+        run_one(hook, &json).with_context(|| format!("hooks.{kind}[{i}] {}", hook.path.display()))?;
+    }
+    Ok(())
+}
+
+/// Poststart and poststop failures are warnings: the lifecycle goes on (runtime.md).
+pub fn run_warn(kind: &str, hooks: &[HookPlan], state: &State, status: ContainerState) {
+    if let Err(e) = run(kind, hooks, state, status) {
+        crate::cli::log::warn(&format!("{e:#}"));
+    }
+}
+
+/// The state hooks see (runtime.md "State").
+pub fn state(version: &str, id: &str, pid: i32, bundle: &std::path::Path, annotations: &std::collections::BTreeMap<String, String>) -> State {
+    let mut s = State::default();
+    s.set_version(version.to_owned());
+    s.set_id(id.to_owned());
+    s.set_pid(Some(pid));
+    s.set_bundle(bundle.to_owned());
+    s.set_annotations(Some(annotations.clone().into_iter().collect()));
+    s
+}
+
+fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating the hook's stdin pipe")?;
+    let (pid, pidfd) = match sys::clone_fork(0).context("forking the hook")? {
+        sys::Forked::Child => {
+            // In the child: stdin from the pipe, then exec; only _exit on failure.
+            if sys::dup2(read.as_raw_fd(), 0).is_err() {
+                sys::exit_now(126);
+            }
+            let path = std::ffi::CString::new(hook.path.as_os_str().as_encoded_bytes()).unwrap_or_default();
+            let _ = sys::execve(&path, &hook.args, &hook.env);
+            sys::exit_now(127)
+        }
+        sys::Forked::Parent { child, pidfd } => (child, pidfd),
+    };
+    drop(read);
+    // A hook that does not read its stdin just sees EPIPE here, which is fine.
+    let _ = std::fs::File::from(write).write_all(state_json);
+    let timeout = hook.timeout_secs.map(|s| s.saturating_mul(1000)).unwrap_or(u32::MAX);
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    let ready = poll(&mut fds, PollTimeout::try_from(timeout.min(i32::MAX as u32) as i32).unwrap_or(PollTimeout::NONE))
+        .context("waiting for the hook")?;
+    if ready == 0 {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
+        let _ = waitpid(pid, None);
+        bail!("timed out after {}s", hook.timeout_secs.unwrap_or(0));
+    }
+    match waitpid(pid, None).context("reaping the hook")? {
+        WaitStatus::Exited(_, 0) => Ok(()),
+        WaitStatus::Exited(_, 127) => bail!("could not be executed"),
+        WaitStatus::Exited(_, code) => bail!("exited with status {code}"),
+        WaitStatus::Signaled(_, sig, _) => bail!("killed by {sig}"),
+        other => bail!("ended unexpectedly: {other:?}"),
+    }
+}
