@@ -41,9 +41,6 @@ pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
 /// Shared by `create` and `run`: load and validate the bundle before any side effect.
 pub fn prepare(a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
     crate::state::id::validate(&a.id)?;
-    if a.console_socket.is_some() {
-        bail!("--console-socket: terminals are not supported by this hull build yet");
-    }
     if a.preserve_fds < 0 {
         bail!("--preserve-fds: must not be negative");
     }
@@ -52,7 +49,8 @@ pub fn prepare(a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
     let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console_socket: a.console_socket.is_some() };
     let plan = Plan::from_spec(&spec, &bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
-    Ok((plan, CreateOptions { pid_file, preserve_fds: a.preserve_fds }))
+    let console_socket = a.console_socket.as_deref().map(absolute).transpose()?;
+    Ok((plan, CreateOptions { pid_file, console_socket, preserve_fds: a.preserve_fds }))
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

@@ -68,8 +68,8 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if a.tty || a.console_socket.is_some() {
-        bail!("--tty/--console-socket: terminals are not supported by this hull build yet");
+    if a.tty && a.console_socket.is_none() {
+        bail!("--tty without --console-socket: hull does not proxy terminals yet");
     }
     if a.process_label.is_some() || a.apparmor.is_some() {
         bail!("--process-label/--apparmor: this host has no SELinux or AppArmor");
@@ -77,9 +77,9 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir.load()?.with_context(|| format!("container {:?} is still being created", a.id))?;
     let spec = process_spec(&a, record.process.clone())?;
-    let plan = ProcessPlan::from_spec(&spec, &PlanOptions::default())?;
+    let plan = ProcessPlan::from_spec(&spec, &PlanOptions { has_console_socket: a.console_socket.is_some(), ..Default::default() })?;
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
-    let opts = ExecOptions { pid_file: a.pid_file.clone(), preserve_fds: a.preserve_fds };
+    let opts = ExecOptions { pid_file: a.pid_file.clone(), console_socket: a.console_socket.clone(), preserve_fds: a.preserve_fds };
     let execd = exec::exec(&dir, &record, &plan, &opts)?;
     let Some(waited) = waited else { return Ok(0) };
     drop(dir);
@@ -99,7 +99,7 @@ fn process_spec(a: &Args, base: Option<Process>) -> Result<Process> {
     }
     let mut p = base.unwrap_or_default();
     p.set_args(Some(a.command.clone()));
-    p.set_terminal(Some(false));
+    p.set_terminal(Some(a.tty));
     if let Some(cwd) = &a.cwd {
         p.set_cwd(cwd.clone());
     }

@@ -20,6 +20,10 @@ pub struct ProcessPlan {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// `process.terminal`: the process gets a pty, its master goes to --console-socket.
+    pub terminal: bool,
+    /// `process.consoleSize` as (rows, columns).
+    pub console_size: Option<(u16, u16)>,
     /// `None`: no `capabilities` in the config, init's are left as they are.
     pub capabilities: Option<CapsPlan>,
     /// The spec object this plan came from, kept in the state as the defaults of `exec`.
@@ -59,9 +63,14 @@ impl ProcessPlan {
         if !p.cwd().is_absolute() {
             bail!("process.cwd: {} must be an absolute path", p.cwd().display());
         }
-        if p.terminal().unwrap_or(false) && !opts.has_console_socket {
+        let terminal = p.terminal().unwrap_or(false);
+        if terminal && !opts.has_console_socket {
             bail!("process.terminal: true needs --console-socket (or set terminal to false)");
         }
+        if !terminal && opts.has_console_socket {
+            bail!("--console-socket: given, but process.terminal is false");
+        }
+        let console_size = p.console_size().map(|b| (clamp16(b.height()), clamp16(b.width())));
         let user = p.user();
         Ok(Self {
             args,
@@ -77,10 +86,16 @@ impl ProcessPlan {
             rlimits: rlimits(p)?,
             no_new_privileges: p.no_new_privileges().unwrap_or(false),
             oom_score_adj: p.oom_score_adj(),
+            terminal,
+            console_size,
             capabilities: p.capabilities().as_ref().map(CapsPlan::from_spec).transpose()?,
             source: p.clone(),
         })
     }
+}
+
+fn clamp16(v: u64) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
 }
 
 fn cstrings(list: &[String], field: &str) -> Result<Vec<CString>> {

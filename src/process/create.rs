@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{self, Channel, ToInit, ToParent};
-use super::fifo;
+use super::{console, fifo};
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
@@ -22,6 +22,7 @@ use crate::{hooks, sys};
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
     pub preserve_fds: i32,
 }
 
@@ -67,6 +68,7 @@ fn open_namespaces(plan: &Plan) -> Result<Vec<(NsKind, OwnedFd)>> {
 
 /// Fork init, drive it to "ready", then record it. Returns init's pid and pidfd.
 fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKind, OwnedFd)]) -> Result<(Pid, OwnedFd)> {
+    let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
@@ -76,6 +78,7 @@ fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKin
         process: plan.process.as_ref(),
         channel: child,
         joins,
+        console,
         lock_fd: dir.lock_fd(),
         preserve_fds: opts.preserve_fds,
     };

@@ -13,6 +13,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use super::channel::{self, ToParent};
+use super::console;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
 use crate::state::{open_init, pidfile, ContainerStatus, Record, StateDir};
@@ -21,6 +22,7 @@ use crate::sys;
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
     pub preserve_fds: i32,
 }
 
@@ -57,6 +59,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         let path = format!("/proc/{}/root", record.pid);
         Some(open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).context("opening the container's root")?)
     };
+    let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let (parent, child) = channel::pair()?;
     let ctx = ChildContext {
         role: Role::Exec { root },
@@ -64,6 +67,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         process: Some(process),
         channel: child,
         joins: &joins,
+        console,
         lock_fd: dir.lock_fd(),
         preserve_fds: opts.preserve_fds,
     };

@@ -20,7 +20,7 @@ use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{Channel, ToInit, ToParent};
-use super::{exec_path, fifo};
+use super::{console, exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
 use crate::{hooks, rootfs, security, sys};
 
@@ -41,6 +41,8 @@ pub struct ChildContext<'a> {
     pub channel: Channel,
     /// Namespaces to join, opened by the parent (so a bad path fails before the fork).
     pub joins: &'a [(NsKind, OwnedFd)],
+    /// Connected to --console-socket, for `process.terminal`.
+    pub console: Option<OwnedFd>,
     /// The state-dir lock fd, which the child must not keep holding.
     pub lock_fd: RawFd,
     pub preserve_fds: i32,
@@ -76,6 +78,9 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
             nix::unistd::chroot(".").context("chroot into the container's root")?;
         }
         Role::Exec { root: None } => {}
+    }
+    if let (Some(socket), Some(process)) = (&ctx.console, ctx.process) {
+        console::attach(socket, process)?;
     }
     let program = ctx.process.map(become_process).transpose()?;
     prepare_fds(ctx.preserve_fds)?;

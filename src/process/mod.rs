@@ -2,6 +2,7 @@
 //! channel between them and the exec fifo that `start` opens.
 
 pub mod channel;
+pub mod console;
 pub mod create;
 pub mod fifo;
 mod init;

@@ -98,6 +98,21 @@ pub fn dup2(old: RawFd, new: RawFd) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// TIOCSCTTY: make `fd` (a terminal) the caller's controlling terminal.
+pub fn set_controlling_tty(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: TIOCSCTTY takes an integer argument, no memory.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// TIOCSWINSZ: set a terminal's size.
+pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads a winsize struct that lives through the call.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+    Errno::result(ret).map(drop)
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.

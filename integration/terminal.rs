@@ -1,0 +1,94 @@
+//! process.terminal with --console-socket: the pty master arrives over the socket, the
+//! container's stdio is the slave (its controlling terminal), with consoleSize applied.
+
+use std::io::{IoSliceMut, Read};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+use serde_json::json;
+
+use crate::common::*;
+
+/// Accept one connection on `listener` and return the fd it carries and the name sent with it.
+fn receive_master(listener: &UnixListener) -> (OwnedFd, String) {
+    use std::os::fd::AsRawFd;
+    let (conn, _) = listener.accept().unwrap();
+    let mut name = [0u8; 64];
+    let mut iov = [IoSliceMut::new(&mut name)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).unwrap();
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("an fd over the console socket");
+    let len = msg.bytes;
+    // SAFETY: the kernel just installed this fd for us.
+    (unsafe { OwnedFd::from_raw_fd(fd) }, String::from_utf8_lossy(&name[..len]).into_owned())
+}
+
+/// Read everything from the pty master until the slave side closes (EIO).
+fn drain(master: OwnedFd) -> String {
+    let mut f = std::fs::File::from(master);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn console_socket_receives_the_pty_master() {
+    let env = Env::new("console");
+    let id = env.id("a");
+    let socket = env.base.join("console.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let mut c = config(&["sh", "-c", "tty; stty size; [ -t 0 ] && echo stdin-is-tty; sleep 0.2"]);
+    c["process"]["terminal"] = json!(true);
+    c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
+    let bundle = env.bundle(&id, &c);
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let out = env.hull(&["create", "--console-socket", socket.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (master, name) = receiver.join().unwrap();
+    assert!(name.starts_with("/dev/pts/"), "{name}");
+    assert!(env.hull(&["start", &id]).status.success());
+    let text = drain(master);
+    assert!(text.contains("/dev/pts/0\r\n"), "{text:?}");
+    assert!(text.contains("30 100\r\n"), "{text:?}");
+    assert!(text.contains("stdin-is-tty"), "{text:?}");
+}
+
+#[test]
+fn terminal_without_console_socket_is_refused() {
+    let env = Env::new("noconsole");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c["process"]["terminal"] = json!(true);
+    let bundle = env.bundle(&id, &c);
+    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "process.terminal");
+    assert!(!env.state_dir(&id).exists());
+}
+
+#[test]
+fn exec_with_a_console_socket() {
+    let env = Env::new("execconsole");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    assert!(env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    let socket = env.base.join("exec.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let out = env.hull(&["exec", "-t", "-d", "--console-socket", socket.to_str().unwrap(), &id, "sh", "-c", "tty; sleep 0.2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (master, _) = receiver.join().unwrap();
+    assert!(drain(master).starts_with("/dev/pts/"));
+}

@@ -1,0 +1,50 @@
+//! `process.terminal` with `--console-socket`: a pty from the container's own devpts, its
+//! master sent to the caller's unix socket with SCM_RIGHTS (what conmon and containerd's shim
+//! receive), its slave the process's stdio and controlling terminal.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use nix::fcntl::{open, OFlag};
+use nix::pty::{posix_openpt, ptsname_r, unlockpt};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+use nix::sys::stat::Mode;
+use nix::unistd::{fchown, setsid, Gid, Uid};
+
+use crate::plan::ProcessPlan;
+use crate::sys;
+
+/// In the parent, before the fork: connect to the caller's socket.
+pub fn connect(path: &Path) -> Result<OwnedFd> {
+    let stream = UnixStream::connect(path).with_context(|| format!("connecting to --console-socket {}", path.display()))?;
+    Ok(stream.into())
+}
+
+/// In the child, inside the container's mount namespace (after pivot_root for init):
+/// allocate the pty, hand its master to the socket, and make the slave our terminal.
+pub fn attach(socket: &OwnedFd, process: &ProcessPlan) -> Result<()> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).context("opening /dev/ptmx")?;
+    unlockpt(&master).context("unlocking the pty")?;
+    let name = ptsname_r(&master).context("naming the pty")?;
+    let slave = open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("opening {name}"))?;
+    // The process owns its terminal, so it can reopen /dev/tty after dropping privileges.
+    fchown(&slave, Some(Uid::from_raw(process.user.uid)), Some(Gid::from_raw(process.user.gid)))
+        .with_context(|| format!("chown {name}"))?;
+    if let Some((rows, cols)) = process.console_size {
+        sys::set_window_size(master.as_raw_fd(), rows, cols).context("setting process.consoleSize")?;
+    }
+    let fds = [master.as_raw_fd()];
+    sendmsg::<UnixAddr>(socket.as_raw_fd(), &[IoSlice::new(name.as_bytes())], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+        .context("sending the pty master to --console-socket")?;
+    drop(master);
+    setsid().context("starting a session for the terminal")?;
+    sys::set_controlling_tty(slave.as_raw_fd()).context("making the pty our controlling terminal")?;
+    for fd in 0..3 {
+        sys::dup2(slave.as_raw_fd(), fd).with_context(|| format!("making the pty fd {fd}"))?;
+    }
+    Ok(())
+}
