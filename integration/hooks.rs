@@ -67,9 +67,10 @@ fn six_kinds_in_lifecycle_order_with_state() {
         assert_eq!(state["pid"], pid, "{kind}");
         assert_eq!(state["bundle"], bundle.to_str().unwrap(), "{kind}");
         assert_eq!(state["annotations"]["org.hull.test"], "yes", "{kind}");
+        // runtime.md: "created" is the state after step 2 (the environment exists), which is
+        // when the create hooks run (runc sends "creating").
         let want_status = match *kind {
-            "prestart" | "createRuntime" | "createContainer" => "creating",
-            "startContainer" => "created",
+            "prestart" | "createRuntime" | "createContainer" | "startContainer" => "created",
             "poststart" => "running",
             _ => "stopped",
         };

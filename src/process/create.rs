@@ -136,8 +136,8 @@ fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init) -> Result<()> 
             }
             Some(ToParent::RunHooks) => {
                 let state = hook_state(plan, init.init);
-                hooks::run("prestart", &plan.hooks.prestart, &state, ContainerState::Creating)?;
-                hooks::run("createRuntime", &plan.hooks.create_runtime, &state, ContainerState::Creating)?;
+                hooks::run("prestart", &plan.hooks.prestart, &state, ContainerState::Created)?;
+                hooks::run("createRuntime", &plan.hooks.create_runtime, &state, ContainerState::Created)?;
                 parent.send_to_init(ToInit::HooksDone(serde_json::to_vec(&state)?))?;
             }
             Some(ToParent::Ready) => return Ok(()),

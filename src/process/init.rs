@@ -131,7 +131,7 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
             anyhow::bail!("unexpected message from the parent while waiting for hooks");
         };
         let state: State = serde_json::from_slice(&json).context("parsing the state sent for hooks")?;
-        hooks::run("createContainer", &plan.hooks.create_container, &state, ContainerState::Creating)?;
+        hooks::run("createContainer", &plan.hooks.create_container, &state, ContainerState::Created)?;
         *hook_state = Some(state);
         Ok(())
     })
