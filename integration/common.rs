@@ -12,6 +12,9 @@ pub const HULL: &str = env!("CARGO_BIN_EXE_hull");
 /// Where every test's state roots and bundles live; `hack/test` checks it is empty afterwards.
 pub const TEST_BASE: &str = "/run/hull-test";
 
+/// The cgroup (in every hierarchy) under which test containers get theirs.
+pub const CGROUP_BASE: &str = "/hull-test";
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The busybox rootfs (made by `hack/mkrootfs`), shared read-only by all tests.
@@ -51,10 +54,16 @@ impl Env {
     }
 
     /// A bundle dir holding `config` (rootfs: the shared busybox rootfs, by absolute path).
+    /// Unless the config says otherwise, its cgroup is `/hull-test/<name>`, which the leak
+    /// check of `hack/test` watches.
     pub fn bundle(&self, name: &str, config: &Value) -> PathBuf {
         let dir = self.base.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        let mut config = config.clone();
+        if config["linux"].is_object() && config["linux"].get("cgroupsPath").is_none() {
+            config["linux"]["cgroupsPath"] = json!(format!("{CGROUP_BASE}/{name}"));
+        }
+        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         dir
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests: drive the real `hull` binary through real bundles (as root) and check
 //! the effects from inside the container. Run by `hack/test`.
 
+mod cgroups;
 mod common;
 mod errors;
 mod exec;

@@ -4,6 +4,7 @@
 //! `process` forks init and applies the plan with `rootfs` and `security`; `state` keeps what
 //! later commands need; `cli` is the runc-compatible command line; `sys` holds all `unsafe`.
 
+pub mod cgroups;
 pub mod cli;
 pub mod hooks;
 pub mod lifecycle;

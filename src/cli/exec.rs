@@ -79,7 +79,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let spec = process_spec(&a, record.process.clone())?;
     let plan = ProcessPlan::from_spec(&spec, &PlanOptions { has_console_socket: a.console_socket.is_some(), ..Default::default() })?;
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
-    let opts = ExecOptions { pid_file: a.pid_file.clone(), console_socket: a.console_socket.clone(), preserve_fds: a.preserve_fds };
+    let opts = ExecOptions { pid_file: a.pid_file.clone(), console_socket: a.console_socket.clone(), ignore_paused: a.ignore_paused, preserve_fds: a.preserve_fds };
     let execd = exec::exec(&dir, &record, &plan, &opts)?;
     let Some(waited) = waited else { return Ok(0) };
     drop(dir);

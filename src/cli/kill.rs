@@ -23,7 +23,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir.load()?;
     match (dir.status(record.as_ref()), record) {
-        (ContainerStatus::Created | ContainerStatus::Running, Some(r)) => {
+        (ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused, Some(r)) => {
             lifecycle::send_signal(&r, signal, a.all)?;
             Ok(0)
         }

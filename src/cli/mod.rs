@@ -6,10 +6,13 @@ mod exec;
 mod kill;
 mod list;
 pub mod log;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::PathBuf;
 
@@ -71,6 +74,14 @@ enum Command {
     List(list::Args),
     /// Write a default config.json
     Spec(spec::Args),
+    /// Freeze every process of the container (cgroup freezer)
+    Pause(pause::Args),
+    /// Thaw a paused container
+    Resume(pause::Args),
+    /// List the processes of the container
+    Ps(ps::Args),
+    /// Change the resource limits of a running container
+    Update(update::Args),
 }
 
 /// Parse argv, run the command, report errors; returns the process exit status.
@@ -107,5 +118,9 @@ fn dispatch(g: &Global, command: Command) -> Result<i32> {
         Command::Run(a) => run::run(g, a),
         Command::List(a) => list::run(g, a),
         Command::Spec(a) => spec::run(a),
+        Command::Pause(a) => pause::pause(g, a),
+        Command::Resume(a) => pause::resume(g, a),
+        Command::Ps(a) => ps::run(g, a),
+        Command::Update(a) => update::run(g, a),
     }
 }

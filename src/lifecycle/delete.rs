@@ -40,12 +40,23 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         _ => {}
     }
     if let Some(record) = &record {
+        let cgroup = record.cgroup();
         if let Some(pidfd) = open_init(record) {
-            // SIGKILL to init ends its whole pid namespace; --all for a shared one.
+            // A frozen container cannot die: thaw it after the SIGKILL is queued.
             let _ = send_signal(record, Signal::SIGKILL, true);
+            if let Some(c) = &cgroup {
+                let _ = c.set_frozen(false);
+            }
             // The pidfd turns readable when the process exits, whoever its parent is.
             let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+        }
+        if let Some(c) = &cgroup {
+            // Processes that outlived init (a shared pid namespace) go too.
+            for pid in c.pids().unwrap_or_default() {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            }
+            c.destroy()?;
         }
         if !record.own_mount_namespace {
             rootfs::detach_host_mounts(&record.rootfs);

@@ -1,6 +1,7 @@
 //! The runtime.md operations on an existing container: look up, start, signal, delete.
 //! Each checks the derived status first and names the invalid operation when it does not fit.
 
+mod cgroup_ops;
 mod delete;
 mod signal;
 
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
+pub use cgroup_ops::{pause, pids, resume, update};
 pub use delete::{delete, DeleteMode};
 pub use signal::{parse_signal, send_signal};
 
@@ -51,7 +53,9 @@ pub fn start(dir: &StateDir) -> Result<()> {
             Ok(())
         }
         ContainerStatus::Creating => bail!("container {:?} is still being created", dir.id()),
-        ContainerStatus::Running => bail!("cannot start container {:?}: it is already running", dir.id()),
+        ContainerStatus::Running | ContainerStatus::Paused => {
+            bail!("cannot start container {:?}: it is already running", dir.id())
+        }
         ContainerStatus::Stopped => bail!("cannot start container {:?}: it has stopped", dir.id()),
     }
 }

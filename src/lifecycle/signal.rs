@@ -25,8 +25,13 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
     let Some(pidfd) = open_init(record) else {
         bail!("container {:?} is not running", record.id);
     };
-    if all && record.own_pid_namespace {
-        for pid in pids_in_namespace_of(record.pid)? {
+    if all {
+        let pids = match record.cgroup() {
+            Some(cgroup) => cgroup.pids()?,
+            None if record.own_pid_namespace => pids_in_namespace_of(record.pid)?,
+            None => Vec::new(),
+        };
+        for pid in pids {
             if let Ok(fd) = sys::pidfd_open(pid) {
                 let _ = sys::pidfd_send_signal(fd.as_fd(), signal as i32);
             }

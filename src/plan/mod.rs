@@ -6,6 +6,7 @@ mod hooks;
 mod mounts;
 mod namespaces;
 mod process;
+mod resources;
 mod security;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
 pub use process::{ProcessPlan, Rlimit, UserPlan};
+pub use resources::{CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan};
 pub use security::CapsPlan;
 
 /// Everything `create` needs, checked and in the shape the executors use.
@@ -41,6 +43,7 @@ pub struct Plan {
     pub domainname: Option<String>,
     pub annotations: BTreeMap<String, String>,
     pub hooks: HooksPlan,
+    pub resources: ResourcesPlan,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +118,7 @@ impl Plan {
             domainname,
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
             hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
+            resources: ResourcesPlan::from_spec(&linux, id)?,
         })
     }
 }

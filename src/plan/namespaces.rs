@@ -102,11 +102,15 @@ impl NamespacePlan {
         self.has(NsKind::Mount)
     }
 
-    /// Flags for the namespaces init can get straight from clone3. A new time namespace is
-    /// left out: its offsets must be written before any process enters it, so init unshares it
-    /// and moves into it at execve.
+    /// Flags for the namespaces init can get straight from clone3. Left out: a new time
+    /// namespace (its offsets must be written before any process enters it, so init unshares
+    /// it and moves into it at execve) and a new cgroup namespace (it must be rooted at the
+    /// container's cgroup, which init joins only after the fork).
     pub fn clone_flags(&self) -> u64 {
-        self.new.iter().filter(|k| **k != NsKind::Time).fold(0, |acc, k| acc | *k as u64)
+        self.new
+            .iter()
+            .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
+            .fold(0, |acc, k| acc | *k as u64)
     }
 
     /// Joining namespaces needs a different order than one clone gives (join first, then

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  parent (hull create)                      init (child of clone3)
+//!        | ------------ CgroupJoined ---------> | (first thing: init waits for it)
 //!        |                                      | [joins namespaces, unshares the rest]
 //!        | <------------- NeedIdMaps ---------- | (only with a new user namespace)
 //!   write uid_map/gid_map                       |
@@ -39,6 +40,8 @@ pub enum ToParent {
 /// Messages from the parent to init.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToInit {
+    /// The child is in the container's cgroup (so a new cgroup namespace is rooted there).
+    CgroupJoined,
     IdMapsWritten,
     /// The parent's hooks ran; the container state (JSON) for init's own hooks.
     HooksDone(Vec<u8>),
@@ -107,6 +110,7 @@ impl Channel {
     pub fn send_to_init(&self, msg: ToInit) -> Result<()> {
         match msg {
             ToInit::IdMapsWritten => self.send(&[1]),
+            ToInit::CgroupJoined => self.send(&[3]),
             ToInit::HooksDone(state) => self.send(&[&[2u8][..], &state].concat()),
         }
     }
@@ -114,6 +118,7 @@ impl Channel {
     pub fn recv_from_parent(&self) -> Result<ToInit> {
         match self.recv()?.as_deref() {
             Some([1]) => Ok(ToInit::IdMapsWritten),
+            Some([3]) => Ok(ToInit::CgroupJoined),
             Some([2, state @ ..]) => Ok(ToInit::HooksDone(state.to_vec())),
             None => bail!("the parent closed the sync socket"),
             Some(other) => bail!("malformed message from the parent: {other:?}"),
@@ -138,7 +143,7 @@ mod tests {
             init.send_to_parent(&m).unwrap();
             assert_eq!(parent.recv_from_init().unwrap(), Some(m));
         }
-        for m in [ToInit::IdMapsWritten, ToInit::HooksDone(b"{}".to_vec())] {
+        for m in [ToInit::CgroupJoined, ToInit::IdMapsWritten, ToInit::HooksDone(b"{}".to_vec())] {
             parent.send_to_init(m.clone()).unwrap();
             assert_eq!(init.recv_from_parent().unwrap(), m);
         }

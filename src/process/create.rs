@@ -17,7 +17,7 @@ use super::{console, fifo};
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
-use crate::{hooks, sys};
+use crate::{cgroups, hooks, sys};
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -37,7 +37,17 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     check_rootfs(&plan.root.path)?;
     let joins = open_namespaces(plan)?;
     let dir = StateDir::create(root, &plan.id)?;
-    match start_init(&dir, plan, opts, &joins) {
+    let cgroup = cgroups::for_path(&plan.resources.path);
+    let result = cgroup.and_then(|cgroup| {
+        // Limits are in place before init exists; a value the kernel refuses fails here.
+        let made = cgroup.create().and_then(|()| cgroup.apply(&plan.resources));
+        let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, cgroup.as_ref()));
+        if started.is_err() {
+            let _ = cgroup.destroy();
+        }
+        started
+    });
+    match result {
         Ok((pid, pidfd)) => Ok(Created { dir, pid, pidfd }),
         Err(e) => {
             let _ = dir.remove();
@@ -67,7 +77,13 @@ fn open_namespaces(plan: &Plan) -> Result<Vec<(NsKind, OwnedFd)>> {
 }
 
 /// Fork init, drive it to "ready", then record it. Returns init's pid and pidfd.
-fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKind, OwnedFd)]) -> Result<(Pid, OwnedFd)> {
+fn start_init(
+    dir: &StateDir,
+    plan: &Plan,
+    opts: &CreateOptions,
+    joins: &[(NsKind, OwnedFd)],
+    cgroup: &dyn cgroups::Manager,
+) -> Result<(Pid, OwnedFd)> {
     let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
@@ -78,6 +94,7 @@ fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKin
         process: plan.process.as_ref(),
         channel: child,
         joins,
+        in_cgroup: true,
         console,
         lock_fd: dir.lock_fd(),
         preserve_fds: opts.preserve_fds,
@@ -89,7 +106,11 @@ fn start_init(dir: &StateDir, plan: &Plan, opts: &CreateOptions, joins: &[(NsKin
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
     drop(ctx);
     let mut init = Init { first, init: first, pidfd: first_fd };
-    match sync_with_init(&parent, plan, &mut init).and_then(|()| record(dir, plan, opts, &init)) {
+    let synced = cgroup
+        .add(first)
+        .and_then(|()| parent.send_to_init(ToInit::CgroupJoined))
+        .and_then(|()| sync_with_init(&parent, plan, &mut init, cgroup));
+    match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => Ok((init.init, init.pidfd)),
         Err(e) => {
             init.kill();
@@ -120,7 +141,7 @@ impl Init {
     }
 }
 
-fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init) -> Result<()> {
+fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init, cgroup: &dyn cgroups::Manager) -> Result<()> {
     loop {
         match parent.recv_from_init()? {
             Some(ToParent::NeedIdMaps) => {
@@ -131,6 +152,8 @@ fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init) -> Result<()> 
                 let pid = Pid::from_raw(pid);
                 init.pidfd = sys::pidfd_open(pid).context("pidfd_open of init")?;
                 init.init = pid;
+                // Forked before we may have moved its parent: make sure it is in the cgroup.
+                cgroup.add(pid)?;
                 // The intermediate process exits right after; reap it.
                 let _ = waitpid(init.first, None);
             }
@@ -168,7 +191,7 @@ fn write_id_maps(pid: Pid, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init) -> Result<()> {
+fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup: &dyn cgroups::Manager) -> Result<()> {
     let init_start_time = sys::process_start_time(init.init).context("reading init's start time")?;
     let record = Record {
         oci_version: plan.oci_version.clone(),
@@ -184,6 +207,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init) -> Res
         own_mount_namespace: plan.namespaces.has_mount_namespace(),
         process: plan.process.as_ref().map(|p| p.source.clone()),
         hooks: plan.hooks.source.clone(),
+        cgroup: Some(cgroup.record()),
     };
     dir.save(&record)?;
     if let Some(path) = &opts.pid_file {

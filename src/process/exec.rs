@@ -12,7 +12,7 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use super::channel::{self, ToParent};
+use super::channel::{self, ToInit, ToParent};
 use super::console;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
@@ -23,6 +23,7 @@ use crate::sys;
 pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    pub ignore_paused: bool,
     pub preserve_fds: i32,
 }
 
@@ -48,6 +49,7 @@ const JOIN_ORDER: [(NsKind, &str); 8] = [
 pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOptions) -> Result<Execd> {
     match dir.status(Some(record)) {
         ContainerStatus::Running | ContainerStatus::Created => {}
+        ContainerStatus::Paused if opts.ignore_paused => {}
         status => bail!("cannot exec in container {:?}: it is {status}", record.id),
     }
     // Holding init's pidfd pins it: its /proc entries cannot be a recycled pid's.
@@ -60,6 +62,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         Some(open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).context("opening the container's root")?)
     };
     let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
+    let cgroup = record.cgroup();
     let (parent, child) = channel::pair()?;
     let ctx = ChildContext {
         role: Role::Exec { root },
@@ -67,6 +70,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         process: Some(process),
         channel: child,
         joins: &joins,
+        in_cgroup: cgroup.is_some(),
         console,
         lock_fd: dir.lock_fd(),
         preserve_fds: opts.preserve_fds,
@@ -77,7 +81,11 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
     };
     drop(ctx);
     let mut target = (first, first_fd);
-    let result = loop {
+    let joined = match &cgroup {
+        Some(c) => c.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),
+        None => Ok(()),
+    };
+    let result = joined.and_then(|()| loop {
         match parent.recv_from_init() {
             Ok(Some(ToParent::InitPid(pid))) => {
                 let pid = Pid::from_raw(pid);
@@ -86,6 +94,9 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
                     Err(e) => break Err(anyhow!("pidfd_open of the exec process: {e}")),
                 }
                 let _ = waitpid(first, None);
+                if let Some(Err(e)) = cgroup.as_ref().map(|c| c.add(pid)) {
+                    break Err(e);
+                }
             }
             Ok(Some(ToParent::Error(msg))) => break Err(anyhow!(msg)),
             Ok(Some(other)) => break Err(anyhow!("unexpected message from the exec process: {other:?}")),
@@ -93,7 +104,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         }
-    };
+    });
     if let Err(e) = result.and_then(|()| write_pid_file(opts, target.0)) {
         let _ = sys::pidfd_send_signal(target.1.as_fd(), Signal::SIGKILL as i32);
         let _ = waitpid(first, None);

@@ -41,6 +41,8 @@ pub struct ChildContext<'a> {
     pub channel: Channel,
     /// Namespaces to join, opened by the parent (so a bad path fails before the fork).
     pub joins: &'a [(NsKind, OwnedFd)],
+    /// Wait for the parent to put us in the container's cgroup before anything else.
+    pub in_cgroup: bool,
     /// Connected to --console-socket, for `process.terminal`.
     pub console: Option<OwnedFd>,
     /// The state-dir lock fd, which the child must not keep holding.
@@ -160,6 +162,12 @@ fn become_process(process: &ProcessPlan) -> Result<CString> {
 /// The namespaces from clone3 already exist when nothing is joined.
 fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
     let ns = ctx.namespaces;
+    if ctx.in_cgroup {
+        match ctx.channel.recv_from_parent().context("waiting to join the cgroup")? {
+            ToInit::CgroupJoined => {}
+            other => anyhow::bail!("unexpected message from the parent: {other:?}"),
+        }
+    }
     if ns.needs_intermediate() {
         for ((kind, fd), join) in ctx.joins.iter().zip(&ns.join) {
             setns(fd, CloneFlags::from_bits_retain(*kind as i32))
@@ -169,7 +177,10 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
             unshare(CloneFlags::CLONE_NEWUSER).context("creating the user namespace")?;
             request_id_maps(&ctx.channel)?;
         }
-        let rest = CloneFlags::from_bits_retain(ns.clone_flags() as i32) - CloneFlags::CLONE_NEWUSER;
+        let mut rest = CloneFlags::from_bits_retain(ns.clone_flags() as i32) - CloneFlags::CLONE_NEWUSER;
+        if ns.creates(NsKind::Cgroup) {
+            rest |= CloneFlags::CLONE_NEWCGROUP;
+        }
         unshare(rest).context("creating namespaces")?;
         // setns/unshare of a pid namespace applies to children only: fork init into it.
         if let sys::Forked::Parent { child, .. } = sys::clone_fork(0).context("forking init")? {
@@ -182,6 +193,9 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
     if ns.creates(NsKind::User) {
         // Become the namespace's root (if the maps give it one) to set up the container.
         let _ = setresgid(0).and_then(|()| setresuid(0));
+    }
+    if ns.creates(NsKind::Cgroup) && !ns.needs_intermediate() {
+        unshare(CloneFlags::CLONE_NEWCGROUP).context("creating the cgroup namespace")?;
     }
     if ns.creates(NsKind::Time) {
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).context("creating the time namespace")?;

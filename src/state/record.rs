@@ -36,6 +36,9 @@ pub struct Record {
     /// config.json's `hooks` (poststart for `start`, poststop for `delete`).
     #[serde(default)]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The container's cgroup directories.
+    #[serde(default)]
+    pub cgroup: Option<crate::cgroups::CgroupRecord>,
 }
 
 fn yes() -> bool {
@@ -43,6 +46,11 @@ fn yes() -> bool {
 }
 
 impl Record {
+    /// The manager of the container's cgroup, if it has one.
+    pub fn cgroup(&self) -> Option<Box<dyn crate::cgroups::Manager>> {
+        self.cgroup.as_ref().map(crate::cgroups::from_record)
+    }
+
     /// The hooks as planned (validated at create, so this cannot fail on a record we wrote).
     pub fn hooks(&self) -> crate::plan::HooksPlan {
         self.hooks.as_ref().and_then(|h| crate::plan::HooksPlan::from_spec(h).ok()).unwrap_or_default()

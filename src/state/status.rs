@@ -16,6 +16,8 @@ pub enum ContainerStatus {
     Created,
     /// The user's process has been exec'd and is alive.
     Running,
+    /// Running, but frozen by `pause`.
+    Paused,
     /// The init process is gone (or a zombie).
     Stopped,
 }
@@ -26,6 +28,7 @@ impl ContainerStatus {
             Self::Creating => "creating",
             Self::Created => "created",
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::Stopped => "stopped",
         }
     }
@@ -68,12 +71,13 @@ pub fn open_init(record: &Record) -> Option<std::os::fd::OwnedFd> {
 
 impl ContainerStatus {
     /// Derive the status: no record yet → creating; init gone → stopped; exec fifo still
-    /// present → created; otherwise running.
+    /// present → created; cgroup frozen → paused; otherwise running.
     pub fn derive(record: Option<&Record>, fifo_present: bool) -> Self {
         match record {
             None => Self::Creating,
             Some(r) if Liveness::of(r) == Liveness::Gone => Self::Stopped,
             Some(_) if fifo_present => Self::Created,
+            Some(r) if r.cgroup().is_some_and(|c| c.is_frozen()) => Self::Paused,
             Some(_) => Self::Running,
         }
     }
@@ -98,6 +102,7 @@ mod tests {
             own_mount_namespace: true,
             process: None,
             hooks: None,
+            cgroup: None,
         }
     }
 

@@ -1,0 +1,168 @@
+//! linux.resources and cgroupsPath on this host's cgroups (v1 hybrid here; v2 in the guest
+//! of `shared/vm-run`), checked in the cgroup files and from inside the container; pause,
+//! resume, ps, update, kill --all, and that delete removes the cgroup.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::common::*;
+
+const V1: &str = "/sys/fs/cgroup";
+
+fn is_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The container's directory for `controller` (v1) or its one directory (v2).
+fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
+    if is_v2() {
+        Path::new(V1).join(path.trim_start_matches('/'))
+    } else {
+        Path::new(V1).join(controller).join(path.trim_start_matches('/'))
+    }
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display())).trim().to_owned()
+}
+
+fn run_detached(env: &Env, id: &str, config: &serde_json::Value) {
+    let bundle = env.bundle(id, config);
+    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn limits_are_written_and_the_container_is_inside() {
+    let env = Env::new("cglimits");
+    let id = env.id("a");
+    let path = format!("{CGROUP_BASE}/{id}");
+    let mut c = config(&["sleep", "60"]);
+    c["linux"]["resources"] = json!({
+        "memory": {"limit": 67108864, "reservation": 33554432},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+        "pids": {"limit": 32}
+    });
+    run_detached(&env, &id, &c);
+    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    if is_v2() {
+        let d = cgroup_dir("", &path);
+        assert_eq!(read(&d, "memory.max"), "67108864");
+        assert_eq!(read(&d, "memory.low"), "33554432");
+        assert_eq!(read(&d, "cpu.max"), "50000 100000");
+        assert_eq!(read(&d, "cpu.weight"), "20");
+        assert_eq!(read(&d, "pids.max"), "32");
+        assert!(read(&d, "cgroup.procs").lines().any(|l| l == pid));
+    } else {
+        assert_eq!(read(&cgroup_dir("memory", &path), "memory.limit_in_bytes"), "67108864");
+        assert_eq!(read(&cgroup_dir("memory", &path), "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
+        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "32");
+        for controller in ["memory", "cpu", "pids", "freezer", "devices", "blkio", "cpuset"] {
+            let procs = read(&cgroup_dir(controller, &path), "cgroup.procs");
+            assert!(procs.lines().any(|l| l == pid), "{controller}: {procs}");
+        }
+    }
+    // Its own cgroup namespace is rooted at the container's cgroup.
+    let out = env.hull(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    let text = stdout(&out);
+    assert!(text.lines().all(|l| l.ends_with(":/")), "{text}");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    for controller in ["memory", "cpu", "pids"] {
+        assert!(!cgroup_dir(controller, &path).exists(), "{controller} cgroup left behind");
+    }
+}
+
+#[test]
+fn pids_limit_is_enforced_inside() {
+    let env = Env::new("cgpids");
+    let mut c = config(&["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all-started"]);
+    c["linux"]["resources"] = json!({"pids": {"limit": 5}});
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_ne!(code, 0);
+    assert!(err.contains("can't fork") && !out.contains("all-started"), "{out} {err}");
+}
+
+#[test]
+fn pause_resume_ps_and_exec_into_paused() {
+    let env = Env::new("cgpause");
+    let id = env.id("a");
+    run_detached(&env, &id, &config(&["sh", "-c", "sleep 60 & sleep 60"]));
+    let ps: Vec<i64> = serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    assert_eq!(ps.len(), 2, "{ps:?}");
+    assert!(ps.contains(&env.state(&id)["pid"].as_i64().unwrap()));
+    assert!(stdout(&env.hull(&["ps", &id])).contains("sleep 60"));
+
+    assert!(env.hull(&["pause", &id]).status.success());
+    assert_eq!(env.status(&id), "paused");
+    assert_fails(&env.hull(&["pause", &id]), "paused");
+    assert_fails(&env.hull(&["exec", &id, "true"]), "paused");
+    assert!(env.hull(&["resume", &id]).status.success());
+    assert_eq!(env.status(&id), "running");
+    assert_fails(&env.hull(&["resume", &id]), "running");
+    assert!(env.hull(&["exec", &id, "true"]).status.success());
+
+    // delete --force of a paused container still ends everything.
+    assert!(env.hull(&["pause", &id]).status.success());
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert!(!cgroup_dir("freezer", &format!("{CGROUP_BASE}/{id}")).exists());
+}
+
+#[test]
+fn update_changes_limits() {
+    let env = Env::new("cgupdate");
+    let id = env.id("a");
+    let mut c = config(&["sleep", "60"]);
+    c["linux"]["resources"] = json!({"pids": {"limit": 10}});
+    run_detached(&env, &id, &c);
+    let res = env.base.join("res.json");
+    std::fs::write(&res, r#"{"pids":{"limit":20},"memory":{"limit":134217728}}"#).unwrap();
+    let out = env.hull(&["update", "--resources", res.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = format!("{CGROUP_BASE}/{id}");
+    assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "20");
+    let mem = if is_v2() { "memory.max" } else { "memory.limit_in_bytes" };
+    assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
+    std::fs::write(&res, r#"{"pids":{"limit":-9}}"#).unwrap();
+    assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "pids.limit");
+}
+
+#[test]
+fn kill_all_reaches_processes_of_a_shared_pid_namespace() {
+    let env = Env::new("cgkillall");
+    let id = env.id("a");
+    let mut c = config(&["sh", "-c", "sleep 61 & exec sleep 62"]);
+    c["linux"]["namespaces"] = json!([{"type": "mount"}]);
+    c.as_object_mut().unwrap().remove("hostname");
+    run_detached(&env, &id, &c);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let pids: Vec<i64> = serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    assert_eq!(pids.len(), 2);
+    assert!(env.hull(&["kill", "--all", &id, "KILL"]).status.success());
+    wait_status(&env, &id, "stopped");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    for pid in pids {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+        assert!(!alive, "pid {pid} survived kill --all");
+    }
+}
+
+#[test]
+fn bad_resources_fail_create_cleanly() {
+    let env = Env::new("cgbad");
+    for (name, resources, field) in [
+        ("mem", json!({"memory": {"limit": 1000}}), "linux.resources.memory.limit"),
+        ("cpus", json!({"cpu": {"cpus": "999"}}), "linux.resources.cpu.cpus"),
+        ("shares", json!({"cpu": {"shares": 1}}), "linux.resources.cpu.shares"),
+    ] {
+        let id = env.id(name);
+        let mut c = config(&["true"]);
+        c["linux"]["resources"] = resources;
+        let bundle = env.bundle(&id, &c);
+        assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), field);
+        assert!(!env.state_dir(&id).exists());
+        assert!(!cgroup_dir("cpuset", &format!("{CGROUP_BASE}/{id}")).exists(), "{name}: cgroup left behind");
+    }
+}

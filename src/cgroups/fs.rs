@@ -1,0 +1,54 @@
+//! Small helpers for cgroup files: every error names the file and the value.
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use nix::unistd::Pid;
+
+pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    std::fs::write(&path, value).with_context(|| format!("writing {value:?} to {}", path.display()))
+}
+
+pub fn read(dir: &Path, file: &str) -> Result<String> {
+    let path = dir.join(file);
+    Ok(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?.trim().to_owned())
+}
+
+pub fn exists(dir: &Path, file: &str) -> bool {
+    dir.join(file).exists()
+}
+
+pub fn pids(dir: &Path) -> Result<Vec<Pid>> {
+    Ok(read(dir, "cgroup.procs")?.lines().filter_map(|l| l.trim().parse().ok()).map(Pid::from_raw).collect())
+}
+
+/// rmdir, retrying briefly while the kernel still counts exiting tasks; a missing dir is fine.
+pub fn remove_dir(dir: &Path) -> Result<()> {
+    for attempt in 0..50 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 49 => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e).with_context(|| format!("removing cgroup {}", dir.display())),
+        }
+    }
+    Ok(())
+}
+
+/// The cgroup of this process per hierarchy, from /proc/self/cgroup:
+/// (controllers as listed, e.g. "cpu,cpuacct" or "name=systemd" or "" for v2, path).
+pub fn own_cgroups() -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            Some((controllers.to_owned(), path.to_owned()))
+        })
+        .collect())
+}

@@ -1,0 +1,264 @@
+//! cgroup v1: one directory per hierarchy (controller mount) under /sys/fs/cgroup.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::unistd::Pid;
+
+use super::{fs, join, CgroupRecord, Manager, ROOT};
+use crate::plan::{CgroupPath, ResourcesPlan};
+
+/// A v1 hierarchy: its mount point and controllers (or `name=` for named ones).
+#[derive(Debug, Clone)]
+struct Hierarchy {
+    mount_point: PathBuf,
+    controllers: Vec<String>,
+}
+
+pub struct V1 {
+    /// (controllers, the container's directory in that hierarchy).
+    dirs: Vec<(Vec<String>, PathBuf)>,
+}
+
+impl V1 {
+    pub fn for_path(path: &CgroupPath) -> Result<Self> {
+        let own = fs::own_cgroups()?;
+        let mut dirs = Vec::new();
+        for h in hierarchies()? {
+            let dir = match path {
+                CgroupPath::Absolute(p) => join(&h.mount_point, p),
+                CgroupPath::Relative(p) => {
+                    let mine = own
+                        .iter()
+                        .find(|(c, _)| same_set(c, &h.controllers))
+                        .map(|(_, p)| p.clone())
+                        .unwrap_or_else(|| "/".into());
+                    join(&join(&h.mount_point, Path::new(&mine)), p)
+                }
+            };
+            dirs.push((h.controllers, dir));
+        }
+        if dirs.is_empty() {
+            bail!("no cgroup v1 hierarchies are mounted under {ROOT}");
+        }
+        Ok(Self { dirs })
+    }
+
+    pub fn from_dirs(dirs: &[PathBuf]) -> Self {
+        let hs = hierarchies().unwrap_or_default();
+        let dirs = dirs
+            .iter()
+            .map(|d| {
+                let controllers = hs.iter().find(|h| d.starts_with(&h.mount_point)).map(|h| h.controllers.clone()).unwrap_or_default();
+                (controllers, d.clone())
+            })
+            .collect();
+        Self { dirs }
+    }
+
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs.iter().find(|(c, _)| c.iter().any(|x| x == controller)).map(|(_, d)| d.as_path())
+    }
+
+    /// Write `file` in the hierarchy of `controller`; a missing controller with a value to
+    /// set is an error naming the field.
+    fn set(&self, controller: &str, file: &str, value: &str, field: &str) -> Result<()> {
+        let dir = self.dir(controller).with_context(|| format!("{field}: the {controller} cgroup controller is not mounted"))?;
+        fs::write(dir, file, value).with_context(|| field.to_owned())
+    }
+}
+
+impl Manager for V1 {
+    fn record(&self) -> CgroupRecord {
+        CgroupRecord { version: 1, dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect() }
+    }
+
+    fn create(&self) -> Result<()> {
+        for (controllers, dir) in &self.dirs {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating cgroup {}", dir.display()))?;
+            if controllers.iter().any(|c| c == "cpuset") {
+                inherit_cpuset(dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&self, r: &ResourcesPlan) -> Result<()> {
+        let m = &r.memory;
+        if let Some(limit) = m.limit {
+            // With memory+swap limited, memsw must never drop below the memory limit: raise
+            // memsw first when growing.
+            let memsw = self.dir("memory").map(|d| fs::exists(d, "memory.memsw.limit_in_bytes")).unwrap_or(false);
+            if let (true, Some(swap)) = (memsw, m.swap) {
+                let _ = self.set("memory", "memory.memsw.limit_in_bytes", &swap.to_string(), "linux.resources.memory.swap");
+            }
+            self.set("memory", "memory.limit_in_bytes", &limit.to_string(), "linux.resources.memory.limit")?;
+        }
+        if let Some(swap) = m.swap {
+            match self.dir("memory") {
+                Some(d) if fs::exists(d, "memory.memsw.limit_in_bytes") => {
+                    self.set("memory", "memory.memsw.limit_in_bytes", &swap.to_string(), "linux.resources.memory.swap")?
+                }
+                _ if swap == -1 => {}
+                _ => bail!("linux.resources.memory.swap: this kernel has no swap accounting (memory.memsw.limit_in_bytes)"),
+            }
+        }
+        if let Some(v) = m.reservation {
+            self.set("memory", "memory.soft_limit_in_bytes", &v.to_string(), "linux.resources.memory.reservation")?;
+        }
+        if let Some(v) = m.swappiness {
+            self.set("memory", "memory.swappiness", &v.to_string(), "linux.resources.memory.swappiness")?;
+        }
+        if m.disable_oom_killer {
+            self.set("memory", "memory.oom_control", "1", "linux.resources.memory.disableOOMKiller")?;
+        }
+        let c = &r.cpu;
+        if let Some(v) = c.shares {
+            self.set("cpu", "cpu.shares", &v.to_string(), "linux.resources.cpu.shares")?;
+        }
+        if let Some(v) = c.period {
+            self.set("cpu", "cpu.cfs_period_us", &v.to_string(), "linux.resources.cpu.period")?;
+        }
+        if let Some(v) = c.quota {
+            self.set("cpu", "cpu.cfs_quota_us", &v.to_string(), "linux.resources.cpu.quota")?;
+        }
+        if let Some(v) = c.burst {
+            self.set("cpu", "cpu.cfs_burst_us", &v.to_string(), "linux.resources.cpu.burst")?;
+        }
+        if let Some(v) = c.realtime_period {
+            self.set("cpu", "cpu.rt_period_us", &v.to_string(), "linux.resources.cpu.realtimePeriod")?;
+        }
+        if let Some(v) = c.realtime_runtime {
+            self.set("cpu", "cpu.rt_runtime_us", &v.to_string(), "linux.resources.cpu.realtimeRuntime")?;
+        }
+        if let Some(v) = c.idle {
+            self.set("cpu", "cpu.idle", &v.to_string(), "linux.resources.cpu.idle")?;
+        }
+        if let Some(v) = &c.cpus {
+            self.set("cpuset", "cpuset.cpus", v, "linux.resources.cpu.cpus")?;
+        }
+        if let Some(v) = &c.mems {
+            self.set("cpuset", "cpuset.mems", v, "linux.resources.cpu.mems")?;
+        }
+        if let Some(v) = r.pids_limit {
+            let v = if v == -1 { "max".to_owned() } else { v.to_string() };
+            self.set("pids", "pids.max", &v, "linux.resources.pids.limit")?;
+        }
+        if let Some(v) = r.blkio_weight {
+            self.set("blkio", "blkio.weight", &v.to_string(), "linux.resources.blockIO.weight")?;
+        }
+        for (size, limit) in &r.hugepages {
+            self.set("hugetlb", &format!("hugetlb.{size}.limit_in_bytes"), &limit.to_string(), "linux.resources.hugepageLimits")?;
+        }
+        for (i, rule) in r.devices.iter().enumerate() {
+            let file = if rule.allow { "devices.allow" } else { "devices.deny" };
+            self.set("devices", file, &rule.v1_line(), &format!("linux.resources.devices[{i}]"))?;
+        }
+        if !r.unified.is_empty() {
+            bail!("linux.resources.unified: needs a cgroup v2 host (this one is v1)");
+        }
+        Ok(())
+    }
+
+    fn add(&self, pid: Pid) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            fs::write(dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn pids(&self) -> Result<Vec<Pid>> {
+        let dir = self.dir("pids").or_else(|| self.dir("freezer")).or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
+        dir.map(fs::pids).unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    fn set_frozen(&self, frozen: bool) -> Result<()> {
+        let dir = self.dir("freezer").context("the freezer cgroup controller is not mounted")?;
+        let want = if frozen { "FROZEN" } else { "THAWED" };
+        for _ in 0..1000 {
+            fs::write(dir, "freezer.state", want)?;
+            if fs::read(dir, "freezer.state")? == want {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        bail!("{} did not become {want}", dir.display())
+    }
+
+    fn is_frozen(&self) -> bool {
+        self.dir("freezer").and_then(|d| fs::read(d, "freezer.state").ok()).is_some_and(|s| s == "FROZEN")
+    }
+
+    fn destroy(&self) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            fs::remove_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// A new v1 cpuset cgroup starts with no cpus or mems, so no task could join it: copy them
+/// down from the nearest ancestor, level by level.
+fn inherit_cpuset(dir: &Path) -> Result<()> {
+    let mut chain: Vec<&Path> = dir.ancestors().take_while(|p| fs::exists(p, "cpuset.cpus")).collect();
+    chain.reverse();
+    for pair in chain.windows(2) {
+        let (parent, child) = (pair[0], pair[1]);
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            if fs::read(child, file)?.is_empty() {
+                fs::write(child, file, &fs::read(parent, file)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_set(listed: &str, controllers: &[String]) -> bool {
+    let mut a: Vec<&str> = listed.split(',').filter(|s| !s.is_empty()).collect();
+    let mut b: Vec<&str> = controllers.iter().map(String::as_str).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    !a.is_empty() && a == b
+}
+
+/// The v1 hierarchies mounted under /sys/fs/cgroup (cgroup2 at .../unified is left out).
+fn hierarchies() -> Result<Vec<Hierarchy>> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    Ok(parse_hierarchies(&text))
+}
+
+fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (pre, post) = line.split_once(" - ")?;
+            let mount_point = pre.split(' ').nth(4)?;
+            let mut post = post.split(' ');
+            let (fstype, _, opts) = (post.next()?, post.next()?, post.next()?);
+            if fstype != "cgroup" || !Path::new(mount_point).starts_with(ROOT) {
+                return None;
+            }
+            let controllers = opts.split(',').filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent") && *o != "clone_children" && *o != "noprefix" && *o != "xattr").map(str::to_owned).collect();
+            Some(Hierarchy { mount_point: mount_point.into(), controllers })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchies_of_a_hybrid_host() {
+        let mi = "\
+36 35 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+37 35 0:32 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+38 35 0:33 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate";
+        let h = parse_hierarchies(mi);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(h[1].controllers, vec!["name=systemd"]);
+        assert!(same_set("cpuacct,cpu", &h[0].controllers));
+        assert!(!same_set("", &h[0].controllers));
+    }
+}

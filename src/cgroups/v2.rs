@@ -1,0 +1,186 @@
+//! cgroup v2: one directory in the unified hierarchy; controllers enabled down the path.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::unistd::Pid;
+
+use super::{fs, join, CgroupRecord, Manager, ROOT};
+use crate::plan::{CgroupPath, ResourcesPlan};
+
+pub struct V2 {
+    dir: PathBuf,
+}
+
+impl V2 {
+    pub fn for_path(path: &CgroupPath) -> Result<Self> {
+        let dir = match path {
+            CgroupPath::Absolute(p) => join(Path::new(ROOT), p),
+            CgroupPath::Relative(p) => {
+                let own = fs::own_cgroups()?.into_iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p).unwrap_or_else(|| "/".into());
+                join(&join(Path::new(ROOT), Path::new(&own)), p)
+            }
+        };
+        Ok(Self { dir })
+    }
+
+    pub fn from_dir(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn set(&self, file: &str, value: &str, field: &str) -> Result<()> {
+        if !fs::exists(&self.dir, file) {
+            bail!("{field}: {} does not exist (controller not enabled, or not in this kernel)", self.dir.join(file).display());
+        }
+        fs::write(&self.dir, file, value).with_context(|| field.to_owned())
+    }
+}
+
+/// cgroup v1 cpu.shares (2..262144) → v2 cpu.weight (1..10000), as runc converts.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    if shares == 0 {
+        return 0;
+    }
+    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
+}
+
+/// v1 blkio.weight (10..1000) → v2 io.weight (1..10000).
+pub fn blkio_to_io_weight(w: u16) -> u64 {
+    1 + (u64::from(w).clamp(10, 1000) - 10) * 9999 / 990
+}
+
+fn max_or(v: i64) -> String {
+    if v < 0 { "max".into() } else { v.to_string() }
+}
+
+impl Manager for V2 {
+    fn record(&self) -> CgroupRecord {
+        CgroupRecord { version: 2, dirs: vec![self.dir.clone()] }
+    }
+
+    fn create(&self) -> Result<()> {
+        // Enable every available controller in each ancestor's subtree_control, top down, so
+        // the new cgroup has them.
+        let mut ancestors: Vec<&Path> = self.dir.ancestors().skip(1).take_while(|p| p.starts_with(ROOT)).collect();
+        ancestors.reverse();
+        for dir in ancestors {
+            if !dir.exists() {
+                std::fs::create_dir(dir).with_context(|| format!("creating cgroup {}", dir.display()))?;
+            }
+            let available = fs::read(dir, "cgroup.controllers").unwrap_or_default();
+            let enable: Vec<String> = available.split_whitespace().map(|c| format!("+{c}")).collect();
+            if !enable.is_empty() {
+                // Best effort: a parent with processes of its own cannot enable controllers.
+                let _ = fs::write(dir, "cgroup.subtree_control", &enable.join(" "));
+            }
+        }
+        match std::fs::create_dir(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                Err(e).with_context(|| format!("creating cgroup {}", self.dir.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn apply(&self, r: &ResourcesPlan) -> Result<()> {
+        let m = &r.memory;
+        if let Some(v) = m.limit {
+            self.set("memory.max", &max_or(v), "linux.resources.memory.limit")?;
+        }
+        if let Some(v) = m.reservation {
+            self.set("memory.low", &max_or(v), "linux.resources.memory.reservation")?;
+        }
+        if let Some(swap) = m.swap {
+            // v1's swap is memory+swap; v2's memory.swap.max is swap alone.
+            let value = match (swap, m.limit) {
+                (-1, _) => "max".to_owned(),
+                (s, Some(l)) if l > 0 => (s - l).max(0).to_string(),
+                (s, _) => s.to_string(),
+            };
+            self.set("memory.swap.max", &value, "linux.resources.memory.swap")?;
+        }
+        let c = &r.cpu;
+        if let Some(s) = c.shares {
+            self.set("cpu.weight", &shares_to_weight(s).to_string(), "linux.resources.cpu.shares")?;
+        }
+        if c.quota.is_some() || c.period.is_some() {
+            let quota = c.quota.map_or("max".to_owned(), max_or);
+            let period = c.period.unwrap_or(100_000);
+            self.set("cpu.max", &format!("{quota} {period}"), "linux.resources.cpu.quota")?;
+        }
+        if let Some(v) = c.burst {
+            self.set("cpu.max.burst", &v.to_string(), "linux.resources.cpu.burst")?;
+        }
+        if let Some(v) = c.idle {
+            self.set("cpu.idle", &v.to_string(), "linux.resources.cpu.idle")?;
+        }
+        if let Some(v) = &c.cpus {
+            self.set("cpuset.cpus", v, "linux.resources.cpu.cpus")?;
+        }
+        if let Some(v) = &c.mems {
+            self.set("cpuset.mems", v, "linux.resources.cpu.mems")?;
+        }
+        if let Some(v) = r.pids_limit {
+            self.set("pids.max", &max_or(v), "linux.resources.pids.limit")?;
+        }
+        if let Some(w) = r.blkio_weight {
+            self.set("io.weight", &blkio_to_io_weight(w).to_string(), "linux.resources.blockIO.weight")?;
+        }
+        for (size, limit) in &r.hugepages {
+            self.set(&format!("hugetlb.{size}.max"), &max_or(*limit), "linux.resources.hugepageLimits")?;
+        }
+        for (key, value) in &r.unified {
+            self.set(key, value, &format!("linux.resources.unified.{key}"))?;
+        }
+        // Device rules need a BPF_PROG_TYPE_CGROUP_DEVICE program on v2: not written yet, so
+        // the rules are not enforced here (the default devices are all that are created).
+        Ok(())
+    }
+
+    fn add(&self, pid: Pid) -> Result<()> {
+        fs::write(&self.dir, "cgroup.procs", &pid.to_string())
+    }
+
+    fn pids(&self) -> Result<Vec<Pid>> {
+        fs::pids(&self.dir)
+    }
+
+    fn set_frozen(&self, frozen: bool) -> Result<()> {
+        fs::write(&self.dir, "cgroup.freeze", if frozen { "1" } else { "0" })?;
+        let want = if frozen { "frozen 1" } else { "frozen 0" };
+        for _ in 0..1000 {
+            if fs::read(&self.dir, "cgroup.events")?.lines().any(|l| l == want) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        bail!("{} did not reach {want}", self.dir.display())
+    }
+
+    fn is_frozen(&self) -> bool {
+        fs::read(&self.dir, "cgroup.freeze").is_ok_and(|s| s == "1")
+    }
+
+    fn destroy(&self) -> Result<()> {
+        // cgroup.kill ends whatever is left (e.g. processes of a shared pid namespace).
+        if fs::exists(&self.dir, "cgroup.kill") {
+            let _ = fs::write(&self.dir, "cgroup.kill", "1");
+        }
+        fs::remove_dir(&self.dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runc_conversions() {
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(blkio_to_io_weight(10), 1);
+        assert_eq!(blkio_to_io_weight(1000), 10_000);
+        assert_eq!(blkio_to_io_weight(500), 4950);
+    }
+}

@@ -1,0 +1,47 @@
+//! `pause`, `resume`, `ps`, `update`: operations on a running container's cgroup.
+
+use anyhow::{bail, Context, Result};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxResources;
+
+use crate::cgroups::Manager;
+use crate::plan::{CgroupPath, ResourcesPlan};
+use crate::state::{ContainerStatus, Record, StateDir};
+
+fn running_cgroup(dir: &StateDir, allowed: &[ContainerStatus], verb: &str) -> Result<(Record, Box<dyn Manager>)> {
+    let record = dir.load()?.with_context(|| format!("container {:?} is still being created", dir.id()))?;
+    let status = dir.status(Some(&record));
+    if !allowed.contains(&status) {
+        bail!("cannot {verb} container {:?}: it is {status}", dir.id());
+    }
+    let cgroup = record.cgroup().with_context(|| format!("container {:?} has no cgroup", dir.id()))?;
+    Ok((record, cgroup))
+}
+
+pub fn pause(dir: &StateDir) -> Result<()> {
+    let (_, cgroup) = running_cgroup(dir, &[ContainerStatus::Running, ContainerStatus::Created], "pause")?;
+    cgroup.set_frozen(true)
+}
+
+pub fn resume(dir: &StateDir) -> Result<()> {
+    let (_, cgroup) = running_cgroup(dir, &[ContainerStatus::Paused], "resume")?;
+    cgroup.set_frozen(false)
+}
+
+/// The pids in the container's cgroup.
+pub fn pids(dir: &StateDir) -> Result<Vec<Pid>> {
+    let record = dir.load()?.with_context(|| format!("container {:?} is still being created", dir.id()))?;
+    match record.cgroup() {
+        Some(c) => c.pids(),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Apply new limits (a runtime-spec `linux.resources` object) to a live container.
+pub fn update(dir: &StateDir, resources: &LinuxResources) -> Result<()> {
+    let running = [ContainerStatus::Running, ContainerStatus::Created, ContainerStatus::Paused];
+    let (_, cgroup) = running_cgroup(dir, &running, "update")?;
+    // The path is already decided; only the limits matter here.
+    let plan = ResourcesPlan::from_resources(resources, CgroupPath::Absolute("/".into()))?;
+    cgroup.apply(&plan)
+}

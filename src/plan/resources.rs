@@ -1,0 +1,278 @@
+//! linux.resources and linux.cgroupsPath: validated limits, still in the spec's units; the
+//! cgroup drivers convert them to their files (v1 as written, v2 with runc's conversions).
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Result};
+use oci_spec::runtime::{Linux, LinuxDeviceCgroup, LinuxResources};
+
+/// Where the container's cgroup goes, inside each hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupPath {
+    /// From the hierarchy's root.
+    Absolute(PathBuf),
+    /// Below hull's own cgroup (per hierarchy), as runc does.
+    Relative(PathBuf),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryPlan {
+    pub limit: Option<i64>,
+    pub reservation: Option<i64>,
+    /// Memory + swap (the spec's v1 meaning).
+    pub swap: Option<i64>,
+    pub swappiness: Option<u64>,
+    pub disable_oom_killer: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuPlan {
+    pub shares: Option<u64>,
+    pub quota: Option<i64>,
+    pub period: Option<u64>,
+    pub burst: Option<u64>,
+    pub realtime_runtime: Option<i64>,
+    pub realtime_period: Option<u64>,
+    pub cpus: Option<String>,
+    pub mems: Option<String>,
+    pub idle: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRule {
+    pub allow: bool,
+    /// 'a', 'c' or 'b'.
+    pub kind: char,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+impl DeviceRule {
+    /// The v1 `devices.allow`/`devices.deny` line: `c 1:3 rwm`, `a *:* rwm`.
+    pub fn v1_line(&self) -> String {
+        let num = |n: Option<i64>| n.map_or("*".to_owned(), |n| n.to_string());
+        format!("{} {}:{} {}", self.kind, num(self.major), num(self.minor), self.access)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcesPlan {
+    pub path: CgroupPath,
+    pub memory: MemoryPlan,
+    pub cpu: CpuPlan,
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+    /// (page size as in the file names, e.g. "2MB", limit in bytes).
+    pub hugepages: Vec<(String, i64)>,
+    pub devices: Vec<DeviceRule>,
+    pub unified: BTreeMap<String, String>,
+}
+
+impl ResourcesPlan {
+    /// `id` names the default cgroup, `/hull/ID`, when the config gives no cgroupsPath.
+    pub fn from_spec(linux: &Linux, id: &str) -> Result<Self> {
+        let path = match linux.cgroups_path() {
+            None => CgroupPath::Absolute(Path::new("/hull").join(id)),
+            Some(p) if p.as_os_str().is_empty() => CgroupPath::Absolute(Path::new("/hull").join(id)),
+            Some(p) => {
+                if p.components().any(|c| matches!(c, Component::ParentDir)) || p.to_string_lossy().contains(':') {
+                    bail!("linux.cgroupsPath: {} must not contain \"..\" (or be a systemd slice:prefix:name without --systemd-cgroup)", p.display());
+                }
+                if p.is_absolute() {
+                    CgroupPath::Absolute(p.clone())
+                } else {
+                    CgroupPath::Relative(p.clone())
+                }
+            }
+        };
+        let default = LinuxResources::default();
+        let r = linux.resources().as_ref().unwrap_or(&default);
+        Self::from_resources(r, path)
+    }
+
+    /// Also used by `update`, with the container's existing path.
+    pub fn from_resources(r: &LinuxResources, path: CgroupPath) -> Result<Self> {
+        let memory = match r.memory() {
+            None => MemoryPlan::default(),
+            Some(m) => {
+                let limit = limit_value(m.limit(), "linux.resources.memory.limit")?;
+                let swap = limit_value(m.swap(), "linux.resources.memory.swap")?;
+                if let (Some(l), Some(s)) = (limit, swap) {
+                    if l > 0 && s > 0 && s < l {
+                        bail!("linux.resources.memory.swap: {s} is below memory.limit {l} (swap is memory+swap)");
+                    }
+                }
+                if let Some(l) = limit {
+                    if l > 0 && l < 4096 * 64 {
+                        bail!("linux.resources.memory.limit: {l} is below the minimum of 256 KiB");
+                    }
+                }
+                if m.swappiness().is_some_and(|s| s > 100) {
+                    bail!("linux.resources.memory.swappiness: {} is above 100", m.swappiness().unwrap_or(0));
+                }
+                MemoryPlan {
+                    limit,
+                    reservation: limit_value(m.reservation(), "linux.resources.memory.reservation")?,
+                    swap,
+                    swappiness: m.swappiness(),
+                    disable_oom_killer: m.disable_oom_killer().unwrap_or(false),
+                }
+            }
+        };
+        let cpu = match r.cpu() {
+            None => CpuPlan::default(),
+            Some(c) => {
+                if let Some(q) = c.quota() {
+                    if q != -1 && q < 1000 {
+                        bail!("linux.resources.cpu.quota: {q} is below 1000 µs (use -1 for no limit)");
+                    }
+                }
+                if let Some(p) = c.period() {
+                    if !(1000..=1_000_000).contains(&p) {
+                        bail!("linux.resources.cpu.period: {p} is outside 1000..1000000 µs");
+                    }
+                }
+                if c.shares().is_some_and(|s| s < 2) {
+                    bail!("linux.resources.cpu.shares: must be at least 2");
+                }
+                for (field, list) in [("cpus", c.cpus()), ("mems", c.mems())] {
+                    if let Some(l) = list {
+                        check_cpu_list(l).map_err(|why| anyhow::anyhow!("linux.resources.cpu.{field}: {l:?}: {why}"))?;
+                    }
+                }
+                CpuPlan {
+                    shares: c.shares(),
+                    quota: c.quota(),
+                    period: c.period(),
+                    burst: c.burst(),
+                    realtime_runtime: c.realtime_runtime(),
+                    realtime_period: c.realtime_period(),
+                    cpus: c.cpus().clone().filter(|s| !s.is_empty()),
+                    mems: c.mems().clone().filter(|s| !s.is_empty()),
+                    idle: c.idle(),
+                }
+            }
+        };
+        let pids_limit = match r.pids() {
+            Some(p) if p.limit() < -1 => bail!("linux.resources.pids.limit: {} is negative (use -1 for no limit)", p.limit()),
+            Some(p) if p.limit() != 0 => Some(p.limit()),
+            _ => None,
+        };
+        let blkio_weight = r.block_io().as_ref().and_then(|b| b.weight());
+        if let Some(w) = blkio_weight {
+            if !(10..=1000).contains(&w) {
+                bail!("linux.resources.blockIO.weight: {w} is outside 10..1000");
+            }
+        }
+        let hugepages = r
+            .hugepage_limits()
+            .iter()
+            .flatten()
+            .map(|h| {
+                let size = h.page_size().clone();
+                if size.is_empty() || !size.ends_with('B') {
+                    bail!("linux.resources.hugepageLimits: page size {size:?} is not like \"2MB\"");
+                }
+                Ok((size, h.limit()))
+            })
+            .collect::<Result<_>>()?;
+        let devices = r.devices().iter().flatten().enumerate().map(|(i, d)| device_rule(i, d)).collect::<Result<_>>()?;
+        let unified: BTreeMap<String, String> = r.unified().clone().unwrap_or_default().into_iter().collect();
+        for key in unified.keys() {
+            if key.contains('/') || !key.contains('.') {
+                bail!("linux.resources.unified: {key:?} is not a cgroup file name");
+            }
+        }
+        Ok(Self { path, memory, cpu, pids_limit, blkio_weight, hugepages, devices, unified })
+    }
+}
+
+/// A byte limit: -1 (unlimited) or positive; 0 means "not set" as in runc.
+fn limit_value(v: Option<i64>, field: &str) -> Result<Option<i64>> {
+    match v {
+        Some(n) if n < -1 => bail!("{field}: {n} is negative (use -1 for no limit)"),
+        Some(0) | None => Ok(None),
+        Some(n) => Ok(Some(n)),
+    }
+}
+
+fn device_rule(i: usize, d: &LinuxDeviceCgroup) -> Result<DeviceRule> {
+    use oci_spec::runtime::LinuxDeviceType as T;
+    let kind = match d.typ() {
+        None | Some(T::A) => 'a',
+        Some(T::C) | Some(T::U) => 'c',
+        Some(T::B) => 'b',
+        Some(other) => bail!("linux.resources.devices[{i}].type: {other:?} is not a, c or b"),
+    };
+    let access = d.access().clone().unwrap_or_else(|| "rwm".into());
+    if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
+        bail!("linux.resources.devices[{i}].access: {access:?} is not a combination of r, w, m");
+    }
+    Ok(DeviceRule { allow: d.allow(), kind, major: d.major(), minor: d.minor(), access })
+}
+
+/// `0-3,5,7-8`.
+fn check_cpu_list(list: &str) -> std::result::Result<(), &'static str> {
+    for part in list.split(',') {
+        let mut ends = part.splitn(2, '-').map(|n| n.trim().parse::<u32>());
+        match (ends.next(), ends.next()) {
+            (Some(Ok(a)), Some(Ok(b))) if a <= b => {}
+            (Some(Ok(_)), None) => {}
+            _ => return Err("not a list like 0-3,5"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(json: &str) -> Result<ResourcesPlan> {
+        ResourcesPlan::from_spec(&serde_json::from_str(json).unwrap(), "c1")
+    }
+
+    #[test]
+    fn default_path_and_absolute_relative() {
+        assert_eq!(plan("{}").unwrap().path, CgroupPath::Absolute("/hull/c1".into()));
+        assert_eq!(plan(r#"{"cgroupsPath":"/a/b"}"#).unwrap().path, CgroupPath::Absolute("/a/b".into()));
+        assert_eq!(plan(r#"{"cgroupsPath":"a/b"}"#).unwrap().path, CgroupPath::Relative("a/b".into()));
+        assert!(plan(r#"{"cgroupsPath":"/a/../../b"}"#).is_err());
+    }
+
+    #[test]
+    fn limits_are_checked_and_named() {
+        for (json, field) in [
+            (r#"{"memory":{"limit":1000}}"#, "memory.limit"),
+            (r#"{"memory":{"limit":-5}}"#, "memory.limit"),
+            (r#"{"memory":{"limit":104857600,"swap":1048576}}"#, "memory.swap"),
+            (r#"{"memory":{"swappiness":101}}"#, "swappiness"),
+            (r#"{"cpu":{"quota":10}}"#, "cpu.quota"),
+            (r#"{"cpu":{"period":10}}"#, "cpu.period"),
+            (r#"{"cpu":{"cpus":"3-1"}}"#, "cpu.cpus"),
+            (r#"{"pids":{"limit":-7}}"#, "pids.limit"),
+            (r#"{"blockIO":{"weight":5}}"#, "blockIO.weight"),
+            (r#"{"devices":[{"allow":true,"access":"rwx"}]}"#, "devices[0].access"),
+            (r#"{"unified":{"../x":"1"}}"#, "unified"),
+        ] {
+            let err = plan(&format!(r#"{{"resources":{json}}}"#)).unwrap_err();
+            assert!(format!("{err:#}").contains(field), "{json}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn good_limits() {
+        let p = plan(
+            r#"{"resources":{"memory":{"limit":104857600,"swap":209715200},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0-1"},
+               "pids":{"limit":64},"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.memory.limit, Some(104857600));
+        assert_eq!(p.cpu.cpus.as_deref(), Some("0-1"));
+        assert_eq!(p.pids_limit, Some(64));
+        assert_eq!(p.devices[0].v1_line(), "a *:* rwm");
+        assert_eq!(p.devices[1].v1_line(), "c 1:3 rw");
+    }
+}
