@@ -86,6 +86,7 @@ enum Command {
 
 /// Parse argv, run the command, report errors; returns the process exit status.
 pub fn main() -> i32 {
+    crate::process::timeline::set_start();
     let cli = Cli::parse();
     log::init(cli.global.log.clone(), cli.global.log_format, cli.global.debug);
     if cli.version {

@@ -13,7 +13,7 @@
 //!   prestart, createRuntime hooks               |
 //!        | ---------- HooksDone(state) -------> | createContainer hooks, pivot_root,
 //!        |                                      | [caps, user, checks]
-//!        | <-------- Ready | Error(msg) ------- |
+//!        | <---- Ready(timeline) | Error(msg) -- |
 //!   pid file, state.json, exit                  | blocks on exec.fifo until `start`
 //! ```
 
@@ -31,8 +31,8 @@ pub enum ToParent {
     InitPid(i32),
     /// Init has made its mounts and waits for the parent's hooks (then pivots).
     RunHooks,
-    /// Init is set up and waits for `start`.
-    Ready,
+    /// Init is set up and waits for `start`; carries init's `--debug` timeline marks.
+    Ready(String),
     /// Init failed; the message names the step.
     Error(String),
 }
@@ -62,7 +62,7 @@ impl ToParent {
         match self {
             Self::NeedIdMaps => vec![1],
             Self::InitPid(pid) => [&[2u8][..], &pid.to_le_bytes()].concat(),
-            Self::Ready => vec![3],
+            Self::Ready(marks) => [&[3u8][..], marks.as_bytes()].concat(),
             Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
             Self::RunHooks => vec![5],
         }
@@ -72,7 +72,7 @@ impl ToParent {
         Ok(match buf {
             [1] => Self::NeedIdMaps,
             [2, p @ ..] if p.len() == 4 => Self::InitPid(i32::from_le_bytes(p.try_into()?)),
-            [3] => Self::Ready,
+            [3, marks @ ..] => Self::Ready(String::from_utf8_lossy(marks).into_owned()),
             [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
             [5] => Self::RunHooks,
             _ => bail!("malformed message from init: {buf:?}"),
@@ -137,7 +137,8 @@ mod tests {
             ToParent::NeedIdMaps,
             ToParent::InitPid(-7),
             ToParent::RunHooks,
-            ToParent::Ready,
+            ToParent::Ready(String::new()),
+            ToParent::Ready("mounts=12".into()),
             ToParent::Error("mounting x: EPERM".into()),
         ] {
             init.send_to_parent(&m).unwrap();

@@ -13,6 +13,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{self, Channel, ToInit, ToParent};
+use super::timeline::Timeline;
 use super::{console, fifo};
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
@@ -34,14 +35,18 @@ pub struct Created {
 }
 
 pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created> {
+    let mut timeline = Timeline::default();
+    timeline.mark("load+plan");
     check_rootfs(&plan.root.path)?;
     let joins = open_namespaces(plan)?;
     let dir = StateDir::create(root, &plan.id)?;
+    timeline.mark("state-dir");
     let cgroup = cgroups::for_path(&plan.resources.path);
     let result = cgroup.and_then(|cgroup| {
         // Limits are in place before init exists; a value the kernel refuses fails here.
         let made = cgroup.create().and_then(|()| cgroup.apply(&plan.resources));
-        let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, cgroup.as_ref()));
+        timeline.mark("cgroup");
+        let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, cgroup.as_ref(), timeline));
         if started.is_err() {
             let _ = cgroup.destroy();
         }
@@ -83,6 +88,7 @@ fn start_init(
     opts: &CreateOptions,
     joins: &[(NsKind, OwnedFd)],
     cgroup: &dyn cgroups::Manager,
+    mut timeline: Timeline,
 ) -> Result<(Pid, OwnedFd)> {
     let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let fifo = fifo::create(&dir.fifo_path())?;
@@ -105,13 +111,18 @@ fn start_init(
     };
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
     drop(ctx);
-    let mut init = Init { first, init: first, pidfd: first_fd };
+    timeline.mark("clone");
+    let mut init = Init { first, init: first, pidfd: first_fd, timeline };
     let synced = cgroup
         .add(first)
         .and_then(|()| parent.send_to_init(ToInit::CgroupJoined))
         .and_then(|()| sync_with_init(&parent, plan, &mut init, cgroup));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
-        Ok(()) => Ok((init.init, init.pidfd)),
+        Ok(()) => {
+            init.timeline.mark("state");
+            crate::cli::log::debug(&init.timeline.render());
+            Ok((init.init, init.pidfd))
+        }
         Err(e) => {
             init.kill();
             if !plan.namespaces.has_mount_namespace() {
@@ -128,6 +139,7 @@ struct Init {
     first: Pid,
     init: Pid,
     pidfd: OwnedFd,
+    timeline: Timeline,
 }
 
 impl Init {
@@ -163,7 +175,12 @@ fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init, cgroup: &dyn c
                 hooks::run("createRuntime", &plan.hooks.create_runtime, &state, ContainerState::Created)?;
                 parent.send_to_init(ToInit::HooksDone(serde_json::to_vec(&state)?))?;
             }
-            Some(ToParent::Ready) => return Ok(()),
+            Some(ToParent::Ready(marks)) => {
+                if crate::cli::log::debug_enabled() {
+                    init.timeline.extend(Timeline::decode(&marks));
+                }
+                return Ok(());
+            }
             Some(ToParent::Error(msg)) => return Err(anyhow!(msg)),
             None => bail!("init exited before it was ready ({})", describe_exit(init.first)),
         }

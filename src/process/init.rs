@@ -20,6 +20,7 @@ use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{Channel, ToInit, ToParent};
+use super::timeline::Timeline;
 use super::{console, exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
 use crate::{hooks, rootfs, security, sys};
@@ -61,6 +62,7 @@ pub fn run(ctx: ChildContext) -> ! {
 }
 
 fn steps(ctx: &ChildContext) -> Result<Infallible> {
+    let mut timeline = Timeline::default();
     let _ = nix::unistd::close(ctx.lock_fd);
     // Die with hull if it dies before we are ready; cleared before "Ready".
     prctl::set_pdeathsig(Signal::SIGKILL).context("setting the parent-death signal")?;
@@ -68,13 +70,14 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     // still run hull's code (CVE-2019-5736).
     prctl::set_dumpable(false).context("making the process non-dumpable")?;
     enter_namespaces(ctx)?;
+    timeline.mark("namespaces");
     if let Some(adj) = ctx.process.and_then(|p| p.oom_score_adj) {
         security::user::set_oom_score_adj(adj)?;
     }
     // The container state for init's own hooks, sent by the parent when there are hooks.
     let mut hook_state = None;
     match &ctx.role {
-        Role::Init { plan, .. } => build_container(plan, &ctx.channel, &mut hook_state)?,
+        Role::Init { plan, .. } => build_container(plan, &ctx.channel, &mut hook_state, &mut timeline)?,
         Role::Exec { root: Some(root) } => {
             nix::unistd::fchdir(root).context("entering the container's root")?;
             nix::unistd::chroot(".").context("chroot into the container's root")?;
@@ -85,12 +88,13 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         console::attach(socket, process)?;
     }
     let program = ctx.process.map(become_process).transpose()?;
+    timeline.mark("process");
     prepare_fds(ctx.preserve_fds)?;
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
     if let Role::Init { fifo, plan } = &ctx.role {
-        ctx.channel.send_to_parent(&ToParent::Ready)?;
+        ctx.channel.send_to_parent(&ToParent::Ready(timeline.encode()))?;
         fifo::wait_for_start(fifo)?;
         if let Some(state) = &hook_state {
             // No one is left to report to: a failing startContainer hook ends the container.
@@ -116,7 +120,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
 
 /// The container's own setup, in init only: hostname, then the root filesystem, with the
 /// parent's and the createContainer hooks between the mounts and pivot_root.
-fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State>) -> Result<()> {
+fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State>, timeline: &mut Timeline) -> Result<()> {
     sys::set_umask(0);
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
@@ -124,7 +128,9 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
     if let Some(d) = &plan.domainname {
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
-    rootfs::setup(plan, || {
+    timeline.mark("hostname");
+    let result = rootfs::setup(plan, || {
+        timeline.mark("mounts");
         if !plan.hooks.init_needs_state() {
             return Ok(());
         }
@@ -135,8 +141,11 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
         let state: State = serde_json::from_slice(&json).context("parsing the state sent for hooks")?;
         hooks::run("createContainer", &plan.hooks.create_container, &state, ContainerState::Created)?;
         *hook_state = Some(state);
+        timeline.mark("hooks");
         Ok(())
-    })
+    });
+    timeline.mark("pivot");
+    result
 }
 
 /// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,

@@ -5,6 +5,7 @@ pub mod channel;
 pub mod console;
 pub mod create;
 pub mod fifo;
+pub mod timeline;
 mod init;
 mod exec_path;
 pub mod exec;

@@ -100,7 +100,9 @@ impl StateDir {
             .mode(0o600)
             .open(&tmp)
             .with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(&json).and_then(|()| f.sync_data()).with_context(|| format!("writing {}", tmp.display()))?;
+        // No fsync: the state lives on a tmpfs (/run) and dies with the machine anyway; the
+        // rename alone keeps readers from ever seeing a half-written file.
+        f.write_all(&json).with_context(|| format!("writing {}", tmp.display()))?;
         fs::rename(&tmp, self.path.join(RECORD)).with_context(|| format!("renaming {} into place", tmp.display()))
     }
 
