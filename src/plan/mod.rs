@@ -44,6 +44,8 @@ pub struct Plan {
     pub annotations: BTreeMap<String, String>,
     pub hooks: HooksPlan,
     pub resources: ResourcesPlan,
+    /// linux.seccomp, compiled (and so validated) by the parent before the fork.
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +121,7 @@ impl Plan {
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
             hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
             resources: ResourcesPlan::from_spec(&linux, id)?,
+            seccomp: linux.seccomp().clone(),
         })
     }
 }

@@ -18,7 +18,8 @@ use super::{console, fifo};
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
-use crate::{cgroups, hooks, sys};
+use crate::security::seccomp::SeccompProgram;
+use crate::{cgroups, hooks, security, sys};
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -39,6 +40,7 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     timeline.mark("load+plan");
     check_rootfs(&plan.root.path)?;
     let joins = open_namespaces(plan)?;
+    let seccomp = plan.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let dir = StateDir::create(root, &plan.id)?;
     timeline.mark("state-dir");
     let cgroup = cgroups::for_path(&plan.resources.path);
@@ -46,7 +48,7 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         // Limits are in place before init exists; a value the kernel refuses fails here.
         let made = cgroup.create().and_then(|()| cgroup.apply(&plan.resources));
         timeline.mark("cgroup");
-        let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, cgroup.as_ref(), timeline));
+        let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, seccomp.as_ref(), cgroup.as_ref(), timeline));
         if started.is_err() {
             let _ = cgroup.destroy();
         }
@@ -87,6 +89,7 @@ fn start_init(
     plan: &Plan,
     opts: &CreateOptions,
     joins: &[(NsKind, OwnedFd)],
+    seccomp: Option<&SeccompProgram>,
     cgroup: &dyn cgroups::Manager,
     mut timeline: Timeline,
 ) -> Result<(Pid, OwnedFd)> {
@@ -100,6 +103,7 @@ fn start_init(
         process: plan.process.as_ref(),
         channel: child,
         joins,
+        seccomp,
         in_cgroup: true,
         console,
         lock_fd: dir.lock_fd(),
@@ -225,6 +229,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup
         process: plan.process.as_ref().map(|p| p.source.clone()),
         hooks: plan.hooks.source.clone(),
         cgroup: Some(cgroup.record()),
+        seccomp: plan.seccomp.clone(),
     };
     dir.save(&record)?;
     if let Some(path) = &opts.pid_file {

@@ -17,7 +17,7 @@ use super::console;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
 use crate::state::{open_init, pidfile, ContainerStatus, Record, StateDir};
-use crate::sys;
+use crate::{security, sys};
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
@@ -63,6 +63,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
     };
     let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let cgroup = record.cgroup();
+    let seccomp = record.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let (parent, child) = channel::pair()?;
     let ctx = ChildContext {
         role: Role::Exec { root },
@@ -70,6 +71,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         process: Some(process),
         channel: child,
         joins: &joins,
+        seccomp: seccomp.as_ref(),
         in_cgroup: cgroup.is_some(),
         console,
         lock_fd: dir.lock_fd(),

@@ -23,6 +23,7 @@ use super::channel::{Channel, ToInit, ToParent};
 use super::timeline::Timeline;
 use super::{console, exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
+use crate::security::seccomp::SeccompProgram;
 use crate::{hooks, rootfs, security, sys};
 
 /// Who the forked child becomes.
@@ -42,6 +43,8 @@ pub struct ChildContext<'a> {
     pub channel: Channel,
     /// Namespaces to join, opened by the parent (so a bad path fails before the fork).
     pub joins: &'a [(NsKind, OwnedFd)],
+    /// The container's seccomp filter, compiled by the parent.
+    pub seccomp: Option<&'a SeccompProgram>,
     /// Wait for the parent to put us in the container's cgroup before anything else.
     pub in_cgroup: bool,
     /// Connected to --console-socket, for `process.terminal`.
@@ -87,7 +90,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     if let (Some(socket), Some(process)) = (&ctx.console, ctx.process) {
         console::attach(socket, process)?;
     }
-    let program = ctx.process.map(become_process).transpose()?;
+    let program = ctx.process.map(|p| become_process(p, ctx.seccomp)).transpose()?;
     timeline.mark("process");
     prepare_fds(ctx.preserve_fds)?;
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
@@ -109,6 +112,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         // No `process` in the config: `start` reports the error, the container stops.
         sys::exit_now(0)
     };
+    // With no_new_privs the filter goes on as late as possible: only execve runs under it.
+    if let (Some(filter), true) = (ctx.seccomp, process.no_new_privileges) {
+        security::seccomp::load(filter)?;
+    }
     let err = sys::execve(&program, &process.args, &process.env);
     if matches!(ctx.role, Role::Exec { .. }) {
         anyhow::bail!("exec {program:?}: {}", err.desc());
@@ -150,8 +157,12 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
 
 /// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,
 /// no_new_privs; then find the program, so a missing one fails `create`.
-fn become_process(process: &ProcessPlan) -> Result<CString> {
+fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Result<CString> {
     security::user::apply_rlimits(&process.rlimits)?;
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we are root.
+    if let (Some(filter), false) = (seccomp, process.no_new_privileges) {
+        security::seccomp::load(filter)?;
+    }
     if let Some(caps) = &process.capabilities {
         security::caps::drop_bounding(caps)?;
     }

@@ -2,4 +2,5 @@
 //! (Capabilities and seccomp land here too.)
 
 pub mod caps;
+pub mod seccomp;
 pub mod user;

@@ -39,6 +39,9 @@ pub struct Record {
     /// The container's cgroup directories.
     #[serde(default)]
     pub cgroup: Option<crate::cgroups::CgroupRecord>,
+    /// linux.seccomp, applied to `exec`'d processes too.
+    #[serde(default)]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 fn yes() -> bool {

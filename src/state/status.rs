@@ -103,6 +103,7 @@ mod tests {
             process: None,
             hooks: None,
             cgroup: None,
+            seccomp: None,
         }
     }
 

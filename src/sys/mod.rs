@@ -113,6 +113,30 @@ pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// memfd_create(2), close-on-exec.
+pub fn memfd(name: &str) -> Result<OwnedFd, Errno> {
+    let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `name` is a valid C string for the duration of the call.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = Errno::result(fd)?;
+    // SAFETY: the kernel just returned this fd to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER): install a BPF program (raw sock_filter entries).
+pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<(), Errno> {
+    let prog = libc::sock_fprog {
+        len: u16::try_from(bpf.len() / std::mem::size_of::<libc::sock_filter>()).map_err(|_| Errno::E2BIG)?,
+        filter: bpf.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points into `bpf`, which outlives the call; the kernel copies the program
+    // and validates every instruction, so a malformed buffer is an EINVAL, not UB.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &prog as *const libc::sock_fprog)
+    };
+    Errno::result(ret).map(drop)
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.
