@@ -123,3 +123,20 @@ fn failing_poststart_and_poststop_only_warn() {
     assert!(stderr(&delete).contains("warning: hooks.poststop[0]"), "{}", stderr(&delete));
     assert!(!env.state_dir(&id).exists());
 }
+
+#[test]
+fn failing_start_container_hook_fails_start() {
+    let env = Env::new("hookstart");
+    let id = env.id("a");
+    let mut c = config(&["sh", "-c", "echo should-not-run"]);
+    c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]});
+    let bundle = env.bundle(&id, &c);
+    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert_fails(&env.hull(&["start", &id]), "startContainer hook failed");
+    wait_status(&env, &id, "stopped");
+    // A container that exits at once still starts fine.
+    let quick = env.id("quick");
+    let bundle = env.bundle(&quick, &config(&["true"]));
+    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &quick]).status.success());
+    assert!(env.hull(&["start", &quick]).status.success());
+}

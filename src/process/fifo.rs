@@ -6,12 +6,13 @@
 //! there, then writes a byte and removes the fifo. Its presence means "created".
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::stat::Mode;
 
 /// Make the fifo (0600) and open init's end of it.
@@ -35,12 +36,44 @@ pub fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
     }
 }
 
-/// In `start`: release init, then remove the fifo so the status reads "running".
+/// In `start`: release init, remove the fifo so the status reads "running", then wait until
+/// init has left hull's code: its fifo handle is close-on-exec, so the fifo losing its last
+/// reader means init exec'd the user's program (or died). Only then may poststart hooks run.
 pub fn signal_start(path: &Path) -> Result<()> {
     let fd = match open(path, OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty()) {
         Err(Errno::ENXIO) => bail!("the container's init process is not waiting to start"),
         r => r.with_context(|| format!("opening exec fifo {}", path.display()))?,
     };
     nix::unistd::write(&fd, &[0u8]).context("writing exec fifo")?;
-    fs::remove_file(path).with_context(|| format!("removing exec fifo {}", path.display()))
+    fs::remove_file(path).with_context(|| format!("removing exec fifo {}", path.display()))?;
+    // A fifo's write end reports POLLERR once no reader is left.
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::empty())];
+    loop {
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container process to start"),
+            Ok(_) => break,
+        }
+    }
+    // Init leaves a FAILED byte in the pipe when it could not start; the pipe's buffer lives
+    // as long as our end, so read it through a new reader on the same fifo.
+    let reader = open(
+        format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(),
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("reopening the exec fifo")?;
+    let mut byte = [0u8; 1];
+    match nix::unistd::read(&reader, &mut byte) {
+        Ok(1) if byte[0] == FAILED => bail!("a startContainer hook failed (see the container's stderr); the container stopped"),
+        _ => Ok(()),
+    }
+}
+
+/// The byte init leaves in the fifo when it cannot go on to exec.
+const FAILED: u8 = b'F';
+
+/// In init, after `start` released it: tell `start` that we are not going to run.
+pub fn report_failure(fifo: &OwnedFd) {
+    let _ = nix::unistd::write(fifo, &[FAILED]);
 }

@@ -103,6 +103,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
             // No one is left to report to: a failing startContainer hook ends the container.
             if let Err(e) = hooks::run("startContainer", &plan.hooks.start_container, state, ContainerState::Created) {
                 eprintln!("hull: {e:#}");
+                fifo::report_failure(fifo);
                 sys::exit_now(1);
             }
         }
