@@ -92,3 +92,30 @@ fn exec_with_a_console_socket() {
     let (master, _) = receiver.join().unwrap();
     assert!(drain(master).starts_with("/dev/pts/"));
 }
+
+#[test]
+fn run_tty_proxies_a_terminal_under_a_real_pty() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let env = Env::new("runtty");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sh"]));
+    // `script` gives hull a real pty as its stdin/stdout, as a person's terminal would.
+    let cmd = format!("stty rows 33 cols 111; {HULL} --root {} run -t -b {} {id}", env.root.display(), bundle.display());
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stdin.write_all(b"echo hi-$((40+2)); stty size\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(b"exit 3\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hi-42"), "the shell echoed through the proxy: {text:?}");
+    assert!(text.contains("33 111"), "window size copied from hull's terminal: {text:?}");
+    assert_eq!(out.status.code(), Some(3), "{text:?}");
+}

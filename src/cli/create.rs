@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 
 use super::Global;
 use crate::plan::{Plan, PlanOptions};
+use crate::process::console::ConsoleTarget;
 use crate::process::create::{self, CreateOptions};
 
 #[derive(Debug, clap::Args)]
@@ -46,13 +47,33 @@ pub fn prepare(a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
     }
     let bundle = absolute(&a.bundle)?;
     let spec = crate::spec::load(&bundle)?;
-    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console_socket: a.console_socket.is_some() };
-    let plan = Plan::from_spec(&spec, &bundle, &a.id, &plan_opts)?;
-    let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
-    let console_socket = a.console_socket.as_deref().map(absolute).transpose()?;
-    Ok((plan, CreateOptions { pid_file, console_socket, preserve_fds: a.preserve_fds }))
+    prepare_with(a, spec, &bundle, false, false)
 }
 
-fn absolute(p: &Path) -> Result<PathBuf> {
+/// `run` may turn `process.terminal` on (`-t`) and, when it waits in the foreground, proxy
+/// the terminal itself instead of needing a console socket.
+pub fn prepare_with(
+    a: &CreateArgs,
+    mut spec: oci_spec::runtime::Spec,
+    bundle: &Path,
+    force_tty: bool,
+    can_proxy: bool,
+) -> Result<(Plan, CreateOptions)> {
+    if let (true, Some(p)) = (force_tty, spec.process_mut().as_mut()) {
+        p.set_terminal(Some(true));
+    }
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let console = match (&a.console_socket, terminal && can_proxy) {
+        (Some(path), _) => Some(ConsoleTarget::Socket(absolute(path)?)),
+        (None, true) => Some(ConsoleTarget::Proxy),
+        (None, false) => None,
+    };
+    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some() };
+    let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
+    let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
+    Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds }))
+}
+
+pub fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("resolving path {}", p.display()))
 }

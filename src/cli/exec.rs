@@ -9,6 +9,7 @@ use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
 use super::Global;
 use crate::plan::{PlanOptions, ProcessPlan};
+use crate::process::console::ConsoleTarget;
 use crate::process::exec::{self, ExecOptions};
 use crate::process::wait;
 use crate::state::StateDir;
@@ -68,8 +69,8 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if a.tty && a.console_socket.is_none() {
-        bail!("--tty without --console-socket: hull does not proxy terminals yet");
+    if a.tty && a.console_socket.is_none() && a.detach {
+        bail!("--tty with --detach needs --console-socket (hull can proxy a terminal only in the foreground)");
     }
     if a.process_label.is_some() || a.apparmor.is_some() {
         bail!("--process-label/--apparmor: this host has no SELinux or AppArmor");
@@ -77,13 +78,18 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir.load()?.with_context(|| format!("container {:?} is still being created", a.id))?;
     let spec = process_spec(&a, record.process.clone())?;
-    let plan = ProcessPlan::from_spec(&spec, &PlanOptions { has_console_socket: a.console_socket.is_some(), ..Default::default() })?;
+    let console = match (&a.console_socket, spec.terminal().unwrap_or(false)) {
+        (Some(path), _) => Some(ConsoleTarget::Socket(super::create::absolute(path)?)),
+        (None, true) => Some(ConsoleTarget::Proxy),
+        (None, false) => None,
+    };
+    let plan = ProcessPlan::from_spec(&spec, &PlanOptions { has_console: console.is_some(), ..Default::default() })?;
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
-    let opts = ExecOptions { pid_file: a.pid_file.clone(), console_socket: a.console_socket.clone(), ignore_paused: a.ignore_paused, preserve_fds: a.preserve_fds };
+    let opts = ExecOptions { pid_file: a.pid_file.clone(), console, ignore_paused: a.ignore_paused, preserve_fds: a.preserve_fds };
     let execd = exec::exec(&dir, &record, &plan, &opts)?;
     let Some(waited) = waited else { return Ok(0) };
     drop(dir);
-    wait::wait_forwarding(execd.pid, execd.pidfd.as_fd(), &waited)
+    wait::wait_forwarding(execd.pid, execd.pidfd.as_fd(), &waited, execd.master.as_ref())
 }
 
 /// The process to run: `--process FILE`, or the container's own process with the command

@@ -20,10 +20,17 @@ pub struct Args {
     /// Keep the container's state after it exits (no delete)
     #[arg(long)]
     pub keep: bool,
+    /// Give the process a terminal (process.terminal), proxied by hull unless --console-socket
+    #[arg(short, long)]
+    pub tty: bool,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let (plan, opts) = create::prepare(&a.create)?;
+    let c = &a.create;
+    crate::state::id::validate(&c.id)?;
+    let bundle = create::absolute(&c.bundle)?;
+    let spec = crate::spec::load(&bundle)?;
+    let (plan, opts) = create::prepare_with(c, spec, &bundle, a.tty, !a.detach)?;
     let id = plan.id.clone();
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
     let created = create_container(&g.root, &plan, &opts)?;
@@ -35,7 +42,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let Some(waited) = waited else { return Ok(0) };
     // Let `kill`, `delete` etc. work on the container while we wait.
     drop(created.dir);
-    let code = wait::wait_forwarding(created.pid, created.pidfd.as_fd(), &waited)?;
+    let code = wait::wait_forwarding(created.pid, created.pidfd.as_fd(), &waited, created.master.as_ref())?;
     if !a.keep {
         lifecycle::delete(&g.root, &id, DeleteMode::Force)?;
     }

@@ -65,7 +65,8 @@ pub struct RootPlan {
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub no_pivot: bool,
-    pub has_console_socket: bool,
+    /// A console socket (or hull's own terminal proxy) will receive the pty.
+    pub has_console: bool,
 }
 
 impl Plan {

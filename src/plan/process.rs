@@ -64,10 +64,10 @@ impl ProcessPlan {
             bail!("process.cwd: {} must be an absolute path", p.cwd().display());
         }
         let terminal = p.terminal().unwrap_or(false);
-        if terminal && !opts.has_console_socket {
+        if terminal && !opts.has_console {
             bail!("process.terminal: true needs --console-socket (or set terminal to false)");
         }
-        if !terminal && opts.has_console_socket {
+        if !terminal && opts.has_console {
             bail!("--console-socket: given, but process.terminal is false");
         }
         let console_size = p.console_size().map(|b| (clamp16(b.height()), clamp16(b.width())));

@@ -5,7 +5,7 @@
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use nix::fcntl::{open, OFlag};
@@ -17,10 +17,45 @@ use nix::unistd::{fchown, setsid, Gid, Uid};
 use crate::plan::ProcessPlan;
 use crate::sys;
 
-/// In the parent, before the fork: connect to the caller's socket.
-pub fn connect(path: &Path) -> Result<OwnedFd> {
-    let stream = UnixStream::connect(path).with_context(|| format!("connecting to --console-socket {}", path.display()))?;
-    Ok(stream.into())
+/// Where the pty master goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsoleTarget {
+    /// The caller's `--console-socket`.
+    Socket(PathBuf),
+    /// hull itself (`run -t`, `exec -t`): it proxies between its own stdio and the pty.
+    Proxy,
+}
+
+/// In the parent, before the fork: the socket the child sends the master over, and our end
+/// of it when hull receives the master itself.
+pub fn open_target(target: &ConsoleTarget) -> Result<(OwnedFd, Option<UnixStream>)> {
+    match target {
+        ConsoleTarget::Socket(path) => {
+            let stream = UnixStream::connect(path).with_context(|| format!("connecting to --console-socket {}", path.display()))?;
+            Ok((stream.into(), None))
+        }
+        ConsoleTarget::Proxy => {
+            let (ours, theirs) = UnixStream::pair().context("creating the console socketpair")?;
+            Ok((theirs.into(), Some(ours)))
+        }
+    }
+}
+
+/// In the parent: receive the master the child sent (for `ConsoleTarget::Proxy`).
+pub fn receive_master(sock: &UnixStream) -> Result<OwnedFd> {
+    let mut name = [0u8; 128];
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<UnixAddr>(sock.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        .context("receiving the pty master")?;
+    for c in msg.cmsgs().context("reading the pty master message")? {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                return Ok(sys::owned_fd(*fd));
+            }
+        }
+    }
+    anyhow::bail!("the container sent no pty master")
 }
 
 /// In the child, inside the container's mount namespace (after pivot_root for init):

@@ -14,7 +14,8 @@ use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{self, Channel, ToInit, ToParent};
 use super::timeline::Timeline;
-use super::{console, fifo};
+use super::console::{self, ConsoleTarget};
+use super::fifo;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
@@ -24,7 +25,7 @@ use crate::{cgroups, hooks, security, sys};
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
-    pub console_socket: Option<PathBuf>,
+    pub console: Option<ConsoleTarget>,
     pub preserve_fds: i32,
 }
 
@@ -33,6 +34,8 @@ pub struct Created {
     pub dir: StateDir,
     pub pid: Pid,
     pub pidfd: OwnedFd,
+    /// The pty master, when hull proxies the terminal itself.
+    pub master: Option<OwnedFd>,
 }
 
 pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created> {
@@ -55,7 +58,7 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         started
     });
     match result {
-        Ok((pid, pidfd)) => Ok(Created { dir, pid, pidfd }),
+        Ok((pid, pidfd, master)) => Ok(Created { dir, pid, pidfd, master }),
         Err(e) => {
             let _ = dir.remove();
             Err(e)
@@ -92,8 +95,14 @@ fn start_init(
     seccomp: Option<&SeccompProgram>,
     cgroup: &dyn cgroups::Manager,
     mut timeline: Timeline,
-) -> Result<(Pid, OwnedFd)> {
-    let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
+) -> Result<(Pid, OwnedFd, Option<OwnedFd>)> {
+    let (console, proxy) = match &opts.console {
+        Some(target) => {
+            let (theirs, ours) = console::open_target(target)?;
+            (Some(theirs), ours)
+        }
+        None => (None, None),
+    };
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
@@ -125,7 +134,9 @@ fn start_init(
         Ok(()) => {
             init.timeline.mark("state");
             crate::cli::log::debug(&init.timeline.render());
-            Ok((init.init, init.pidfd))
+            // Init sent the master before Ready, so it is waiting in the socket.
+            let master = proxy.as_ref().map(console::receive_master).transpose()?;
+            Ok((init.init, init.pidfd, master))
         }
         Err(e) => {
             init.kill();

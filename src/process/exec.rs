@@ -13,7 +13,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 use super::channel::{self, ToInit, ToParent};
-use super::console;
+use super::console::{self, ConsoleTarget};
 use super::init::{self, ChildContext, Role};
 use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
 use crate::state::{open_init, pidfile, ContainerStatus, Record, StateDir};
@@ -22,7 +22,7 @@ use crate::{security, sys};
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
-    pub console_socket: Option<PathBuf>,
+    pub console: Option<ConsoleTarget>,
     pub ignore_paused: bool,
     pub preserve_fds: i32,
 }
@@ -31,6 +31,8 @@ pub struct ExecOptions {
 pub struct Execd {
     pub pid: Pid,
     pub pidfd: OwnedFd,
+    /// The pty master, when hull proxies the terminal itself.
+    pub master: Option<OwnedFd>,
 }
 
 /// Namespace kinds in the order they are joined: user first (it decides the permissions for
@@ -61,7 +63,13 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         let path = format!("/proc/{}/root", record.pid);
         Some(open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).context("opening the container's root")?)
     };
-    let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
+    let (console, proxy) = match &opts.console {
+        Some(target) => {
+            let (theirs, ours) = console::open_target(target)?;
+            (Some(theirs), ours)
+        }
+        None => (None, None),
+    };
     let cgroup = record.cgroup();
     let seccomp = record.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let (parent, child) = channel::pair()?;
@@ -112,7 +120,8 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         let _ = waitpid(first, None);
         return Err(e);
     }
-    Ok(Execd { pid: target.0, pidfd: target.1 })
+    let master = proxy.as_ref().map(console::receive_master).transpose()?;
+    Ok(Execd { pid: target.0, pidfd: target.1, master })
 }
 
 fn write_pid_file(opts: &ExecOptions, pid: Pid) -> Result<()> {

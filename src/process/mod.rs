@@ -6,6 +6,7 @@ pub mod console;
 pub mod create;
 pub mod fifo;
 pub mod timeline;
+pub mod tty_proxy;
 mod init;
 mod exec_path;
 pub mod exec;

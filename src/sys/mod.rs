@@ -137,6 +137,20 @@ pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// Take ownership of an fd the kernel handed us (e.g. through SCM_RIGHTS).
+pub fn owned_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: callers pass fds freshly received from the kernel that nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// TIOCGWINSZ: a terminal's size as (rows, columns), if `fd` is a terminal.
+pub fn window_size(fd: RawFd) -> Option<(u16, u16)> {
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes a winsize struct into `ws`, which lives through the call.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (ret == 0).then_some((ws.ws_row, ws.ws_col))
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.
