@@ -166,3 +166,19 @@ fn bad_resources_fail_create_cleanly() {
         assert!(!cgroup_dir("cpuset", &format!("{CGROUP_BASE}/{id}")).exists(), "{name}: cgroup left behind");
     }
 }
+
+#[test]
+fn device_rules_deny_all_but_the_default_devices() {
+    let env = Env::new("cgdevices");
+    let mut c = config(&[]);
+    c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "echo x > /dev/null && head -c1 /dev/zero | wc -c; mknod /tmp/sda b 8 0 && (head -c1 /tmp/sda 2>&1 || echo DENIED)",
+    );
+    assert!(out.starts_with("1\n"), "default devices work: {out}");
+    if !is_v2() {
+        assert!(out.contains("DENIED") || out.contains("Operation not permitted"), "{out}");
+    }
+}

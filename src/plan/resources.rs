@@ -178,7 +178,11 @@ impl ResourcesPlan {
                 Ok((size, h.limit()))
             })
             .collect::<Result<_>>()?;
-        let devices = r.devices().iter().flatten().enumerate().map(|(i, d)| device_rule(i, d)).collect::<Result<_>>()?;
+        let mut devices: Vec<DeviceRule> =
+            r.devices().iter().flatten().enumerate().map(|(i, d)| device_rule(i, d)).collect::<Result<_>>()?;
+        if !devices.is_empty() {
+            devices.extend(default_device_rules());
+        }
         let unified: BTreeMap<String, String> = r.unified().clone().unwrap_or_default().into_iter().collect();
         for key in unified.keys() {
             if key.contains('/') || !key.contains('.') {
@@ -187,6 +191,18 @@ impl ResourcesPlan {
         }
         Ok(Self { path, memory, cpu, pids_limit, blkio_weight, hugepages, devices, unified })
     }
+}
+
+/// The devices every container may use whatever its rules say (config-linux.md "Default
+/// Devices", plus the console, ptmx and pts), and mknod of any device node, as runc allows:
+/// access is governed by which nodes exist, the cgroup only backs that up.
+fn default_device_rules() -> Vec<DeviceRule> {
+    let rule = |kind, major, minor, access: &str| DeviceRule { allow: true, kind, major, minor, access: access.into() };
+    let mut rules = vec![rule('c', None, None, "m"), rule('b', None, None, "m")];
+    for (major, minor) in [(1, Some(3)), (1, Some(5)), (1, Some(7)), (1, Some(8)), (1, Some(9)), (5, Some(0)), (5, Some(1)), (5, Some(2)), (136, None), (10, Some(200))] {
+        rules.push(rule('c', Some(major), minor, "rwm"));
+    }
+    rules
 }
 
 /// A byte limit: -1 (unlimited) or positive; 0 means "not set" as in runc.
@@ -274,5 +290,7 @@ mod tests {
         assert_eq!(p.pids_limit, Some(64));
         assert_eq!(p.devices[0].v1_line(), "a *:* rwm");
         assert_eq!(p.devices[1].v1_line(), "c 1:3 rw");
+        let lines: Vec<String> = p.devices.iter().map(|d| d.v1_line()).collect();
+        assert!(lines.contains(&"c *:* m".to_owned()) && lines.contains(&"c 136:* rwm".to_owned()), "{lines:?}");
     }
 }
