@@ -69,3 +69,19 @@ fn notify_is_refused_clearly() {
     assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "linux.seccomp.syscalls[0].action");
     assert!(!env.state_dir(&id).exists());
 }
+
+#[test]
+fn profiles_without_close_range_or_clone3_still_start() {
+    // Profiles older than these syscalls deny them; hull must not need them once the filter
+    // is on (loaded before the user switch without noNewPrivileges), even for hooks.
+    let env = Env::new("seccompold");
+    let mut c = config(&["sh", "-c", "echo ran"]);
+    c["process"]["noNewPrivileges"] = json!(false);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["close_range", "clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    });
+    c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!((code, out.as_str()), (0, "ran\n"), "{err}");
+}

@@ -90,9 +90,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     if let (Some(socket), Some(process)) = (&ctx.console, ctx.process) {
         console::attach(socket, process)?;
     }
+    // Before any seccomp filter goes on: older profiles do not allow close_range.
+    prepare_fds(ctx.preserve_fds)?;
     let program = ctx.process.map(|p| become_process(p, ctx.seccomp)).transpose()?;
     timeline.mark("process");
-    prepare_fds(ctx.preserve_fds)?;
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;

@@ -47,6 +47,19 @@ pub fn clone_fork(namespace_flags: u64) -> Result<Forked, Errno> {
     let ret = unsafe {
         libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>())
     };
+    // Seccomp profiles older than clone3 make it fail with ENOSYS (startContainer hooks run
+    // under the container's filter): fall back to clone(2) and a pidfd from pidfd_open.
+    if Errno::result(ret) == Err(Errno::ENOSYS) {
+        // SAFETY: as above; with a null stack, clone behaves like fork.
+        let pid = unsafe { libc::syscall(libc::SYS_clone, namespace_flags | libc::SIGCHLD as u64, 0, 0, 0, 0) };
+        return match Errno::result(pid)? {
+            0 => Ok(Forked::Child),
+            pid => {
+                let child = Pid::from_raw(pid as i32);
+                Ok(Forked::Parent { child, pidfd: pidfd_open(child)? })
+            }
+        };
+    }
     match Errno::result(ret)? {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent {
