@@ -109,6 +109,14 @@ impl Manager for V1 {
         if let Some(v) = m.swappiness {
             self.set("memory", "memory.swappiness", &v.to_string(), "linux.resources.memory.swappiness")?;
         }
+        for (value, file, field) in [
+            (m.kernel, "memory.kmem.limit_in_bytes", "linux.resources.memory.kernel"),
+            (m.kernel_tcp, "memory.kmem.tcp.limit_in_bytes", "linux.resources.memory.kernelTCP"),
+        ] {
+            if let Some(v) = value {
+                self.set("memory", file, &v.to_string(), field)?;
+            }
+        }
         if m.disable_oom_killer {
             self.set("memory", "memory.oom_control", "1", "linux.resources.memory.disableOOMKiller")?;
         }

@@ -24,6 +24,9 @@ pub struct MemoryPlan {
     pub swap: Option<i64>,
     pub swappiness: Option<u64>,
     pub disable_oom_killer: bool,
+    /// v1 kernel memory limits (deprecated by the kernel; v2 has none).
+    pub kernel: Option<i64>,
+    pub kernel_tcp: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -118,6 +121,8 @@ impl ResourcesPlan {
                     swap,
                     swappiness: m.swappiness(),
                     disable_oom_killer: m.disable_oom_killer().unwrap_or(false),
+                    kernel: limit_value(m.kernel(), "linux.resources.memory.kernel")?,
+                    kernel_tcp: limit_value(m.kernel_tcp(), "linux.resources.memory.kernelTCP")?,
                 }
             }
         };

@@ -161,6 +161,8 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
 /// no_new_privs; then find the program, so a missing one fails `create`.
 fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Result<CString> {
     security::user::apply_rlimits(&process.rlimits)?;
+    // Before any filter: the cwd check needs getcwd, which a profile may deny.
+    enter_cwd(&process.cwd)?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we are root.
     if let (Some(filter), false) = (seccomp, process.no_new_privileges) {
         security::seccomp::load(filter)?;
@@ -173,7 +175,6 @@ fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Re
         security::caps::apply(caps)?;
     }
     sys::set_umask(process.user.umask.unwrap_or(0o022));
-    enter_cwd(&process.cwd)?;
     if process.no_new_privileges {
         prctl::set_no_new_privs().context("setting no_new_privs (process.noNewPrivileges)")?;
     }
