@@ -157,3 +157,35 @@ fn shared_rootfs_propagation() {
     let out = env.sh(&env.id("a"), c, "awk '$5 == \"/\"' /proc/self/mountinfo");
     assert!(out.contains("shared:"), "/ is shared: {out}");
 }
+
+#[test]
+fn linux_devices_are_created_as_configured() {
+    let env = Env::new("devices");
+    let mut c = config(&[]);
+    c["linux"]["devices"] = json!([
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 5, "gid": 6},
+        {"path": "/dev/hull/loop9", "type": "b", "major": 7, "minor": 9}
+    ]);
+    c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let out = env.sh(&env.id("a"), c, "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9");
+    assert!(out.contains("/dev/fuse character special file a:e5 600 5:6"), "{out}");
+    assert!(out.contains("/dev/hull/loop9 block special file 7:9 666 0:0"), "{out}");
+}
+
+#[test]
+fn sysctl_in_own_namespaces_only() {
+    let env = Env::new("sysctl");
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let mut c = config(&[]);
+    let want = if host.trim() == "1" { "0" } else { "1" };
+    c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want, "kernel.shmmni": "1000"});
+    let out = env.sh(&env.id("a"), c, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
+    assert_eq!(out, format!("{want}\n1000\n"));
+    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(), host, "the host's value is untouched");
+
+    let id = env.id("bad");
+    let mut c = config(&["true"]);
+    c["linux"]["sysctl"] = json!({"vm.swappiness": "10"});
+    let bundle = env.bundle(&id, &c);
+    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "linux.sysctl");
+}

@@ -2,6 +2,7 @@
 //! file reads, so every rule here is unit-tested without root. The executors (process, rootfs,
 //! security) only ever see a `Plan`, never the raw spec.
 
+mod devices;
 mod hooks;
 mod mounts;
 mod namespaces;
@@ -16,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use nix::mount::MsFlags;
 use oci_spec::runtime::Spec;
 
+pub use devices::DevicePlan;
 pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
@@ -44,6 +46,10 @@ pub struct Plan {
     pub annotations: BTreeMap<String, String>,
     pub hooks: HooksPlan,
     pub resources: ResourcesPlan,
+    /// linux.devices, created in the container's /dev.
+    pub devices: Vec<DevicePlan>,
+    /// linux.sysctl, only keys of the container's own namespaces.
+    pub sysctl: BTreeMap<String, String>,
     /// linux.seccomp, compiled (and so validated) by the parent before the fork.
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
@@ -81,6 +87,7 @@ impl Plan {
         }
         let linux = spec.linux().clone().unwrap_or_default();
         let namespaces = NamespacePlan::from_spec(&linux)?;
+        let sysctl = devices::sysctls(&linux, &namespaces)?;
         let process = spec.process().as_ref().map(|p| ProcessPlan::from_spec(p, opts)).transpose()?;
         let mounts = spec
             .mounts()
@@ -122,6 +129,8 @@ impl Plan {
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
             hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
             resources: ResourcesPlan::from_spec(&linux, id)?,
+            devices: devices::devices(&linux)?,
+            sysctl,
             seccomp: linux.seccomp().clone(),
         })
     }

@@ -92,11 +92,15 @@ impl ResourcesPlan {
         };
         let default = LinuxResources::default();
         let r = linux.resources().as_ref().unwrap_or(&default);
-        Self::from_resources(r, path)
+        Self::with_devices(r, path, linux.devices())
     }
 
     /// Also used by `update`, with the container's existing path.
     pub fn from_resources(r: &LinuxResources, path: CgroupPath) -> Result<Self> {
+        Self::with_devices(r, path, &None)
+    }
+
+    fn with_devices(r: &LinuxResources, path: CgroupPath, linux_devices: &Option<Vec<oci_spec::runtime::LinuxDevice>>) -> Result<Self> {
         let memory = match r.memory() {
             None => MemoryPlan::default(),
             Some(m) => {
@@ -187,6 +191,18 @@ impl ResourcesPlan {
             r.devices().iter().flatten().enumerate().map(|(i, d)| device_rule(i, d)).collect::<Result<_>>()?;
         if !devices.is_empty() {
             devices.extend(default_device_rules());
+            // The devices the config creates are usable too (runc adds the same rules).
+            for (i, d) in linux_devices.iter().flatten().enumerate() {
+                let mut rule = device_rule(i, &oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
+                    .allow(true)
+                    .typ(d.typ())
+                    .major(d.major())
+                    .minor(d.minor())
+                    .access("rwm")
+                    .build()?)?;
+                rule.allow = true;
+                devices.push(rule);
+            }
         }
         let unified: BTreeMap<String, String> = r.unified().clone().unwrap_or_default().into_iter().collect();
         for key in unified.keys() {

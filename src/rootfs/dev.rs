@@ -4,10 +4,13 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+
+use crate::plan::DevicePlan;
 use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
-use nix::unistd::{symlinkat, unlinkat, UnlinkatFlags};
+use nix::fcntl::AtFlags;
+use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
 use super::resolve::{fd_path, Kind, Root};
 
@@ -48,6 +51,35 @@ pub fn create_default_devices(root: &Root, in_userns: bool) -> Result<()> {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(e).with_context(|| format!("linking /dev/{name} to {target}")),
         }
+    }
+    Ok(())
+}
+
+/// linux.devices: each node made with mknod (mode, owner as configured), or in a user
+/// namespace bind-mounted from the same path on the host.
+pub fn create_devices(root: &Root, devices: &[DevicePlan], in_userns: bool) -> Result<()> {
+    for d in devices {
+        let name = d.path.file_name().with_context(|| format!("linux.devices: {} has no file name", d.path.display()))?;
+        if in_userns {
+            let target = root.ensure(&d.path, Kind::File)?;
+            mount(Some(&d.path), &fd_path(&target), None::<&str>, MsFlags::MS_BIND, None::<&str>)
+                .with_context(|| format!("linux.devices: bind-mounting host {}", d.path.display()))?;
+            continue;
+        }
+        let parent = root.ensure(d.path.parent().unwrap_or(Path::new("/")), Kind::Dir)?;
+        let kind = match d.kind {
+            'b' => SFlag::S_IFBLK,
+            'p' => SFlag::S_IFIFO,
+            _ => SFlag::S_IFCHR,
+        };
+        match unlinkat(parent.as_fd(), name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e).with_context(|| format!("linux.devices: replacing {}", d.path.display())),
+        }
+        mknodat(parent.as_fd(), name, kind, Mode::from_bits_truncate(d.mode), makedev(d.major, d.minor))
+            .with_context(|| format!("linux.devices: creating {}", d.path.display()))?;
+        fchownat(&parent, name, Some(Uid::from_raw(d.uid)), Some(Gid::from_raw(d.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .with_context(|| format!("linux.devices: chown {}", d.path.display()))?;
     }
     Ok(())
 }

@@ -40,6 +40,9 @@ pub fn setup(plan: &Plan, before_pivot: impl FnOnce() -> Result<()>) -> Result<(
     if plan.default_devices {
         dev::create_default_devices(&root, in_userns)?;
     }
+    dev::create_devices(&root, &plan.devices, in_userns)?;
+    // Before readonlyPaths, which usually make /proc/sys read-only.
+    write_sysctls(&root, plan)?;
     mask::readonly_paths(&root, &plan.readonly_paths)?;
     mask::mask_paths(&root, &plan.masked_paths)?;
     drop(root);
@@ -68,6 +71,16 @@ pub fn setup(plan: &Plan, before_pivot: impl FnOnce() -> Result<()>) -> Result<(
 /// takes them all. Best effort: used on cleanup paths.
 pub fn detach_host_mounts(rootfs: &std::path::Path) {
     let _ = nix::mount::umount2(rootfs, nix::mount::MntFlags::MNT_DETACH);
+}
+
+/// linux.sysctl, through the container's own /proc (so its namespaces' values are set).
+fn write_sysctls(root: &Root, plan: &Plan) -> Result<()> {
+    for (key, value) in &plan.sysctl {
+        let path = std::path::PathBuf::from(format!("/proc/sys/{}", key.replace('.', "/")));
+        root.write_file(&path, value.as_bytes())
+            .with_context(|| format!("linux.sysctl: writing {value:?} to {} (is /proc mounted?)", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Make the mount that holds `path` private if it is shared.

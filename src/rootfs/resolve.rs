@@ -43,6 +43,16 @@ impl Root {
         openat2(self.fd.as_fd(), rel.as_path(), how)
     }
 
+    /// Write to an existing file inside the root (e.g. under the container's /proc/sys).
+    pub fn write_file(&self, path: &Path, data: &[u8]) -> Result<()> {
+        let how = OpenHow::new()
+            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let fd = openat2(self.fd.as_fd(), relative(path).as_path(), how)?;
+        nix::unistd::write(&fd, data)?;
+        Ok(())
+    }
+
     /// Open a container path, creating it (and missing parents, as directories) when absent.
     pub fn ensure(&self, path: &Path, kind: Kind) -> Result<OwnedFd> {
         let rel = relative(path);
