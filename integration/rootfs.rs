@@ -150,12 +150,14 @@ fn without_a_mount_namespace_mounts_are_detached_on_delete() {
 }
 
 #[test]
-fn shared_rootfs_propagation() {
+fn rootfs_propagation_shared_and_unbindable() {
     let env = Env::new("shared");
-    let mut c = config(&[]);
-    c["linux"]["rootfsPropagation"] = json!("shared");
-    let out = env.sh(&env.id("a"), c, "awk '$5 == \"/\"' /proc/self/mountinfo");
-    assert!(out.contains("shared:"), "/ is shared: {out}");
+    for (mode, want) in [("shared", "shared:"), ("unbindable", "unbindable")] {
+        let mut c = config(&[]);
+        c["linux"]["rootfsPropagation"] = json!(mode);
+        let out = env.sh(&env.id(mode), c, "awk '$5 == \"/\"' /proc/self/mountinfo");
+        assert!(out.contains(want), "/ is {mode}: {out}");
+    }
 }
 
 #[test]
@@ -164,10 +166,12 @@ fn linux_devices_are_created_as_configured() {
     let mut c = config(&[]);
     c["linux"]["devices"] = json!([
         {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 5, "gid": 6},
-        {"path": "/dev/hull/loop9", "type": "b", "major": 7, "minor": 9}
+        {"path": "/dev/hull/loop9", "type": "b", "major": 7, "minor": 9},
+        {"path": "/dev/hullfifo", "type": "p", "major": 0, "minor": 0}
     ]);
     c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
-    let out = env.sh(&env.id("a"), c, "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9");
+    let out = env.sh(&env.id("a"), c, "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9 /dev/hullfifo");
+    assert!(out.contains("/dev/hullfifo fifo"), "{out}");
     assert!(out.contains("/dev/fuse character special file a:e5 600 5:6"), "{out}");
     assert!(out.contains("/dev/hull/loop9 block special file 7:9 666 0:0"), "{out}");
 }

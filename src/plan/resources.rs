@@ -192,7 +192,9 @@ impl ResourcesPlan {
         if !devices.is_empty() {
             devices.extend(default_device_rules());
             // The devices the config creates are usable too (runc adds the same rules).
-            for (i, d) in linux_devices.iter().flatten().enumerate() {
+            // (fifos are not device-cgroup business)
+            let nodes = linux_devices.iter().flatten().filter(|d| d.typ() != oci_spec::runtime::LinuxDeviceType::P);
+            for (i, d) in nodes.enumerate() {
                 let mut rule = device_rule(i, &oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
                     .allow(true)
                     .typ(d.typ())

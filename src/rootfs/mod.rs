@@ -21,7 +21,14 @@ pub fn setup(plan: &Plan, before_pivot: impl FnOnce() -> Result<()>) -> Result<(
     let own_ns = plan.namespaces.has_mount_namespace();
     if own_ns {
         // Keep the container's mounts from propagating back to the host (and vice versa).
-        mount(None::<&str>, "/", None::<&str>, plan.root.propagation, None::<&str>)
+        // An unbindable "/" could not be bind-mounted below: make it a slave until after
+        // pivot_root, where the configured propagation is applied again.
+        let before = if plan.root.propagation.contains(MsFlags::MS_UNBINDABLE) {
+            MsFlags::MS_SLAVE | MsFlags::MS_REC
+        } else {
+            plan.root.propagation
+        };
+        mount(None::<&str>, "/", None::<&str>, before, None::<&str>)
             .context("setting the propagation of / (linux.rootfsPropagation)")?;
         // pivot_root refuses a root whose parent mount is shared (rootfsPropagation "shared").
         make_parent_private(rootfs)?;
