@@ -1,6 +1,7 @@
 //! Integration tests: drive the real `hull` binary through real bundles (as root) and check
 //! the effects from inside the container. Run by `hack/test`.
 
+mod bad_configs;
 mod cgroups;
 mod common;
 mod errors;
@@ -11,4 +12,5 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod seccomp;
+mod stress;
 mod terminal;

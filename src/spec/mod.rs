@@ -28,8 +28,17 @@ pub fn load(bundle: &Path) -> Result<Spec> {
 
 /// Parse config.json text and check its `ociVersion`.
 pub fn parse(text: &str) -> Result<Spec> {
-    let spec: Spec = serde_json::from_str(text).map_err(|e| {
-        anyhow::anyhow!("line {} column {}: {}", e.line(), e.column(), strip_position(&e.to_string()))
+    // serde_path_to_error names the field at fault ("process.user.uid"), which serde_json's
+    // own message does not.
+    let mut de = serde_json::Deserializer::from_str(text);
+    let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner();
+        let at = format!("line {} column {}", inner.line(), inner.column());
+        match path.as_str() {
+            "." | "" | "?" => anyhow::anyhow!("{at}: {}", strip_position(&inner.to_string())),
+            _ => anyhow::anyhow!("{path}: {at}: {}", strip_position(&inner.to_string())),
+        }
     })?;
     check_version(spec.version())?;
     Ok(spec)
@@ -60,6 +69,13 @@ mod tests {
         let err = parse("{\n  \"ociVersion\": \"1.0.0\",\n  oops\n}").unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.starts_with("line 3 column 3"), "{msg}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = parse(r#"{"ociVersion":"1.0.0","process":{"user":{"uid":"root","gid":0},"cwd":"/"}}"#).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with("process.user.uid: line 1 column"), "{msg}");
     }
 
     #[test]
