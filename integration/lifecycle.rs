@@ -216,9 +216,25 @@ fn version_and_spec() {
 
 #[test]
 fn help_on_every_command() {
-    for cmd in ["create", "start", "state", "kill", "delete", "run", "list", "spec"] {
+    for cmd in ["create", "start", "state", "kill", "delete", "run", "list", "spec", "exec", "pause", "resume", "ps", "update", "features"] {
         let out = std::process::Command::new(HULL).args([cmd, "--help"]).output().unwrap();
         assert!(out.status.success(), "{cmd} --help");
         assert!(stdout(&out).contains("Usage"), "{cmd}");
     }
+}
+
+#[test]
+fn features_describe_this_build() {
+    let out = std::process::Command::new(HULL).arg("features").output().unwrap();
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).expect("features JSON");
+    assert_eq!(f["ociVersionMin"], "1.0.0");
+    assert_eq!(f["ociVersionMax"], "1.2.1");
+    let opts: Vec<&str> = f["mountOptions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    for o in ["ro", "nosuid", "rbind", "rslave", "strictatime"] {
+        assert!(opts.contains(&o), "{o}");
+    }
+    assert_eq!(f["linux"]["namespaces"].as_array().unwrap().len(), 8);
+    assert_eq!(f["hooks"].as_array().unwrap().len(), 6);
+    assert!(f["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
+    assert_eq!(f["linux"]["seccomp"]["enabled"], true);
 }

@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod exec;
+mod features;
 mod kill;
 mod list;
 pub mod log;
@@ -82,6 +83,8 @@ enum Command {
     Ps(ps::Args),
     /// Change the resource limits of a running container
     Update(update::Args),
+    /// Print what this build supports (runtime-spec features.md) as JSON
+    Features,
 }
 
 /// Parse argv, run the command, report errors; returns the process exit status.
@@ -123,5 +126,6 @@ fn dispatch(g: &Global, command: Command) -> Result<i32> {
         Command::Resume(a) => pause::resume(g, a),
         Command::Ps(a) => ps::run(g, a),
         Command::Update(a) => update::run(g, a),
+        Command::Features => features::run(),
     }
 }

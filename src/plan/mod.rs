@@ -4,7 +4,7 @@
 
 mod devices;
 mod hooks;
-mod mounts;
+pub mod mounts;
 mod namespaces;
 mod process;
 mod resources;

@@ -91,53 +91,53 @@ impl MountPlan {
     }
 }
 
-/// Mount propagation option names → flags (also used for `rootfsPropagation`).
+/// Mount propagation option names (also the values of `rootfsPropagation`).
+pub const PROPAGATION: [(&str, MsFlags); 8] = [
+    ("private", MsFlags::MS_PRIVATE),
+    ("rprivate", MsFlags::MS_PRIVATE.union(MsFlags::MS_REC)),
+    ("shared", MsFlags::MS_SHARED),
+    ("rshared", MsFlags::MS_SHARED.union(MsFlags::MS_REC)),
+    ("slave", MsFlags::MS_SLAVE),
+    ("rslave", MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
+    ("unbindable", MsFlags::MS_UNBINDABLE),
+    ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
+];
+
+/// mount(8) option names that are mount(2) flags: (name, set?, flag). `features` lists them.
+pub const FLAG_OPTIONS: [(&str, bool, MsFlags); 25] = [
+    ("defaults", false, MsFlags::empty()),
+    ("ro", true, MsFlags::MS_RDONLY),
+    ("rw", false, MsFlags::MS_RDONLY),
+    ("nosuid", true, MsFlags::MS_NOSUID),
+    ("suid", false, MsFlags::MS_NOSUID),
+    ("nodev", true, MsFlags::MS_NODEV),
+    ("dev", false, MsFlags::MS_NODEV),
+    ("noexec", true, MsFlags::MS_NOEXEC),
+    ("exec", false, MsFlags::MS_NOEXEC),
+    ("sync", true, MsFlags::MS_SYNCHRONOUS),
+    ("async", false, MsFlags::MS_SYNCHRONOUS),
+    ("dirsync", true, MsFlags::MS_DIRSYNC),
+    ("remount", true, MsFlags::MS_REMOUNT),
+    ("mand", true, MsFlags::MS_MANDLOCK),
+    ("nomand", false, MsFlags::MS_MANDLOCK),
+    ("noatime", true, MsFlags::MS_NOATIME),
+    ("atime", false, MsFlags::MS_NOATIME),
+    ("nodiratime", true, MsFlags::MS_NODIRATIME),
+    ("diratime", false, MsFlags::MS_NODIRATIME),
+    ("relatime", true, MsFlags::MS_RELATIME),
+    ("norelatime", false, MsFlags::MS_RELATIME),
+    ("strictatime", true, MsFlags::MS_STRICTATIME),
+    ("nostrictatime", false, MsFlags::MS_STRICTATIME),
+    ("silent", true, MsFlags::MS_SILENT),
+    ("loud", false, MsFlags::MS_SILENT),
+];
+
 pub fn propagation_flag(opt: &str) -> Option<MsFlags> {
-    let rec = MsFlags::MS_REC;
-    Some(match opt {
-        "private" => MsFlags::MS_PRIVATE,
-        "rprivate" => MsFlags::MS_PRIVATE | rec,
-        "shared" => MsFlags::MS_SHARED,
-        "rshared" => MsFlags::MS_SHARED | rec,
-        "slave" => MsFlags::MS_SLAVE,
-        "rslave" => MsFlags::MS_SLAVE | rec,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        "runbindable" => MsFlags::MS_UNBINDABLE | rec,
-        _ => return None,
-    })
+    PROPAGATION.iter().find(|(name, _)| *name == opt).map(|(_, f)| *f)
 }
 
-/// mount(8) option names that are mount(2) flags: (set?, flag).
 fn flag_option(opt: &str) -> Option<(bool, MsFlags)> {
-    use MsFlags as F;
-    Some(match opt {
-        "defaults" => (false, F::empty()),
-        "ro" => (true, F::MS_RDONLY),
-        "rw" => (false, F::MS_RDONLY),
-        "nosuid" => (true, F::MS_NOSUID),
-        "suid" => (false, F::MS_NOSUID),
-        "nodev" => (true, F::MS_NODEV),
-        "dev" => (false, F::MS_NODEV),
-        "noexec" => (true, F::MS_NOEXEC),
-        "exec" => (false, F::MS_NOEXEC),
-        "sync" => (true, F::MS_SYNCHRONOUS),
-        "async" => (false, F::MS_SYNCHRONOUS),
-        "dirsync" => (true, F::MS_DIRSYNC),
-        "remount" => (true, F::MS_REMOUNT),
-        "mand" => (true, F::MS_MANDLOCK),
-        "nomand" => (false, F::MS_MANDLOCK),
-        "noatime" => (true, F::MS_NOATIME),
-        "atime" => (false, F::MS_NOATIME),
-        "nodiratime" => (true, F::MS_NODIRATIME),
-        "diratime" => (false, F::MS_NODIRATIME),
-        "relatime" => (true, F::MS_RELATIME),
-        "norelatime" => (false, F::MS_RELATIME),
-        "strictatime" => (true, F::MS_STRICTATIME),
-        "nostrictatime" => (false, F::MS_STRICTATIME),
-        "silent" => (true, F::MS_SILENT),
-        "loud" => (false, F::MS_SILENT),
-        _ => return None,
-    })
+    FLAG_OPTIONS.iter().find(|(name, ..)| *name == opt).map(|(_, set, f)| (*set, *f))
 }
 
 #[cfg(test)]
