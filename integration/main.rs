@@ -4,6 +4,7 @@
 mod bad_configs;
 mod cgroups;
 mod common;
+mod crash;
 mod errors;
 mod exec;
 mod hooks;

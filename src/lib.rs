@@ -6,6 +6,7 @@
 
 pub mod cgroups;
 pub mod cli;
+pub mod crash;
 pub mod hooks;
 pub mod lifecycle;
 pub mod plan;

@@ -8,10 +8,10 @@ use anyhow::{bail, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
-use super::signal::send_signal;
 use oci_spec::runtime::ContainerState;
 
-use crate::{hooks, rootfs};
+use crate::crash::crash_point;
+use crate::{cgroups, hooks, rootfs, sys};
 use crate::state::{open_init, ContainerStatus, StateDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +28,11 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         Err(e) => return Err(e),
     };
     let record = dir.load()?;
+    crash_point("delete:loaded");
     match (dir.status(record.as_ref()), mode) {
         // runtime.md: deleting a container that is not stopped is an error (runc also
         // deletes created ones; the spec and its validation suite do not).
-        (status @ (ContainerStatus::Running | ContainerStatus::Created), DeleteMode::Normal) => {
+        (status @ (ContainerStatus::Running | ContainerStatus::Created | ContainerStatus::Paused), DeleteMode::Normal) => {
             bail!("cannot delete container {id:?}: it is {status} (stop it first, or use --force)")
         }
         (ContainerStatus::Creating, DeleteMode::Normal) => {
@@ -39,29 +40,44 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         }
         _ => {}
     }
-    if let Some(record) = &record {
-        let cgroup = record.cgroup();
-        if let Some(pidfd) = open_init(record) {
-            // A frozen container cannot die: thaw it after the SIGKILL is queued.
-            let _ = send_signal(record, Signal::SIGKILL, true);
-            if let Some(c) = &cgroup {
-                let _ = c.set_frozen(false);
-            }
-            // The pidfd turns readable when the process exits, whoever its parent is.
-            let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-            let _ = poll(&mut fds, PollTimeout::from(10_000u16));
-        }
+    // A create that crashed before its record still left a note of its cgroup.
+    let cgroup = match &record {
+        Some(r) => r.cgroup(),
+        None => dir.load_cgroup().map(|c| cgroups::from_record(&c)),
+    };
+    if let Some(pidfd) = record.as_ref().and_then(open_init) {
+        // SIGKILL to init ends its whole pid namespace.
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
+        // A frozen container cannot die: thaw it after the SIGKILL is queued.
         if let Some(c) = &cgroup {
-            // Processes that outlived init (a shared pid namespace) go too.
-            for pid in c.pids().unwrap_or_default() {
+            let _ = c.set_frozen(false);
+        }
+        // The pidfd turns readable when the process exits, whoever its parent is.
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+    }
+    if let Some(c) = &cgroup {
+        // Whatever is left in the cgroup goes too (a shared pid namespace, an orphaned init).
+        for _ in 0..100 {
+            let pids = c.pids().unwrap_or_default();
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
                 let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             }
-            c.destroy()?;
+            let _ = c.set_frozen(false);
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
+        crash_point("delete:killed");
+        c.destroy()?;
+    }
+    if let Some(record) = &record {
         if !record.own_mount_namespace {
             rootfs::detach_host_mounts(&record.rootfs);
         }
         hooks::run_warn("poststop", &record.hooks().poststop, &record.hook_state(), ContainerState::Stopped);
     }
+    crash_point("delete:cleaned");
     dir.remove()
 }

@@ -47,6 +47,7 @@ pub fn start(dir: &StateDir) -> Result<()> {
         }
         ContainerStatus::Created => {
             fifo::signal_start(&dir.fifo_path())?;
+            crate::crash::crash_point("start:signalled");
             if let Some(r) = &record {
                 hooks::run_warn("poststart", &r.hooks().poststart, &r.hook_state(), ContainerState::Running);
             }

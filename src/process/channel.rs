@@ -80,6 +80,12 @@ impl ToParent {
     }
 }
 
+impl std::os::fd::AsRawFd for Channel {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 impl Channel {
     fn send(&self, bytes: &[u8]) -> Result<()> {
         send(self.0.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL).context("writing to the init sync socket")?;

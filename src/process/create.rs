@@ -1,7 +1,7 @@
 //! `create`, the parent's half: state dir, fork init, answer its requests, record the result.
 //! On any error the init process is killed and the state dir removed: nothing is left behind.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -19,6 +19,7 @@ use super::fifo;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::state::{pidfile, time, Record, StateDir};
+use crate::crash::crash_point;
 use crate::security::seccomp::SeccompProgram;
 use crate::{cgroups, hooks, security, sys};
 
@@ -46,10 +47,15 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     let seccomp = plan.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let dir = StateDir::create(root, &plan.id)?;
     timeline.mark("state-dir");
+    crash_point("create:state-dir");
     let cgroup = cgroups::for_path(&plan.resources.path);
     let result = cgroup.and_then(|cgroup| {
         // Limits are in place before init exists; a value the kernel refuses fails here.
-        let made = cgroup.create().and_then(|()| cgroup.apply(&plan.resources));
+        let made = dir
+            .save_cgroup(&cgroup.record())
+            .and_then(|()| cgroup.create())
+            .inspect(|()| crash_point("create:cgroup"))
+            .and_then(|()| cgroup.apply(&plan.resources));
         timeline.mark("cgroup");
         let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, seccomp.as_ref(), cgroup.as_ref(), timeline));
         if started.is_err() {
@@ -115,7 +121,7 @@ fn start_init(
         seccomp,
         in_cgroup: true,
         console,
-        lock_fd: dir.lock_fd(),
+        close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         preserve_fds: opts.preserve_fds,
     };
     let (first, first_fd) = match sys::clone_fork(flags).context("clone3 of the init process")? {
@@ -125,6 +131,7 @@ fn start_init(
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
     drop(ctx);
     timeline.mark("clone");
+    crash_point("create:clone");
     let mut init = Init { first, init: first, pidfd: first_fd, timeline };
     let synced = cgroup
         .add(first)
@@ -191,6 +198,7 @@ fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init, cgroup: &dyn c
                 parent.send_to_init(ToInit::HooksDone(serde_json::to_vec(&state)?))?;
             }
             Some(ToParent::Ready(marks)) => {
+                crash_point("create:ready");
                 if crate::cli::log::debug_enabled() {
                     init.timeline.extend(Timeline::decode(&marks));
                 }
@@ -243,6 +251,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup
         seccomp: plan.seccomp.clone(),
     };
     dir.save(&record)?;
+    crash_point("create:record");
     if let Some(path) = &opts.pid_file {
         pidfile::write(path, init.init.as_raw())?;
     }

@@ -2,7 +2,7 @@
 //! second fork lands it in the pid namespace), then shares init's tail: limits, caps, user,
 //! cwd, fds, execve. Success is the channel closing on execve; failure is an Error message.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -82,7 +82,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         seccomp: seccomp.as_ref(),
         in_cgroup: cgroup.is_some(),
         console,
-        lock_fd: dir.lock_fd(),
+        close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         preserve_fds: opts.preserve_fds,
     };
     let (first, first_fd) = match sys::clone_fork(0).context("forking the exec process")? {
@@ -90,6 +90,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(ctx);
+    crate::crash::crash_point("exec:forked");
     let mut target = (first, first_fd);
     let joined = match &cgroup {
         Some(c) => c.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),

@@ -49,8 +49,9 @@ pub struct ChildContext<'a> {
     pub in_cgroup: bool,
     /// Connected to --console-socket, for `process.terminal`.
     pub console: Option<OwnedFd>,
-    /// The state-dir lock fd, which the child must not keep holding.
-    pub lock_fd: RawFd,
+    /// The state-dir lock fd and the parent's end of the channel: the child must not keep
+    /// them (the lock would outlive hull; the channel would never report the parent gone).
+    pub close_in_child: [RawFd; 2],
     pub preserve_fds: i32,
 }
 
@@ -66,8 +67,11 @@ pub fn run(ctx: ChildContext) -> ! {
 
 fn steps(ctx: &ChildContext) -> Result<Infallible> {
     let mut timeline = Timeline::default();
-    let _ = nix::unistd::close(ctx.lock_fd);
-    // Die with hull if it dies before we are ready; cleared before "Ready".
+    for fd in ctx.close_in_child {
+        let _ = nix::unistd::close(fd);
+    }
+    // Die with hull if it dies before we are ready; cleared before "Ready". A parent that
+    // died before this line is noticed at the first read of the channel (EOF).
     prctl::set_pdeathsig(Signal::SIGKILL).context("setting the parent-death signal")?;
     // Nothing in the container may ptrace us or open /proc/PID/exe (the hull binary) while we
     // still run hull's code (CVE-2019-5736).

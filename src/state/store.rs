@@ -13,6 +13,7 @@ use super::{id, ContainerStatus, Record};
 
 const RECORD: &str = "state.json";
 const FIFO: &str = "exec.fifo";
+const CGROUP_NOTE: &str = "cgroup.json";
 
 /// An open, locked container state directory. The lock lives as long as this value.
 pub struct StateDir {
@@ -104,6 +105,17 @@ impl StateDir {
         // rename alone keeps readers from ever seeing a half-written file.
         f.write_all(&json).with_context(|| format!("writing {}", tmp.display()))?;
         fs::rename(&tmp, self.path.join(RECORD)).with_context(|| format!("renaming {} into place", tmp.display()))
+    }
+
+    /// Note the container's cgroup as soon as it exists, so `delete --force` can remove it
+    /// even if `create` dies before writing the record.
+    pub fn save_cgroup(&self, cgroup: &crate::cgroups::CgroupRecord) -> Result<()> {
+        let path = self.path.join(CGROUP_NOTE);
+        std::fs::write(&path, serde_json::to_vec(cgroup)?).with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn load_cgroup(&self) -> Option<crate::cgroups::CgroupRecord> {
+        serde_json::from_slice(&std::fs::read(self.path.join(CGROUP_NOTE)).ok()?).ok()
     }
 
     /// The derived status of this container.

@@ -1,0 +1,65 @@
+//! Crash safety: hull SIGKILLed at each phase boundary (`HULL_CRASH_AT`, debug builds), then
+//! `state`/`list` still answer and `delete --force` removes every trace: state dir, cgroup,
+//! processes, mounts.
+
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+fn hull_crashing_at(env: &Env, phase: &str, args: &[&str]) -> std::process::ExitStatus {
+    Command::new(HULL)
+        .arg("--root")
+        .arg(&env.root)
+        .args(args)
+        .env("HULL_CRASH_AT", phase)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+}
+
+#[test]
+fn delete_force_cleans_up_after_a_crash_at_every_phase() {
+    if !cfg!(debug_assertions) {
+        return; // crash points exist in debug builds only (hack/test builds those)
+    }
+    let env = Env::new("crash");
+    for phase in hull::crash::PHASES {
+        let id = env.id(&phase.replace(':', "-"));
+        let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+        let b = bundle.to_str().unwrap();
+        let status = match phase.split(':').next().unwrap() {
+            "create" => hull_crashing_at(&env, phase, &["create", "-b", b, &id]),
+            other => {
+                assert!(env.hull(&["create", "-b", b, &id]).status.success());
+                match other {
+                    "start" => hull_crashing_at(&env, phase, &["start", &id]),
+                    "exec" => {
+                        assert!(env.hull(&["start", &id]).status.success());
+                        hull_crashing_at(&env, phase, &["exec", &id, "sleep", "30"])
+                    }
+                    _ => hull_crashing_at(&env, phase, &["delete", "--force", &id]),
+                }
+            }
+        };
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "{phase}: hull did not crash there");
+        // The survivors of the crash still get sensible answers...
+        let list = env.hull(&["list", "--format", "json"]);
+        assert!(list.status.success(), "{phase}: list: {}", stderr(&list));
+        let state = env.hull(&["state", &id]);
+        assert!(state.status.success() || stderr(&state).contains("does not exist"), "{phase}: {}", stderr(&state));
+        // ...and delete --force leaves nothing.
+        let out = env.hull(&["delete", "--force", &id]);
+        assert!(out.status.success(), "{phase}: delete --force: {}", stderr(&out));
+        assert!(!env.state_dir(&id).exists(), "{phase}: state dir left");
+        let cgroup = format!("/sys/fs/cgroup/pids{CGROUP_BASE}/{id}");
+        assert!(!std::path::Path::new(&cgroup).exists(), "{phase}: cgroup left");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!process_with(&bundle.display().to_string()), "{phase}: a hull process left");
+        let sleepers = std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read_to_string(e.path().join("cgroup")).is_ok_and(|c| c.contains(&format!("{CGROUP_BASE}/{id}")))
+        });
+        assert!(!sleepers, "{phase}: a container process left");
+    }
+}
