@@ -133,3 +133,18 @@ fn capabilities_the_caller_lacks_are_named() {
     assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "CAP_SYS_RESOURCE");
     assert!(!env.state_dir(&id).exists());
 }
+
+#[test]
+fn scheduler_io_priority_and_personality() {
+    let env = Env::new("sched");
+    let mut c = config(&[]);
+    c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+    c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0});
+    c["linux"]["personality"] = json!({"domain": "LINUX32"});
+    // /proc/self/stat: field 19 is nice, 41 the policy; uname -m shows the 32-bit persona.
+    let out = env.sh(&env.id("a"), c, "cut -d' ' -f19,41 /proc/self/stat; uname -m; ionice -p $$");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "7 3", "nice 7, SCHED_BATCH (3): {out}");
+    assert_eq!(lines[1], "i686", "{out}");
+    assert_eq!(lines[2], "idle", "{out}");
+}

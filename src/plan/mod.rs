@@ -21,7 +21,7 @@ pub use devices::DevicePlan;
 pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
-pub use process::{ProcessPlan, Rlimit, UserPlan};
+pub use process::{ProcessPlan, Rlimit, SchedPlan, UserPlan};
 pub use resources::{CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan};
 pub use security::CapsPlan;
 
@@ -50,6 +50,8 @@ pub struct Plan {
     pub devices: Vec<DevicePlan>,
     /// linux.sysctl, only keys of the container's own namespaces.
     pub sysctl: BTreeMap<String, String>,
+    /// linux.personality as the personality(2) persona.
+    pub personality: Option<u64>,
     /// linux.seccomp, compiled (and so validated) by the parent before the fork.
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
@@ -132,6 +134,10 @@ impl Plan {
             devices: devices::devices(&linux)?,
             sysctl,
             seccomp: linux.seccomp().clone(),
+            personality: linux.personality().as_ref().map(|p| match p.domain() {
+                oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0x0000,
+                oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+            }),
         })
     }
 }

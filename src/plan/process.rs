@@ -26,8 +26,24 @@ pub struct ProcessPlan {
     pub console_size: Option<(u16, u16)>,
     /// `None`: no `capabilities` in the config, init's are left as they are.
     pub capabilities: Option<CapsPlan>,
+    /// process.scheduler, ready for sched_setattr(2).
+    pub scheduler: Option<SchedPlan>,
+    /// process.ioPriority as the ioprio_set(2) value (class << 13 | level).
+    pub io_priority: Option<u16>,
     /// The spec object this plan came from, kept in the state as the defaults of `exec`.
     pub source: Process,
+}
+
+/// `struct sched_attr`'s fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedPlan {
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,9 +105,72 @@ impl ProcessPlan {
             terminal,
             console_size,
             capabilities: p.capabilities().as_ref().map(CapsPlan::from_spec).transpose()?,
+            scheduler: p.scheduler().as_ref().map(scheduler).transpose()?,
+            io_priority: p.io_priority().as_ref().map(io_priority).transpose()?,
             source: p.clone(),
         })
     }
+}
+
+fn scheduler(s: &oci_spec::runtime::Scheduler) -> Result<SchedPlan> {
+    use oci_spec::runtime::{LinuxSchedulerFlag as F, LinuxSchedulerPolicy as P};
+    let policy = match s.policy() {
+        P::SchedOther => 0,
+        P::SchedFifo => 1,
+        P::SchedRr => 2,
+        P::SchedBatch => 3,
+        P::SchedIso => 4,
+        P::SchedIdle => 5,
+        P::SchedDeadline => 6,
+    };
+    let nice = s.nice().unwrap_or(0);
+    if !(-20..=19).contains(&nice) {
+        bail!("process.scheduler.nice: {nice} is outside -20..19");
+    }
+    let priority = s.priority().unwrap_or(0);
+    let realtime = matches!(policy, 1 | 2);
+    if realtime && !(1..=99).contains(&priority) {
+        bail!("process.scheduler.priority: {priority} must be 1..99 for SCHED_FIFO/SCHED_RR");
+    }
+    if !realtime && priority != 0 {
+        bail!("process.scheduler.priority: must be 0 unless the policy is SCHED_FIFO or SCHED_RR");
+    }
+    if policy == 6 && (s.runtime().is_none() || s.deadline().is_none()) {
+        bail!("process.scheduler: SCHED_DEADLINE needs runtime and deadline");
+    }
+    let flags = s.flags().iter().flatten().fold(0u64, |acc, f| {
+        acc | match f {
+            F::SchedResetOnFork => 0x01,
+            F::SchedFlagReclaim => 0x02,
+            F::SchedFlagDLOverrun => 0x04,
+            F::SchedFlagKeepPolicy => 0x08,
+            F::SchedFlagKeepParams => 0x10,
+            F::SchedFlagUtilClampMin => 0x20,
+            F::SchedFlagUtilClampMax => 0x40,
+        }
+    });
+    Ok(SchedPlan {
+        policy,
+        flags,
+        nice,
+        priority: priority as u32,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+    })
+}
+
+fn io_priority(p: &oci_spec::runtime::LinuxIOPriority) -> Result<u16> {
+    use oci_spec::runtime::IOPriorityClass as C;
+    let class = match p.class() {
+        C::IoprioClassRt => 1u16,
+        C::IoprioClassBe => 2,
+        C::IoprioClassIdle => 3,
+    };
+    if !(0..=7).contains(&p.priority()) {
+        bail!("process.ioPriority.priority: {} is outside 0..7", p.priority());
+    }
+    Ok(class << 13 | p.priority() as u16)
 }
 
 fn clamp16(v: u64) -> u16 {
@@ -177,6 +256,19 @@ mod tests {
             let err = plan(&MINIMAL.replace(from, to)).unwrap_err();
             assert!(format!("{err:#}").contains(field), "{field}: {err:#}");
         }
+    }
+
+    #[test]
+    fn scheduler_and_io_priority() {
+        let j = MINIMAL.replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","scheduler":{"policy":"SCHED_BATCH","nice":5},"ioPriority":{"class":"IOPRIO_CLASS_IDLE","priority":0}"#,
+        );
+        let p = plan(&j).unwrap().process.unwrap();
+        assert_eq!(p.scheduler.unwrap().policy, 3);
+        assert_eq!(p.io_priority, Some(3 << 13));
+        let bad = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","scheduler":{"policy":"SCHED_FIFO","priority":0}"#);
+        assert!(format!("{:#}", plan(&bad).unwrap_err()).contains("process.scheduler.priority"));
     }
 
     #[test]

@@ -84,7 +84,12 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     // The container state for init's own hooks, sent by the parent when there are hooks.
     let mut hook_state = None;
     match &ctx.role {
-        Role::Init { plan, .. } => build_container(plan, &ctx.channel, &mut hook_state, &mut timeline)?,
+        Role::Init { plan, .. } => {
+            build_container(plan, &ctx.channel, &mut hook_state, &mut timeline)?;
+            if let Some(persona) = plan.personality {
+                sys::set_personality(persona).context("personality (linux.personality)")?;
+            }
+        }
         Role::Exec { root: Some(root) } => {
             nix::unistd::fchdir(root).context("entering the container's root")?;
             nix::unistd::chroot(".").context("chroot into the container's root")?;
@@ -165,6 +170,12 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
 /// no_new_privs; then find the program, so a missing one fails `create`.
 fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Result<CString> {
     security::user::apply_rlimits(&process.rlimits)?;
+    if let Some(s) = &process.scheduler {
+        security::user::set_scheduler(s)?;
+    }
+    if let Some(io) = process.io_priority {
+        security::user::set_io_priority(io)?;
+    }
     // Before any filter: the cwd check needs getcwd, which a profile may deny.
     enter_cwd(&process.cwd)?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we are root.

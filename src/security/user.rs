@@ -29,3 +29,14 @@ pub fn set_oom_score_adj(adj: i32) -> Result<()> {
     std::fs::write("/proc/self/oom_score_adj", adj.to_string())
         .with_context(|| format!("writing {adj} to /proc/self/oom_score_adj (process.oomScoreAdj)"))
 }
+
+/// process.scheduler.
+pub fn set_scheduler(s: &crate::plan::SchedPlan) -> Result<()> {
+    crate::sys::sched_setattr(s.policy, s.flags, s.nice, s.priority, s.runtime, s.deadline, s.period)
+        .context("sched_setattr (process.scheduler)")
+}
+
+/// process.ioPriority.
+pub fn set_io_priority(value: u16) -> Result<()> {
+    crate::sys::ioprio_set(value).context("ioprio_set (process.ioPriority)")
+}

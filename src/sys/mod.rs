@@ -164,6 +164,40 @@ pub fn window_size(fd: RawFd) -> Option<(u16, u16)> {
     (ret == 0).then_some((ws.ws_row, ws.ws_col))
 }
 
+/// sched_setattr(2) for the calling thread.
+pub fn sched_setattr(policy: u32, flags: u64, nice: i32, priority: u32, runtime: u64, deadline: u64, period: u64) -> Result<(), Errno> {
+    #[repr(C)]
+    struct SchedAttr {
+        size: u32,
+        policy: u32,
+        flags: u64,
+        nice: i32,
+        priority: u32,
+        runtime: u64,
+        deadline: u64,
+        period: u64,
+    }
+    let attr = SchedAttr { size: std::mem::size_of::<SchedAttr>() as u32, policy, flags, nice, priority, runtime, deadline, period };
+    // SAFETY: `attr` is a complete sched_attr (VER0 layout, its size in `size`) that outlives
+    // the call; pid 0 is the calling thread.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, self, value).
+pub fn ioprio_set(value: u16) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, libc::c_int::from(value)) };
+    Errno::result(ret).map(drop)
+}
+
+/// personality(2).
+pub fn set_personality(persona: u64) -> Result<(), Errno> {
+    // SAFETY: integer argument only.
+    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
+    Errno::result(ret).map(drop)
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.
