@@ -148,3 +148,28 @@ fn scheduler_io_priority_and_personality() {
     assert_eq!(lines[1], "i686", "{out}");
     assert_eq!(lines[2], "idle", "{out}");
 }
+
+#[test]
+fn listen_fds_are_passed_and_renumbered_for_the_container() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new("listenfds");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"]));
+    let data = env.base.join("activated");
+    std::fs::write(&data, "socket-activated\n").unwrap();
+    let file = std::fs::File::open(&data).unwrap();
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+    let mut cmd = std::process::Command::new(HULL);
+    cmd.args(["--root", env.root.to_str().unwrap(), "run", "-b", bundle.to_str().unwrap(), &id]).env("LISTEN_FDS", "1");
+    // SAFETY: dup2/fcntl in the forked child before exec, on fds we own.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(stdout(&out), "1 1\nsocket-activated\n", "{}", stderr(&out));
+}

@@ -62,6 +62,15 @@ pub fn prepare_with(
     if let (true, Some(p)) = (force_tty, spec.process_mut().as_mut()) {
         p.set_terminal(Some(true));
     }
+    // Socket activation (sd_listen_fds): the activated fds follow stdio, and the container's
+    // init is pid 1 in its namespace.
+    let listen_fds = listen_fds();
+    if let (n @ 1.., Some(p)) = (listen_fds, spec.process_mut().as_mut()) {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.extend([format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_owned()]);
+        p.set_env(Some(env));
+    }
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     let console = match (&a.console_socket, terminal && can_proxy) {
         (Some(path), _) => Some(ConsoleTarget::Socket(absolute(path)?)),
@@ -71,7 +80,17 @@ pub fn prepare_with(
     let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some() };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
-    Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds }))
+    Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds + listen_fds }))
+}
+
+/// `LISTEN_FDS` from the caller (systemd socket activation), when it names us in LISTEN_PID
+/// (or does not name anyone).
+fn listen_fds() -> i32 {
+    let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<i32>().ok()) else { return 0 };
+    match std::env::var("LISTEN_PID").ok().and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) if pid != std::process::id() => 0,
+        _ => n.max(0),
+    }
 }
 
 pub fn absolute(p: &Path) -> Result<PathBuf> {
