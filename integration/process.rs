@@ -173,3 +173,44 @@ fn listen_fds_are_passed_and_renumbered_for_the_container() {
     let out = cmd.output().unwrap();
     assert_eq!(stdout(&out), "1 1\nsocket-activated\n", "{}", stderr(&out));
 }
+
+#[test]
+fn notify_socket_ready_reaches_the_caller() {
+    use std::os::unix::net::UnixDatagram;
+    let env = Env::new("notify");
+    let id = env.id("a");
+    // A private rootfs with the host's /usr, so the container has python3 to call sd_notify.
+    let root = env.base.join("rootfs-notify");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("usr")).unwrap();
+    std::fs::copy(rootfs().join("bin/busybox"), root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+    for l in ["lib", "lib64"] {
+        std::os::unix::fs::symlink(format!("usr/{l}"), root.join(l)).unwrap();
+    }
+    let script = "import os, socket, time; time.sleep(0.3); s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); \
+                  s.sendto(b'STATUS=up\\nREADY=1', os.environ['NOTIFY_SOCKET']); time.sleep(30)";
+    let mut c = config(&["/usr/bin/python3", "-c", script]);
+    c["root"] = json!({"path": root, "readonly": false});
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/usr", "type": "bind", "source": "/usr", "options": ["rbind", "ro"]}));
+    c["linux"]["maskedPaths"] = json!([]);
+    c["linux"]["readonlyPaths"] = json!([]);
+    let bundle = env.bundle(&id, &c);
+    let host_socket = env.base.join("host-notify.sock");
+    let listener = UnixDatagram::bind(&host_socket).unwrap();
+    listener.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    // stderr through a file: the detached container keeps it open.
+    let err_file = env.base.join("notify.err");
+    let status = std::process::Command::new(HULL)
+        .args(["--root", env.root.to_str().unwrap(), "run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .env("NOTIFY_SOCKET", &host_socket)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{}", std::fs::read_to_string(&err_file).unwrap());
+    // `run -d` returned only after the container said READY=1; it is waiting for us already.
+    let mut buf = [0u8; 256];
+    let n = listener.recv(&mut buf).expect("READY=1 forwarded to NOTIFY_SOCKET");
+    assert_eq!(&buf[..n], b"STATUS=up\nREADY=1");
+}

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use super::Global;
 use crate::plan::{Plan, PlanOptions};
 use crate::process::console::ConsoleTarget;
+use crate::process::notify;
 use crate::process::create::{self, CreateOptions};
 
 #[derive(Debug, clap::Args)]
@@ -34,25 +35,26 @@ pub struct CreateArgs {
 }
 
 pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
-    let (plan, opts) = prepare(&a)?;
+    let (plan, opts) = prepare(g, &a)?;
     create::create(&g.root, &plan, &opts)?;
     Ok(0)
 }
 
 /// Shared by `create` and `run`: load and validate the bundle before any side effect.
-pub fn prepare(a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
+pub fn prepare(g: &Global, a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
     crate::state::id::validate(&a.id)?;
     if a.preserve_fds < 0 {
         bail!("--preserve-fds: must not be negative");
     }
     let bundle = absolute(&a.bundle)?;
     let spec = crate::spec::load(&bundle)?;
-    prepare_with(a, spec, &bundle, false, false)
+    prepare_with(g, a, spec, &bundle, false, false)
 }
 
 /// `run` may turn `process.terminal` on (`-t`) and, when it waits in the foreground, proxy
 /// the terminal itself instead of needing a console socket.
 pub fn prepare_with(
+    g: &Global,
     a: &CreateArgs,
     mut spec: oci_spec::runtime::Spec,
     bundle: &Path,
@@ -71,6 +73,10 @@ pub fn prepare_with(
         env.extend([format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_owned()]);
         p.set_env(Some(env));
     }
+    let notify_socket = notify::host_socket();
+    if notify_socket.is_some() {
+        notify::add_to_spec(&mut spec, &g.root.join(&a.id));
+    }
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     let console = match (&a.console_socket, terminal && can_proxy) {
         (Some(path), _) => Some(ConsoleTarget::Socket(absolute(path)?)),
@@ -80,7 +86,7 @@ pub fn prepare_with(
     let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some() };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
-    Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds + listen_fds }))
+    Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds + listen_fds, notify_socket }))
 }
 
 /// `LISTEN_FDS` from the caller (systemd socket activation), when it names us in LISTEN_PID

@@ -30,7 +30,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     crate::state::id::validate(&c.id)?;
     let bundle = create::absolute(&c.bundle)?;
     let spec = crate::spec::load(&bundle)?;
-    let (plan, opts) = create::prepare_with(c, spec, &bundle, a.tty, !a.detach)?;
+    let (plan, opts) = create::prepare_with(g, c, spec, &bundle, a.tty, !a.detach)?;
     let id = plan.id.clone();
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
     let created = create_container(&g.root, &plan, &opts)?;

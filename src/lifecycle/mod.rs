@@ -16,7 +16,7 @@ pub use signal::{parse_signal, send_signal};
 use oci_spec::runtime::ContainerState;
 
 use crate::hooks;
-use crate::process::fifo;
+use crate::process::{fifo, notify};
 use crate::state::{load_record, ContainerStatus, Record, StateDir};
 
 /// A snapshot of one container, read without the lock (for `state` and `list`).
@@ -46,7 +46,16 @@ pub fn start(dir: &StateDir) -> Result<()> {
             bail!("cannot start container {:?}: config.json has no process", dir.id())
         }
         ContainerStatus::Created => {
+            let notify = match record.as_ref().and_then(|r| r.notify_socket.as_ref()) {
+                Some(_) => Some(notify::listen(dir.path())?),
+                None => None,
+            };
             fifo::signal_start(&dir.fifo_path())?;
+            if let (Some(sock), Some(r)) = (&notify, &record) {
+                if let Some(host) = &r.notify_socket {
+                    notify::forward_ready(sock, r, host)?;
+                }
+            }
             crate::crash::crash_point("start:signalled");
             if let Some(r) = &record {
                 hooks::run_warn("poststart", &r.hooks().poststart, &r.hook_state(), ContainerState::Running);

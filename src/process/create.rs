@@ -27,6 +27,8 @@ use crate::{cgroups, hooks, security, sys};
 pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     pub console: Option<ConsoleTarget>,
+    /// The caller's NOTIFY_SOCKET, to which `start` forwards the container's READY=1.
+    pub notify_socket: Option<PathBuf>,
     pub preserve_fds: i32,
 }
 
@@ -46,6 +48,12 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     let joins = open_namespaces(plan)?;
     let seccomp = plan.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let dir = StateDir::create(root, &plan.id)?;
+    if opts.notify_socket.is_some() {
+        if let Err(e) = super::notify::make_dir(dir.path()) {
+            let _ = dir.remove();
+            return Err(e);
+        }
+    }
     timeline.mark("state-dir");
     crash_point("create:state-dir");
     let cgroup = cgroups::for_path(&plan.resources.path);
@@ -249,6 +257,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup
         hooks: plan.hooks.source.clone(),
         cgroup: Some(cgroup.record()),
         seccomp: plan.seccomp.clone(),
+        notify_socket: opts.notify_socket.clone(),
     };
     dir.save(&record)?;
     crash_point("create:record");

@@ -5,6 +5,7 @@ pub mod channel;
 pub mod console;
 pub mod create;
 pub mod fifo;
+pub mod notify;
 pub mod timeline;
 pub mod tty_proxy;
 mod init;

@@ -39,6 +39,9 @@ pub struct Record {
     /// The container's cgroup directories.
     #[serde(default)]
     pub cgroup: Option<crate::cgroups::CgroupRecord>,
+    /// The caller's NOTIFY_SOCKET at create: `start` forwards READY=1 there.
+    #[serde(default)]
+    pub notify_socket: Option<std::path::PathBuf>,
     /// linux.seccomp, applied to `exec`'d processes too.
     #[serde(default)]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,

@@ -104,6 +104,7 @@ mod tests {
             hooks: None,
             cgroup: None,
             seccomp: None,
+            notify_socket: None,
         }
     }
 
