@@ -5,6 +5,25 @@ use serde_json::json;
 
 use crate::common::*;
 
+/// hull with `file` as its fd 3 (inheritable), as a caller passing an fd would run it.
+fn hull_with_fd3(file: &std::fs::File, args: &[&str]) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let raw = std::os::fd::AsRawFd::as_raw_fd(file);
+    let mut cmd = std::process::Command::new(HULL);
+    cmd.args(args);
+    // SAFETY: dup2/fcntl in the forked child before exec, on fds we own; dup2 onto itself
+    // keeps CLOEXEC, hence the explicit F_SETFD.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
 fn status_field(status: &str, name: &str) -> Vec<String> {
     let line = status.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("no {name}"));
     line.split_whitespace().skip(1).map(str::to_owned).collect()
@@ -65,27 +84,14 @@ fn only_stdio_reaches_the_container() {
 
 #[test]
 fn preserve_fds_passes_extra_fds() {
-    use std::os::unix::process::CommandExt;
     let env = Env::new("preserve");
     let id = env.id("a");
     let bundle = env.bundle(&id, &config(&["sh", "-c", "cat <&3"]));
     let data = env.base.join("data");
     std::fs::write(&data, "through fd 3\n").unwrap();
     let file = std::fs::File::open(&data).unwrap();
-    let mut cmd = std::process::Command::new(HULL);
-    cmd.args(["--root", env.root.to_str().unwrap(), "run", "--preserve-fds", "1", "-b", bundle.to_str().unwrap(), &id]);
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
-    // SAFETY: dup2 in the forked child before exec, on fds we own.
-    unsafe {
-        cmd.pre_exec(move || {
-            // dup2 onto itself keeps CLOEXEC: clear it explicitly.
-            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = cmd.output().unwrap();
+    let root = env.root.to_str().unwrap();
+    let out = hull_with_fd3(&file, &["--root", root, "run", "--preserve-fds", "1", "-b", bundle.to_str().unwrap(), &id]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "through fd 3\n");
 }
@@ -151,26 +157,14 @@ fn scheduler_io_priority_and_personality() {
 
 #[test]
 fn listen_fds_are_passed_and_renumbered_for_the_container() {
-    use std::os::unix::process::CommandExt;
     let env = Env::new("listenfds");
     let id = env.id("a");
     let bundle = env.bundle(&id, &config(&["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"]));
     let data = env.base.join("activated");
     std::fs::write(&data, "socket-activated\n").unwrap();
     let file = std::fs::File::open(&data).unwrap();
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
-    let mut cmd = std::process::Command::new(HULL);
-    cmd.args(["--root", env.root.to_str().unwrap(), "run", "-b", bundle.to_str().unwrap(), &id]).env("LISTEN_FDS", "1");
-    // SAFETY: dup2/fcntl in the forked child before exec, on fds we own.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = cmd.output().unwrap();
+    let root = env.root.to_str().unwrap();
+    let out = hull_with_fd3(&file, &["--root", root, "run", "-b", bundle.to_str().unwrap(), &id]).env("LISTEN_FDS", "1").output().unwrap();
     assert_eq!(stdout(&out), "1 1\nsocket-activated\n", "{}", stderr(&out));
 }
 

@@ -3,15 +3,9 @@
 use anyhow::Result;
 
 use super::state::StateJson;
-use super::Global;
+use super::{Format, Global};
 use crate::lifecycle;
 use crate::state::list_ids;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

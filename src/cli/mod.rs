@@ -22,6 +22,13 @@ use clap::{Parser, Subcommand};
 
 use crate::spec::SPEC_VERSION;
 
+/// `--format` of `list` and `ps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
 /// Flags every command sees.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {

@@ -2,15 +2,9 @@
 
 use anyhow::Result;
 
-use super::Global;
+use super::{Format, Global};
 use crate::lifecycle;
 use crate::state::StateDir;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

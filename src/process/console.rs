@@ -41,6 +41,14 @@ pub fn open_target(target: &ConsoleTarget) -> Result<(OwnedFd, Option<UnixStream
     }
 }
 
+/// `open_target` for an optional target: (the child's end, hull's end for a proxy).
+pub fn open_optional(target: Option<&ConsoleTarget>) -> Result<(Option<OwnedFd>, Option<UnixStream>)> {
+    match target {
+        Some(t) => open_target(t).map(|(theirs, ours)| (Some(theirs), ours)),
+        None => Ok((None, None)),
+    }
+}
+
 /// In the parent: receive the master the child sent (for `ConsoleTarget::Proxy`).
 pub fn receive_master(sock: &UnixStream) -> Result<OwnedFd> {
     let mut name = [0u8; 128];

@@ -110,13 +110,7 @@ fn start_init(
     cgroup: &dyn cgroups::Manager,
     mut timeline: Timeline,
 ) -> Result<(Pid, OwnedFd, Option<OwnedFd>)> {
-    let (console, proxy) = match &opts.console {
-        Some(target) => {
-            let (theirs, ours) = console::open_target(target)?;
-            (Some(theirs), ours)
-        }
-        None => (None, None),
-    };
+    let (console, proxy) = console::open_optional(opts.console.as_ref())?;
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };

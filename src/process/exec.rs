@@ -63,13 +63,7 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         let path = format!("/proc/{}/root", record.pid);
         Some(open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).context("opening the container's root")?)
     };
-    let (console, proxy) = match &opts.console {
-        Some(target) => {
-            let (theirs, ours) = console::open_target(target)?;
-            (Some(theirs), ours)
-        }
-        None => (None, None),
-    };
+    let (console, proxy) = console::open_optional(opts.console.as_ref())?;
     let cgroup = record.cgroup();
     let seccomp = record.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let (parent, child) = channel::pair()?;
