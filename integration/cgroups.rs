@@ -182,3 +182,25 @@ fn device_rules_deny_all_but_the_default_devices() {
         assert!(out.contains("DENIED") || out.contains("Operation not permitted"), "{out}");
     }
 }
+
+#[test]
+fn events_stats_report_usage() {
+    let env = Env::new("cgstats");
+    let id = env.id("a");
+    let mut c = config(&["sh", "-c", "sleep 60 & sleep 60"]);
+    c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}});
+    run_detached(&env, &id, &c);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let ps: Vec<i64> = serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    let out = env.hull(&["events", "--stats", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["id"], id.as_str());
+    let data = &v["data"];
+    assert_eq!(data["pids"]["current"], ps.len(), "{data}");
+    assert_eq!(data["pids"]["limit"], 40);
+    assert_eq!(data["memory"]["usage"]["limit"], 67108864);
+    assert!(data["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
+    assert!(data["cpu"]["usage"]["total"].as_u64().is_some());
+}

@@ -40,6 +40,22 @@ pub trait Manager {
     fn is_frozen(&self) -> bool;
     /// Remove the (empty) cgroup directories.
     fn destroy(&self) -> Result<()>;
+    /// Usage figures in the shape of runc's `events --stats` data.
+    fn stats(&self) -> Result<serde_json::Value>;
+}
+
+/// A cgroup `key value` file (memory.stat, cpu.stat, cpuacct.stat) as a JSON object.
+fn key_values(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(k, v)| Some((k.to_owned(), serde_json::Value::from(v.trim().parse::<u64>().ok()?))))
+        .collect()
+}
+
+/// A number from a cgroup file ("max" reads as u64::MAX, as runc reports it).
+fn number(text: &str) -> u64 {
+    let t = text.trim();
+    if t == "max" { u64::MAX } else { t.parse().unwrap_or(0) }
 }
 
 /// The cgroup mode of this host: a cgroup2 filesystem at /sys/fs/cgroup means v2; anything

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
 
-use super::{fs, join, CgroupRecord, Manager, ROOT};
+use super::{fs, join, key_values, number, CgroupRecord, Manager, ROOT};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
 /// A v1 hierarchy: its mount point and controllers (or `name=` for named ones).
@@ -202,6 +202,30 @@ impl Manager for V1 {
             fs::remove_dir(dir)?;
         }
         Ok(())
+    }
+
+    fn stats(&self) -> Result<serde_json::Value> {
+        let read = |c: &str, f: &str| self.dir(c).and_then(|d| fs::read(d, f).ok()).unwrap_or_default();
+        let percpu: Vec<u64> = read("cpuacct", "cpuacct.usage_percpu").split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let acct = key_values(&read("cpuacct", "cpuacct.stat"));
+        // cpuacct.stat counts USER_HZ ticks (100 per second); runc reports nanoseconds.
+        let ticks_ns = |k: &str| acct.get(k).and_then(|v| v.as_u64()).unwrap_or(0) * 10_000_000;
+        let throttle = key_values(&read("cpu", "cpu.stat"));
+        Ok(serde_json::json!({
+            "cpu": {
+                "usage": {"total": number(&read("cpuacct", "cpuacct.usage")), "percpu": percpu,
+                          "kernel": ticks_ns("system"), "user": ticks_ns("user")},
+                "throttling": {"periods": throttle.get("nr_periods"), "throttled_periods": throttle.get("nr_throttled"),
+                               "throttled_time": throttle.get("throttled_time")}
+            },
+            "memory": {
+                "usage": {"usage": number(&read("memory", "memory.usage_in_bytes")), "max": number(&read("memory", "memory.max_usage_in_bytes")),
+                          "limit": number(&read("memory", "memory.limit_in_bytes")), "failcnt": number(&read("memory", "memory.failcnt"))},
+                "swap": {"usage": number(&read("memory", "memory.memsw.usage_in_bytes")), "limit": number(&read("memory", "memory.memsw.limit_in_bytes"))},
+                "raw": key_values(&read("memory", "memory.stat"))
+            },
+            "pids": {"current": number(&read("pids", "pids.current")), "limit": number(&read("pids", "pids.max"))}
+        }))
     }
 }
 

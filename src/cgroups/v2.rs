@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
 
-use super::{fs, join, CgroupRecord, Manager, ROOT};
+use super::{fs, join, key_values, number, CgroupRecord, Manager, ROOT};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
 pub struct V2 {
@@ -167,6 +167,25 @@ impl Manager for V2 {
             let _ = fs::write(&self.dir, "cgroup.kill", "1");
         }
         fs::remove_dir(&self.dir)
+    }
+
+    fn stats(&self) -> Result<serde_json::Value> {
+        let read = |f: &str| fs::read(&self.dir, f).unwrap_or_default();
+        let cpu = key_values(&read("cpu.stat"));
+        let us_to_ns = |k: &str| cpu.get(k).and_then(|v| v.as_u64()).unwrap_or(0) * 1000;
+        Ok(serde_json::json!({
+            "cpu": {
+                "usage": {"total": us_to_ns("usage_usec"), "kernel": us_to_ns("system_usec"), "user": us_to_ns("user_usec")},
+                "throttling": {"periods": cpu.get("nr_periods"), "throttled_periods": cpu.get("nr_throttled"),
+                               "throttled_time": us_to_ns("throttled_usec")}
+            },
+            "memory": {
+                "usage": {"usage": number(&read("memory.current")), "max": number(&read("memory.peak")), "limit": number(&read("memory.max"))},
+                "swap": {"usage": number(&read("memory.swap.current")), "limit": number(&read("memory.swap.max"))},
+                "raw": key_values(&read("memory.stat"))
+            },
+            "pids": {"current": number(&read("pids.current")), "limit": number(&read("pids.max"))}
+        }))
     }
 }
 

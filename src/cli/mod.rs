@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
@@ -90,6 +91,8 @@ enum Command {
     Ps(ps::Args),
     /// Change the resource limits of a running container
     Update(update::Args),
+    /// Usage figures of the container as JSON (once with --stats)
+    Events(events::Args),
     /// Print what this build supports (runtime-spec features.md) as JSON
     Features,
 }
@@ -134,5 +137,6 @@ fn dispatch(g: &Global, command: Command) -> Result<i32> {
         Command::Ps(a) => ps::run(g, a),
         Command::Update(a) => update::run(g, a),
         Command::Features => features::run(),
+        Command::Events(a) => events::run(g, a),
     }
 }

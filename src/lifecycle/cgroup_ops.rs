@@ -45,3 +45,10 @@ pub fn update(dir: &StateDir, resources: &LinuxResources) -> Result<()> {
     let plan = ResourcesPlan::from_resources(resources, CgroupPath::Absolute("/".into()))?;
     cgroup.apply(&plan)
 }
+
+/// `events --stats`: the container's usage, as runc prints it.
+pub fn stats(dir: &StateDir) -> Result<serde_json::Value> {
+    let running = [ContainerStatus::Running, ContainerStatus::Created, ContainerStatus::Paused];
+    let (record, cgroup) = running_cgroup(dir, &running, "read the stats of")?;
+    Ok(serde_json::json!({"type": "stats", "id": record.id, "data": cgroup.stats()?}))
+}
