@@ -73,3 +73,29 @@ fn exec_errors() {
     wait_status(&env, &id, "stopped");
     assert_fails(&env.hull(&["exec", &id, "true"]), "stopped");
 }
+
+#[test]
+fn exec_flags_seen_from_inside() {
+    let env = Env::new("execflags");
+    let id = env.id("a");
+    let pid = running(&env, &id);
+    let out = env.hull(&[
+        "exec", "--user", "1000:1000", "--additional-gids", "20", "--additional-gids", "30", "--cap", "CAP_NET_RAW",
+        "--no-new-privs", &id, "cat", "/proc/self/status",
+    ]);
+    let text = stdout(&out);
+    let field = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}: {text}")).to_owned();
+    assert!(field("Groups:").trim_end().ends_with("20 30"), "{text}");
+    assert_eq!(field("NoNewPrivs:"), "NoNewPrivs:\t1");
+    let bounding = u64::from_str_radix(field("CapBnd:").split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_ne!(bounding & (1 << 13), 0, "CAP_NET_RAW (13) added to the bounding set");
+    // The exec'd process is in init's cgroup and sees init (pid 1) in its pid namespace.
+    let init_cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let out = env.hull(&["exec", &id, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'"]);
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines[0].trim(), "sleep 60", "init is visible as pid 1");
+    let exec_pid = env.hull(&["exec", "-d", "--pid-file", env.base.join("p").to_str().unwrap(), &id, "sleep", "5"]);
+    assert!(exec_pid.status.success());
+    let p = std::fs::read_to_string(env.base.join("p")).unwrap();
+    assert_eq!(std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap(), init_cgroup, "same cgroup as init");
+}

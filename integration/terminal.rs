@@ -119,3 +119,23 @@ fn run_tty_proxies_a_terminal_under_a_real_pty() {
     assert!(text.contains("33 111"), "window size copied from hull's terminal: {text:?}");
     assert_eq!(out.status.code(), Some(3), "{text:?}");
 }
+
+#[test]
+fn typing_into_the_console_socket_master() {
+    use std::io::Write;
+    let env = Env::new("consoletype");
+    let id = env.id("a");
+    let socket = env.base.join("type.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let mut c = config(&["sh"]);
+    c["process"]["terminal"] = json!(true);
+    let bundle = env.bundle(&id, &c);
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    assert!(env.hull(&["create", "--console-socket", socket.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &id]).status.success());
+    let (master, _) = receiver.join().unwrap();
+    assert!(env.hull(&["start", &id]).status.success());
+    let mut writer = std::fs::File::from(master.try_clone().unwrap());
+    writer.write_all(b"echo typed-$((20+22))\nexit\n").unwrap();
+    let text = drain(master);
+    assert!(text.contains("typed-42"), "{text:?}");
+}
