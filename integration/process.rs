@@ -208,3 +208,12 @@ fn notify_socket_ready_reaches_the_caller() {
     let n = listener.recv(&mut buf).expect("READY=1 forwarded to NOTIFY_SOCKET");
     assert_eq!(&buf[..n], b"STATUS=up\nREADY=1");
 }
+
+#[test]
+fn signals_reach_the_container_with_default_dispositions() {
+    // Ignored signals survive execve: hull must not hand its own SIG_IGN (SIGPIPE) down.
+    let env = Env::new("sigdfl");
+    let out = env.sh(&env.id("a"), config(&[]), "grep SigIgn /proc/self/status");
+    let ignored = u64::from_str_radix(out.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_eq!(ignored & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE is ignored in the container: {out}");
+}

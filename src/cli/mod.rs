@@ -100,6 +100,10 @@ enum Command {
 /// Parse argv, run the command, report errors; returns the process exit status.
 pub fn main() -> i32 {
     crate::process::timeline::set_start();
+    // Rust starts with SIGPIPE ignored; an ignored signal stays ignored across execve, so the
+    // container's processes would inherit it. Back to the default, as every C runtime has it
+    // (and `hull state | head` ends quietly).
+    let _ = crate::sys::default_sigpipe();
     let cli = Cli::parse();
     log::init(cli.global.log.clone(), cli.global.log_format, cli.global.debug);
     if cli.version {

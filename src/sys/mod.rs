@@ -198,6 +198,12 @@ pub fn set_personality(persona: u64) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// Restore the default disposition of SIGPIPE (Rust's runtime ignores it).
+pub fn default_sigpipe() -> Result<(), Errno> {
+    // SAFETY: SIG_DFL is not a handler function, so no Rust code can run as a handler.
+    unsafe { nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) }.map(drop)
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.
