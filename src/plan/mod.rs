@@ -2,6 +2,8 @@
 //! file reads, so every rule here is unit-tested without root. The executors (process, rootfs,
 //! security) only ever see a `Plan`, never the raw spec.
 
+#[cfg(test)]
+mod fuzz;
 mod devices;
 mod hooks;
 pub mod mounts;
