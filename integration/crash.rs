@@ -19,13 +19,14 @@ fn hull_crashing_at(env: &Env, phase: &str, args: &[&str]) -> std::process::Exit
         .unwrap()
 }
 
-#[test]
-fn delete_force_cleans_up_after_a_crash_at_every_phase() {
+/// Crash hull at `phase`, then check what is left and that `delete --force` removes it.
+fn crash_and_clean(phase: &str) {
+    assert!(hull::crash::PHASES.contains(&phase), "{phase} is a crash point");
     if !cfg!(debug_assertions) {
         return; // crash points exist in debug builds only (hack/test builds those)
     }
     let env = Env::new("crash");
-    for phase in hull::crash::PHASES {
+    {
         let id = env.id(&phase.replace(':', "-"));
         let bundle = env.bundle(&id, &config(&["sleep", "30"]));
         let b = bundle.to_str().unwrap();
@@ -62,4 +63,30 @@ fn delete_force_cleans_up_after_a_crash_at_every_phase() {
         });
         assert!(!sleepers, "{phase}: a container process left");
     }
+}
+
+macro_rules! crash_tests {
+    ($($name:ident => $phase:literal),* $(,)?) => {
+        $(#[test] fn $name() { crash_and_clean($phase) })*
+        /// Every crash point has its test.
+        #[test]
+        fn every_phase_has_a_test() {
+            let tested = [$($phase),*];
+            assert_eq!(tested.len(), hull::crash::PHASES.len());
+            assert!(hull::crash::PHASES.iter().all(|p| tested.contains(p)));
+        }
+    };
+}
+
+crash_tests! {
+    crash_create_state_dir => "create:state-dir",
+    crash_create_cgroup => "create:cgroup",
+    crash_create_clone => "create:clone",
+    crash_create_ready => "create:ready",
+    crash_create_record => "create:record",
+    crash_start_signalled => "start:signalled",
+    crash_exec_forked => "exec:forked",
+    crash_delete_loaded => "delete:loaded",
+    crash_delete_killed => "delete:killed",
+    crash_delete_cleaned => "delete:cleaned",
 }

@@ -99,3 +99,23 @@ fn exec_flags_seen_from_inside() {
     let p = std::fs::read_to_string(env.base.join("p")).unwrap();
     assert_eq!(std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap(), init_cgroup, "same cgroup as init");
 }
+
+#[test]
+fn exec_ignore_paused_runs_once_resumed() {
+    let env = std::sync::Arc::new(Env::new("execpaused"));
+    let id = env.id("a");
+    running(&env, &id);
+    assert!(env.hull(&["pause", &id]).status.success());
+    assert_fails(&env.hull(&["exec", &id, "true"]), "paused");
+    // With --ignore-paused the process joins the frozen cgroup and runs once it thaws; exec
+    // must not hold the container's lock meanwhile, or `resume` could never run.
+    let exec = {
+        let (env, id) = (env.clone(), id.clone());
+        std::thread::spawn(move || env.hull(&["exec", "--ignore-paused", &id, "echo", "ran-after-resume"]))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!exec.is_finished(), "frozen until resume");
+    assert!(env.hull(&["resume", &id]).status.success());
+    let out = exec.join().unwrap();
+    assert_eq!(stdout(&out), "ran-after-resume\n", "{}", stderr(&out));
+}

@@ -86,9 +86,8 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let plan = ProcessPlan::from_spec(&spec, &PlanOptions { has_console: console.is_some(), ..Default::default() })?;
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
     let opts = ExecOptions { pid_file: a.pid_file.clone(), console, ignore_paused: a.ignore_paused, preserve_fds: a.preserve_fds };
-    let execd = exec::exec(&dir, &record, &plan, &opts)?;
+    let execd = exec::exec(dir, &record, &plan, &opts)?;
     let Some(waited) = waited else { return Ok(0) };
-    drop(dir);
     wait::wait_forwarding(execd.pid, execd.pidfd.as_fd(), &waited, execd.master.as_ref())
 }
 

@@ -48,7 +48,9 @@ const JOIN_ORDER: [(NsKind, &str); 8] = [
     (NsKind::Mount, "mnt"),
 ];
 
-pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOptions) -> Result<Execd> {
+/// Takes the locked state dir and releases the lock once the process is forked: an exec into
+/// a paused container waits for `resume`, which needs the lock.
+pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOptions) -> Result<Execd> {
     match dir.status(Some(record)) {
         ContainerStatus::Running | ContainerStatus::Created => {}
         ContainerStatus::Paused if opts.ignore_paused => {}
@@ -84,6 +86,8 @@ pub fn exec(dir: &StateDir, record: &Record, process: &ProcessPlan, opts: &ExecO
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(ctx);
+    // Unlocks for the child too (flock belongs to the open file description it shares).
+    drop(dir);
     crate::crash::crash_point("exec:forked");
     let mut target = (first, first_fd);
     let joined = match &cgroup {
