@@ -59,15 +59,121 @@ fn exec_gets_the_container_filter() {
     assert!(stdout(&out).contains("Operation not permitted"), "{}", stdout(&out));
 }
 
+/// A seccomp agent on `path`: for each connection, hands the received process state to the
+/// test and answers every notification on the received listener fd with ENOSPC.
+fn seccomp_agent(path: &std::path::Path) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+            let msg = nix::sys::socket::recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), nix::sys::socket::MsgFlags::empty()).unwrap();
+            let fd = msg.cmsgs().unwrap().find_map(|c| match c {
+                nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+                _ => None,
+            });
+            let n = msg.bytes;
+            let state: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+            // SAFETY (test): the fd was just received through SCM_RIGHTS and is ours alone.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd.expect("SCM_RIGHTS fd")) };
+            tx.send(state).unwrap();
+            std::thread::spawn(move || answer_with_enospc(fd));
+        }
+    });
+    rx
+}
+
+fn answer_with_enospc(fd: std::os::fd::OwnedFd) {
+    use std::os::fd::{AsFd, AsRawFd};
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(30_000u16)).unwrap_or(0) == 0
+            || fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP))
+        {
+            return;
+        }
+        // SAFETY (test): the kernel fills the zeroed seccomp_notif, then reads the response;
+        // both structs outlive the ioctls.
+        unsafe {
+            let mut req: libc::seccomp_notif = std::mem::zeroed();
+            if libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) != 0 {
+                continue;
+            }
+            let mut resp = libc::seccomp_notif_resp { id: req.id, val: 0, error: -libc::ENOSPC, flags: 0 };
+            libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp);
+        }
+    }
+}
+
+fn notify_config(listener: &std::path::Path, nnp: bool, args: &[&str]) -> serde_json::Value {
+    let mut c = config(args);
+    c["process"]["noNewPrivileges"] = json!(nnp);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": listener,
+        "listenerMetadata": "agent-meta",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    c
+}
+
 #[test]
-fn notify_is_refused_clearly() {
+fn notify_hands_the_listener_to_the_agent_which_answers() {
     let env = Env::new("seccompnotify");
+    let sock = env.base.join("agent.sock");
+    let states = seccomp_agent(&sock);
+    let timeout = std::time::Duration::from_secs(10);
+    // With noNewPrivileges: the filter goes on late, but before `create` returns.
+    let id = env.id("nnp");
+    let (code, out, err) = env.run(&id, &notify_config(&sock, true, &["sh", "-c", "mkdir /tmp/x 2>&1; ls -d /tmp/x 2>&1; echo done"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("No space left on device"), "the agent's answer: {out}");
+    assert!(out.contains("ls: /tmp/x: No such file"), "{out}");
+    let state = states.recv_timeout(timeout).expect("the agent got the listener");
+    assert_eq!(state["fds"], json!(["seccompFd"]));
+    assert_eq!(state["metadata"], "agent-meta");
+    assert_eq!(state["state"]["id"], id.as_str());
+    assert_eq!(state["state"]["status"], "creating");
+    assert_eq!(state["pid"], state["state"]["pid"]);
+    // Without noNewPrivileges (loaded while root), and for an exec'd process.
+    let id = env.id("exec");
+    let bundle = env.bundle(&id, &notify_config(&sock, false, &["sleep", "30"]));
+    let created = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let init_state = states.recv_timeout(timeout).expect("listener of init");
+    let out = env.hull(&["exec", &id, "sh", "-c", "mkdir /tmp/y 2>&1; true"]);
+    assert!(stdout(&out).contains("No space left on device"), "{}", stdout(&out));
+    let exec_state = states.recv_timeout(timeout).expect("listener of the exec'd process");
+    assert_eq!(exec_state["state"]["status"], "running");
+    assert_eq!(exec_state["state"]["pid"], init_state["pid"]);
+    assert_ne!(exec_state["pid"], init_state["pid"], "the exec'd process's own pid");
+}
+
+#[test]
+fn notify_without_a_listener_is_refused_clearly() {
+    let env = Env::new("seccompnolistener");
     let id = env.id("a");
-    let mut c = config(&["true"]);
-    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
-    let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "linux.seccomp.syscalls[0].action");
-    assert!(!env.state_dir(&id).exists());
+    let dead = env.base.join("nobody.sock");
+    for (config, needle) in [
+        (
+            {
+                let mut c = config(&["true"]);
+                c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+                c
+            },
+            "linux.seccomp.listenerPath: required",
+        ),
+        (notify_config(&dead, true, &["true"]), "linux.seccomp.listenerPath: connecting to"),
+    ] {
+        let bundle = env.bundle(&id, &config);
+        assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), needle);
+        assert!(!env.state_dir(&id).exists());
+    }
 }
 
 #[test]

@@ -47,8 +47,8 @@ pub fn prepare(g: &Global, a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
         bail!("--preserve-fds: must not be negative");
     }
     let bundle = absolute(&a.bundle)?;
-    let spec = crate::spec::load(&bundle)?;
-    prepare_with(g, a, spec, &bundle, false, false)
+    let (spec, extras) = crate::spec::load(&bundle)?;
+    prepare_with(g, a, spec, extras, &bundle, false, false)
 }
 
 /// `run` may turn `process.terminal` on (`-t`) and, when it waits in the foreground, proxy
@@ -57,6 +57,7 @@ pub fn prepare_with(
     g: &Global,
     a: &CreateArgs,
     mut spec: oci_spec::runtime::Spec,
+    extras: crate::spec::Extras,
     bundle: &Path,
     force_tty: bool,
     can_proxy: bool,
@@ -83,7 +84,7 @@ pub fn prepare_with(
         (None, true) => Some(ConsoleTarget::Proxy),
         (None, false) => None,
     };
-    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some() };
+    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some(), extras };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
     Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds + listen_fds, notify_socket }))

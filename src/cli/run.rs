@@ -29,8 +29,8 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let c = &a.create;
     crate::state::id::validate(&c.id)?;
     let bundle = create::absolute(&c.bundle)?;
-    let spec = crate::spec::load(&bundle)?;
-    let (plan, opts) = create::prepare_with(g, c, spec, &bundle, a.tty, !a.detach)?;
+    let (spec, extras) = crate::spec::load(&bundle)?;
+    let (plan, opts) = create::prepare_with(g, c, spec, extras, &bundle, a.tty, !a.detach)?;
     let id = plan.id.clone();
     let waited = if a.detach { None } else { Some(wait::prepare()?) };
     let created = create_container(&g.root, &plan, &opts)?;

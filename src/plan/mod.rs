@@ -55,7 +55,18 @@ pub struct Plan {
     /// linux.personality as the personality(2) persona.
     pub personality: Option<u64>,
     /// linux.seccomp, compiled (and so validated) by the parent before the fork.
-    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    pub seccomp: Option<SeccompPlan>,
+}
+
+/// linux.seccomp as configured; the parent compiles it before each fork (create and exec),
+/// so it is kept in the container's record too.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SeccompPlan {
+    #[serde(flatten)]
+    pub spec: oci_spec::runtime::LinuxSeccomp,
+    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`, which oci-spec cannot hold (see spec::Extras).
+    #[serde(default, rename = "hullWaitKillableRecv")]
+    pub wait_killable_recv: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +88,8 @@ pub struct PlanOptions {
     pub no_pivot: bool,
     /// A console socket (or hull's own terminal proxy) will receive the pty.
     pub has_console: bool,
+    /// What the config said that oci-spec's types cannot hold.
+    pub extras: crate::spec::Extras,
 }
 
 impl Plan {
@@ -135,7 +148,10 @@ impl Plan {
             resources: ResourcesPlan::from_spec(&linux, id)?,
             devices: devices::devices(&linux)?,
             sysctl,
-            seccomp: linux.seccomp().clone(),
+            seccomp: linux.seccomp().clone().map(|spec| SeccompPlan {
+                spec,
+                wait_killable_recv: opts.extras.seccomp_wait_killable_recv,
+            }),
             personality: linux.personality().as_ref().map(|p| match p.domain() {
                 oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0x0000,
                 oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,

@@ -12,18 +12,26 @@
 //!        | <-------------- RunHooks ----------- | (only with hooks)
 //!   prestart, createRuntime hooks               |
 //!        | ---------- HooksDone(state) -------> | createContainer hooks, pivot_root,
-//!        |                                      | [caps, user, checks]
+//!        |                                      | [caps, user, seccomp]
+//!        | <--- SeccompListener(fd) ----------- | (only with SCMP_ACT_NOTIFY)
+//!   fd → linux.seccomp.listenerPath             | [checks]
 //!        | <---- Ready(timeline) | Error(msg) -- |
 //!   pid file, state.json, exit                  | blocks on exec.fifo until `start`
 //! ```
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use anyhow::{bail, Context, Result};
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+    UnixAddr,
+};
+
+use crate::sys;
 
 /// Messages from init (or its intermediate process) to the parent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ToParent {
     /// A new user namespace exists: the parent must write its id maps.
     NeedIdMaps,
@@ -35,6 +43,8 @@ pub enum ToParent {
     Ready(String),
     /// Init failed; the message names the step.
     Error(String),
+    /// The seccomp filter is loaded; its notification listener fd (SCM_RIGHTS).
+    SeccompListener(OwnedFd),
 }
 
 /// Messages from the parent to init.
@@ -65,10 +75,19 @@ impl ToParent {
             Self::Ready(marks) => [&[3u8][..], marks.as_bytes()].concat(),
             Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
             Self::RunHooks => vec![5],
+            Self::SeccompListener(_) => vec![6],
         }
     }
 
-    fn decode(buf: &[u8]) -> Result<Self> {
+    fn decode(buf: &[u8], fd: Option<OwnedFd>) -> Result<Self> {
+        Ok(match (buf, fd) {
+            ([6], Some(fd)) => Self::SeccompListener(fd),
+            (_, Some(_)) => bail!("unexpected fd from init with {buf:?}"),
+            (buf, None) => Self::decode_plain(buf)?,
+        })
+    }
+
+    fn decode_plain(buf: &[u8]) -> Result<Self> {
         Ok(match buf {
             [1] => Self::NeedIdMaps,
             [2, p @ ..] if p.len() == 4 => Self::InitPid(i32::from_le_bytes(p.try_into()?)),
@@ -92,25 +111,45 @@ impl Channel {
         Ok(())
     }
 
-    /// Receive one datagram; `None` when the other end is closed.
-    fn recv(&self) -> Result<Option<Vec<u8>>> {
+    /// Receive one datagram and the fd it may carry; `None` when the other end is closed.
+    fn recv(&self) -> Result<Option<(Vec<u8>, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; 16 * 1024];
-        let n = loop {
-            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let (n, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<UnixAddr>(self.0.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
                 Err(nix::errno::Errno::EINTR) => continue,
-                r => break r.context("reading the init sync socket")?,
+                r => {
+                    let msg = r.context("reading the init sync socket")?;
+                    let mut fd = None;
+                    for c in msg.cmsgs().context("reading the init sync socket")? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            fd = fds.first().map(|&f| sys::owned_fd(f));
+                        }
+                    }
+                    break (msg.bytes, fd);
+                }
             }
         };
         buf.truncate(n);
-        Ok((n > 0).then_some(buf))
+        Ok((n > 0).then_some((buf, fd)))
     }
 
     pub fn send_to_parent(&self, msg: &ToParent) -> Result<()> {
-        self.send(&msg.encode())
+        match msg {
+            ToParent::SeccompListener(fd) => {
+                let fds = [fd.as_raw_fd()];
+                let tag = msg.encode();
+                sendmsg::<UnixAddr>(self.0.as_raw_fd(), &[IoSlice::new(&tag)], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
+                    .context("sending the seccomp listener to the parent")?;
+                Ok(())
+            }
+            _ => self.send(&msg.encode()),
+        }
     }
 
     pub fn recv_from_init(&self) -> Result<Option<ToParent>> {
-        self.recv()?.map(|b| ToParent::decode(&b)).transpose()
+        self.recv()?.map(|(b, fd)| ToParent::decode(&b, fd)).transpose()
     }
 
     pub fn send_to_init(&self, msg: ToInit) -> Result<()> {
@@ -122,7 +161,7 @@ impl Channel {
     }
 
     pub fn recv_from_parent(&self) -> Result<ToInit> {
-        match self.recv()?.as_deref() {
+        match self.recv()?.as_ref().map(|(b, _)| b.as_slice()) {
             Some([1]) => Ok(ToInit::IdMapsWritten),
             Some([3]) => Ok(ToInit::CgroupJoined),
             Some([2, state @ ..]) => Ok(ToInit::HooksDone(state.to_vec())),
@@ -147,14 +186,20 @@ mod tests {
             ToParent::Ready("mounts=12".into()),
             ToParent::Error("mounting x: EPERM".into()),
         ] {
+            let expected = format!("{m:?}");
             init.send_to_parent(&m).unwrap();
-            assert_eq!(parent.recv_from_init().unwrap(), Some(m));
+            assert_eq!(format!("{:?}", parent.recv_from_init().unwrap().unwrap()), expected);
         }
+        let file = std::fs::File::open("/proc/self/cmdline").unwrap();
+        init.send_to_parent(&ToParent::SeccompListener(file.into())).unwrap();
+        let Some(ToParent::SeccompListener(fd)) = parent.recv_from_init().unwrap() else { panic!("no fd") };
+        let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+        assert!(target.ends_with("cmdline"), "{target:?}");
         for m in [ToInit::CgroupJoined, ToInit::IdMapsWritten, ToInit::HooksDone(b"{}".to_vec())] {
             parent.send_to_init(m.clone()).unwrap();
             assert_eq!(init.recv_from_parent().unwrap(), m);
         }
         drop(init);
-        assert_eq!(parent.recv_from_init().unwrap(), None);
+        assert!(parent.recv_from_init().unwrap().is_none());
     }
 }

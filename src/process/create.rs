@@ -138,7 +138,7 @@ fn start_init(
     let synced = cgroup
         .add(first)
         .and_then(|()| parent.send_to_init(ToInit::CgroupJoined))
-        .and_then(|()| sync_with_init(&parent, plan, &mut init, cgroup));
+        .and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init, cgroup));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {
             init.timeline.mark("state");
@@ -177,7 +177,13 @@ impl Init {
     }
 }
 
-fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init, cgroup: &dyn cgroups::Manager) -> Result<()> {
+fn sync_with_init(
+    parent: &Channel,
+    plan: &Plan,
+    seccomp: Option<&SeccompProgram>,
+    init: &mut Init,
+    cgroup: &dyn cgroups::Manager,
+) -> Result<()> {
     loop {
         match parent.recv_from_init()? {
             Some(ToParent::NeedIdMaps) => {
@@ -198,6 +204,12 @@ fn sync_with_init(parent: &Channel, plan: &Plan, init: &mut Init, cgroup: &dyn c
                 hooks::run("prestart", &plan.hooks.prestart, &state, ContainerState::Created)?;
                 hooks::run("createRuntime", &plan.hooks.create_runtime, &state, ContainerState::Created)?;
                 parent.send_to_init(ToInit::HooksDone(serde_json::to_vec(&state)?))?;
+            }
+            Some(ToParent::SeccompListener(fd)) => {
+                let listener = seccomp.and_then(|s| s.listener.as_ref()).context("init sent a seccomp listener nobody asked for")?;
+                let mut state = hook_state(plan, init.init);
+                state.set_status(ContainerState::Creating);
+                security::seccomp::send_listener(listener, fd, init.init.as_raw(), state)?;
             }
             Some(ToParent::Ready(marks)) => {
                 crash_point("create:ready");

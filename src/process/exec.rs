@@ -107,6 +107,11 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
                     break Err(e);
                 }
             }
+            Ok(Some(ToParent::SeccompListener(fd))) => {
+                if let Err(e) = send_listener(seccomp.as_ref(), record, target.0, fd) {
+                    break Err(e);
+                }
+            }
             Ok(Some(ToParent::Error(msg))) => break Err(anyhow!(msg)),
             Ok(Some(other)) => break Err(anyhow!("unexpected message from the exec process: {other:?}")),
             // The channel is close-on-exec: EOF means execve succeeded.
@@ -148,4 +153,13 @@ fn container_namespaces(pid: i32) -> Result<(NamespacePlan, Vec<(NsKind, OwnedFd
         fds.push((kind, fd));
     }
     Ok((plan, fds))
+}
+
+/// Pass an exec'd process's seccomp listener on, with the container's state (running) and the
+/// process's own pid.
+fn send_listener(seccomp: Option<&security::seccomp::SeccompProgram>, record: &Record, pid: Pid, fd: OwnedFd) -> Result<()> {
+    let listener = seccomp.and_then(|s| s.listener.as_ref()).context("the exec process sent a seccomp listener nobody asked for")?;
+    let mut state = crate::hooks::state(&record.oci_version, &record.id, record.pid, &record.bundle, &record.annotations);
+    state.set_status(oci_spec::runtime::ContainerState::Running);
+    security::seccomp::send_listener(listener, fd, pid.as_raw(), state)
 }

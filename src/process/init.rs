@@ -101,7 +101,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     }
     // Before any seccomp filter goes on: older profiles do not allow close_range.
     prepare_fds(ctx.preserve_fds)?;
-    let program = ctx.process.map(|p| become_process(p, ctx.seccomp)).transpose()?;
+    let program = ctx.process.map(|p| become_process(p, ctx.seccomp, &ctx.channel)).transpose()?;
     timeline.mark("process");
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
@@ -124,7 +124,8 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         sys::exit_now(0)
     };
     // With no_new_privs the filter goes on as late as possible: only execve runs under it.
-    if let (Some(filter), true) = (ctx.seccomp, process.no_new_privileges) {
+    // (A filter with a listener went on earlier, while the parent could pass the fd on.)
+    if let (Some(filter @ SeccompProgram { listener: None, .. }), true) = (ctx.seccomp, process.no_new_privileges) {
         security::seccomp::load(filter)?;
     }
     let err = sys::execve(&program, &process.args, &process.env);
@@ -168,7 +169,7 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
 
 /// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,
 /// no_new_privs; then find the program, so a missing one fails `create`.
-fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Result<CString> {
+fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>, channel: &Channel) -> Result<CString> {
     security::user::apply_rlimits(&process.rlimits)?;
     if let Some(s) = &process.scheduler {
         security::user::set_scheduler(s)?;
@@ -180,7 +181,7 @@ fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Re
     enter_cwd(&process.cwd)?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we are root.
     if let (Some(filter), false) = (seccomp, process.no_new_privileges) {
-        security::seccomp::load(filter)?;
+        load_seccomp(filter, channel)?;
     }
     if let Some(caps) = &process.capabilities {
         security::caps::drop_bounding(caps)?;
@@ -192,8 +193,20 @@ fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>) -> Re
     sys::set_umask(process.user.umask.unwrap_or(0o022));
     if process.no_new_privileges {
         prctl::set_no_new_privs().context("setting no_new_privs (process.noNewPrivileges)")?;
+        if let Some(filter @ SeccompProgram { listener: Some(_), .. }) = seccomp {
+            load_seccomp(filter, channel)?;
+        }
     }
     exec_path::resolve(&process.args[0], process.path_env.as_deref())
+}
+
+/// Install the filter and, for SCMP_ACT_NOTIFY, send the listener to the parent, which passes
+/// it to `listenerPath` before it reads the next message (so notified syscalls get answers).
+fn load_seccomp(filter: &SeccompProgram, channel: &Channel) -> Result<()> {
+    if let Some(listener) = security::seccomp::load(filter)? {
+        channel.send_to_parent(&ToParent::SeccompListener(listener))?;
+    }
+    Ok(())
 }
 
 /// Join the requested namespaces, then create the new ones (user first, so it owns the rest).

@@ -1,13 +1,20 @@
 //! linux.seccomp: compiled to BPF with libseccomp in the parent, once, before the fork; the
-//! child only hands the program to seccomp(2) (no library work after the fork).
+//! child only hands the program to seccomp(2) (no library work after the fork). With
+//! SCMP_ACT_NOTIFY the child sends the listener fd back, and the parent passes it on to
+//! `listenerPath` with the container state.
 
-use std::io::{Read, Seek};
+use std::io::{IoSlice, Read, Seek};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+use oci_spec::runtime::{ContainerProcessState, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator, State};
 
+use crate::plan::SeccompPlan;
 use crate::sys;
 
 /// A compiled filter, ready to load.
@@ -17,13 +24,31 @@ pub struct SeccompProgram {
     pub bpf: Vec<u8>,
     /// SECCOMP_FILTER_FLAG_* for seccomp(2).
     pub flags: u32,
+    /// Where the notification listener goes, when a rule says SCMP_ACT_NOTIFY.
+    pub listener: Option<Listener>,
 }
+
+/// `linux.seccomp.listenerPath` and `listenerMetadata`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listener {
+    pub path: PathBuf,
+    pub metadata: Option<String>,
+}
+
+/// The syscall the child passes the listener fd with: notifying it would wait for a listener
+/// that cannot exist yet.
+const HAND_OVER_SYSCALL: &str = "sendmsg";
 
 /// Compile the spec's filter. Unknown syscall names are skipped (runc's rule: a profile may
 /// name syscalls this kernel or libseccomp does not know), reported with `--debug`.
-pub fn compile(s: &LinuxSeccomp) -> Result<SeccompProgram> {
+pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
+    let s = &plan.spec;
     let default_errno = s.default_errno_ret();
     let default = action(s.default_action(), default_errno, "linux.seccomp.defaultAction")?;
+    if default == ScmpAction::Notify {
+        bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the runtime's own syscalls after the filter would wait for a listener that has no fd yet)");
+    }
+    let mut notifies = false;
     let mut ctx = ScmpFilterContext::new(default).context("linux.seccomp: creating the filter")?;
     for arch in s.architectures().iter().flatten() {
         let name = serde_json::to_value(arch)?.as_str().unwrap_or_default().to_owned();
@@ -36,6 +61,12 @@ pub fn compile(s: &LinuxSeccomp) -> Result<SeccompProgram> {
         // libseccomp refuses a rule that repeats the default action; it would be a no-op.
         if act == default {
             continue;
+        }
+        if act == ScmpAction::Notify {
+            notifies = true;
+            if rule.names().iter().any(|n| n == HAND_OVER_SYSCALL) {
+                bail!("{field}: SCMP_ACT_NOTIFY cannot be used for {HAND_OVER_SYSCALL} (hull passes the listener fd with it)");
+            }
         }
         let conds = rule
             .args()
@@ -85,7 +116,27 @@ pub fn compile(s: &LinuxSeccomp) -> Result<SeccompProgram> {
             other => bail!("linux.seccomp.flags: {other:?} is not supported"),
         };
     }
-    Ok(SeccompProgram { bpf: export(&ctx)?, flags })
+    let listener = match (notifies, s.listener_path()) {
+        (false, _) => None,
+        (true, None) => bail!("linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY"),
+        (true, Some(path)) if !path.is_absolute() => {
+            bail!("linux.seccomp.listenerPath: {} must be an absolute path", path.display())
+        }
+        (true, Some(path)) => {
+            flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
+            Some(Listener { path: path.clone(), metadata: s.listener_metadata().clone() })
+        }
+    };
+    if plan.wait_killable_recv {
+        if listener.is_none() {
+            bail!("linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule with SCMP_ACT_NOTIFY");
+        }
+        flags |= libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32;
+    }
+    if listener.is_some() && flags & libc::SECCOMP_FILTER_FLAG_TSYNC as u32 != 0 {
+        bail!("linux.seccomp.flags: SECCOMP_FILTER_FLAG_TSYNC cannot be combined with SCMP_ACT_NOTIFY (the kernel refuses it)");
+    }
+    Ok(SeccompProgram { bpf: export(&ctx)?, flags, listener })
 }
 
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
@@ -107,23 +158,40 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<Scmp
         LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(u16::try_from(errno).unwrap_or(u16::MAX)),
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
-        LinuxSeccompAction::ScmpActNotify => {
-            bail!("{field}: SCMP_ACT_NOTIFY (listenerPath) is not supported by this hull build yet")
-        }
+        LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
     })
 }
 
-/// In the child: install the program.
-pub fn load(p: &SeccompProgram) -> Result<()> {
+/// In the child: install the program; returns the listener fd when it has one.
+pub fn load(p: &SeccompProgram) -> Result<Option<OwnedFd>> {
     sys::seccomp_load(&p.bpf, p.flags).context("loading the seccomp filter (linux.seccomp)")
+}
+
+/// In the parent: hand the listener fd to `listenerPath` as the runtime-spec says: one message
+/// holding the container process state as JSON, the fd in SCM_RIGHTS, named "seccompFd".
+pub fn send_listener(listener: &Listener, fd: OwnedFd, pid: i32, state: State) -> Result<()> {
+    let path = &listener.path;
+    let sock = UnixStream::connect(path)
+        .with_context(|| format!("linux.seccomp.listenerPath: connecting to {}", path.display()))?;
+    let mut msg = ContainerProcessState::default();
+    msg.set_version(state.version().clone());
+    msg.set_fds(vec!["seccompFd".to_owned()]);
+    msg.set_pid(pid);
+    msg.set_metadata(listener.metadata.clone());
+    msg.set_state(state);
+    let json = serde_json::to_vec(&msg)?;
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<UnixAddr>(sock.as_raw_fd(), &[IoSlice::new(&json)], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
+        .with_context(|| format!("linux.seccomp.listenerPath: sending the listener fd to {}", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn seccomp(json: &str) -> LinuxSeccomp {
-        serde_json::from_str(json).unwrap()
+    fn seccomp(json: &str) -> SeccompPlan {
+        SeccompPlan { spec: serde_json::from_str(json).unwrap(), wait_killable_recv: false }
     }
 
     #[test]
@@ -141,8 +209,38 @@ mod tests {
     }
 
     #[test]
-    fn notify_is_refused_by_name() {
-        let err = compile(&seccomp(r#"{"defaultAction":"SCMP_ACT_NOTIFY"}"#)).unwrap_err();
+    fn notify_gets_a_listener_and_its_rules() {
+        let notify = |extra: &str| {
+            compile(&seccomp(&format!(
+                r#"{{"defaultAction":"SCMP_ACT_ALLOW",{extra}"syscalls":[{{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}}]}}"#
+            )))
+        };
+        let p = notify(r#""listenerPath":"/run/l.sock","listenerMetadata":"m","#).unwrap();
+        assert_eq!(p.listener, Some(Listener { path: "/run/l.sock".into(), metadata: Some("m".into()) }));
+        assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
+        for (extra, field) in [
+            ("", "listenerPath: required"),
+            (r#""listenerPath":"l.sock","#, "must be an absolute path"),
+            (r#""listenerPath":"/l","flags":["SECCOMP_FILTER_FLAG_TSYNC"],"#, "TSYNC cannot"),
+        ] {
+            let err = format!("{:#}", notify(extra).unwrap_err());
+            assert!(err.contains(field), "{err}");
+        }
+        let mut killable = seccomp(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#);
+        killable.wait_killable_recv = true;
+        assert!(compile(&killable).unwrap().flags & libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32 != 0);
+        killable.spec = serde_json::from_str(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
+        assert!(format!("{:#}", compile(&killable).unwrap_err()).contains("WAIT_KILLABLE_RECV needs"));
+    }
+
+    #[test]
+    fn notify_is_refused_where_it_would_deadlock() {
+        let err = compile(&seccomp(r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/l"}"#)).unwrap_err();
         assert!(format!("{err:#}").contains("linux.seccomp.defaultAction"));
+        let err = compile(&seccomp(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+        ))
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg"));
     }
 }

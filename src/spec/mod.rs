@@ -10,8 +10,18 @@ use oci_spec::runtime::Spec;
 /// The runtime-spec version hull implements (reported by `--version`, `state`, `features`).
 pub const SPEC_VERSION: &str = "1.2.1";
 
+/// Fields of runtime-spec 1.2 that oci-spec 0.8 has no place for: taken out of the JSON before
+/// it is deserialized, and carried next to the `Spec`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// `linux.seccomp.flags` holds `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`.
+    pub seccomp_wait_killable_recv: bool,
+}
+
+const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+
 /// Read and parse `BUNDLE/config.json`.
-pub fn load(bundle: &Path) -> Result<Spec> {
+pub fn load(bundle: &Path) -> Result<(Spec, Extras)> {
     match fs::metadata(bundle) {
         Err(e) if e.kind() == ErrorKind::NotFound => bail!("bundle {} does not exist", bundle.display()),
         Err(e) => return Err(e).with_context(|| format!("bundle {}", bundle.display())),
@@ -23,11 +33,36 @@ pub fn load(bundle: &Path) -> Result<Spec> {
         Err(e) if e.kind() == ErrorKind::NotFound => bail!("{} does not exist", path.display()),
         r => r.with_context(|| format!("reading {}", path.display()))?,
     };
-    parse(&text).with_context(|| format!("parsing {}", path.display()))
+    parse_with_extras(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Parse config.json text and check its `ociVersion`.
 pub fn parse(text: &str) -> Result<Spec> {
+    parse_with_extras(text).map(|(spec, _)| spec)
+}
+
+/// [`parse`], also returning the [`Extras`].
+pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
+    let mut extras = Extras::default();
+    // Rare, so the cost of a second pass (and line numbers of the re-serialized text in
+    // errors) is only paid by configs that use the flag.
+    let owned;
+    let text = if text.contains(WAIT_KILLABLE_RECV) {
+        let mut value: serde_json::Value = serde_json::from_str(text).context("parsing the JSON")?;
+        if let Some(flags) = value.pointer_mut("/linux/seccomp/flags").and_then(|f| f.as_array_mut()) {
+            let before = flags.len();
+            flags.retain(|f| f != WAIT_KILLABLE_RECV);
+            extras.seccomp_wait_killable_recv = flags.len() != before;
+        }
+        owned = value.to_string();
+        &owned
+    } else {
+        text
+    };
+    Ok((parse_spec(text)?, extras))
+}
+
+fn parse_spec(text: &str) -> Result<Spec> {
     // serde_path_to_error names the field at fault ("process.user.uid"), which serde_json's
     // own message does not.
     let mut de = serde_json::Deserializer::from_str(text);
@@ -76,6 +111,17 @@ mod tests {
         let err = parse(r#"{"ociVersion":"1.0.0","process":{"user":{"uid":"root","gid":0},"cwd":"/"}}"#).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.starts_with("process.user.uid: line 1 column"), "{msg}");
+    }
+
+    #[test]
+    fn wait_killable_recv_is_carried_beside_the_spec() {
+        let j = r#"{"ociVersion":"1.2.0","linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW",
+            "flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}}}"#;
+        let (spec, extras) = parse_with_extras(j).unwrap();
+        assert!(extras.seccomp_wait_killable_recv);
+        let flags = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap().flags().clone().unwrap();
+        assert_eq!(flags.len(), 1);
+        assert!(!parse_with_extras(&j.replace(",\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"", "")).unwrap().1.seccomp_wait_killable_recv);
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Record {
     pub notify_socket: Option<std::path::PathBuf>,
     /// linux.seccomp, applied to `exec`'d processes too.
     #[serde(default)]
-    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    pub seccomp: Option<crate::plan::SeccompPlan>,
 }
 
 fn yes() -> bool {

@@ -137,7 +137,8 @@ pub fn memfd(name: &str) -> Result<OwnedFd, Errno> {
 }
 
 /// seccomp(SECCOMP_SET_MODE_FILTER): install a BPF program (raw sock_filter entries).
-pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<(), Errno> {
+/// With SECCOMP_FILTER_FLAG_NEW_LISTENER, returns the notification listener fd.
+pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<Option<OwnedFd>, Errno> {
     let prog = libc::sock_fprog {
         len: u16::try_from(bpf.len() / std::mem::size_of::<libc::sock_filter>()).map_err(|_| Errno::E2BIG)?,
         filter: bpf.as_ptr() as *mut libc::sock_filter,
@@ -147,7 +148,10 @@ pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<(), Errno> {
     let ret = unsafe {
         libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &prog as *const libc::sock_fprog)
     };
-    Errno::result(ret).map(drop)
+    let ret = Errno::result(ret)?;
+    let listener = flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32 != 0;
+    // SAFETY: with NEW_LISTENER the kernel returns a fresh fd that nothing else owns.
+    Ok(listener.then(|| unsafe { OwnedFd::from_raw_fd(ret as RawFd) }))
 }
 
 /// Take ownership of an fd the kernel handed us (e.g. through SCM_RIGHTS).
