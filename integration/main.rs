@@ -5,6 +5,7 @@ mod bad_configs;
 mod cgroups;
 mod common;
 mod crash;
+mod cve;
 mod errors;
 mod exec;
 mod hooks;

@@ -104,6 +104,9 @@ pub fn main() -> i32 {
     // container's processes would inherit it. Back to the default, as every C runtime has it
     // (and `hull state | head` ends quietly).
     let _ = crate::sys::default_sigpipe();
+    // No process of a container that shares our pid namespace may open /proc/<hull>/exe (the
+    // host binary) or ptrace us: every hull process, not only init (CVE-2019-5736).
+    let _ = nix::sys::prctl::set_dumpable(false);
     let cli = Cli::parse();
     log::init(cli.global.log.clone(), cli.global.log_format, cli.global.debug);
     if cli.version {

@@ -113,6 +113,7 @@ fn start_init(
     let (console, proxy) = console::open_optional(opts.console.as_ref())?;
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
+    let trampoline = init::trampoline_for(seccomp)?;
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
     let ctx = ChildContext {
         role: Role::Init { plan, fifo },
@@ -121,6 +122,7 @@ fn start_init(
         channel: child,
         joins,
         seccomp,
+        trampoline: trampoline.as_ref(),
         in_cgroup: true,
         console,
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],

@@ -69,6 +69,7 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     let cgroup = record.cgroup();
     let seccomp = record.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
     let (parent, child) = channel::pair()?;
+    let trampoline = init::trampoline_for(seccomp.as_ref())?;
     let ctx = ChildContext {
         role: Role::Exec { root },
         namespaces: &namespaces,
@@ -76,6 +77,7 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
         channel: child,
         joins: &joins,
         seccomp: seccomp.as_ref(),
+        trampoline: trampoline.as_ref(),
         in_cgroup: cgroup.is_some(),
         console,
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],

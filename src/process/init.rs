@@ -23,6 +23,7 @@ use super::channel::{Channel, ToInit, ToParent};
 use super::timeline::Timeline;
 use super::{console, exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
+use super::trampoline::Trampoline;
 use crate::security::seccomp::SeccompProgram;
 use crate::{hooks, rootfs, security, sys};
 
@@ -45,6 +46,8 @@ pub struct ChildContext<'a> {
     pub joins: &'a [(NsKind, OwnedFd)],
     /// The container's seccomp filter, compiled by the parent.
     pub seccomp: Option<&'a SeccompProgram>,
+    /// The exec trampoline; `None` only when the seccomp filter would refuse execveat.
+    pub trampoline: Option<&'a Trampoline>,
     /// Wait for the parent to put us in the container's cgroup before anything else.
     pub in_cgroup: bool,
     /// Connected to --console-socket, for `process.terminal`.
@@ -128,7 +131,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     if let (Some(filter @ SeccompProgram { listener: None, .. }), true) = (ctx.seccomp, process.no_new_privileges) {
         security::seccomp::load(filter)?;
     }
-    let err = sys::execve(&program, &process.args, &process.env);
+    let err = match ctx.trampoline {
+        Some(trampoline) => trampoline.exec(&program, &process.args, &process.env),
+        None => sys::execve(&program, &process.args, &process.env),
+    };
     if matches!(ctx.role, Role::Exec { .. }) {
         anyhow::bail!("exec {program:?}: {}", err.desc());
     }
@@ -292,4 +298,14 @@ fn prepare_fds(preserve: i32) -> Result<()> {
         sys::clear_cloexec(fd).with_context(|| format!("--preserve-fds: fd {fd}"))?;
     }
     sys::cloexec_from(3 + preserve).context("marking fds close-on-exec")
+}
+
+/// The trampoline for a child, unless the seccomp filter would make its execveat fail; then
+/// the program is exec'd directly, and `--debug` says so.
+pub fn trampoline_for(seccomp: Option<&SeccompProgram>) -> anyhow::Result<Option<Trampoline>> {
+    if seccomp.is_some_and(|s| !s.allows_execveat) {
+        crate::cli::log::debug("linux.seccomp does not allow execveat: exec without hull's trampoline");
+        return Ok(None);
+    }
+    Trampoline::new().map(Some)
 }

@@ -7,6 +7,7 @@ pub mod create;
 pub mod fifo;
 pub mod notify;
 pub mod timeline;
+pub mod trampoline;
 pub mod tty_proxy;
 mod init;
 mod exec_path;

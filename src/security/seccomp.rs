@@ -26,6 +26,8 @@ pub struct SeccompProgram {
     pub flags: u32,
     /// Where the notification listener goes, when a rule says SCMP_ACT_NOTIFY.
     pub listener: Option<Listener>,
+    /// Whether the filter surely lets `execveat` through, which the exec trampoline needs.
+    pub allows_execveat: bool,
 }
 
 /// `linux.seccomp.listenerPath` and `listenerMetadata`.
@@ -136,7 +138,21 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
     if listener.is_some() && flags & libc::SECCOMP_FILTER_FLAG_TSYNC as u32 != 0 {
         bail!("linux.seccomp.flags: SECCOMP_FILTER_FLAG_TSYNC cannot be combined with SCMP_ACT_NOTIFY (the kernel refuses it)");
     }
-    Ok(SeccompProgram { bpf: export(&ctx)?, flags, listener })
+    let allows_execveat = allows(s, default, "execveat");
+    Ok(SeccompProgram { bpf: export(&ctx)?, flags, listener, allows_execveat })
+}
+
+/// Whether `name` is allowed whatever its arguments: by the default action and no rule of
+/// another action, or by an unconditional allow rule.
+fn allows(s: &oci_spec::runtime::LinuxSeccomp, default: ScmpAction, name: &str) -> bool {
+    let passes = |a: LinuxSeccompAction| matches!(a, LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog);
+    let rules: Vec<_> = s.syscalls().iter().flatten().filter(|r| r.names().iter().any(|n| n == name)).collect();
+    if matches!(default, ScmpAction::Allow | ScmpAction::Log) {
+        rules.iter().all(|r| passes(r.action()))
+    } else {
+        rules.iter().any(|r| passes(r.action()) && r.args().as_ref().is_none_or(|a| a.is_empty()))
+            && rules.iter().all(|r| passes(r.action()))
+    }
 }
 
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
@@ -231,6 +247,19 @@ mod tests {
         assert!(compile(&killable).unwrap().flags & libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32 != 0);
         killable.spec = serde_json::from_str(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
         assert!(format!("{:#}", compile(&killable).unwrap_err()).contains("WAIT_KILLABLE_RECV needs"));
+    }
+
+    #[test]
+    fn knows_whether_execveat_gets_through() {
+        for (json, expected) in [
+            (r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, true),
+            (r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ERRNO"}]}"#, false),
+            (r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#, false),
+            (r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","execveat"],"action":"SCMP_ACT_ALLOW"}]}"#, true),
+            (r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#, false),
+        ] {
+            assert_eq!(compile(&seccomp(json)).unwrap().allows_execveat, expected, "{json}");
+        }
     }
 
     #[test]

@@ -128,9 +128,24 @@ pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
 
 /// memfd_create(2), close-on-exec.
 pub fn memfd(name: &str) -> Result<OwnedFd, Errno> {
+    memfd_with(name, libc::MFD_CLOEXEC)
+}
+
+/// A close-on-exec memfd that can be sealed and executed (MFD_EXEC where the kernel has it,
+/// so `vm.memfd_noexec=1` does not make it non-executable).
+pub fn exec_memfd(name: &str) -> Result<OwnedFd, Errno> {
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    match memfd_with(name, flags | libc::MFD_EXEC) {
+        // Before Linux 6.3 there is no MFD_EXEC, and every memfd is executable.
+        Err(Errno::EINVAL) => memfd_with(name, flags),
+        r => r,
+    }
+}
+
+fn memfd_with(name: &str, flags: libc::c_uint) -> Result<OwnedFd, Errno> {
     let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
     // SAFETY: `name` is a valid C string for the duration of the call.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
     let fd = Errno::result(fd)?;
     // SAFETY: the kernel just returned this fd to us.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })

@@ -1,0 +1,69 @@
+//! The exec trampoline: a tiny static program (trampoline.c, built by build.rs) that the
+//! container's process execs from a sealed memfd, and which then execs the container's
+//! program, so the hull binary is never `/proc/self/exe` of a process the container can
+//! influence (CVE-2019-5736).
+
+use std::ffi::{CStr, CString};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, AtFlags, FcntlArg, SealFlag};
+
+use crate::sys;
+
+const IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trampoline"));
+
+/// argv[0] the trampoline insists on: a `#!/proc/self/exe` script reaching it gets nothing.
+const MAGIC: &CStr = c"hull-trampoline";
+
+/// The trampoline, sealed in a close-on-exec memfd (made by the parent, before the fork).
+pub struct Trampoline(OwnedFd);
+
+impl Trampoline {
+    pub fn new() -> Result<Trampoline> {
+        let fd = sys::exec_memfd("hull-trampoline").context("memfd for the exec trampoline")?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(IMAGE).context("writing the exec trampoline")?;
+        // Sealed: nothing, not even a process that got hold of the fd, can change it.
+        let seals = SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE;
+        fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).context("sealing the exec trampoline")?;
+        Ok(Trampoline(file.into()))
+    }
+
+    /// In the child: exec `program` with `args` and `env` through the trampoline. Returns only
+    /// on failure (of the trampoline's own exec; the program's is reported by the trampoline).
+    pub fn exec(&self, program: &CStr, args: &[CString], env: &[CString]) -> Errno {
+        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 2);
+        argv.push(MAGIC);
+        argv.push(program);
+        argv.extend(args.iter().map(CString::as_c_str));
+        match nix::unistd::execveat(&self.0, c"", &argv, env, AtFlags::AT_EMPTY_PATH) {
+            Err(e) => e,
+            Ok(never) => match never {},
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn image_is_a_small_static_elf() {
+        assert_eq!(&IMAGE[..4], b"\x7fELF");
+        assert!(IMAGE.len() < 16 * 1024, "{} bytes", IMAGE.len());
+    }
+
+    #[test]
+    fn refuses_to_run_without_the_magic_argv0() {
+        let t = Trampoline::new().unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t.0));
+        let out = std::process::Command::new(&path).arg("/bin/true").arg("true").output().unwrap();
+        assert_eq!(out.status.code(), Some(126));
+        let out = std::process::Command::new(&path).arg0("hull-trampoline").args(["/bin/sh", "sh", "-c", "echo via $0"]).output();
+        assert_eq!(String::from_utf8_lossy(&out.unwrap().stdout), "via sh\n");
+    }
+}

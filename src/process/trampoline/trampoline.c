@@ -1,0 +1,91 @@
+/*
+ * hull's trampoline: the last image a container process runs before its own program.
+ *
+ * Why (CVE-2019-5736): if init called execve(program) itself, /proc/self/exe would still be
+ * the hull binary on the host at that moment, and a program that is a `#!/proc/self/exe`
+ * script would run hull's binary inside the container, where the container can open it
+ * through /proc/PID/exe and, once it exits, write to it. hull instead execs this tiny static
+ * program from a sealed memfd; it execs the real program. /proc/self/exe is then the memfd.
+ *
+ * argv: [MAGIC, path, args...]; it runs execve(path, args, envp). No libc: ~1 KiB, no loader,
+ * nothing from the container's filesystem is needed to start it.
+ */
+
+#define MAGIC "hull-trampoline"
+
+#if defined(__x86_64__)
+#define SYS_write 1
+#define SYS_execve 59
+#define SYS_exit 60
+static long sys3(long n, long a, long b, long c)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return ret;
+}
+__asm__(".text\n.globl _start\n_start:\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall trampoline_main\n\thlt\n");
+#elif defined(__aarch64__)
+#define SYS_write 64
+#define SYS_execve 221
+#define SYS_exit 93
+static long sys3(long n, long a, long b, long c)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+	return x0;
+}
+__asm__(".text\n.globl _start\n_start:\n\tmov x0, sp\n\tbl trampoline_main\n\tbrk #0\n");
+#else
+#error "hull's trampoline: unsupported architecture"
+#endif
+
+static void say(const char *s)
+{
+	long n = 0;
+	while (s[n])
+		n++;
+	sys3(SYS_write, 2, (long)s, n);
+}
+
+static void say_num(long v)
+{
+	char buf[24];
+	int i = sizeof(buf) - 1;
+	buf[i] = 0;
+	do {
+		buf[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v && i > 0);
+	say(buf + i);
+}
+
+static int is_magic(const char *s)
+{
+	const char *m = MAGIC;
+	while (*m && *s == *m)
+		s++, m++;
+	return *m == 0 && *s == 0;
+}
+
+__attribute__((used, noreturn)) void trampoline_main(long *sp)
+{
+	long argc = sp[0];
+	char **argv = (char **)(sp + 1);
+	char **envp = argv + argc + 1;
+	if (argc < 3 || !is_magic(argv[0])) {
+		/* Not started by hull: e.g. a `#!/proc/self/exe` script. Do nothing. */
+		say("hull: this program only runs as hull's exec trampoline\n");
+		sys3(SYS_exit, 126, 0, 0);
+	}
+	long err = sys3(SYS_execve, (long)argv[1], (long)(argv + 2), (long)envp);
+	say("hull: exec ");
+	say(argv[1]);
+	say(": errno ");
+	say_num(-err);
+	say("\n");
+	sys3(SYS_exit, 127, 0, 0);
+	__builtin_unreachable();
+}
