@@ -150,7 +150,7 @@ fn allows(s: &oci_spec::runtime::LinuxSeccomp, default: ScmpAction, name: &str) 
     if matches!(default, ScmpAction::Allow | ScmpAction::Log) {
         rules.iter().all(|r| passes(r.action()))
     } else {
-        rules.iter().any(|r| passes(r.action()) && r.args().as_ref().is_none_or(|a| a.is_empty()))
+        rules.iter().any(|r| passes(r.action()) && r.args().as_ref().map_or(true, |a| a.is_empty()))
             && rules.iter().all(|r| passes(r.action()))
     }
 }
