@@ -75,6 +75,38 @@ fn rlimits_and_no_new_privileges() {
 }
 
 #[test]
+fn no_new_privileges_stops_a_setuid_binary_from_gaining_root() {
+    let env = Env::new("setuid");
+    for (nnp, euid) in [(false, "0"), (true, "1000")] {
+        let mut c = config(&["/bin/hull-probe-suid", "ids"]);
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["noNewPrivileges"] = json!(nnp);
+        let (code, out, err) = env.run(&env.id(&format!("nnp{nnp}")), &c);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("ruid=1000 euid={euid} suid={euid}\n"), "noNewPrivileges={nnp}");
+    }
+}
+
+#[test]
+fn rlimit_above_hulls_own_hard_limit_is_a_clear_error() {
+    let env = Env::new("rlimithard");
+    let id = env.id("a");
+    let (_, host_hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let mut c = config(&["true"]);
+    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": host_hard + 1000}]);
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    if caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE).unwrap() {
+        // Hosts where root may raise it (not this one): then it simply works.
+        assert!(out.status.success(), "{}", stderr(&out));
+        return;
+    }
+    assert_fails(&out, "process.rlimits");
+    assert!(stderr(&out).contains("needs CAP_SYS_RESOURCE"), "{}", stderr(&out));
+    assert!(!env.state_dir(&id).exists());
+}
+
+#[test]
 fn only_stdio_reaches_the_container() {
     let env = Env::new("fds");
     // `ls` itself holds one fd for the directory it lists.

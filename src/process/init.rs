@@ -258,7 +258,7 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).context("creating the time namespace")?;
         // Offsets apply to the namespace our children (and we, at execve) will be in.
         if !ns.time_offsets.is_empty() {
-            std::fs::write("/proc/self/timens_offsets", ns.time_offsets.join("\n"))
+            security::procfs::write("/proc/self/timens_offsets", ns.time_offsets.join("\n").as_bytes())
                 .context("writing /proc/self/timens_offsets (linux.timeOffsets)")?;
         }
     }

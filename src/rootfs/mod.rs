@@ -84,7 +84,7 @@ pub fn detach_host_mounts(rootfs: &std::path::Path) {
 fn write_sysctls(root: &Root, plan: &Plan) -> Result<()> {
     for (key, value) in &plan.sysctl {
         let path = std::path::PathBuf::from(format!("/proc/sys/{}", key.replace('.', "/")));
-        root.write_file(&path, value.as_bytes())
+        root.write_proc_file(&path, value.as_bytes())
             .with_context(|| format!("linux.sysctl: writing {value:?} to {} (is /proc mounted?)", path.display()))?;
     }
     Ok(())

@@ -43,14 +43,14 @@ impl Root {
         openat2(self.fd.as_fd(), rel.as_path(), how)
     }
 
-    /// Write to an existing file inside the root (e.g. under the container's /proc/sys).
-    pub fn write_file(&self, path: &Path, data: &[u8]) -> Result<()> {
+    /// Write to an existing procfs file inside the root (the container's /proc/sys), after
+    /// checking it really is on procfs (not a file the rootfs put in the way).
+    pub fn write_proc_file(&self, path: &Path, data: &[u8]) -> Result<()> {
         let how = OpenHow::new()
-            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC)
+            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
             .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
         let fd = openat2(self.fd.as_fd(), relative(path).as_path(), how)?;
-        nix::unistd::write(&fd, data)?;
-        Ok(())
+        crate::security::procfs::write_verified(fd, path, data)
     }
 
     /// Open a container path, creating it (and missing parents, as directories) when absent.

@@ -1,6 +1,7 @@
-//! Identity and security of the container process: user and groups, rlimits, no_new_privs.
-//! (Capabilities and seccomp land here too.)
+//! Identity and security of the container process: user and groups, rlimits, capabilities,
+//! seccomp, and verified writes to procfs.
 
 pub mod caps;
+pub mod procfs;
 pub mod seccomp;
 pub mod user;

@@ -1,7 +1,8 @@
 //! process.user, process.rlimits, process.noNewPrivileges, oomScoreAdj.
 
-use anyhow::{Context, Result};
-use nix::sys::resource::setrlimit;
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::sys::resource::{getrlimit, setrlimit};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 
 use crate::plan::{Rlimit, UserPlan};
@@ -19,14 +20,23 @@ pub fn switch(user: &UserPlan) -> Result<()> {
 
 pub fn apply_rlimits(limits: &[Rlimit]) -> Result<()> {
     for r in limits {
-        setrlimit(r.resource, r.soft, r.hard)
-            .with_context(|| format!("setrlimit {:?} soft {} hard {} (process.rlimits)", r.resource, r.soft, r.hard))?;
+        let set = setrlimit(r.resource, r.soft, r.hard);
+        let why = match (set, getrlimit(r.resource)) {
+            (Ok(()), _) => continue,
+            // The usual cause, worth naming: raising a hard limit needs CAP_SYS_RESOURCE.
+            (Err(Errno::EPERM), Ok((_, current))) if r.hard > current => format!(
+                "EPERM: the hard limit {} is above hull's own ({current}), and raising it needs CAP_SYS_RESOURCE",
+                r.hard
+            ),
+            (Err(e), _) => e.to_string(),
+        };
+        bail!("setrlimit {:?} soft {} hard {} (process.rlimits): {why}", r.resource, r.soft, r.hard);
     }
     Ok(())
 }
 
 pub fn set_oom_score_adj(adj: i32) -> Result<()> {
-    std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+    crate::security::procfs::write("/proc/self/oom_score_adj", adj.to_string().as_bytes())
         .with_context(|| format!("writing {adj} to /proc/self/oom_score_adj (process.oomScoreAdj)"))
 }
 
