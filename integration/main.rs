@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod cve;
 mod errors;
+mod examples;
 mod exec;
 mod hooks;
 mod lifecycle;
