@@ -84,6 +84,7 @@ pub fn prepare_with(
         (None, true) => Some(ConsoleTarget::Proxy),
         (None, false) => None,
     };
+    crate::security::lsm::check_spec(&spec)?;
     let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some(), extras };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;

@@ -12,6 +12,7 @@ use crate::plan::{PlanOptions, ProcessPlan};
 use crate::process::console::ConsoleTarget;
 use crate::process::exec::{self, ExecOptions};
 use crate::process::wait;
+use crate::security::lsm;
 use crate::state::StateDir;
 
 #[derive(Debug, clap::Args)]
@@ -72,12 +73,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     if a.tty && a.console_socket.is_none() && a.detach {
         bail!("--tty with --detach needs --console-socket (hull can proxy a terminal only in the foreground)");
     }
-    if a.process_label.is_some() || a.apparmor.is_some() {
-        bail!("--process-label/--apparmor: this host has no SELinux or AppArmor");
-    }
+    lsm::apparmor("--apparmor", a.apparmor.as_deref())?;
+    lsm::selinux("--process-label", a.process_label.as_deref())?;
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir.load()?.with_context(|| format!("container {:?} is still being created", a.id))?;
     let spec = process_spec(&a, record.process.clone())?;
+    lsm::check_process(&spec, if a.process.is_some() { "--process: " } else { "process." })?;
     let console = match (&a.console_socket, spec.terminal().unwrap_or(false)) {
         (Some(path), _) => Some(ConsoleTarget::Socket(super::create::absolute(path)?)),
         (None, true) => Some(ConsoleTarget::Proxy),

@@ -2,6 +2,7 @@
 //! seccomp, and verified writes to procfs.
 
 pub mod caps;
+pub mod lsm;
 pub mod procfs;
 pub mod seccomp;
 pub mod user;
