@@ -191,3 +191,41 @@ fn profiles_without_close_range_or_clone3_still_start() {
     let (code, out, err) = env.run(&env.id("a"), &c);
     assert_eq!((code, out.as_str()), (0, "ran\n"), "{err}");
 }
+
+/// Every action, seen from the shell that ran the filtered `mkdir`.
+#[test]
+fn each_action_has_its_effect() {
+    let env = Env::new("seccompactions");
+    for (action, expected) in [
+        ("SCMP_ACT_TRAP", "rc=159"),        // SIGSYS kills mkdir
+        ("SCMP_ACT_KILL", "rc=159"),        // = KILL_THREAD: mkdir is single-threaded
+        ("SCMP_ACT_KILL_THREAD", "rc=159"),
+        ("SCMP_ACT_LOG", "rc=0"),           // allowed, and logged
+        ("SCMP_ACT_TRACE", "Function not implemented"), // no tracer: ENOSYS
+        ("SCMP_ACT_ALLOW", "rc=0"),
+    ] {
+        let mut c = with_filter(action, true);
+        c["process"]["args"] = json!(["sh", "-c", "mkdir /tmp/x 2>&1; echo rc=$?"]);
+        let (code, out, err) = env.run(&env.id(&action[9..].to_lowercase().replace('_', "")), &c);
+        assert_eq!(code, 0, "{action}: {err}");
+        assert!(out.contains(expected), "{action}: {out}");
+    }
+}
+
+/// Argument conditions: EQ, GT and MASKED_EQ on kill(2)'s signal number.
+#[test]
+fn argument_conditions_select_the_calls() {
+    let env = Env::new("seccompargs");
+    let mut c = config(&[]);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 30, "op": "SCMP_CMP_GT"}]},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 255, "valueTwo": 12, "op": "SCMP_CMP_MASKED_EQ"}]}
+        ]
+    });
+    // Nothing may kill the shell: the three signals are the filtered ones.
+    let out = env.sh(&env.id("a"), c, "trap '' USR1 USR2 SYS; for s in 0 USR1 USR2 SYS; do kill -$s $$ 2>/dev/null; echo $s=$?; done");
+    assert_eq!(out, "0=0\nUSR1=1\nUSR2=1\nSYS=1\n");
+}
