@@ -11,6 +11,7 @@ mod examples;
 mod exec;
 mod hooks;
 mod lifecycle;
+mod mounts;
 mod namespaces;
 mod process;
 mod rootfs;

@@ -4,13 +4,14 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::plan::mounts::{FLAG_OPTIONS, PROPAGATION};
+use crate::plan::mounts::{FLAG_OPTIONS, PROPAGATION, RECURSIVE_OPTIONS};
 use crate::spec::SPEC_VERSION;
 
 pub fn run() -> Result<i32> {
     let mut mount_options: Vec<&str> = FLAG_OPTIONS.iter().map(|(n, ..)| *n).collect();
     mount_options.extend(PROPAGATION.iter().map(|(n, _)| *n));
-    mount_options.extend(["bind", "rbind"]);
+    mount_options.extend(RECURSIVE_OPTIONS.iter().map(|(n, ..)| *n));
+    mount_options.extend(["bind", "rbind", "tmpcopyup"]);
     let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     caps.sort();
     let features = json!({
@@ -37,7 +38,7 @@ pub fn run() -> Result<i32> {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {"org.hull.version": env!("CARGO_PKG_VERSION")}
     });

@@ -111,7 +111,7 @@ impl Plan {
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, m)| MountPlan::from_spec(m, bundle).with_context(|| format!("mounts[{i}]")))
+            .map(|(i, m)| MountPlan::from_spec(m, opts.extras.mount_id_maps.get(&i), bundle).with_context(|| format!("mounts[{i}]")))
             .collect::<Result<Vec<_>>>()?;
         let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
         let domainname = spec.domainname().clone().filter(|h| !h.is_empty());

@@ -6,6 +6,9 @@ use anyhow::{bail, Result};
 use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
 
+use super::namespaces::{id_maps, IdMap};
+use crate::spec::MountIdMaps;
+
 /// What kind of mount an entry asks for; decides how the rootfs executor performs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MountKind {
@@ -32,10 +35,38 @@ pub struct MountPlan {
     pub propagation: Vec<MsFlags>,
     /// Options the kernel does not know as flags: passed as the filesystem's data string.
     pub data: String,
+    /// Recursive attributes (`rro`, `rnosuid`, ...), applied with mount_setattr(2) to the
+    /// whole tree after the mount.
+    pub recursive_attrs: MountAttrs,
+    /// `tmpcopyup`: fill the new tmpfs with what the destination held before.
+    pub copy_up: bool,
+    /// `uidMappings`/`gidMappings`: an idmapped bind mount.
+    pub id_map: Option<MountIdMap>,
+}
+
+/// MOUNT_ATTR_* bits to set and clear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MountAttrs {
+    pub set: u64,
+    pub clr: u64,
+}
+
+impl MountAttrs {
+    pub fn is_empty(&self) -> bool {
+        self.set == 0 && self.clr == 0
+    }
+}
+
+/// The id mappings of an idmapped mount (as in linux.uidMappings: container → host).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountIdMap {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
 }
 
 impl MountPlan {
-    pub fn from_spec(m: &Mount, bundle: &Path) -> Result<Self> {
+    /// `maps`: the entry's uidMappings/gidMappings (which oci-spec's Mount cannot hold).
+    pub fn from_spec(m: &Mount, maps: Option<&MountIdMaps>, bundle: &Path) -> Result<Self> {
         let dest = m.destination();
         if dest.as_os_str().is_empty() {
             bail!("destination: empty");
@@ -48,12 +79,22 @@ impl MountPlan {
         let mut recursive = false;
         let mut propagation = Vec::new();
         let mut data = Vec::new();
+        let mut recursive_attrs = MountAttrs::default();
+        let mut copy_up = false;
         for opt in m.options().iter().flatten() {
             match opt.as_str() {
                 "bind" => bind = true,
                 "rbind" => (bind, recursive) = (true, true),
+                "tmpcopyup" => copy_up = true,
                 o => {
-                    if let Some(p) = propagation_flag(o) {
+                    if let Some((set, clr)) = recursive_attr(o) {
+                        // The atime mode is one field: a later option replaces it whole.
+                        if clr == ATIME_FIELD {
+                            recursive_attrs.set &= !ATIME_FIELD;
+                        }
+                        recursive_attrs.set = (recursive_attrs.set & !clr) | set;
+                        recursive_attrs.clr = (recursive_attrs.clr & !set) | clr;
+                    } else if let Some(p) = propagation_flag(o) {
                         propagation.push(p);
                     } else if let Some((set, flag)) = flag_option(o) {
                         flags.set(flag, set);
@@ -74,7 +115,19 @@ impl MountPlan {
             (Some(s), MountKind::Bind { .. }) => Some(bundle.join(s)),
             (s, _) => s.clone(),
         };
-        Ok(Self { destination, source, fstype, kind, flags, propagation, data: data.join(",") })
+        if copy_up && fstype != "tmpfs" {
+            bail!("options: tmpcopyup is only for tmpfs, not {}", if bind { "bind" } else { &fstype });
+        }
+        let none = MountIdMaps::default();
+        let maps = maps.unwrap_or(&none);
+        let (uid, gid) = (id_maps(&maps.uid_mappings, "uidMappings")?, id_maps(&maps.gid_mappings, "gidMappings")?);
+        let id_map = match (uid.is_empty(), gid.is_empty()) {
+            (true, true) => None,
+            (false, false) if bind => Some(MountIdMap { uid, gid }),
+            (false, false) => bail!("uidMappings: idmapped mounts are supported for bind mounts, not {fstype}"),
+            _ => bail!("uidMappings/gidMappings: an idmapped mount needs both"),
+        };
+        Ok(Self { destination, source, fstype, kind, flags, propagation, data: data.join(","), recursive_attrs, copy_up, id_map })
     }
 
     pub fn is_bind(&self) -> bool {
@@ -104,7 +157,7 @@ pub const PROPAGATION: [(&str, MsFlags); 8] = [
 ];
 
 /// mount(8) option names that are mount(2) flags: (name, set?, flag). `features` lists them.
-pub const FLAG_OPTIONS: [(&str, bool, MsFlags); 25] = [
+pub const FLAG_OPTIONS: [(&str, bool, MsFlags); 27] = [
     ("defaults", false, MsFlags::empty()),
     ("ro", true, MsFlags::MS_RDONLY),
     ("rw", false, MsFlags::MS_RDONLY),
@@ -130,7 +183,42 @@ pub const FLAG_OPTIONS: [(&str, bool, MsFlags); 25] = [
     ("nostrictatime", false, MsFlags::MS_STRICTATIME),
     ("silent", true, MsFlags::MS_SILENT),
     ("loud", false, MsFlags::MS_SILENT),
+    ("nosymfollow", true, MS_NOSYMFOLLOW),
+    ("symfollow", false, MS_NOSYMFOLLOW),
 ];
+
+/// Linux 5.10's MS_NOSYMFOLLOW, which nix does not name.
+const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
+
+/// The atime mode bits of mount_setattr(2), cleared together.
+const ATIME_FIELD: u64 = libc::MOUNT_ATTR__ATIME;
+
+/// Recursive mount options (runtime-spec "rro" and friends): (name, bits to set, bits to clear).
+pub const RECURSIVE_OPTIONS: [(&str, u64, u64); 18] = [
+    ("rro", libc::MOUNT_ATTR_RDONLY, 0),
+    ("rrw", 0, libc::MOUNT_ATTR_RDONLY),
+    ("rnosuid", libc::MOUNT_ATTR_NOSUID, 0),
+    ("rsuid", 0, libc::MOUNT_ATTR_NOSUID),
+    ("rnodev", libc::MOUNT_ATTR_NODEV, 0),
+    ("rdev", 0, libc::MOUNT_ATTR_NODEV),
+    ("rnoexec", libc::MOUNT_ATTR_NOEXEC, 0),
+    ("rexec", 0, libc::MOUNT_ATTR_NOEXEC),
+    ("rnodiratime", libc::MOUNT_ATTR_NODIRATIME, 0),
+    ("rdiratime", 0, libc::MOUNT_ATTR_NODIRATIME),
+    ("rnosymfollow", libc::MOUNT_ATTR_NOSYMFOLLOW, 0),
+    ("rsymfollow", 0, libc::MOUNT_ATTR_NOSYMFOLLOW),
+    // atime is a mode, not a flag: each sets the whole field.
+    ("rnoatime", libc::MOUNT_ATTR_NOATIME, ATIME_FIELD),
+    ("ratime", libc::MOUNT_ATTR_RELATIME, ATIME_FIELD),
+    ("rrelatime", libc::MOUNT_ATTR_RELATIME, ATIME_FIELD),
+    ("rnorelatime", libc::MOUNT_ATTR_STRICTATIME, ATIME_FIELD),
+    ("rstrictatime", libc::MOUNT_ATTR_STRICTATIME, ATIME_FIELD),
+    ("rnostrictatime", libc::MOUNT_ATTR_RELATIME, ATIME_FIELD),
+];
+
+fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
+    RECURSIVE_OPTIONS.iter().find(|(name, ..)| *name == opt).map(|(_, set, clr)| (*set, *clr))
+}
 
 pub fn propagation_flag(opt: &str) -> Option<MsFlags> {
     PROPAGATION.iter().find(|(name, _)| *name == opt).map(|(_, f)| *f)
@@ -145,7 +233,8 @@ mod tests {
     use super::*;
 
     fn mount(json: &str) -> Result<MountPlan> {
-        MountPlan::from_spec(&serde_json::from_str(json).unwrap(), Path::new("/bundle"))
+        let maps: MountIdMaps = serde_json::from_str(json).unwrap();
+        MountPlan::from_spec(&serde_json::from_str(json).unwrap(), Some(&maps), Path::new("/bundle"))
     }
 
     #[test]
@@ -179,6 +268,26 @@ mod tests {
     fn bind_without_source_and_typeless_mounts_are_errors() {
         assert!(format!("{:#}", mount(r#"{"destination":"/x","type":"bind"}"#).unwrap_err()).contains("source"));
         assert!(format!("{:#}", mount(r#"{"destination":"/x"}"#).unwrap_err()).contains("type"));
+    }
+
+    #[test]
+    fn recursive_attributes_tmpcopyup_and_idmaps() {
+        let m = mount(r#"{"destination":"/x","type":"bind","source":"/s","options":["rbind","rro","rnosuid","rnoexec","rrw","rnoatime","rstrictatime"]}"#).unwrap();
+        assert_eq!(m.recursive_attrs.set, libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOEXEC | libc::MOUNT_ATTR_STRICTATIME);
+        assert_eq!(m.recursive_attrs.clr, libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR__ATIME);
+        assert!(m.flags.is_empty(), "recursive options are not mount(2) flags");
+        let m = mount(r#"{"destination":"/x","type":"tmpfs","options":["tmpcopyup","mode=755"]}"#).unwrap();
+        assert!(m.copy_up);
+        assert_eq!(m.data, "mode=755");
+        assert!(format!("{:#}", mount(r#"{"destination":"/x","type":"proc","options":["tmpcopyup"]}"#).unwrap_err()).contains("tmpcopyup"));
+        let maps = r#""uidMappings":[{"containerID":0,"hostID":1000,"size":10}],"gidMappings":[{"containerID":0,"hostID":2000,"size":10}]"#;
+        let m = mount(&format!(r#"{{"destination":"/x","type":"bind","source":"/s",{maps}}}"#)).unwrap();
+        let map = m.id_map.unwrap();
+        assert_eq!((map.uid[0].host, map.gid[0].host), (1000, 2000));
+        assert!(mount(&format!(r#"{{"destination":"/x","type":"tmpfs",{maps}}}"#)).is_err());
+        let only_uid = r#"{"destination":"/x","type":"bind","source":"/s","uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#;
+        assert!(format!("{:#}", mount(only_uid).unwrap_err()).contains("needs both"));
+        assert_eq!(mount(r#"{"destination":"/x","type":"tmpfs","options":["nosymfollow"]}"#).unwrap().flags, MS_NOSYMFOLLOW);
     }
 
     #[test]

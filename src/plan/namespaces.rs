@@ -121,7 +121,7 @@ impl NamespacePlan {
     }
 }
 
-fn id_maps(maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>, field: &str) -> Result<Vec<IdMap>> {
+pub(crate) fn id_maps(maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>, field: &str) -> Result<Vec<IdMap>> {
     maps.iter()
         .flatten()
         .enumerate()

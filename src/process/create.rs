@@ -114,9 +114,10 @@ fn start_init(
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let trampoline = init::trampoline_for(seccomp)?;
+    let idmapped = crate::rootfs::idmap::prepare(plan)?;
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
     let ctx = ChildContext {
-        role: Role::Init { plan, fifo },
+        role: Role::Init { plan, fifo, idmapped: &idmapped },
         namespaces: &plan.namespaces,
         process: plan.process.as_ref(),
         channel: child,

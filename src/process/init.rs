@@ -30,7 +30,7 @@ use crate::{hooks, rootfs, security, sys};
 /// Who the forked child becomes.
 pub enum Role<'a> {
     /// The container's init: builds the container, then waits on the exec fifo for `start`.
-    Init { plan: &'a Plan, fifo: OwnedFd },
+    Init { plan: &'a Plan, fifo: OwnedFd, idmapped: &'a rootfs::idmap::Prepared },
     /// A process `exec`'d into an existing container: joins it and runs at once. `root` is the
     /// container's root when it shares hull's mount namespace (then joining gives no root).
     Exec { root: Option<OwnedFd> },
@@ -87,8 +87,8 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     // The container state for init's own hooks, sent by the parent when there are hooks.
     let mut hook_state = None;
     match &ctx.role {
-        Role::Init { plan, .. } => {
-            build_container(plan, &ctx.channel, &mut hook_state, &mut timeline)?;
+        Role::Init { plan, idmapped, .. } => {
+            build_container(plan, idmapped, &ctx.channel, &mut hook_state, &mut timeline)?;
             if let Some(persona) = plan.personality {
                 sys::set_personality(persona).context("personality (linux.personality)")?;
             }
@@ -109,7 +109,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
-    if let Role::Init { fifo, plan } = &ctx.role {
+    if let Role::Init { fifo, plan, .. } = &ctx.role {
         ctx.channel.send_to_parent(&ToParent::Ready(timeline.encode()))?;
         fifo::wait_for_start(fifo)?;
         if let Some(state) = &hook_state {
@@ -145,7 +145,13 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
 
 /// The container's own setup, in init only: hostname, then the root filesystem, with the
 /// parent's and the createContainer hooks between the mounts and pivot_root.
-fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State>, timeline: &mut Timeline) -> Result<()> {
+fn build_container(
+    plan: &Plan,
+    idmapped: &rootfs::idmap::Prepared,
+    channel: &Channel,
+    hook_state: &mut Option<State>,
+    timeline: &mut Timeline,
+) -> Result<()> {
     sys::set_umask(0);
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
@@ -154,7 +160,7 @@ fn build_container(plan: &Plan, channel: &Channel, hook_state: &mut Option<State
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
     timeline.mark("hostname");
-    let result = rootfs::setup(plan, || {
+    let result = rootfs::setup(plan, idmapped, || {
         timeline.mark("mounts");
         if !plan.hooks.init_needs_state() {
             return Ok(());

@@ -2,7 +2,9 @@
 //! Runs in init, inside the new mount namespace, in the order of config-linux.md.
 
 mod cgroupfs;
+mod copyup;
 mod dev;
+pub mod idmap;
 mod mask;
 mod mount;
 mod pivot;
@@ -16,7 +18,7 @@ use resolve::Root;
 
 /// Build the container's root and enter it; `before_pivot` runs once the mounts are made
 /// (the hooks' moment).
-pub fn setup(plan: &Plan, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
+pub fn setup(plan: &Plan, prepared: &idmap::Prepared, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
     let rootfs = &plan.root.path;
     let own_ns = plan.namespaces.has_mount_namespace();
     if own_ns {
@@ -33,16 +35,23 @@ pub fn setup(plan: &Plan, before_pivot: impl FnOnce() -> Result<()>) -> Result<(
         // pivot_root refuses a root whose parent mount is shared (rootfsPropagation "shared").
         make_parent_private(rootfs)?;
     }
-    // pivot_root needs the new root to be a mount point.
     let in_userns = plan.namespaces.has(NsKind::User);
-    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).with_context(|| {
-        let hint = if in_userns { " (in a user namespace the mapped root must be able to reach it)" } else { "" };
-        format!("bind-mounting rootfs {} onto itself{hint}", rootfs.display())
-    })?;
+    // Relative paths in mount options (overlay's lowerdir=, ...) are the bundle's, as in runc.
+    nix::unistd::chdir(&plan.bundle).with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
+    // pivot_root needs the new root to be a mount point: the rootfs bound onto itself, or the
+    // mount the config puts at "/" (an overlay of image layers, say).
+    let root_mount = plan.mounts.iter().position(|m| m.destination == std::path::Path::new("/"));
+    match root_mount {
+        Some(i) => mount_root(&plan.mounts[i], rootfs).with_context(|| format!("mounts[{i}]: mounting the root at {}", rootfs.display()))?,
+        None => mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).with_context(|| {
+            let hint = if in_userns { " (in a user namespace the mapped root must be able to reach it)" } else { "" };
+            format!("bind-mounting rootfs {} onto itself{hint}", rootfs.display())
+        })?,
+    }
     let root = Root::open(rootfs)?;
-    for m in &plan.mounts {
-        mount::mount(&root, m, in_userns)
-            .with_context(|| format!("mounting {} at {}", m.fstype_or_bind(), m.destination.display()))?;
+    for (i, m) in plan.mounts.iter().enumerate().filter(|(i, _)| Some(*i) != root_mount) {
+        mount::mount(&root, m, prepared.get(i), in_userns)
+            .with_context(|| format!("mounts[{i}]: mounting {} at {}", m.fstype_or_bind(), m.destination.display()))?;
     }
     if plan.default_devices {
         dev::create_default_devices(&root, in_userns)?;
@@ -88,6 +97,20 @@ fn write_sysctls(root: &Root, plan: &Plan) -> Result<()> {
             .with_context(|| format!("linux.sysctl: writing {value:?} to {} (is /proc mounted?)", path.display()))?;
     }
     Ok(())
+}
+
+/// A `mounts` entry at "/": mounted onto the rootfs directory itself, which it replaces.
+fn mount_root(m: &crate::plan::MountPlan, rootfs: &std::path::Path) -> Result<()> {
+    let (source, fstype, flags) = match m.kind {
+        crate::plan::MountKind::Bind { recursive } => {
+            let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
+            (m.source.as_deref().context("bind mount without a source")?, None, MsFlags::MS_BIND | rec)
+        }
+        crate::plan::MountKind::Fresh => (m.source.as_deref().unwrap_or(std::path::Path::new(&m.fstype)), Some(m.fstype.as_str()), m.flags),
+        crate::plan::MountKind::Cgroup => anyhow::bail!("a cgroup filesystem cannot be the root"),
+    };
+    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    mount(Some(source), rootfs, fstype, flags, data).map_err(Into::into)
 }
 
 /// Make the mount that holds `path` private if it is shared.

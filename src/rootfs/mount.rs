@@ -3,20 +3,29 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::mount::{mount as mount2, MsFlags};
 use nix::sys::statvfs::{fstatvfs, statvfs, FsFlags, Statvfs};
 
 use super::cgroupfs;
 use super::resolve::{fd_path, Kind, Root};
+use crate::plan::mounts::MountAttrs;
 use crate::plan::{MountKind, MountPlan};
+use crate::sys;
 
-pub fn mount(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
+/// `idmapped`: the detached tree the parent prepared for an idmapped bind mount.
+pub fn mount(root: &Root, m: &MountPlan, idmapped: Option<&OwnedFd>, in_userns: bool) -> Result<()> {
     match m.kind {
-        MountKind::Bind { recursive } => bind(root, m, recursive)?,
+        MountKind::Bind { recursive } => bind(root, m, recursive, idmapped)?,
         MountKind::Cgroup => cgroupfs::mount(root, m)?,
         MountKind::Fresh => fresh(root, m, in_userns)?,
+    }
+    if !m.recursive_attrs.is_empty() {
+        let mounted = root.open_path(&m.destination)?;
+        let MountAttrs { set, clr } = m.recursive_attrs;
+        sys::mount_setattr(mounted.as_fd(), true, set, clr, None)
+            .context("applying the recursive options (rro, rnosuid, ...) with mount_setattr")?;
     }
     for &p in &m.propagation {
         let target = root.open_path(&m.destination)?;
@@ -26,14 +35,18 @@ pub fn mount(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
     Ok(())
 }
 
-fn bind(root: &Root, m: &MountPlan, recursive: bool) -> Result<()> {
+fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>) -> Result<()> {
     let source = m.source.as_deref().context("bind mount without a source")?;
-    let meta = std::fs::metadata(source).with_context(|| format!("bind source {}", source.display()))?;
+    let meta = std::fs::metadata(source).with_context(|| format!("source {}", source.display()))?;
     let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
     let target = root.ensure(&m.destination, kind)?;
-    let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
-    mount2(Some(source), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | rec, None::<&str>)
-        .with_context(|| format!("bind-mounting {}", source.display()))?;
+    if let Some(tree) = idmapped {
+        sys::move_mount_to(tree.as_fd(), target.as_fd()).with_context(|| format!("attaching the idmapped {}", source.display()))?;
+    } else {
+        let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
+        mount2(Some(source), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | rec, None::<&str>)
+            .with_context(|| format!("bind-mounting {}", source.display()))?;
+    }
     // A bind mount takes its flags only from a second, remounting call.
     let flags = m.flags - MsFlags::MS_REMOUNT;
     if !flags.is_empty() {
@@ -44,9 +57,27 @@ fn bind(root: &Root, m: &MountPlan, recursive: bool) -> Result<()> {
 }
 
 fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
+    // procfs and sysfs where the image put a symlink would land wherever it points, and
+    // later masks and writes would miss them (CVE-2019-16884): runc's rule, refuse.
+    if matches!(m.fstype.as_str(), "proc" | "sysfs") && matches!(root.open_no_symlinks(&m.destination), Err(Errno::ELOOP)) {
+        bail!("destination {} is a symlink in the rootfs: refusing to mount {} there", m.destination.display(), m.fstype);
+    }
     let target = root.ensure(&m.destination, Kind::Dir)?;
     let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
     let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    if m.copy_up {
+        // `target` keeps naming the directory underneath once the tmpfs covers it. A
+        // read-only tmpfs is filled first, then made read-only.
+        let writable = m.flags - MsFlags::MS_RDONLY;
+        mount2(Some(source), &fd_path(&target), Some(m.fstype.as_str()), writable, data)?;
+        let fresh = root.open_path(&m.destination)?;
+        super::copyup::copy_tree(&target, &fresh).context("tmpcopyup: copying the destination's files into the tmpfs")?;
+        if m.flags.contains(MsFlags::MS_RDONLY) {
+            mount2(None::<&str>, &fd_path(&fresh), None::<&str>, m.flags | MsFlags::MS_REMOUNT, data)
+                .context("tmpcopyup: making the tmpfs read-only")?;
+        }
+        return Ok(());
+    }
     match mount2(Some(source), &fd_path(&target), Some(m.fstype.as_str()), m.flags, data) {
         // Without its own network namespace a user namespace may not mount sysfs: show the
         // host's, read-only where asked, as runc does.

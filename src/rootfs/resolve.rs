@@ -43,6 +43,14 @@ impl Root {
         openat2(self.fd.as_fd(), rel.as_path(), how)
     }
 
+    /// Like [`Root::open_path`], but refusing any symlink on the way (ELOOP).
+    pub fn open_no_symlinks(&self, path: &Path) -> nix::Result<OwnedFd> {
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        openat2(self.fd.as_fd(), relative(path).as_path(), how)
+    }
+
     /// Write to an existing procfs file inside the root (the container's /proc/sys), after
     /// checking it really is on procfs (not a file the rootfs put in the way).
     pub fn write_proc_file(&self, path: &Path, data: &[u8]) -> Result<()> {
@@ -55,6 +63,12 @@ impl Root {
 
     /// Open a container path, creating it (and missing parents, as directories) when absent.
     pub fn ensure(&self, path: &Path, kind: Kind) -> Result<OwnedFd> {
+        self.ensure_following(path, kind, 0)
+    }
+
+    /// `links`: dangling symlinks followed so far (their targets are created, inside the root,
+    /// as runc does); bounded like the kernel's own limit.
+    fn ensure_following(&self, path: &Path, kind: Kind, links: u32) -> Result<OwnedFd> {
         let rel = relative(path);
         match self.open_path(&rel) {
             Err(Errno::ENOENT) => {}
@@ -63,13 +77,23 @@ impl Root {
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
             return self.open_path(&rel).with_context(|| format!("resolving {}", path.display()));
         };
-        let dir = self.ensure(parent, Kind::Dir)?;
+        let dir = self.ensure_following(parent, Kind::Dir, links)?;
         let made = match kind {
             Kind::Dir => mkdirat(dir.as_fd(), name, Mode::from_bits_truncate(0o755)),
             Kind::File => mknodat(dir.as_fd(), name, SFlag::S_IFREG, Mode::from_bits_truncate(0o644), 0),
         };
         match made {
-            Ok(()) | Err(Errno::EEXIST) => {}
+            Ok(()) => {}
+            // Present but not resolvable: a dangling symlink. Create what it points to.
+            Err(Errno::EEXIST) => {
+                if let Ok(target) = nix::fcntl::readlinkat(dir.as_fd(), name) {
+                    if links >= 40 {
+                        anyhow::bail!("resolving {} in the rootfs: too many levels of symlinks", path.display());
+                    }
+                    let next = Path::new("/").join(parent).join(target);
+                    return self.ensure_following(&next, kind, links + 1);
+                }
+            }
             Err(e) => return Err(e).with_context(|| format!("creating {} in the rootfs", path.display())),
         }
         self.open_path(&rel).with_context(|| format!("resolving {} in the rootfs", path.display()))

@@ -12,10 +12,20 @@ pub const SPEC_VERSION: &str = "1.2.1";
 
 /// Fields of runtime-spec 1.2 that oci-spec 0.8 has no place for: taken out of the JSON before
 /// it is deserialized, and carried next to the `Spec`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extras {
     /// `linux.seccomp.flags` holds `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`.
     pub seccomp_wait_killable_recv: bool,
+    /// `mounts[i].uidMappings`/`gidMappings` (idmapped mounts), by mount index.
+    pub mount_id_maps: std::collections::BTreeMap<usize, MountIdMaps>,
+}
+
+/// One mount's `uidMappings` and `gidMappings`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MountIdMaps {
+    pub uid_mappings: Option<Vec<oci_spec::runtime::LinuxIdMapping>>,
+    pub gid_mappings: Option<Vec<oci_spec::runtime::LinuxIdMapping>>,
 }
 
 const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
@@ -46,20 +56,27 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
     let mut extras = Extras::default();
     // Rare, so the cost of a second pass (and line numbers of the re-serialized text in
     // errors) is only paid by configs that use the flag.
-    let owned;
-    let text = if text.contains(WAIT_KILLABLE_RECV) {
-        let mut value: serde_json::Value = serde_json::from_str(text).context("parsing the JSON")?;
-        if let Some(flags) = value.pointer_mut("/linux/seccomp/flags").and_then(|f| f.as_array_mut()) {
-            let before = flags.len();
-            flags.retain(|f| f != WAIT_KILLABLE_RECV);
-            extras.seccomp_wait_killable_recv = flags.len() != before;
-        }
-        owned = value.to_string();
-        &owned
-    } else {
-        text
+    if !text.contains(WAIT_KILLABLE_RECV) && !text.contains("Mappings") {
+        return Ok((parse_spec(text)?, extras));
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+        // The typed parse reports the error with its field, line and column.
+        return Ok((parse_spec(text)?, extras));
     };
-    Ok((parse_spec(text)?, extras))
+    for (i, m) in value.get("mounts").and_then(|m| m.as_array()).into_iter().flatten().enumerate() {
+        let maps: MountIdMaps = serde_json::from_value(m.clone()).with_context(|| format!("mounts[{i}]: uidMappings/gidMappings"))?;
+        if maps.uid_mappings.is_some() || maps.gid_mappings.is_some() {
+            extras.mount_id_maps.insert(i, maps);
+        }
+    }
+    if let Some(flags) = value.pointer_mut("/linux/seccomp/flags").and_then(|f| f.as_array_mut()) {
+        let before = flags.len();
+        flags.retain(|f| f != WAIT_KILLABLE_RECV);
+        extras.seccomp_wait_killable_recv = flags.len() != before;
+    }
+    // Only then is the text oci-spec sees different from the file (line numbers too).
+    let spec = if extras.seccomp_wait_killable_recv { parse_spec(&value.to_string())? } else { parse_spec(text)? };
+    Ok((spec, extras))
 }
 
 fn parse_spec(text: &str) -> Result<Spec> {

@@ -169,6 +169,50 @@ pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<Option<OwnedFd>, Errno> {
     Ok(listener.then(|| unsafe { OwnedFd::from_raw_fd(ret as RawFd) }))
 }
 
+/// mount_setattr(2) on the mount `fd` refers to (AT_EMPTY_PATH): set and clear MOUNT_ATTR_*
+/// flags, over the whole tree below it when `recursive`; `userns` for MOUNT_ATTR_IDMAP.
+pub fn mount_setattr(fd: BorrowedFd, recursive: bool, set: u64, clr: u64, userns: Option<BorrowedFd>) -> Result<(), Errno> {
+    let attr = libc::mount_attr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: userns.map_or(0, |u| u.as_raw_fd() as u64),
+    };
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    // SAFETY: `attr` is a valid mount_attr that outlives the call, its size is passed, and
+    // the path is an empty C string (AT_EMPTY_PATH: the fd itself is the target).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount (tree, if `recursive`) at
+/// `path`, to be set up and attached with [`move_mount_to`].
+pub fn open_tree_clone(path: &CStr, recursive: bool) -> Result<OwnedFd, Errno> {
+    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    // SAFETY: `path` is a valid C string for the duration of the call.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
+    let fd = Errno::result(fd)?;
+    // SAFETY: the kernel just returned this fd to us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// move_mount(2): attach the detached mount `from` onto the directory or file `to`.
+pub fn move_mount_to(from: BorrowedFd, to: BorrowedFd) -> Result<(), Errno> {
+    let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
+    // SAFETY: both paths are empty C strings; the fds name source and target.
+    let ret = unsafe { libc::syscall(libc::SYS_move_mount, from.as_raw_fd(), c"".as_ptr(), to.as_raw_fd(), c"".as_ptr(), flags) };
+    Errno::result(ret).map(drop)
+}
+
 /// Take ownership of an fd the kernel handed us (e.g. through SCM_RIGHTS).
 pub fn owned_fd(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass fds freshly received from the kernel that nothing else owns.
