@@ -126,3 +126,44 @@ fn time_namespace_offsets() {
     assert!(inside >= 86400 * 365 + host as u64 - 5, "uptime inside {inside}, host {host}");
     assert_ne!(lines[1], host_ns("time"));
 }
+
+/// A rootfs owned by the mapped root (host 100000) is the container root's own: it may write
+/// anywhere in it, and its files are owned by 100000 on the host.
+#[test]
+fn rootfs_owned_by_the_mapped_root() {
+    let env = Env::new("usernsowned");
+    let root = env.base.join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy(rootfs().join("bin/busybox"), root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+    for p in [env.base.clone(), root.clone(), root.join("bin")] {
+        std::os::unix::fs::chown(&p, Some(100000), Some(100000)).unwrap();
+    }
+    let mut c = userns_config();
+    c["root"] = json!({"path": root, "readonly": false});
+    c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
+    c["linux"]["maskedPaths"] = json!([]);
+    c["linux"]["readonlyPaths"] = json!([]);
+    let out = env.sh(&env.id("a"), c, "echo mine > /owned && /bin/busybox stat -c %u:%g /owned /bin");
+    assert_eq!(out, "0:0\n0:0\n");
+    let meta = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(root.join("owned")).unwrap());
+    assert_eq!(meta, 100000);
+}
+
+/// `spec --rootless` gives a config that runs as is (here as root: its single mapping is 0→0).
+#[test]
+fn rootless_spec_runs_as_generated() {
+    let env = Env::new("rootlessspec");
+    let dir = env.base.join("rl");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(env.hull(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()]).status.success());
+    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    c["root"]["path"] = json!(rootfs());
+    c["process"]["args"] = json!(["sh", "-c", "cat /proc/self/uid_map; id -u"]);
+    c["process"]["terminal"] = json!(false);
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].split_whitespace().eq(["0", "0", "1"]), "{out}");
+    assert_eq!(lines[1], "0");
+}
