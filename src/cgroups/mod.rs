@@ -4,6 +4,7 @@
 //! Why not cgroups-rs: it wants to own the hierarchy layout and hides the per-file errors we
 //! report by path; the file writes a runtime needs are few, so they are written here.
 
+mod device_filter;
 mod fs;
 mod v1;
 mod v2;
@@ -42,6 +43,8 @@ pub trait Manager {
     fn destroy(&self) -> Result<()>;
     /// Usage figures in the shape of runc's `events --stats` data.
     fn stats(&self) -> Result<serde_json::Value>;
+    /// How many processes the OOM killer has killed in the cgroup so far.
+    fn oom_kills(&self) -> u64;
 }
 
 /// A cgroup `key value` file (memory.stat, cpu.stat, cpuacct.stat) as a JSON object.

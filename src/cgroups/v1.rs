@@ -152,8 +152,23 @@ impl Manager for V1 {
             let v = if v == -1 { "max".to_owned() } else { v.to_string() };
             self.set("pids", "pids.max", &v, "linux.resources.pids.limit")?;
         }
-        if let Some(v) = r.blkio_weight {
+        let b = &r.blkio;
+        if let Some(v) = b.weight {
             self.set("blkio", "blkio.weight", &v.to_string(), "linux.resources.blockIO.weight")?;
+        }
+        if let Some(v) = b.leaf_weight {
+            self.set("blkio", "blkio.leaf_weight", &v.to_string(), "linux.resources.blockIO.leafWeight")?;
+        }
+        for &(major, minor, weight, leaf) in &b.weight_device {
+            for (value, file) in [(weight, "blkio.weight_device"), (leaf, "blkio.leaf_weight_device")] {
+                if let Some(v) = value {
+                    self.set("blkio", file, &format!("{major}:{minor} {v}"), "linux.resources.blockIO.weightDevice")?;
+                }
+            }
+        }
+        for &(kind, major, minor, rate) in &b.throttle {
+            let (file, field) = kind.v1_file();
+            self.set("blkio", file, &format!("{major}:{minor} {rate}"), &format!("linux.resources.blockIO.{field}"))?;
         }
         for (size, limit) in &r.hugepages {
             self.set("hugetlb", &format!("hugetlb.{size}.limit_in_bytes"), &limit.to_string(), "linux.resources.hugepageLimits")?;
@@ -202,6 +217,12 @@ impl Manager for V1 {
             fs::remove_dir(dir)?;
         }
         Ok(())
+    }
+
+    fn oom_kills(&self) -> u64 {
+        // "oom_kill N" in memory.oom_control (Linux 4.13 and later).
+        let text = self.dir("memory").and_then(|d| fs::read(d, "memory.oom_control").ok()).unwrap_or_default();
+        key_values(&text).get("oom_kill").and_then(|v| v.as_u64()).unwrap_or(0)
     }
 
     fn stats(&self) -> Result<serde_json::Value> {

@@ -123,8 +123,18 @@ impl Manager for V2 {
         if let Some(v) = r.pids_limit {
             self.set("pids.max", &max_or(v), "linux.resources.pids.limit")?;
         }
-        if let Some(w) = r.blkio_weight {
+        let b = &r.blkio;
+        if let Some(w) = b.weight {
             self.set("io.weight", &blkio_to_io_weight(w).to_string(), "linux.resources.blockIO.weight")?;
+        }
+        for &(major, minor, weight, _) in &b.weight_device {
+            if let Some(w) = weight {
+                self.set("io.weight", &format!("{major}:{minor} {}", blkio_to_io_weight(w)), "linux.resources.blockIO.weightDevice")?;
+            }
+        }
+        for &(kind, major, minor, rate) in &b.throttle {
+            let field = format!("linux.resources.blockIO.{}", kind.v1_file().1);
+            self.set("io.max", &format!("{major}:{minor} {}={rate}", kind.v2_key()), &field)?;
         }
         for (size, limit) in &r.hugepages {
             self.set(&format!("hugetlb.{size}.max"), &max_or(*limit), "linux.resources.hugepageLimits")?;
@@ -132,8 +142,9 @@ impl Manager for V2 {
         for (key, value) in &r.unified {
             self.set(key, value, &format!("linux.resources.unified.{key}"))?;
         }
-        // Device rules need a BPF_PROG_TYPE_CGROUP_DEVICE program on v2: not written yet, so
-        // the rules are not enforced here (the default devices are all that are created).
+        if !r.devices.is_empty() {
+            super::device_filter::apply(&self.dir, &r.devices)?;
+        }
         Ok(())
     }
 
@@ -167,6 +178,11 @@ impl Manager for V2 {
             let _ = fs::write(&self.dir, "cgroup.kill", "1");
         }
         fs::remove_dir(&self.dir)
+    }
+
+    fn oom_kills(&self) -> u64 {
+        let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
+        key_values(&text).get("oom_kill").and_then(|v| v.as_u64()).unwrap_or(0)
     }
 
     fn stats(&self) -> Result<serde_json::Value> {

@@ -1,7 +1,8 @@
 //! `hull events [--stats] [--interval SECS] ID`: usage figures as JSON lines, once with
-//! `--stats`, else every interval until the container stops.
+//! `--stats`, else every interval until the container stops, and `{"type":"oom"}` lines when
+//! the OOM killer strikes in the container's cgroup (as runc prints them).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -21,19 +22,34 @@ pub struct Args {
     pub id: String,
 }
 
+/// How often the OOM counter is looked at between stats lines.
+const OOM_POLL: Duration = Duration::from_millis(100);
+
 pub fn run(g: &Global, a: Args) -> Result<i32> {
+    if a.stats {
+        println!("{}", lifecycle::stats(&StateDir::open(&g.root, &a.id)?)?);
+        return Ok(0);
+    }
+    let interval = Duration::from_secs(a.interval.max(1));
+    let mut ooms = lifecycle::oom_kills(&StateDir::open(&g.root, &a.id)?)?;
+    let mut next_stats = Instant::now();
     loop {
-        let line = {
-            let dir = StateDir::open(&g.root, &a.id)?;
-            if !a.stats && dir.status(dir.load()?.as_ref()) == ContainerStatus::Stopped {
-                return Ok(0);
-            }
-            lifecycle::stats(&dir)?
-        };
-        println!("{line}");
-        if a.stats {
+        let dir = StateDir::open(&g.root, &a.id)?;
+        // OOM kills first: the cgroup outlives the container until `delete`, so a kill that
+        // stopped the container is still reported.
+        let now_ooms = lifecycle::oom_kills(&dir)?;
+        if now_ooms > ooms {
+            println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
+            ooms = now_ooms;
+        }
+        if dir.status(dir.load()?.as_ref()) == ContainerStatus::Stopped {
             return Ok(0);
         }
-        std::thread::sleep(Duration::from_secs(a.interval.max(1)));
+        if Instant::now() >= next_stats {
+            println!("{}", lifecycle::stats(&dir)?);
+            next_stats += interval;
+        }
+        drop(dir);
+        std::thread::sleep(OOM_POLL);
     }
 }

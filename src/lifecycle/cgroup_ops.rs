@@ -46,6 +46,12 @@ pub fn update(dir: &StateDir, resources: &LinuxResources) -> Result<()> {
     cgroup.apply(&plan)
 }
 
+/// The container's OOM-kill count so far (0 without a cgroup).
+pub fn oom_kills(dir: &StateDir) -> Result<u64> {
+    let record = dir.load()?.with_context(|| format!("container {:?} is still being created", dir.id()))?;
+    Ok(record.cgroup().map_or(0, |c| c.oom_kills()))
+}
+
 /// `events --stats`: the container's usage, as runc prints it.
 pub fn stats(dir: &StateDir) -> Result<serde_json::Value> {
     let running = [ContainerStatus::Running, ContainerStatus::Created, ContainerStatus::Paused];

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-pub use cgroup_ops::{pause, pids, resume, stats, update};
+pub use cgroup_ops::{oom_kills, pause, pids, resume, stats, update};
 pub use delete::{delete, DeleteMode};
 pub use signal::{parse_signal, send_signal};
 

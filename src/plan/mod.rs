@@ -24,7 +24,7 @@ pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
 pub use process::{ProcessPlan, Rlimit, SchedPlan, UserPlan};
-pub use resources::{CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan};
+pub use resources::{BlkioPlan, CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan, Throttle};
 pub use security::CapsPlan;
 
 /// Everything `create` needs, checked and in the shape the executors use.

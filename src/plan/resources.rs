@@ -60,13 +60,54 @@ impl DeviceRule {
     }
 }
 
+/// linux.resources.blockIO.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlkioPlan {
+    pub weight: Option<u16>,
+    pub leaf_weight: Option<u16>,
+    /// (major, minor, weight, leafWeight).
+    pub weight_device: Vec<(i64, i64, Option<u16>, Option<u16>)>,
+    /// Per device (major, minor, rate) for each throttle: read/write bytes and io per second.
+    pub throttle: Vec<(Throttle, i64, i64, u64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    ReadBps,
+    WriteBps,
+    ReadIops,
+    WriteIops,
+}
+
+impl Throttle {
+    /// The v1 file and the spec's field name.
+    pub fn v1_file(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ReadBps => ("blkio.throttle.read_bps_device", "throttleReadBpsDevice"),
+            Self::WriteBps => ("blkio.throttle.write_bps_device", "throttleWriteBpsDevice"),
+            Self::ReadIops => ("blkio.throttle.read_iops_device", "throttleReadIOPSDevice"),
+            Self::WriteIops => ("blkio.throttle.write_iops_device", "throttleWriteIOPSDevice"),
+        }
+    }
+
+    /// The key in v2's io.max.
+    pub fn v2_key(self) -> &'static str {
+        match self {
+            Self::ReadBps => "rbps",
+            Self::WriteBps => "wbps",
+            Self::ReadIops => "riops",
+            Self::WriteIops => "wiops",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourcesPlan {
     pub path: CgroupPath,
     pub memory: MemoryPlan,
     pub cpu: CpuPlan,
     pub pids_limit: Option<i64>,
-    pub blkio_weight: Option<u16>,
+    pub blkio: BlkioPlan,
     /// (page size as in the file names, e.g. "2MB", limit in bytes).
     pub hugepages: Vec<(String, i64)>,
     pub devices: Vec<DeviceRule>,
@@ -169,12 +210,7 @@ impl ResourcesPlan {
             Some(p) if p.limit() != 0 => Some(p.limit()),
             _ => None,
         };
-        let blkio_weight = r.block_io().as_ref().and_then(|b| b.weight());
-        if let Some(w) = blkio_weight {
-            if !(10..=1000).contains(&w) {
-                bail!("linux.resources.blockIO.weight: {w} is outside 10..1000");
-            }
-        }
+        let blkio = r.block_io().as_ref().map(blkio_plan).transpose()?.unwrap_or_default();
         let hugepages = r
             .hugepage_limits()
             .iter()
@@ -212,8 +248,33 @@ impl ResourcesPlan {
                 bail!("linux.resources.unified: {key:?} is not a cgroup file name");
             }
         }
-        Ok(Self { path, memory, cpu, pids_limit, blkio_weight, hugepages, devices, unified })
+        Ok(Self { path, memory, cpu, pids_limit, blkio, hugepages, devices, unified })
     }
+}
+
+fn blkio_plan(b: &oci_spec::runtime::LinuxBlockIo) -> Result<BlkioPlan> {
+    let weight = |w: Option<u16>, field: &str| -> Result<Option<u16>> {
+        match w {
+            Some(w) if !(10..=1000).contains(&w) => bail!("linux.resources.blockIO.{field}: {w} is outside 10..1000"),
+            w => Ok(w),
+        }
+    };
+    let mut plan = BlkioPlan { weight: weight(b.weight(), "weight")?, leaf_weight: weight(b.leaf_weight(), "leafWeight")?, ..Default::default() };
+    for (i, d) in b.weight_device().iter().flatten().enumerate() {
+        let field = format!("weightDevice[{i}]");
+        plan.weight_device.push((d.major(), d.minor(), weight(d.weight(), &format!("{field}.weight"))?, weight(d.leaf_weight(), &format!("{field}.leafWeight"))?));
+    }
+    for (kind, list) in [
+        (Throttle::ReadBps, b.throttle_read_bps_device()),
+        (Throttle::WriteBps, b.throttle_write_bps_device()),
+        (Throttle::ReadIops, b.throttle_read_iops_device()),
+        (Throttle::WriteIops, b.throttle_write_iops_device()),
+    ] {
+        for d in list.iter().flatten() {
+            plan.throttle.push((kind, d.major(), d.minor(), d.rate()));
+        }
+    }
+    Ok(plan)
 }
 
 /// The devices every container may use whatever its rules say (config-linux.md "Default
@@ -311,9 +372,19 @@ mod tests {
         assert_eq!(p.memory.limit, Some(104857600));
         assert_eq!(p.cpu.cpus.as_deref(), Some("0-1"));
         assert_eq!(p.pids_limit, Some(64));
+
         assert_eq!(p.devices[0].v1_line(), "a *:* rwm");
         assert_eq!(p.devices[1].v1_line(), "c 1:3 rw");
         let lines: Vec<String> = p.devices.iter().map(|d| d.v1_line()).collect();
         assert!(lines.contains(&"c *:* m".to_owned()) && lines.contains(&"c 136:* rwm".to_owned()), "{lines:?}");
+        let b = plan(
+            r#"{"resources":{"blockIO":{"weight":300,"weightDevice":[{"major":254,"minor":0,"weight":500}],
+               "throttleReadBpsDevice":[{"major":254,"minor":0,"rate":1048576}],"throttleWriteIOPSDevice":[{"major":254,"minor":0,"rate":100}]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(b.blkio.weight, Some(300));
+        assert_eq!(b.blkio.weight_device, vec![(254, 0, Some(500), None)]);
+        assert_eq!(b.blkio.throttle, vec![(Throttle::ReadBps, 254, 0, 1048576), (Throttle::WriteIops, 254, 0, 100)]);
+        assert!(plan(r#"{"resources":{"blockIO":{"weightDevice":[{"major":1,"minor":2,"weight":5}]}}}"#).is_err());
     }
 }
