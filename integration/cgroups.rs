@@ -270,3 +270,29 @@ fn oom_kill_is_reported_by_events() {
     assert!(lines.iter().any(|l| l["type"] == "oom" && l["id"] == id.as_str()), "{text}");
     assert_eq!(lines[0]["type"], "stats", "a stats line first: {text}");
 }
+
+/// network (net_cls/net_prio) and rdma: written where the host has the controller, else a
+/// clear error naming the field, and nothing left behind.
+#[test]
+fn network_and_rdma_limits_are_written_or_refused_by_name() {
+    let env = Env::new("cgnetrdma");
+    for (name, resources, field, controller, file, value) in [
+        ("net", json!({"network": {"classID": 1048577}}), "linux.resources.network", "net_cls", "net_cls.classid", "1048577"),
+        ("rdma", json!({"rdma": {"hull_test_dev": {"hcaHandles": 2, "hcaObjects": 20}}}), "linux.resources.rdma.hull_test_dev", "rdma", "rdma.max", ""),
+    ] {
+        let id = env.id(name);
+        let mut c = config(&["sleep", "30"]);
+        c["linux"]["resources"] = resources;
+        let bundle = env.bundle(&id, &c);
+        let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+        let has_controller = !is_v2() && Path::new(V1).join(controller).is_dir();
+        if has_controller && !value.is_empty() {
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert_eq!(read(&cgroup_dir(controller, &format!("{CGROUP_BASE}/{id}")), file), value);
+            continue;
+        }
+        // No such controller here (v1 host without it; v2 has no net_cls), or no such device.
+        assert_fails(&out, field);
+        assert!(!env.state_dir(&id).exists());
+    }
+}

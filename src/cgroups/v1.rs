@@ -177,6 +177,15 @@ impl Manager for V1 {
             let file = if rule.allow { "devices.allow" } else { "devices.deny" };
             self.set("devices", file, &rule.v1_line(), &format!("linux.resources.devices[{i}]"))?;
         }
+        if let Some(id) = r.net_class_id {
+            self.set("net_cls", "net_cls.classid", &id.to_string(), "linux.resources.network.classID")?;
+        }
+        for (iface, prio) in &r.net_priorities {
+            self.set("net_prio", "net_prio.ifpriomap", &format!("{iface} {prio}"), "linux.resources.network.priorities")?;
+        }
+        for (dev, limits) in &r.rdma {
+            self.set("rdma", "rdma.max", &rdma_line(dev, *limits), &format!("linux.resources.rdma.{dev}"))?;
+        }
         if !r.unified.is_empty() {
             bail!("linux.resources.unified: needs a cgroup v2 host (this one is v1)");
         }
@@ -248,6 +257,12 @@ impl Manager for V1 {
             "pids": {"current": number(&read("pids", "pids.current")), "limit": number(&read("pids", "pids.max"))}
         }))
     }
+}
+
+/// An `rdma.max` line (same format in v1 and v2): `mlx4_0 hca_handle=2 hca_object=2000`.
+pub fn rdma_line(dev: &str, (handles, objects): (Option<u32>, Option<u32>)) -> String {
+    let num = |v: Option<u32>| v.map_or("max".to_owned(), |v| v.to_string());
+    format!("{dev} hca_handle={} hca_object={}", num(handles), num(objects))
 }
 
 /// A new v1 cpuset cgroup starts with no cpus or mems, so no task could join it: copy them

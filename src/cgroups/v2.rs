@@ -139,6 +139,12 @@ impl Manager for V2 {
         for (size, limit) in &r.hugepages {
             self.set(&format!("hugetlb.{size}.max"), &max_or(*limit), "linux.resources.hugepageLimits")?;
         }
+        if r.net_class_id.is_some() || !r.net_priorities.is_empty() {
+            bail!("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers (use eBPF or the network manager)");
+        }
+        for (dev, limits) in &r.rdma {
+            self.set("rdma.max", &super::v1::rdma_line(dev, *limits), &format!("linux.resources.rdma.{dev}"))?;
+        }
         for (key, value) in &r.unified {
             self.set(key, value, &format!("linux.resources.unified.{key}"))?;
         }
@@ -217,5 +223,6 @@ mod tests {
         assert_eq!(blkio_to_io_weight(10), 1);
         assert_eq!(blkio_to_io_weight(1000), 10_000);
         assert_eq!(blkio_to_io_weight(500), 4950);
+        assert_eq!(super::super::v1::rdma_line("mlx4_0", (Some(2), None)), "mlx4_0 hca_handle=2 hca_object=max");
     }
 }

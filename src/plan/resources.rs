@@ -112,6 +112,11 @@ pub struct ResourcesPlan {
     pub hugepages: Vec<(String, i64)>,
     pub devices: Vec<DeviceRule>,
     pub unified: BTreeMap<String, String>,
+    /// linux.resources.network: net_cls class id and net_prio (interface, priority) pairs.
+    pub net_class_id: Option<u32>,
+    pub net_priorities: Vec<(String, u32)>,
+    /// linux.resources.rdma: device → (hca_handles, hca_objects).
+    pub rdma: BTreeMap<String, (Option<u32>, Option<u32>)>,
 }
 
 impl ResourcesPlan {
@@ -248,7 +253,11 @@ impl ResourcesPlan {
                 bail!("linux.resources.unified: {key:?} is not a cgroup file name");
             }
         }
-        Ok(Self { path, memory, cpu, pids_limit, blkio, hugepages, devices, unified })
+        let net_class_id = r.network().as_ref().and_then(|n| n.class_id());
+        let net_priorities =
+            r.network().as_ref().and_then(|n| n.priorities().clone()).unwrap_or_default().iter().map(|p| (p.name().clone(), p.priority())).collect();
+        let rdma = r.rdma().clone().unwrap_or_default().into_iter().map(|(dev, l)| (dev, (l.hca_handles(), l.hca_objects()))).collect();
+        Ok(Self { path, memory, cpu, pids_limit, blkio, hugepages, devices, unified, net_class_id, net_priorities, rdma })
     }
 }
 
