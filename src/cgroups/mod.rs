@@ -5,6 +5,7 @@
 //! report by path; the file writes a runtime needs are few, so they are written here.
 
 mod device_filter;
+mod disabled;
 mod fs;
 mod v1;
 mod v2;
@@ -76,9 +77,31 @@ pub fn for_path(path: &CgroupPath) -> Result<Box<dyn Manager>> {
     }
 }
 
+/// The manager for a new container: as [`for_path`] for root. A caller without root gets the
+/// cgroup only if it may make it (one delegated to it); otherwise none, which is an error only
+/// when the config asks for limits (runc's rule for rootless containers).
+pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
+    let manager = for_path(&resources.path)?;
+    if nix::unistd::geteuid().is_root() {
+        return Ok(manager);
+    }
+    match manager.create() {
+        Ok(()) => Ok(manager),
+        Err(e) if resources.has_limits() => Err(e.context(format!(
+            "linux.resources: running without root, limits need a cgroup delegated to uid {} (linux.cgroupsPath)",
+            nix::unistd::geteuid()
+        ))),
+        Err(e) => {
+            crate::cli::log::debug(&format!("no cgroup for this rootless container: {e:#}"));
+            Ok(Box::new(disabled::Disabled))
+        }
+    }
+}
+
 /// The manager of a recorded cgroup.
 pub fn from_record(record: &CgroupRecord) -> Box<dyn Manager> {
     match record.version {
+        0 => Box::new(disabled::Disabled),
         2 => Box::new(v2::V2::from_dir(record.dirs.first().cloned().unwrap_or_default())),
         _ => Box::new(v1::V1::from_dirs(&record.dirs)),
     }

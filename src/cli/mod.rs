@@ -30,11 +30,24 @@ pub enum Format {
     Json,
 }
 
+/// runc's choice: root's state in /run; a rootless user's in their runtime dir (or /tmp).
+fn default_root() -> PathBuf {
+    let uid = nix::unistd::geteuid();
+    if uid.is_root() {
+        return PathBuf::from("/run/hull");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("hull"),
+        None => PathBuf::from(format!("/tmp/hull-{uid}")),
+    }
+}
+
 /// Flags every command sees.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {
-    /// Directory for container state (tmpfs recommended)
-    #[arg(long, global = true, default_value = "/run/hull")]
+    /// Directory for container state (tmpfs recommended) [default: /run/hull, or
+    /// $XDG_RUNTIME_DIR/hull when not run as root]
+    #[arg(long, global = true, default_value_os_t = default_root(), hide_default_value = true)]
     pub root: PathBuf,
     /// Append log lines (errors; debug with --debug) to this file
     #[arg(long, global = true)]

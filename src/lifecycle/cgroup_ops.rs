@@ -31,10 +31,7 @@ pub fn resume(dir: &StateDir) -> Result<()> {
 /// The pids in the container's cgroup.
 pub fn pids(dir: &StateDir) -> Result<Vec<Pid>> {
     let record = dir.load()?.with_context(|| format!("container {:?} is still being created", dir.id()))?;
-    match record.cgroup() {
-        Some(c) => c.pids(),
-        None => Ok(Vec::new()),
-    }
+    super::container_pids(&record)
 }
 
 /// Apply new limits (a runtime-spec `linux.resources` object) to a live container.

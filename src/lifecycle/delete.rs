@@ -24,7 +24,12 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
     let dir = match StateDir::open(root, id) {
         Ok(d) => d,
         // Nothing to remove: --force succeeds, as runc's does.
-        Err(_) if mode == DeleteMode::Force && !root.join(id).exists() => return Ok(()),
+        // (Truly absent: not merely out of reach, which stays an error.)
+        Err(_) if mode == DeleteMode::Force
+            && std::fs::symlink_metadata(root.join(id)).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            return Ok(())
+        }
         Err(e) => return Err(e),
     };
     let record = dir.load()?;

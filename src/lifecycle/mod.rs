@@ -7,7 +7,7 @@ mod signal;
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 pub use cgroup_ops::{oom_kills, pause, pids, resume, stats, update};
 pub use delete::{delete, DeleteMode};
@@ -28,8 +28,12 @@ pub struct Snapshot {
 pub fn snapshot(root: &Path, id: &str) -> Result<Snapshot> {
     crate::state::id::validate(id)?;
     let dir = root.join(id);
-    if !dir.is_dir() {
-        bail!("container {id:?} does not exist");
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("container {id:?}: {}", dir.display()));
+        }
+        _ => bail!("container {id:?} does not exist"),
     }
     let record = load_record(&dir)?;
     let status = ContainerStatus::derive(record.as_ref(), dir.join("exec.fifo").exists());
@@ -68,4 +72,25 @@ pub fn start(dir: &StateDir) -> Result<()> {
         }
         ContainerStatus::Stopped => bail!("cannot start container {:?}: it has stopped", dir.id()),
     }
+}
+
+/// The container's processes: its cgroup's, or (with no cgroup: rootless) every process in
+/// init's pid namespace when it has its own, else just init.
+pub fn container_pids(record: &Record) -> Result<Vec<nix::unistd::Pid>> {
+    if let Some(cgroup) = record.cgroup() {
+        return cgroup.pids();
+    }
+    let init = nix::unistd::Pid::from_raw(record.pid);
+    if !record.own_pid_namespace {
+        return Ok(vec![init]);
+    }
+    let ns = std::fs::read_link(format!("/proc/{init}/ns/pid")).map_err(|e| anyhow::anyhow!("reading init's pid namespace: {e}"))?;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").map_err(|e| anyhow::anyhow!("reading /proc: {e}"))?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        if std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|p| p == ns) {
+            out.push(nix::unistd::Pid::from_raw(pid));
+        }
+    }
+    Ok(out)
 }

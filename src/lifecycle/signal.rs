@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
 use crate::state::{open_init, Record};
 use crate::sys;
@@ -26,11 +25,7 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
         bail!("container {:?} is not running", record.id);
     };
     if all {
-        let pids = match record.cgroup() {
-            Some(cgroup) => cgroup.pids()?,
-            None if record.own_pid_namespace => pids_in_namespace_of(record.pid)?,
-            None => Vec::new(),
-        };
+        let pids = super::container_pids(record)?;
         for pid in pids {
             if let Ok(fd) = sys::pidfd_open(pid) {
                 let _ = sys::pidfd_send_signal(fd.as_fd(), signal as i32);
@@ -39,19 +34,6 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
     }
     sys::pidfd_send_signal(pidfd.as_fd(), signal as i32)
         .with_context(|| format!("sending {signal} to container {:?} (pid {})", record.id, record.pid))
-}
-
-/// Every process whose pid namespace is init's.
-fn pids_in_namespace_of(init: i32) -> Result<Vec<Pid>> {
-    let ns = std::fs::read_link(format!("/proc/{init}/ns/pid")).context("reading init's pid namespace")?;
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").context("reading /proc")?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        if pid != init && std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|p| p == ns) {
-            out.push(Pid::from_raw(pid));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

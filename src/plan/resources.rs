@@ -261,6 +261,22 @@ impl ResourcesPlan {
     }
 }
 
+impl ResourcesPlan {
+    /// Whether the config sets any limit (device rules included).
+    pub fn has_limits(&self) -> bool {
+        self.memory != MemoryPlan::default()
+            || self.cpu != CpuPlan::default()
+            || self.pids_limit.is_some()
+            || self.blkio != BlkioPlan::default()
+            || !self.hugepages.is_empty()
+            || !self.devices.is_empty()
+            || !self.unified.is_empty()
+            || self.net_class_id.is_some()
+            || !self.net_priorities.is_empty()
+            || !self.rdma.is_empty()
+    }
+}
+
 fn blkio_plan(b: &oci_spec::runtime::LinuxBlockIo) -> Result<BlkioPlan> {
     let weight = |w: Option<u16>, field: &str| -> Result<Option<u16>> {
         match w {

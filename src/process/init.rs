@@ -282,8 +282,12 @@ fn setresuid(id: u32) -> nix::Result<()> {
 }
 
 fn request_id_maps(channel: &Channel) -> Result<()> {
+    // A parent without root can write /proc/PID/uid_map only of a dumpable process. Nothing
+    // of the container exists yet (no mount, no exec), so nothing can use the short window.
+    prctl::set_dumpable(true).context("making the process dumpable for the id maps")?;
     channel.send_to_parent(&ToParent::NeedIdMaps)?;
     channel.recv_from_parent().context("waiting for the id maps")?;
+    prctl::set_dumpable(false).context("making the process non-dumpable")?;
     Ok(())
 }
 

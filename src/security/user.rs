@@ -10,12 +10,20 @@ use crate::plan::{Rlimit, UserPlan};
 /// Become uid/gid with exactly the additional gids (an empty list drops the caller's groups).
 pub fn switch(user: &UserPlan) -> Result<()> {
     let groups: Vec<Gid> = user.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups).with_context(|| format!("setgroups {:?} (process.user.additionalGids)", user.additional_gids))?;
+    match setgroups(&groups) {
+        // A user namespace mapped without root has setgroups denied (and no groups to drop).
+        Err(Errno::EPERM) if groups.is_empty() && setgroups_denied() => {}
+        r => r.with_context(|| format!("setgroups {:?} (process.user.additionalGids)", user.additional_gids))?,
+    }
     let gid = Gid::from_raw(user.gid);
     setresgid(gid, gid, gid).with_context(|| format!("setgid {} (process.user.gid)", user.gid))?;
     let uid = Uid::from_raw(user.uid);
     setresuid(uid, uid, uid).with_context(|| format!("setuid {} (process.user.uid)", user.uid))?;
     Ok(())
+}
+
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
 pub fn apply_rlimits(limits: &[Rlimit]) -> Result<()> {

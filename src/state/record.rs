@@ -53,8 +53,9 @@ fn yes() -> bool {
 
 impl Record {
     /// The manager of the container's cgroup, if it has one.
+    /// The container's cgroup; `None` also for a rootless container that runs without one.
     pub fn cgroup(&self) -> Option<Box<dyn crate::cgroups::Manager>> {
-        self.cgroup.as_ref().map(crate::cgroups::from_record)
+        self.cgroup.as_ref().filter(|c| c.version != 0).map(crate::cgroups::from_record)
     }
 
     /// The hooks as planned (validated at create, so this cannot fail on a record we wrote).

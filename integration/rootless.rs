@@ -1,0 +1,258 @@
+//! hull run by an unprivileged user: its own user namespace (one id mapped directly, more
+//! through newuidmap/newgidmap and /etc/subuid), state in $XDG_RUNTIME_DIR/hull, no cgroup
+//! unless one is delegated, and no way into another user's containers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::json;
+
+use crate::common::*;
+
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A throwaway user (with subordinate ids from useradd), removed with its containers.
+struct User {
+    name: String,
+    uid: u32,
+    gid: u32,
+    xdg: PathBuf,
+    /// Cgroups delegated to the user, removed (as root) at the end.
+    cgroups: Vec<PathBuf>,
+}
+
+impl User {
+    fn new(env: &Env, tag: &str) -> User {
+        let name = format!("hullrl{}{tag}", std::process::id() % 100_000);
+        let mut added = false;
+        for _ in 0..50 {
+            // useradd takes a lock on /etc/passwd: tests in parallel may have to wait.
+            let st = Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", &name]).stderr(Stdio::null()).status().unwrap();
+            if st.success() {
+                added = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(added, "useradd {name}");
+        let user = nix::unistd::User::from_name(&name).unwrap().unwrap();
+        let xdg = env.base.join(format!("xdg-{name}"));
+        std::fs::create_dir_all(&xdg).unwrap();
+        std::os::unix::fs::chown(&xdg, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
+        std::fs::set_permissions(&xdg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        User { name, uid: user.uid.as_raw(), gid: user.gid.as_raw(), xdg, cgroups: Vec::new() }
+    }
+
+    /// hull as this user, with its own XDG_RUNTIME_DIR (so the default --root). Output goes
+    /// through files: a detached container would hold a pipe open.
+    fn hull(&self, args: &[&str]) -> Output {
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (out, err) = (self.xdg.with_extension(format!("out{n}")), self.xdg.with_extension(format!("err{n}")));
+        let status = Command::new("setpriv")
+            .args(["--reuid", &self.name, "--regid", &self.name, "--clear-groups", "env"])
+            .arg(format!("XDG_RUNTIME_DIR={}", self.xdg.display()))
+            .arg(HULL)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+    }
+
+    fn subid_start(&self, file: &str) -> u32 {
+        let text = std::fs::read_to_string(file).unwrap();
+        let line = text.lines().find(|l| l.starts_with(&format!("{}:", self.name))).unwrap_or_else(|| panic!("{} not in {file}", self.name));
+        line.split(':').nth(1).unwrap().parse().unwrap()
+    }
+
+    /// A v1 cgroup (in every hierarchy) owned by the user, under the tests' base cgroup.
+    fn delegate_cgroup(&mut self) -> String {
+        let rel = format!("{}/deleg-{}", CGROUP_BASE.trim_start_matches('/'), self.name);
+        for entry in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let hierarchy = entry.path();
+            if !hierarchy.join("cgroup.procs").exists() || hierarchy.join("cgroup.controllers").exists() {
+                continue; // not a v1 hierarchy (or cgroup2's "unified")
+            }
+            let dir = hierarchy.join(&rel);
+            std::fs::create_dir_all(&dir).unwrap();
+            if dir.join("cpuset.cpus").exists() {
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    for d in [dir.parent().unwrap(), dir.as_path()] {
+                        let root = std::fs::read_to_string(hierarchy.join(f)).unwrap();
+                        if std::fs::read_to_string(d.join(f)).unwrap().trim().is_empty() {
+                            std::fs::write(d.join(f), root.trim()).unwrap();
+                        }
+                    }
+                }
+            }
+            std::os::unix::fs::chown(&dir, Some(self.uid), Some(self.gid)).unwrap();
+            for f in std::fs::read_dir(&dir).unwrap().flatten() {
+                let _ = std::os::unix::fs::chown(f.path(), Some(self.uid), Some(self.gid));
+            }
+            self.cgroups.push(dir);
+        }
+        format!("/{rel}")
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        // As root: whatever the test left of the user's containers, then the user.
+        let root = self.xdg.join("hull");
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for e in entries.flatten() {
+                let _ = Command::new(HULL).arg("--root").arg(&root).args(["delete", "--force"]).arg(e.file_name()).output();
+            }
+        }
+        for dir in self.cgroups.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+        let _ = Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+/// The config `hull spec --rootless` writes (run by the user), over the shared rootfs.
+fn rootless_config(env: &Env, user: &User, args: &[&str]) -> serde_json::Value {
+    let dir = env.base.join(format!("spec-{}", user.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
+    let out = user.hull(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    c["root"]["path"] = json!(rootfs());
+    c["process"]["terminal"] = json!(false);
+    c["process"]["args"] = json!(args);
+    c
+}
+
+/// A bundle the user can read, holding `config` as is (no cgroupsPath added).
+fn bundle(env: &Env, name: &str, config: &serde_json::Value) -> PathBuf {
+    let dir = env.base.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    dir
+}
+
+fn no_default_cgroup(id: &str) -> bool {
+    !Path::new("/sys/fs/cgroup/pids/hull").join(id).exists() && !Path::new("/sys/fs/cgroup/hull").join(id).exists()
+}
+
+#[test]
+fn rootless_spec_runs_exec_ps_kill_delete() {
+    let env = Env::new("rootless");
+    let user = User::new(&env, "a");
+    let c = rootless_config(&env, &user, &["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; sleep 30"]);
+    let b = bundle(&env, "rl", &c);
+    let id = env.id("a");
+    let out = user.hull(&["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // State in the user's runtime dir, private to them.
+    let root = user.xdg.join("hull");
+    assert!(root.join(&id).is_dir());
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&root).unwrap().permissions()) & 0o777, 0o700);
+    let out = user.hull(&["exec", &id, "sh", "-c", "cat /proc/self/uid_map; id -u; echo $$"]);
+    assert!(out.status.success(), "exec: {}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].split_whitespace().eq(["0", &user.uid.to_string(), "1"]), "{text}");
+    assert_eq!(lines[1], "0");
+    // ps without a cgroup: the processes of the container's pid namespace.
+    let ps: Vec<i64> = serde_json::from_slice(&user.hull(&["ps", "--format", "json", &id]).stdout).unwrap_or_default();
+    assert_eq!(ps.len(), 1, "init only (the exec has ended): {ps:?}");
+    let list = stdout(&user.hull(&["list"]));
+    assert!(list.contains(&id) && list.contains(&user.name), "{list}");
+    assert!(no_default_cgroup(&id), "no cgroup without delegation");
+    assert!(user.hull(&["kill", &id, "KILL"]).status.success());
+    wait_stopped(&user, &id);
+    assert!(user.hull(&["delete", &id]).status.success());
+    assert!(!root.join(&id).exists());
+}
+
+fn wait_stopped(user: &User, id: &str) {
+    for _ in 0..200 {
+        let out = user.hull(&["state", id]);
+        if stdout(&out).contains("\"stopped\"") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{id} did not stop");
+}
+
+#[test]
+fn subordinate_ids_are_mapped_with_newuidmap() {
+    let env = Env::new("rootlesssub");
+    let user = User::new(&env, "s");
+    let (subuid, subgid) = (user.subid_start("/etc/subuid"), user.subid_start("/etc/subgid"));
+    let mut c = rootless_config(&env, &user, &["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/f && chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f"]);
+    c["process"]["capabilities"] = json!({"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]});
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": user.uid, "size": 1}, {"containerID": 1, "hostID": subuid, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": user.gid, "size": 1}, {"containerID": 1, "hostID": subgid, "size": 65536}]);
+    // A writable /tmp owned by the container's root, to chown a file in.
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+    let b = bundle(&env, "rlsub", &c);
+    let out = user.hull(&["run", "-b", b.to_str().unwrap(), &env.id("a")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].split_whitespace().eq(["1", &subuid.to_string(), "65536"]), "{text}");
+    assert!(lines[3].split_whitespace().eq(["1", &subgid.to_string(), "65536"]), "{text}");
+    assert_eq!(lines[4], "1000:1000", "a subordinate id owns the file");
+}
+
+#[test]
+fn limits_need_a_delegated_cgroup() {
+    let env = Env::new("rootlesscg");
+    let mut user = User::new(&env, "c");
+    let mut c = rootless_config(&env, &user, &["sh", "-c", "echo ran"]);
+    c["linux"]["resources"] = json!({"pids": {"limit": 20}});
+    // Without a delegated cgroup: refused by name, nothing left.
+    let b = bundle(&env, "rlcg", &c);
+    let id = env.id("a");
+    let out = user.hull(&["run", "-b", b.to_str().unwrap(), &id]);
+    assert_fails(&out, "linux.resources: running without root, limits need a cgroup delegated");
+    assert!(!user.xdg.join("hull").join(&id).exists());
+    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return; // delegation below is the v1 way; the v2 guest runs only the cgroups:: tests
+    }
+    // With one: the limit is in the container's cgroup, below the delegated one.
+    let delegated = user.delegate_cgroup();
+    let id = env.id("b");
+    c["linux"]["cgroupsPath"] = json!(format!("{delegated}/{id}"));
+    c["process"]["args"] = json!(["sleep", "30"]);
+    let b = bundle(&env, "rlcg2", &c);
+    let out = user.hull(&["run", "-d", "-b", b.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pids_dir = Path::new("/sys/fs/cgroup/pids").join(delegated.trim_start_matches('/')).join(&id);
+    assert_eq!(std::fs::read_to_string(pids_dir.join("pids.max")).unwrap().trim(), "20");
+    let pid = user.hull(&["state", &id]);
+    let pid = serde_json::from_slice::<serde_json::Value>(&pid.stdout).unwrap()["pid"].as_i64().unwrap();
+    let procs = std::fs::read_to_string(pids_dir.join("cgroup.procs")).unwrap();
+    assert!(procs.lines().any(|l| l == pid.to_string()), "{pid} not in {procs:?}");
+    assert!(user.hull(&["delete", "--force", &id]).status.success());
+    assert!(!pids_dir.exists(), "the user removed its container's cgroup");
+}
+
+#[test]
+fn another_user_cannot_see_or_touch_the_containers() {
+    let env = Env::new("rootlessother");
+    let owner = User::new(&env, "o");
+    let other = User::new(&env, "x");
+    let c = rootless_config(&env, &owner, &["sleep", "30"]);
+    let b = bundle(&env, "rlo", &c);
+    let id = env.id("a");
+    assert!(owner.hull(&["run", "-d", "-b", b.to_str().unwrap(), &id]).status.success());
+    let theirs = owner.xdg.join("hull");
+    for args in [vec!["state", id.as_str()], vec!["kill", id.as_str(), "KILL"], vec!["delete", "--force", id.as_str()], vec!["list"]] {
+        let mut full = vec!["--root", theirs.to_str().unwrap()];
+        full.extend(args.iter());
+        let out = other.hull(&full);
+        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {}", stdout(&out));
+        assert!(stderr(&out).contains("ermission denied"), "{args:?}: {}", stderr(&out));
+    }
+    // The other user's own list is empty, and the container still runs.
+    assert!(!stdout(&other.hull(&["list"])).contains(&id));
+    assert!(stdout(&owner.hull(&["state", &id])).contains("\"running\""));
+}
