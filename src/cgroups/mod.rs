@@ -7,6 +7,7 @@
 mod device_filter;
 mod disabled;
 mod fs;
+pub mod mounts;
 mod v1;
 mod v2;
 

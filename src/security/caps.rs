@@ -48,8 +48,13 @@ pub fn apply(plan: &CapsPlan) -> Result<()> {
             .with_context(|| format!("setting process.capabilities.{field}"))?;
     }
     if !plan.ambient.is_empty() {
-        caps::set(None, CapSet::Ambient, &supported(&plan.ambient, &all))
-            .context("setting process.capabilities.ambient (each must also be permitted and inheritable)")?;
+        // The kernel raises an ambient capability only if it is permitted and inheritable;
+        // runc (and crun's own `spec`, which has no inheritable set) skip the others.
+        let raisable: CapsHashSet = plan.ambient.iter().filter(|c| plan.permitted.contains(c) && plan.inheritable.contains(c)).copied().collect();
+        if raisable.len() != plan.ambient.len() {
+            crate::cli::log::debug("process.capabilities.ambient: skipping capabilities that are not both permitted and inheritable");
+        }
+        caps::set(None, CapSet::Ambient, &supported(&raisable, &all)).context("setting process.capabilities.ambient")?;
     }
     nix::sys::prctl::set_keepcaps(false).context("prctl(PR_SET_KEEPCAPS)")
 }
