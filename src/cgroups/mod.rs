@@ -47,6 +47,10 @@ pub trait Manager {
     fn stats(&self) -> Result<serde_json::Value>;
     /// How many processes the OOM killer has killed in the cgroup so far.
     fn oom_kills(&self) -> u64;
+    /// A directory fd for CLONE_INTO_CGROUP (v2 only): the child starts in the cgroup.
+    fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
+        None
+    }
 }
 
 /// A cgroup `key value` file (memory.stat, cpu.stat, cpuacct.stat) as a JSON object.

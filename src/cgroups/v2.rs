@@ -186,6 +186,11 @@ impl Manager for V2 {
         fs::remove_dir(&self.dir)
     }
 
+    fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
+        let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+        nix::fcntl::open(&self.dir, flags, nix::sys::stat::Mode::empty()).ok()
+    }
+
     fn oom_kills(&self) -> u64 {
         let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
         key_values(&text).get("oom_kill").and_then(|v| v.as_u64()).unwrap_or(0)

@@ -85,6 +85,11 @@ pub fn prepare_with(
         (None, false) => None,
     };
     crate::security::lsm::check_spec(&spec)?;
+    if g.systemd_cgroup {
+        // Refused before anything is made, rather than a cgroupfs cgroup the caller did not ask for.
+        let why = if Path::new("/run/systemd/system").is_dir() { "" } else { " (and systemd is not running on this host)" };
+        bail!("--systemd-cgroup: hull has no systemd cgroup driver yet{why}; run without it to use cgroupfs");
+    }
     let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some(), extras };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;

@@ -58,7 +58,7 @@ pub struct Global {
     /// Log debug lines, including a per-phase timeline
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Manage cgroups through systemd (accepted for runc compatibility)
+    /// Manage cgroups through systemd (not supported yet: `create` refuses it clearly)
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
 }

@@ -129,8 +129,11 @@ fn start_init(
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         preserve_fds: opts.preserve_fds,
     };
-    let (first, first_fd) = match sys::clone_fork(flags).context("clone3 of the init process")? {
-        sys::Forked::Child => init::run(ctx),
+    // On cgroup v2 init starts in its cgroup; otherwise it waits until the parent moved it.
+    let target = cgroup.clone_target();
+    let (forked, in_cgroup) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd())).context("clone3 of the init process")?;
+    let (first, first_fd) = match forked {
+        sys::Forked::Child => init::run(ChildContext { in_cgroup: !in_cgroup, ..ctx }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
@@ -138,10 +141,8 @@ fn start_init(
     timeline.mark("clone");
     crash_point("create:clone");
     let mut init = Init { first, init: first, pidfd: first_fd, timeline };
-    let synced = cgroup
-        .add(first)
-        .and_then(|()| parent.send_to_init(ToInit::CgroupJoined))
-        .and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init, cgroup));
+    let joined = if in_cgroup { Ok(()) } else { cgroup.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)) };
+    let synced = joined.and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init, cgroup));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {
             init.timeline.mark("state");

@@ -34,11 +34,20 @@ struct CloneArgs {
 ///
 /// The caller must be single-threaded: the child continues on a copy of this thread only.
 pub fn clone_fork(namespace_flags: u64) -> Result<Forked, Errno> {
+    clone_fork_into(namespace_flags, None).map(|(forked, _)| forked)
+}
+
+/// [`clone_fork`], the child starting in the cgroup v2 directory `cgroup` (CLONE_INTO_CGROUP).
+/// The flag says whether it did: not after the fallback to clone(2).
+pub fn clone_fork_into(namespace_flags: u64, cgroup: Option<BorrowedFd>) -> Result<(Forked, bool), Errno> {
     let mut pidfd: RawFd = -1;
+    // CLONE_INTO_CGROUP is bit 33: libc's c_int constant cannot hold it.
+    let into: u64 = cgroup.map_or(0, |_| 0x2_0000_0000);
     let mut args = CloneArgs {
-        flags: namespace_flags | libc::CLONE_PIDFD as u64,
+        flags: namespace_flags | libc::CLONE_PIDFD as u64 | into,
         pidfd: &mut pidfd as *mut RawFd as u64,
         exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.map_or(0, |fd| fd.as_raw_fd() as u64),
         ..Default::default()
     };
     // SAFETY: with stack == 0 clone3 behaves like fork(): the child gets a copy of the address
@@ -53,20 +62,23 @@ pub fn clone_fork(namespace_flags: u64) -> Result<Forked, Errno> {
         // SAFETY: as above; with a null stack, clone behaves like fork.
         let pid = unsafe { libc::syscall(libc::SYS_clone, namespace_flags | libc::SIGCHLD as u64, 0, 0, 0, 0) };
         return match Errno::result(pid)? {
-            0 => Ok(Forked::Child),
+            0 => Ok((Forked::Child, false)),
             pid => {
                 let child = Pid::from_raw(pid as i32);
-                Ok(Forked::Parent { child, pidfd: pidfd_open(child)? })
+                Ok((Forked::Parent { child, pidfd: pidfd_open(child)? }, false))
             }
         };
     }
     match Errno::result(ret)? {
-        0 => Ok(Forked::Child),
-        pid => Ok(Forked::Parent {
-            child: Pid::from_raw(pid as i32),
-            // SAFETY: CLONE_PIDFD made the kernel store a new, owned fd in `pidfd`.
-            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
-        }),
+        0 => Ok((Forked::Child, into != 0)),
+        pid => Ok((
+            Forked::Parent {
+                child: Pid::from_raw(pid as i32),
+                // SAFETY: CLONE_PIDFD made the kernel store a new, owned fd in `pidfd`.
+                pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+            },
+            into != 0,
+        )),
     }
 }
 
