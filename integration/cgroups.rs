@@ -296,3 +296,26 @@ fn network_and_rdma_limits_are_written_or_refused_by_name() {
         assert!(!env.state_dir(&id).exists());
     }
 }
+
+/// Parents hull made for a container's cgroup go with it, unless another container still
+/// uses them (then they stay: only the container that made a parent removes it, runc removes
+/// none).
+#[test]
+fn delete_removes_the_parents_it_made() {
+    let env = Env::new("cgparents");
+    let nest = format!("{CGROUP_BASE}/nest-{}", std::process::id());
+    let (a, b) = (env.id("a"), env.id("b"));
+    for id in [&a, &b] {
+        let mut c = config(&["sleep", "30"]);
+        c["linux"]["cgroupsPath"] = json!(format!("{nest}/{id}/leaf"));
+        run_detached(&env, id, &c);
+    }
+    let parent = cgroup_dir("pids", &nest);
+    assert!(cgroup_dir("pids", &format!("{nest}/{a}/leaf")).is_dir());
+    // a made `nest`; b found it.
+    assert!(env.hull(&["delete", "--force", &b]).status.success());
+    assert!(!cgroup_dir("pids", &format!("{nest}/{b}")).exists(), "b's own parent is gone");
+    assert!(parent.is_dir(), "the shared parent stays while a uses it");
+    assert!(env.hull(&["delete", "--force", &a]).status.success());
+    assert!(!parent.exists(), "a removes the shared parent it made, now empty");
+}

@@ -13,7 +13,7 @@ const WHY: &str = "the container has no cgroup (rootless, with no cgroup delegat
 
 impl Manager for Disabled {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 0, dirs: Vec::new() }
+        CgroupRecord { version: 0, dirs: Vec::new(), parents: Vec::new() }
     }
     fn create(&self) -> Result<()> {
         Ok(())

@@ -26,6 +26,10 @@ const ROOT: &str = "/sys/fs/cgroup";
 pub struct CgroupRecord {
     pub version: u8,
     pub dirs: Vec<PathBuf>,
+    /// Directories above `dirs` that hull made for this container, removed with it if no
+    /// other container uses them by then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<PathBuf>,
 }
 
 /// A container's cgroup, whatever the driver.
@@ -107,12 +111,60 @@ pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
 pub fn from_record(record: &CgroupRecord) -> Box<dyn Manager> {
     match record.version {
         0 => Box::new(disabled::Disabled),
-        2 => Box::new(v2::V2::from_dir(record.dirs.first().cloned().unwrap_or_default())),
-        _ => Box::new(v1::V1::from_dirs(&record.dirs)),
+        2 => Box::new(v2::V2::from_record(record)),
+        _ => Box::new(v1::V1::from_record(record)),
+    }
+}
+
+/// Make a cgroup directory and whatever is missing above it (up to the hierarchy's root);
+/// returns the ancestors it made, deepest first. A concurrent `delete` removing an ancestor
+/// it had made (now empty) is raced by trying again.
+fn make_dir(dir: &Path, hierarchy_root: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
+    use anyhow::Context;
+    for attempt in 0..5 {
+        let missing: Vec<PathBuf> =
+            dir.ancestors().skip(1).take_while(|p| p.starts_with(hierarchy_root) && *p != hierarchy_root && !p.exists()).map(Path::to_owned).collect();
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => {
+                made.extend(missing);
+                return Ok(());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 4 => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating cgroup {}", dir.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Remove the parents hull made for a container, deepest first; one still in use (by
+/// another container) stays.
+fn remove_parents(parents: &[PathBuf]) {
+    for p in parents {
+        let _ = std::fs::remove_dir(p);
     }
 }
 
 /// `base` joined with a cgroup path that may start with "/".
 fn join(base: &Path, path: &Path) -> PathBuf {
     base.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_made_are_recorded_deepest_first_and_removed_when_empty() {
+        let base = std::env::temp_dir().join(format!("hull-cg-{}", std::process::id()));
+        std::fs::create_dir_all(base.join("shared")).unwrap();
+        let mut made = Vec::new();
+        make_dir(&base.join("shared/a/b/leaf"), &base, &mut made).unwrap();
+        assert_eq!(made, vec![base.join("shared/a/b"), base.join("shared/a")]);
+        make_dir(&base.join("shared/a/other"), &base, &mut Vec::new()).unwrap();
+        std::fs::remove_dir(base.join("shared/a/b/leaf")).unwrap();
+        remove_parents(&made);
+        assert!(!base.join("shared/a/b").exists(), "made and empty: removed");
+        assert!(base.join("shared/a").exists(), "still holds another container's cgroup");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }

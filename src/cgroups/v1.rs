@@ -18,6 +18,8 @@ struct Hierarchy {
 pub struct V1 {
     /// (controllers, the container's directory in that hierarchy).
     dirs: Vec<(Vec<String>, PathBuf)>,
+    /// Parents made by `create` (or recorded), see [`CgroupRecord::parents`].
+    parents: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 impl V1 {
@@ -41,7 +43,13 @@ impl V1 {
         if dirs.is_empty() {
             bail!("no cgroup v1 hierarchies are mounted under {ROOT}");
         }
-        Ok(Self { dirs })
+        Ok(Self { dirs, parents: Default::default() })
+    }
+
+    pub fn from_record(record: &CgroupRecord) -> Self {
+        let mut v1 = Self::from_dirs(&record.dirs);
+        v1.parents = std::cell::RefCell::new(record.parents.clone());
+        v1
     }
 
     pub fn from_dirs(dirs: &[PathBuf]) -> Self {
@@ -53,7 +61,7 @@ impl V1 {
                 (controllers, d.clone())
             })
             .collect();
-        Self { dirs }
+        Self { dirs, parents: Default::default() }
     }
 
     fn dir(&self, controller: &str) -> Option<&Path> {
@@ -70,12 +78,14 @@ impl V1 {
 
 impl Manager for V1 {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 1, dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect() }
+        CgroupRecord { version: 1, dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(), parents: self.parents.borrow().clone() }
     }
 
     fn create(&self) -> Result<()> {
+        let hs = hierarchies()?;
         for (controllers, dir) in &self.dirs {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating cgroup {}", dir.display()))?;
+            let root = hs.iter().find(|h| dir.starts_with(&h.mount_point)).map_or(Path::new(ROOT), |h| h.mount_point.as_path());
+            super::make_dir(dir, root, &mut self.parents.borrow_mut())?;
             if controllers.iter().any(|c| c == "cpuset") {
                 inherit_cpuset(dir)?;
             }
@@ -225,6 +235,7 @@ impl Manager for V1 {
         for (_, dir) in &self.dirs {
             fs::remove_dir(dir)?;
         }
+        super::remove_parents(&self.parents.borrow());
         Ok(())
     }
 

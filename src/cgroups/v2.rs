@@ -10,6 +10,8 @@ use crate::plan::{CgroupPath, ResourcesPlan};
 
 pub struct V2 {
     dir: PathBuf,
+    /// Parents made by `create` (or recorded), see [`CgroupRecord::parents`].
+    parents: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 impl V2 {
@@ -21,11 +23,11 @@ impl V2 {
                 join(&join(Path::new(ROOT), Path::new(&own)), p)
             }
         };
-        Ok(Self { dir })
+        Ok(Self { dir, parents: Default::default() })
     }
 
-    pub fn from_dir(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn from_record(record: &CgroupRecord) -> Self {
+        Self { dir: record.dirs.first().cloned().unwrap_or_default(), parents: std::cell::RefCell::new(record.parents.clone()) }
     }
 
     fn set(&self, file: &str, value: &str, field: &str) -> Result<()> {
@@ -55,7 +57,7 @@ fn max_or(v: i64) -> String {
 
 impl Manager for V2 {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 2, dirs: vec![self.dir.clone()] }
+        CgroupRecord { version: 2, dirs: vec![self.dir.clone()], parents: self.parents.borrow().clone() }
     }
 
     fn create(&self) -> Result<()> {
@@ -65,7 +67,10 @@ impl Manager for V2 {
         ancestors.reverse();
         for dir in ancestors {
             if !dir.exists() {
-                std::fs::create_dir(dir).with_context(|| format!("creating cgroup {}", dir.display()))?;
+                super::make_dir(dir, Path::new(ROOT), &mut self.parents.borrow_mut())?;
+                if dir != Path::new(ROOT) {
+                    self.parents.borrow_mut().insert(0, dir.to_owned());
+                }
             }
             let available = fs::read(dir, "cgroup.controllers").unwrap_or_default();
             let enable: Vec<String> = available.split_whitespace().map(|c| format!("+{c}")).collect();
@@ -183,7 +188,9 @@ impl Manager for V2 {
         if fs::exists(&self.dir, "cgroup.kill") {
             let _ = fs::write(&self.dir, "cgroup.kill", "1");
         }
-        fs::remove_dir(&self.dir)
+        fs::remove_dir(&self.dir)?;
+        super::remove_parents(&self.parents.borrow());
+        Ok(())
     }
 
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {

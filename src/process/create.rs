@@ -62,6 +62,8 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         let made = dir
             .save_cgroup(&cgroup.record())
             .and_then(|()| cgroup.create())
+            // Again, now with the parents it made (removed with the container).
+            .and_then(|()| dir.save_cgroup(&cgroup.record()))
             .inspect(|()| crash_point("create:cgroup"))
             .and_then(|()| cgroup.apply(&plan.resources));
         timeline.mark("cgroup");
