@@ -116,10 +116,10 @@ fn start_init(
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let trampoline = init::trampoline_for(seccomp)?;
-    let idmapped = crate::rootfs::idmap::prepare(plan)?;
+    let prepared = crate::rootfs::FromParent { idmapped: crate::rootfs::idmap::prepare(plan)?, cgroup_dirs: cgroup.record().dirs };
     let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
     let ctx = ChildContext {
-        role: Role::Init { plan, fifo, idmapped: &idmapped },
+        role: Role::Init { plan, fifo, prepared: &prepared },
         namespaces: &plan.namespaces,
         process: plan.process.as_ref(),
         channel: child,

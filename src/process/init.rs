@@ -30,7 +30,7 @@ use crate::{hooks, rootfs, security, sys};
 /// Who the forked child becomes.
 pub enum Role<'a> {
     /// The container's init: builds the container, then waits on the exec fifo for `start`.
-    Init { plan: &'a Plan, fifo: OwnedFd, idmapped: &'a rootfs::idmap::Prepared },
+    Init { plan: &'a Plan, fifo: OwnedFd, prepared: &'a rootfs::FromParent },
     /// A process `exec`'d into an existing container: joins it and runs at once. `root` is the
     /// container's root when it shares hull's mount namespace (then joining gives no root).
     Exec { root: Option<OwnedFd> },
@@ -87,8 +87,8 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     // The container state for init's own hooks, sent by the parent when there are hooks.
     let mut hook_state = None;
     match &ctx.role {
-        Role::Init { plan, idmapped, .. } => {
-            build_container(plan, idmapped, &ctx.channel, &mut hook_state, &mut timeline)?;
+        Role::Init { plan, prepared, .. } => {
+            build_container(plan, prepared, &ctx.channel, &mut hook_state, &mut timeline)?;
             if let Some(persona) = plan.personality {
                 sys::set_personality(persona).context("personality (linux.personality)")?;
             }
@@ -147,7 +147,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
 /// parent's and the createContainer hooks between the mounts and pivot_root.
 fn build_container(
     plan: &Plan,
-    idmapped: &rootfs::idmap::Prepared,
+    prepared: &rootfs::FromParent,
     channel: &Channel,
     hook_state: &mut Option<State>,
     timeline: &mut Timeline,
@@ -160,7 +160,7 @@ fn build_container(
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
     timeline.mark("hostname");
-    let result = rootfs::setup(plan, idmapped, || {
+    let result = rootfs::setup(plan, prepared, || {
         timeline.mark("mounts");
         if !plan.hooks.init_needs_state() {
             return Ok(());

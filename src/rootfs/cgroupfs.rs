@@ -5,7 +5,7 @@
 //! container's cgroup when it has a cgroup namespace), or a bind of the host's when a user
 //! namespace may not mount v1 hierarchies.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
@@ -18,13 +18,19 @@ use crate::plan::MountPlan;
 
 const HOST_CGROUP: &str = "/sys/fs/cgroup";
 
-pub fn mount(root: &Root, m: &MountPlan) -> Result<()> {
+/// `own`: the container's cgroup directories when it has no cgroup namespace; each hierarchy
+/// then shows the container's own directory (bound), as with runc.
+pub fn mount(root: &Root, m: &MountPlan, own: Option<&[PathBuf]>) -> Result<()> {
     let target = root.ensure(&m.destination, Kind::Dir)?;
     let flags = m.flags - MsFlags::MS_RDONLY;
     let hierarchies = cgroup_mounts()?;
+    let own_dir = |h: &CgroupMount| own.and_then(|dirs| dirs.iter().find(|d| d.starts_with(&h.mount_point)));
     if let [only] = hierarchies.as_slice() {
         if only.mount_point == Path::new(HOST_CGROUP) {
-            return mount_one(&fd_path(&target), only, m.flags);
+            return match own_dir(only) {
+                Some(dir) => bind_own(&target, dir, m.flags),
+                None => mount_one(&fd_path(&target), only, m.flags),
+            };
         }
     }
     mount2(Some("tmpfs"), &fd_path(&target), Some("tmpfs"), flags, Some("mode=755"))
@@ -33,10 +39,24 @@ pub fn mount(root: &Root, m: &MountPlan) -> Result<()> {
         let name = h.mount_point.strip_prefix(HOST_CGROUP).unwrap_or(&h.mount_point);
         let dest = m.destination.join(name);
         let sub = root.ensure(&dest, Kind::Dir)?;
-        mount_one(&fd_path(&sub), h, m.flags).with_context(|| format!("mounting {}", dest.display()))?;
+        let mounted = match own_dir(h) {
+            Some(dir) => bind_own(&sub, dir, MsFlags::empty()),
+            None => mount_one(&fd_path(&sub), h, m.flags),
+        };
+        mounted.with_context(|| format!("mounting {}", dest.display()))?;
     }
     if m.flags.contains(MsFlags::MS_RDONLY) {
         remount_bind(&root.open_path(&m.destination)?, MsFlags::MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+/// The container's own cgroup directory at `target`, read-only if asked.
+fn bind_own(target: &std::os::fd::OwnedFd, dir: &Path, flags: MsFlags) -> Result<()> {
+    mount2(Some(dir), &fd_path(target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .with_context(|| format!("bind-mounting the container's cgroup {}", dir.display()))?;
+    if flags.contains(MsFlags::MS_RDONLY) {
+        remount_bind(target, MsFlags::MS_RDONLY)?;
     }
     Ok(())
 }

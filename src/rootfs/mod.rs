@@ -16,9 +16,18 @@ use nix::mount::{mount, MsFlags};
 use crate::plan::{NsKind, Plan};
 use resolve::Root;
 
+/// What the parent prepares, before the fork, for init to build the rootfs with.
+#[derive(Default)]
+pub struct FromParent {
+    pub idmapped: idmap::Prepared,
+    /// The container's cgroup directories: a `cgroup` mount of a container without its own
+    /// cgroup namespace shows these (as runc binds them), not the hierarchies' roots.
+    pub cgroup_dirs: Vec<std::path::PathBuf>,
+}
+
 /// Build the container's root and enter it; `before_pivot` runs once the mounts are made
 /// (the hooks' moment).
-pub fn setup(plan: &Plan, prepared: &idmap::Prepared, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
+pub fn setup(plan: &Plan, prepared: &FromParent, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
     let rootfs = &plan.root.path;
     let own_ns = plan.namespaces.has_mount_namespace();
     if own_ns {
@@ -50,7 +59,9 @@ pub fn setup(plan: &Plan, prepared: &idmap::Prepared, before_pivot: impl FnOnce(
     }
     let root = Root::open(rootfs)?;
     for (i, m) in plan.mounts.iter().enumerate().filter(|(i, _)| Some(*i) != root_mount) {
-        mount::mount(&root, m, prepared.get(i), in_userns)
+        let own_cgroup = (!plan.namespaces.has(NsKind::Cgroup)).then_some(prepared.cgroup_dirs.as_slice());
+        let how = mount::How { idmapped: prepared.idmapped.get(i), in_userns, own_cgroup };
+        mount::mount(&root, m, &how)
             .with_context(|| format!("mounts[{i}]: mounting {} at {}", m.fstype_or_bind(), m.destination.display()))?;
     }
     if plan.default_devices {

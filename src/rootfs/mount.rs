@@ -14,12 +14,20 @@ use crate::plan::mounts::MountAttrs;
 use crate::plan::{MountKind, MountPlan};
 use crate::sys;
 
-/// `idmapped`: the detached tree the parent prepared for an idmapped bind mount.
-pub fn mount(root: &Root, m: &MountPlan, idmapped: Option<&OwnedFd>, in_userns: bool) -> Result<()> {
+/// Circumstances of one mount.
+pub struct How<'a> {
+    /// The detached tree the parent prepared for an idmapped bind mount.
+    pub idmapped: Option<&'a OwnedFd>,
+    pub in_userns: bool,
+    /// Without a cgroup namespace: the container's cgroup directories (for `cgroup` mounts).
+    pub own_cgroup: Option<&'a [std::path::PathBuf]>,
+}
+
+pub fn mount(root: &Root, m: &MountPlan, how: &How) -> Result<()> {
     match m.kind {
-        MountKind::Bind { recursive } => bind(root, m, recursive, idmapped)?,
-        MountKind::Cgroup => cgroupfs::mount(root, m)?,
-        MountKind::Fresh => fresh(root, m, in_userns)?,
+        MountKind::Bind { recursive } => bind(root, m, recursive, how.idmapped)?,
+        MountKind::Cgroup => cgroupfs::mount(root, m, how.own_cgroup)?,
+        MountKind::Fresh => fresh(root, m, how.in_userns)?,
     }
     if !m.recursive_attrs.is_empty() {
         let mounted = root.open_path(&m.destination)?;
