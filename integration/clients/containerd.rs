@@ -1,0 +1,1 @@
+//! containerd (placeholder until the containerd tests land).

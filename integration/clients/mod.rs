@@ -1,0 +1,81 @@
+//! Managers driving hull as their runtime, unmodified: podman (with conmon) and containerd
+//! (its runc shim, as Kubernetes uses it). Each test keeps the manager's state, sockets and
+//! storage in a private directory, uses no network, and removes what it made. The busybox
+//! image is made locally from the test rootfs (no registry).
+
+mod containerd;
+mod podman;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::*;
+
+/// Whether `binary` is on PATH; tests of a manager that is not installed say so and pass
+/// (`hack/test` installs them, so CI always runs them).
+fn have(binary: &str) -> bool {
+    let found = Command::new("sh").args(["-c", &format!("command -v {binary}")]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("SKIPPED: {binary} is not installed (hack/test installs it)");
+    }
+    found
+}
+
+/// `rootfs()` as a tar stream file, for `podman import` / `ctr image import`.
+fn busybox_tar(dir: &Path) -> PathBuf {
+    let tar = dir.join("busybox.tar");
+    let st = Command::new("tar").arg("-C").arg(rootfs()).args(["-cf"]).arg(&tar).arg(".").status().unwrap();
+    assert!(st.success());
+    tar
+}
+
+/// Run a command with a time limit; output through files (a container may hold pipes).
+fn run(dir: &Path, cmd: &mut Command) -> Output {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let (out, err) = (dir.join(format!(".o{n}")), dir.join(format!(".e{n}")));
+    let status = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+}
+
+/// Lazily unmount everything mounted under `dir` (deepest first): manager storage.
+fn unmount_under(dir: &Path) {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<PathBuf> = info.lines().filter_map(|l| l.split(' ').nth(4)).map(PathBuf::from).filter(|p| p.starts_with(dir)).collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        let _ = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// Remove a cgroup tree the test's manager made (every hierarchy), deepest first.
+fn remove_cgroup_tree(rel: &str) {
+    let mut dirs = Vec::new();
+    for base in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        let top = base.path().join(rel.trim_start_matches('/'));
+        collect_dirs(&top, &mut dirs);
+    }
+    let top = Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
+    collect_dirs(&top, &mut dirs);
+    dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for d in dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
+fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
+    if !dir.is_dir() {
+        return;
+    }
+    out.push(dir.to_owned());
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_dirs(&e.path(), out);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! podman (with conmon) running containers through hull: `--runtime` is hull's path, set in a
+//! private containers.conf; storage, run dir and events in the test's directory.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use super::{busybox_tar, have, remove_cgroup_tree, run, unmount_under};
+use crate::common::*;
+
+const IMAGE: &str = "localhost/hull-busybox:latest";
+
+struct Podman {
+    env: Env,
+    dir: PathBuf,
+    conf: PathBuf,
+    cgroup_parent: String,
+}
+
+impl Podman {
+    /// None (and a SKIPPED line) where podman is not installed.
+    fn new(name: &str) -> Option<Podman> {
+        if !have("podman") || !have("conmon") {
+            return None;
+        }
+        let env = Env::new(name);
+        let dir = env.base.join("podman");
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("containers.conf");
+        // Root's hard nofile limit here is 20000 and root lacks CAP_SYS_RESOURCE: no default
+        // ulimits above it (set here, not by weakening hull).
+        std::fs::write(
+            &conf,
+            format!(
+                "[containers]\ndefault_ulimits = []\nnetns = \"none\"\nlog_driver = \"k8s-file\"\n\
+                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{}/events.log\"\n\
+                 runtime = \"hull\"\n[engine.runtimes]\nhull = [\"{HULL}\"]\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let cgroup_parent = format!("{CGROUP_BASE}/podman-{}-{name}", std::process::id());
+        let p = Podman { env, dir, conf, cgroup_parent };
+        let tar = busybox_tar(&p.dir);
+        let out = p.podman(&["import", tar.to_str().unwrap(), IMAGE]);
+        assert!(out.status.success(), "podman import: {}", stderr(&out));
+        Some(p)
+    }
+
+    fn podman(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["60", "podman", "--root"])
+            .arg(self.dir.join("storage"))
+            .arg("--runroot")
+            .arg(self.dir.join("run"))
+            .arg("--tmpdir")
+            .arg(self.dir.join("tmp"))
+            .args(["--storage-driver", "overlay"])
+            .env("CONTAINERS_CONF", &self.conf)
+            .args(args);
+        run(&self.dir, &mut cmd)
+    }
+
+    /// `podman run --rm` of the image with `opts` and `cmd`; asserts success, returns stdout.
+    fn run_ok(&self, opts: &[&str], cmd: &[&str]) -> String {
+        let out = self.run(opts, cmd);
+        assert!(out.status.success(), "podman run {opts:?} {cmd:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    fn run(&self, opts: &[&str], cmd: &[&str]) -> Output {
+        let mut args = vec!["run", "--rm", "--cgroup-parent", &self.cgroup_parent];
+        args.extend_from_slice(opts);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        self.podman(&args)
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.podman(&["rm", "-a", "-f", "-t", "0"]);
+        let _ = self.podman(&["rmi", "-a", "-f"]);
+        unmount_under(&self.dir);
+        remove_cgroup_tree(&self.cgroup_parent);
+        let _ = &self.env;
+    }
+}
+
+#[test]
+fn podman_runs_a_container_and_returns_its_output_and_exit_code() {
+    let Some(p) = Podman::new("pmrun") else { return };
+    assert_eq!(p.run_ok(&[], &["echo", "hello from podman"]), "hello from podman\n");
+    assert_eq!(p.run(&[], &["sh", "-c", "exit 3"]).status.code(), Some(3));
+    // -i: stdin reaches the container; -t: it gets a terminal.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "echo typed | timeout 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay run --rm -i --cgroup-parent {1} {IMAGE} cat",
+        p.dir.display(),
+        p.cgroup_parent
+    ));
+    cmd.env("CONTAINERS_CONF", &p.conf);
+    let out = run(&p.dir, &mut cmd);
+    assert_eq!(stdout(&out), "typed\n", "{}", stderr(&out));
+    assert!(p.run_ok(&["-t"], &["tty"]).starts_with("/dev/pts/"));
+}
+
+#[test]
+fn podman_detached_exec_top_pause_stop_rm() {
+    let Some(p) = Podman::new("pmlife") else { return };
+    let out = p.podman(&["run", "-d", "--cgroup-parent", &p.cgroup_parent, IMAGE, "sleep", "300"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    let out = p.podman(&["exec", &id, "sh", "-c", "echo in-exec; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert_eq!(stdout(&out), "in-exec\nsleep 300 ", "{}", stderr(&out));
+    let top = stdout(&p.podman(&["top", &id]));
+    assert!(top.contains("sleep 300"), "{top}");
+    let stats = p.podman(&["stats", "--no-stream", "--format", "{{.PIDs}}", &id]);
+    assert_eq!(stdout(&stats).trim(), "1", "{}", stderr(&stats));
+    assert!(p.podman(&["pause", &id]).status.success());
+    assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "paused");
+    assert!(p.podman(&["unpause", &id]).status.success());
+    assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "running");
+    // sleep as pid 1 ignores SIGTERM: podman stops it with SIGKILL after the grace time.
+    let t0 = std::time::Instant::now();
+    assert!(p.podman(&["stop", "-t", "1", &id]).status.success());
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "exited");
+    assert!(p.podman(&["rm", &id]).status.success());
+}
+
+#[test]
+fn podman_resource_limits_are_seen_inside() {
+    let Some(p) = Podman::new("pmres") else { return };
+    let out = p.run_ok(
+        &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"],
+        &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
+    );
+    assert_eq!(out, "67108864\n50\n50000\n");
+}
+
+#[test]
+fn podman_security_options_are_applied() {
+    let Some(p) = Podman::new("pmsec") else { return };
+    let out = p.run_ok(
+        &["--cap-drop", "ALL", "--cap-add", "NET_RAW", "--user", "1000:1000", "--security-opt", "no-new-privileges", "--read-only", "--hostname", "pmhost"],
+        &["sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; id -u; id -g; hostname; touch /x 2>&1; true"],
+    );
+    assert_eq!(out, "CapEff:\t0000000000002000\nNoNewPrivs:\t1\n1000\n1000\npmhost\ntouch: /x: Read-only file system\n");
+    // A seccomp profile: mkdir refused with EPERM.
+    let profile = p.dir.join("seccomp.json");
+    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = p.run_ok(&["--security-opt", &opt], &["sh", "-c", "mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status"]);
+    assert_eq!(out, "mkdir: can't create directory '/tmp/d': Operation not permitted\nSeccomp:\t2\n");
+}
+
+#[test]
+fn podman_volumes_and_tmpfs() {
+    let Some(p) = Podman::new("pmvol") else { return };
+    let vol = p.dir.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("f"), "from the host\n").unwrap();
+    let bind = format!("{}:/data", vol.display());
+    let out = p.run_ok(&["-v", &bind, "--tmpfs", "/scratch"], &["sh", "-c", "cat /data/f; echo back > /data/g; awk '$5 == \"/scratch\" {print $9}' /proc/self/mountinfo"]);
+    assert_eq!(out, "from the host\ntmpfs\n");
+    assert_eq!(std::fs::read_to_string(vol.join("g")).unwrap(), "back\n");
+}
+
+#[test]
+fn podman_shows_hulls_errors() {
+    let Some(p) = Podman::new("pmerr") else { return };
+    let out = p.podman(&["run", "-d", "--cgroup-parent", &p.cgroup_parent, IMAGE, "sleep", "300"]);
+    let id = stdout(&out).trim().to_owned();
+    let out = p.podman(&["exec", &id, "/no/such/program"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(stderr(&out).contains("process.args[0]: /no/such/program"), "{}", stderr(&out));
+    let out = p.run(&[], &["/no/such/program"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("process.args[0]"), "{}", stderr(&out));
+}
