@@ -1,1 +1,233 @@
-//! containerd (placeholder until the containerd tests land).
+//! containerd with its runc shim (containerd-shim-runc-v2, the path CRI and so Kubernetes
+//! take) calling hull as the runc binary (the shim's `BinaryName` option, which `ctr
+//! --runc-binary` sets). A private daemon: root, state and sockets in the test's directory,
+//! no CRI plugin (so no CNI), cgroups under the tests' base cgroup.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+
+use super::{have, remove_cgroup_tree, run, unmount_under};
+use crate::common::*;
+
+const IMAGE: &str = "localhost/hull-busybox:latest";
+
+struct Containerd {
+    env: Env,
+    dir: PathBuf,
+    daemon: Child,
+    cgroup_base: String,
+}
+
+impl Containerd {
+    fn new(name: &str) -> Option<Containerd> {
+        if !have("containerd") || !have("ctr") || !have("containerd-shim-runc-v2") {
+            return None;
+        }
+        let env = Env::new(name);
+        let dir = env.base.join("containerd");
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        std::fs::write(
+            dir.join("config.toml"),
+            format!(
+                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+                 [grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n"
+            ),
+        )
+        .unwrap();
+        let daemon = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .stdout(std::fs::File::create(dir.join("containerd.log")).unwrap())
+            .stderr(std::fs::File::create(dir.join("containerd.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let c = Containerd { env, dir, daemon, cgroup_base: format!("{CGROUP_BASE}/ctr-{}-{name}", std::process::id()) };
+        for _ in 0..200 {
+            if c.ctr(&["version"]).status.success() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let tar = docker_archive(&c.dir);
+        let out = c.ctr(&["image", "import", tar.to_str().unwrap()]);
+        assert!(out.status.success(), "ctr image import: {}", stderr(&out));
+        Some(c)
+    }
+
+    fn ctr(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["60", "ctr", "--address"]).arg(self.dir.join("c.sock")).args(args);
+        run(&self.dir, &mut cmd)
+    }
+
+    /// `ctr run` through the shim with hull as its runc binary, in a cgroup of the test.
+    fn run(&self, opts: &[&str], id: &str, cmd: &[&str]) -> Output {
+        let cgroup = format!("{}/{id}", self.cgroup_base);
+        let root = self.runc_root();
+        let mut args = vec!["run", "--runc-binary", HULL, "--runc-root", &root, "--cgroup", &cgroup];
+        args.extend_from_slice(opts);
+        args.extend([IMAGE, id]);
+        args.extend_from_slice(cmd);
+        self.ctr(&args)
+    }
+
+    fn run_ok(&self, opts: &[&str], id: &str, cmd: &[&str]) -> String {
+        let mut all = vec!["--rm"];
+        all.extend_from_slice(opts);
+        let out = self.run(&all, id, cmd);
+        assert!(out.status.success(), "ctr run {opts:?} {cmd:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// The shim's `--root` for hull (private, instead of /run/containerd/runc).
+    fn runc_root(&self) -> String {
+        self.dir.join("hull-root").display().to_string()
+    }
+
+    fn status(&self, id: &str) -> String {
+        let out = stdout(&self.ctr(&["task", "ls"]));
+        out.lines().find(|l| l.starts_with(&format!("{id} "))).and_then(|l| l.split_whitespace().nth(2)).unwrap_or("").to_owned()
+    }
+
+    /// Kill, wait for the shim to report the exit, delete task and container.
+    fn remove(&self, id: &str) {
+        let _ = self.ctr(&["task", "kill", "-s", "KILL", id]);
+        for _ in 0..100 {
+            if self.status(id) != "RUNNING" && self.status(id) != "PAUSED" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.ctr(&["task", "rm", id]);
+        let _ = self.ctr(&["container", "rm", id]);
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let ids = stdout(&self.ctr(&["container", "ls", "-q"]));
+        for id in ids.lines() {
+            self.remove(id);
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        unmount_under(&self.dir);
+        remove_cgroup_tree(&self.cgroup_base);
+        let _ = &self.env;
+    }
+}
+
+/// A `docker save`-style archive of the test rootfs, which `ctr image import` takes.
+fn docker_archive(dir: &Path) -> PathBuf {
+    let img = dir.join("image");
+    std::fs::create_dir_all(&img).unwrap();
+    let layer = super::busybox_tar(&img);
+    std::fs::rename(&layer, img.join("layer.tar")).unwrap();
+    let digest = Command::new("sha256sum").arg(img.join("layer.tar")).output().unwrap();
+    let digest = String::from_utf8_lossy(&digest.stdout).split_whitespace().next().unwrap().to_owned();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin:/sbin:/usr/bin:/usr/sbin"]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{digest}")]}});
+    std::fs::write(img.join("config.json"), config.to_string()).unwrap();
+    let manifest = serde_json::json!([{"Config": "config.json", "RepoTags": [IMAGE], "Layers": ["layer.tar"]}]);
+    std::fs::write(img.join("manifest.json"), manifest.to_string()).unwrap();
+    let tar = dir.join("image.tar");
+    let st = Command::new("tar").arg("-C").arg(&img).arg("-cf").arg(&tar).args(["config.json", "manifest.json", "layer.tar"]).status().unwrap();
+    assert!(st.success());
+    tar
+}
+
+#[test]
+fn containerd_runs_through_the_shim_with_output_and_exit_code() {
+    let Some(c) = Containerd::new("ctrrun") else { return };
+    assert_eq!(c.run_ok(&[], "echo", &["echo", "hello from containerd"]), "hello from containerd\n");
+    let out = c.run(&["--rm"], "code", &["sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // A terminal (ctr -t needs one on its own stdin: script gives it a pty).
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec"]).arg(format!(
+        "timeout 60 ctr --address {}/c.sock run --rm -t --runc-binary {HULL} --runc-root {} --cgroup {}/tty {IMAGE} tty tty",
+        c.dir.display(),
+        c.runc_root(),
+        c.cgroup_base
+    ));
+    cmd.arg("/dev/null");
+    let out = run(&c.dir, &mut cmd);
+    assert!(stdout(&out).contains("/dev/pts/0"), "{} {}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn containerd_detached_exec_ps_pause_kill_delete() {
+    let Some(c) = Containerd::new("ctrlife") else { return };
+    let out = c.run(&["-d"], "life", &["sleep", "300"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shim_root = Path::new(&c.runc_root()).join("default/life/state.json");
+    // The shim really runs hull: the state is hull's (runc's has init_process_pid).
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&shim_root).unwrap()).unwrap();
+    assert!(record.get("initStartTime").is_some(), "hull's state.json, not runc's: {record}");
+    let out = c.ctr(&["task", "exec", "--exec-id", "e1", "life", "sh", "-c", "echo exec-ok; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert_eq!(stdout(&out), "exec-ok\nsleep 300 ", "{}", stderr(&out));
+    let ps = stdout(&c.ctr(&["task", "ps", "life"]));
+    assert_eq!(ps.lines().count(), 2, "{ps}");
+    assert!(c.ctr(&["task", "pause", "life"]).status.success());
+    assert_eq!(c.status("life"), "PAUSED");
+    assert!(c.ctr(&["task", "resume", "life"]).status.success());
+    assert_eq!(c.status("life"), "RUNNING");
+    let metrics = stdout(&c.ctr(&["task", "metrics", "life"]));
+    assert!(metrics.contains("memory.usage_in_bytes"), "{metrics}");
+    // Stop: SIGTERM (ignored by sleep as pid 1), then SIGKILL after a grace time.
+    assert!(c.ctr(&["task", "kill", "life"]).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(c.status("life"), "RUNNING");
+    c.remove("life");
+    assert!(!shim_root.exists(), "hull's state is gone");
+    assert!(stdout(&c.ctr(&["container", "ls", "-q"])).trim().is_empty());
+}
+
+#[test]
+fn containerd_limits_and_security_options_are_seen_inside() {
+    let Some(c) = Containerd::new("ctrres") else { return };
+    // ctr's default spec mounts no cgroupfs: read the container's cgroup files on the host.
+    let out = c.run(&["-d", "--memory-limit", "67108864", "--cpu-quota", "50000", "--cpu-period", "100000"], "res", &["sleep", "300"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cg = |ctl: &str, file: &str| {
+        let path = Path::new("/sys/fs/cgroup").join(ctl).join(c.cgroup_base.trim_start_matches('/')).join("res").join(file);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_owned()
+    };
+    assert_eq!(cg("memory", "memory.limit_in_bytes"), "67108864");
+    assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
+    c.remove("res");
+    let out = c.run_ok(
+        &["--read-only", "--cap-drop", "CAP_CHOWN", "--env", "HULL_ENV=yes", "--cwd", "/tmp"],
+        "sec",
+        &["sh", "-c", "touch /x 2>&1; chown 1 /tmp 2>&1; echo $HULL_ENV; pwd; grep NoNewPrivs /proc/self/status"],
+    );
+    assert!(out.contains("touch: /x: Read-only file system"), "{out}");
+    assert!(out.contains("chown: /tmp: Operation not permitted") || out.contains("Read-only"), "{out}");
+    assert!(out.contains("yes\n/tmp\n"), "{out}");
+}
+
+#[test]
+fn containerd_mounts_and_seccomp() {
+    let Some(c) = Containerd::new("ctrmnt") else { return };
+    let vol = c.dir.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("f"), "host file\n").unwrap();
+    let mount = format!("type=bind,src={},dst=/data,options=rbind:ro", vol.display());
+    let out = c.run_ok(&["--mount", &mount, "--seccomp"], "mnt", &["sh", "-c", "cat /data/f; touch /data/g 2>&1; grep Seccomp: /proc/self/status"]);
+    assert_eq!(out, "host file\ntouch: /data/g: Read-only file system\nSeccomp:\t2\n");
+}
+
+#[test]
+fn containerd_shows_hulls_errors() {
+    let Some(c) = Containerd::new("ctrerr") else { return };
+    let out = c.run(&["--rm"], "missing", &["/no/such/program"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("process.args[0]: /no/such/program"), "{}", stderr(&out));
+    let out = c.run(&["-d"], "ok", &["sleep", "300"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = c.ctr(&["task", "exec", "--exec-id", "e2", "ok", "/no/such/program"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("process.args[0]"), "{}", stderr(&out));
+}
