@@ -1,9 +1,10 @@
-//! Managers driving hull as their runtime, unmodified: podman (with conmon) and containerd
-//! (its runc shim, as Kubernetes uses it). Each test keeps the manager's state, sockets and
+//! Managers driving hull as their runtime, unmodified: podman (with conmon), containerd (its
+//! runc shim, as Kubernetes uses it) and Docker. Each test keeps the manager's state, sockets and
 //! storage in a private directory, uses no network, and removes what it made. The busybox
 //! image is made locally from the test rootfs (no registry).
 
 mod containerd;
+mod docker;
 mod podman;
 
 use std::path::{Path, PathBuf};

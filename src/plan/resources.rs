@@ -179,6 +179,14 @@ impl ResourcesPlan {
         let cpu = match r.cpu() {
             None => CpuPlan::default(),
             Some(c) => {
+                // 0 means "not set" for these, as runc reads them (Docker sends zeros).
+                let mut c = c.clone();
+                c.set_shares(c.shares().filter(|&v| v != 0));
+                c.set_quota(c.quota().filter(|&v| v != 0));
+                c.set_period(c.period().filter(|&v| v != 0));
+                c.set_realtime_runtime(c.realtime_runtime().filter(|&v| v != 0));
+                c.set_realtime_period(c.realtime_period().filter(|&v| v != 0));
+                c.set_burst(c.burst().filter(|&v| v != 0));
                 if let Some(q) = c.quota() {
                     if q != -1 && q < 1000 {
                         bail!("linux.resources.cpu.quota: {q} is below 1000 µs (use -1 for no limit)");
@@ -284,7 +292,13 @@ fn blkio_plan(b: &oci_spec::runtime::LinuxBlockIo) -> Result<BlkioPlan> {
             w => Ok(w),
         }
     };
-    let mut plan = BlkioPlan { weight: weight(b.weight(), "weight")?, leaf_weight: weight(b.leaf_weight(), "leafWeight")?, ..Default::default() };
+    // 0 means "not set", as runc reads it (Docker sends it).
+    let nonzero = |w: Option<u16>| w.filter(|&w| w != 0);
+    let mut plan = BlkioPlan {
+        weight: weight(nonzero(b.weight()), "weight")?,
+        leaf_weight: weight(nonzero(b.leaf_weight()), "leafWeight")?,
+        ..Default::default()
+    };
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
         let field = format!("weightDevice[{i}]");
         plan.weight_device.push((d.major(), d.minor(), weight(d.weight(), &format!("{field}.weight"))?, weight(d.leaf_weight(), &format!("{field}.leafWeight"))?));
@@ -375,6 +389,7 @@ mod tests {
             (r#"{"memory":{"limit":104857600,"swap":1048576}}"#, "memory.swap"),
             (r#"{"memory":{"swappiness":101}}"#, "swappiness"),
             (r#"{"cpu":{"quota":10}}"#, "cpu.quota"),
+            (r#"{"cpu":{"shares":1}}"#, "cpu.shares"),
             (r#"{"cpu":{"period":10}}"#, "cpu.period"),
             (r#"{"cpu":{"cpus":"3-1"}}"#, "cpu.cpus"),
             (r#"{"pids":{"limit":-7}}"#, "pids.limit"),
@@ -385,6 +400,14 @@ mod tests {
             let err = plan(&format!(r#"{{"resources":{json}}}"#)).unwrap_err();
             assert!(format!("{err:#}").contains(field), "{json}: {err:#}");
         }
+    }
+
+    #[test]
+    fn zeros_mean_unset_as_docker_sends_them() {
+        let p = plan(r#"{"resources":{"cpu":{"shares":0,"quota":0,"period":0,"realtimeRuntime":0,"realtimePeriod":0},"blockIO":{"weight":0}}}"#).unwrap();
+        assert_eq!(p.cpu, CpuPlan::default());
+        assert_eq!(p.blkio, BlkioPlan::default());
+        assert!(!p.has_limits());
     }
 
     #[test]

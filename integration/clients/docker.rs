@@ -1,0 +1,170 @@
+//! Docker (dockerd 20.10 from docker.io) with `"runtimes": {"hull": {"path": …}}` and
+//! `docker run --runtime hull`: a private daemon (data root, exec root, socket in the test's
+//! directory), no bridge and no iptables, cgroupfs driver, cgroups under the tests' base.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output};
+
+use super::{busybox_tar, have, remove_cgroup_tree, run, unmount_under};
+use crate::common::*;
+
+const IMAGE: &str = "localhost/hull-busybox:latest";
+
+struct Docker {
+    env: Env,
+    dir: PathBuf,
+    daemon: Child,
+    cgroup_parent: String,
+}
+
+impl Docker {
+    fn new(name: &str) -> Option<Docker> {
+        if !have("dockerd") || !Command::new("/usr/bin/docker").arg("--version").output().is_ok_and(|o| o.status.success()) {
+            eprintln!("SKIPPED: docker.io is not installed (hack/test installs it)");
+            return None;
+        }
+        let env = Env::new(name);
+        let dir = env.base.join("docker");
+        std::fs::create_dir_all(&dir).unwrap();
+        let cgroup_parent = format!("{CGROUP_BASE}/docker-{}-{name}", std::process::id());
+        let d = dir.display();
+        // Root's hard nofile limit is 20000 here (no CAP_SYS_RESOURCE): a default ulimit
+        // below it, set in the daemon's config rather than by weakening hull.
+        let config = serde_json::json!({
+            "data-root": format!("{d}/data"), "exec-root": format!("{d}/exec"), "pidfile": format!("{d}/docker.pid"),
+            "hosts": [format!("unix://{d}/docker.sock")], "bridge": "none", "iptables": false, "ip-masq": false,
+            "ip6tables": false, "exec-opts": ["native.cgroupdriver=cgroupfs"], "cgroup-parent": cgroup_parent,
+            "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 1024, "Soft": 1024}},
+            "runtimes": {"hull": {"path": HULL}}, "storage-driver": "overlay2"
+        });
+        std::fs::write(dir.join("daemon.json"), config.to_string()).unwrap();
+        let daemon = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"))
+            .stdout(std::fs::File::create(dir.join("dockerd.log")).unwrap())
+            .stderr(std::fs::File::create(dir.join("dockerd.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let dk = Docker { env, dir, daemon, cgroup_parent };
+        for _ in 0..300 {
+            if dk.docker(&["version"]).status.success() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let tar = busybox_tar(&dk.dir);
+        let out = dk.docker(&["import", tar.to_str().unwrap(), IMAGE]);
+        assert!(out.status.success(), "docker import: {}", stderr(&out));
+        Some(dk)
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["60", "/usr/bin/docker", "-H"]).arg(format!("unix://{}/docker.sock", self.dir.display())).args(args);
+        run(&self.dir, &mut cmd)
+    }
+
+    fn run(&self, opts: &[&str], cmd: &[&str]) -> Output {
+        let mut args = vec!["run", "--rm", "--runtime", "hull", "--network", "none"];
+        args.extend_from_slice(opts);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        self.docker(&args)
+    }
+
+    fn run_ok(&self, opts: &[&str], cmd: &[&str]) -> String {
+        let out = self.run(opts, cmd);
+        assert!(out.status.success(), "docker run {opts:?} {cmd:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        let ids = stdout(&self.docker(&["ps", "-aq"]));
+        for id in ids.lines() {
+            let _ = self.docker(&["rm", "-f", id]);
+        }
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.daemon.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = self.daemon.wait();
+        unmount_under(&self.dir);
+        remove_cgroup_tree(&self.cgroup_parent);
+        let _ = &self.env;
+    }
+}
+
+#[test]
+fn docker_runs_with_output_exit_code_stdin_and_tty() {
+    let Some(d) = Docker::new("dkrun") else { return };
+    assert_eq!(d.run_ok(&[], &["echo", "hello from docker"]), "hello from docker\n");
+    assert_eq!(d.run(&[], &["sh", "-c", "exit 3"]).status.code(), Some(3));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "echo typed | timeout 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -i --runtime hull --network none {IMAGE} cat",
+        d.dir.display()
+    ));
+    assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
+    let mut cmd = Command::new("script");
+    cmd.arg("-qec")
+        .arg(format!("timeout 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()))
+        .arg("/dev/null");
+    assert!(stdout(&run(&d.dir, &mut cmd)).contains("/dev/pts/0"));
+}
+
+#[test]
+fn docker_detached_exec_top_stats_pause_stop_rm() {
+    let Some(d) = Docker::new("dklife") else { return };
+    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sleep", "300"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    assert_eq!(stdout(&d.docker(&["exec", &id, "echo", "exec-ok"])), "exec-ok\n");
+    assert!(stdout(&d.docker(&["top", &id])).contains("sleep 300"));
+    assert_eq!(stdout(&d.docker(&["stats", "--no-stream", "--format", "{{.PIDs}}", &id])).trim(), "1");
+    assert!(d.docker(&["pause", &id]).status.success());
+    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "paused");
+    assert!(d.docker(&["unpause", &id]).status.success());
+    let t0 = std::time::Instant::now();
+    assert!(d.docker(&["stop", "-t", "1", &id]).status.success());
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(900), "SIGTERM ignored by pid 1, SIGKILL after 1 s");
+    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "exited");
+    assert!(d.docker(&["rm", &id]).status.success());
+}
+
+#[test]
+fn docker_limits_security_and_mounts_are_seen_inside() {
+    let Some(d) = Docker::new("dkopts") else { return };
+    let out = d.run_ok(
+        &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"],
+        &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
+    );
+    assert_eq!(out, "67108864\n50\n50000\n");
+    let out = d.run_ok(
+        &["--cap-drop", "ALL", "--cap-add", "NET_RAW", "--security-opt", "no-new-privileges", "--read-only", "--hostname", "dkhost"],
+        &["sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; hostname; touch /x 2>&1; true"],
+    );
+    assert_eq!(out, "CapEff:\t0000000000002000\nNoNewPrivs:\t1\ndkhost\ntouch: /x: Read-only file system\n");
+    assert_eq!(d.run_ok(&["--user", "1000:1000"], &["id", "-u"]), "1000\n");
+    let vol = d.dir.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("f"), "host\n").unwrap();
+    let bind = format!("{}:/data", vol.display());
+    let out = d.run_ok(&["-v", &bind, "--tmpfs", "/scratch"], &["sh", "-c", "cat /data/f; awk '$5 == \"/scratch\" {print $9}' /proc/self/mountinfo"]);
+    assert_eq!(out, "host\ntmpfs\n");
+    let profile = d.dir.join("seccomp.json");
+    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = d.run_ok(&["--security-opt", &opt], &["sh", "-c", "mkdir /tmp/d 2>&1; true"]);
+    assert_eq!(out, "mkdir: can't create directory '/tmp/d': Operation not permitted\n");
+}
+
+#[test]
+fn docker_shows_hulls_errors() {
+    let Some(d) = Docker::new("dkerr") else { return };
+    let out = d.run(&[], &["/no/such/program"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("process.args[0]: /no/such/program"), "{}", stderr(&out));
+    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sleep", "300"]);
+    let id = stdout(&out).trim().to_owned();
+    let out = d.docker(&["exec", &id, "/no/such/program"]);
+    assert!(stdout(&out).contains("process.args[0]") || stderr(&out).contains("process.args[0]"), "{} {}", stdout(&out), stderr(&out));
+}
