@@ -19,3 +19,12 @@ need_cargo() {
   command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
   command -v cargo >/dev/null 2>&1 || { echo "hack: cargo not found" >&2; exit 1; }
 }
+
+# A CRIU that works on this kernel (Debian bookworm's 3.17 does not): ../shared/build-criu
+# builds CRIU 4.1 from Debian's source and installs it as /usr/local/sbin/criu (idempotent).
+need_criu() {
+  local build=${BUILD_CRIU:-$(dirname "${BASH_SOURCE[0]}")/../../shared/build-criu}
+  if criu check >/dev/null 2>&1; then return 0; fi
+  [ -x "$build" ] || { echo "hack: no working criu and no $build: checkpoint tests will be skipped" >&2; return 0; }
+  "$build" >/dev/null || echo "hack: build-criu failed: checkpoint tests will be skipped" >&2
+}

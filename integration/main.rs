@@ -2,6 +2,7 @@
 //! the effects from inside the container. Run by `hack/test`.
 
 mod bad_configs;
+mod checkpoint;
 mod clients;
 mod cgroups;
 mod common;

@@ -7,6 +7,7 @@
 pub mod cgroups;
 pub mod cli;
 pub mod crash;
+pub mod criu;
 pub mod hooks;
 pub mod lifecycle;
 pub mod plan;

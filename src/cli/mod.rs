@@ -1,5 +1,6 @@
 //! The runc-compatible command line: global flags, one file per command, no runtime logic.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -9,6 +10,7 @@ mod kill;
 mod list;
 pub mod log;
 mod pause;
+mod restore;
 mod ps;
 mod run;
 mod spec;
@@ -58,6 +60,9 @@ pub struct Global {
     /// Log debug lines, including a per-phase timeline
     #[arg(long, global = true)]
     pub debug: bool,
+    /// The criu binary for checkpoint/restore (default: criu on PATH)
+    #[arg(long, global = true)]
+    pub criu: Option<PathBuf>,
     /// Manage cgroups through systemd (not supported yet: `create` refuses it clearly)
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
@@ -108,6 +113,10 @@ enum Command {
     Events(events::Args),
     /// Print what this build supports (runtime-spec features.md) as JSON
     Features,
+    /// Checkpoint a running container with CRIU
+    Checkpoint(checkpoint::Args),
+    /// Restore a container from a checkpoint
+    Restore(restore::Args),
 }
 
 /// Parse argv, run the command, report errors; returns the process exit status.
@@ -157,6 +166,8 @@ fn dispatch(g: &Global, command: Command) -> Result<i32> {
         Command::Ps(a) => ps::run(g, a),
         Command::Update(a) => update::run(g, a),
         Command::Features => features::run(),
+        Command::Checkpoint(a) => checkpoint::run(g, a),
+        Command::Restore(a) => restore::run(g, a),
         Command::Events(a) => events::run(g, a),
     }
 }

@@ -283,11 +283,21 @@ fn run_map_helper(helper: &str, pid: Pid, maps: &[crate::plan::IdMap]) -> Result
 }
 
 fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup: &dyn cgroups::Manager) -> Result<()> {
-    let init_start_time = sys::process_start_time(init.init).context("reading init's start time")?;
+    save_record(dir, plan, opts, init.init, cgroup)?;
+    crash_point("create:record");
+    if let Some(path) = &opts.pid_file {
+        pidfile::write(path, init.init.as_raw())?;
+    }
+    Ok(())
+}
+
+/// The container's state.json, for init `pid` (also used by `restore`).
+pub fn save_record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, pid: Pid, cgroup: &dyn cgroups::Manager) -> Result<()> {
+    let init_start_time = sys::process_start_time(pid).context("reading init's start time")?;
     let record = Record {
         oci_version: plan.oci_version.clone(),
         id: plan.id.clone(),
-        pid: init.init.as_raw(),
+        pid: pid.as_raw(),
         init_start_time,
         bundle: plan.bundle.clone(),
         rootfs: plan.root.path.clone(),
@@ -302,12 +312,7 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup
         seccomp: plan.seccomp.clone(),
         notify_socket: opts.notify_socket.clone(),
     };
-    dir.save(&record)?;
-    crash_point("create:record");
-    if let Some(path) = &opts.pid_file {
-        pidfile::write(path, init.init.as_raw())?;
-    }
-    Ok(())
+    dir.save(&record)
 }
 
 fn owner_name() -> String {

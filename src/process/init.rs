@@ -101,6 +101,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     }
     if let (Some(socket), Some(process)) = (&ctx.console, ctx.process) {
         console::attach(socket, process)?;
+    } else if matches!(ctx.role, Role::Init { .. }) {
+        // Its own session, as runc's init: not in the caller's (nor under its terminal), and
+        // the session leader inside its pid namespace, which CRIU needs to dump it.
+        nix::unistd::setsid().context("starting a session for init")?;
     }
     // Before any seccomp filter goes on: older profiles do not allow close_range.
     prepare_fds(ctx.preserve_fds)?;

@@ -6,6 +6,7 @@ pub mod console;
 pub mod create;
 pub mod fifo;
 pub mod notify;
+pub mod restore;
 pub mod timeline;
 pub mod trampoline;
 pub mod tty_proxy;

@@ -1,0 +1,157 @@
+//! checkpoint/restore with CRIU: a counting container continues from its saved count, in a
+//! new container (same or new ID, twice from one image), with its cgroup limits; failures
+//! leave the container running and untouched.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::common::*;
+
+/// Whether a working criu is here (`hack/test` installs one with ../shared/build-criu).
+fn criu_works() -> bool {
+    let ok = std::process::Command::new("criu").arg("check").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: `criu check` fails or criu is missing (hack/test runs ../shared/build-criu)");
+    }
+    ok
+}
+
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i > /tmp/c; sleep 0.1; done";
+
+fn counter_config() -> serde_json::Value {
+    let mut c = config(&["sh", "-c", COUNTER]);
+    c["linux"]["resources"] = json!({"pids": {"limit": 30}});
+    c
+}
+
+fn count(env: &Env, id: &str) -> u64 {
+    let out = env.hull(&["exec", id, "cat", "/tmp/c"]);
+    stdout(&out).trim().parse().unwrap_or_else(|_| panic!("count of {id}: {} {}", stdout(&out), stderr(&out)))
+}
+
+fn start_counter(env: &Env, id: &str) -> PathBuf {
+    let bundle = env.bundle(id, &counter_config());
+    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for_count(env, id, 5);
+    bundle
+}
+
+fn wait_for_count(env: &Env, id: &str, at_least: u64) -> u64 {
+    for _ in 0..100 {
+        if let Ok(n) = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"])).trim().parse::<u64>() {
+            if n >= at_least {
+                return n;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{id} does not count");
+}
+
+fn restore(env: &Env, images: &Path, id: &str) -> std::process::Output {
+    // A bundle of its own: its own cgroup (/hull-test/<id>), the same rootfs.
+    let bundle = env.bundle(id, &counter_config());
+    env.hull(&["restore", "-d", "--image-path", images.to_str().unwrap(), "-b", bundle.to_str().unwrap(), id])
+}
+
+#[test]
+fn restored_counter_continues_from_its_saved_value() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckpt");
+    let (a, b) = (env.id("a"), env.id("b"));
+    start_counter(&env, &a);
+    let images = env.base.join("images");
+    let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &a]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.status(&a), "stopped", "without --leave-running the container stops");
+    assert!(env.hull(&["delete", &a]).status.success());
+    let out = restore(&env, &images, &b);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.status(&b), "running");
+    // Memory state kept: the shell's `i` goes on (a restart would begin at 1).
+    let first = count(&env, &b);
+    assert!(first >= 5, "restarted from scratch? {first}");
+    assert!(wait_for_count(&env, &b, first + 3) > first, "it counts on");
+    // In its cgroup, with the config's limit.
+    let pid = env.state(&b)["pid"].as_i64().unwrap().to_string();
+    let dir = Path::new("/sys/fs/cgroup/pids").join(CGROUP_BASE.trim_start_matches('/')).join(&b);
+    assert_eq!(std::fs::read_to_string(dir.join("pids.max")).unwrap().trim(), "30");
+    assert!(std::fs::read_to_string(dir.join("cgroup.procs")).unwrap().lines().any(|l| l == pid));
+    assert!(env.hull(&["kill", &b, "KILL"]).status.success());
+    wait_status(&env, &b, "stopped");
+    assert!(env.hull(&["delete", &b]).status.success());
+    assert!(!dir.exists());
+}
+
+#[test]
+fn leave_running_and_two_restores_from_one_image() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckptlr");
+    let a = env.id("a");
+    start_counter(&env, &a);
+    let images = env.base.join("images");
+    let out = env.hull(&["checkpoint", "--leave-running", "--image-path", images.to_str().unwrap(), &a]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.status(&a), "running");
+    let before = count(&env, &a);
+    // Two new containers from the same image while the original runs on.
+    for id in [env.id("b"), env.id("c")] {
+        let out = restore(&env, &images, &id);
+        assert!(out.status.success(), "{id}: {}", stderr(&out));
+        assert_eq!(env.status(&id), "running");
+        assert!(count(&env, &id) >= 5);
+    }
+    assert!(wait_for_count(&env, &a, before + 2) > before, "the original counts on");
+}
+
+#[test]
+fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckptbad");
+    let a = env.id("a");
+    start_counter(&env, &a);
+    // No checkpoint at the path.
+    let empty = env.base.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_fails(&restore(&env, &empty, &env.id("x")), "no checkpoint there");
+    assert!(!env.state_dir(&env.id("x")).exists());
+    // criu not where --criu says.
+    assert_fails(&env.hull(&["--criu", "/no/such/criu", "checkpoint", "--image-path", "/tmp/x", &a]), "/no/such/criu");
+    // Not dumpable: an fd (passed with --preserve-fds) to a file on a host mount the container
+    // cannot see. The container keeps running, untouched.
+    let id = env.id("fd");
+    let bundle = env.bundle(&id, &counter_config());
+    let script = format!("exec 3</etc/hostname; exec {HULL} --root {} run -d --preserve-fds 1 -b {} {id}", env.root.display(), bundle.display());
+    // Output to a file: the detached container would hold a pipe open.
+    let log = std::fs::File::create(env.base.join("fd-run.log")).unwrap();
+    let st = std::process::Command::new("sh").args(["-c", &script]).stdin(std::process::Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).status().unwrap();
+    assert!(st.success(), "{}", std::fs::read_to_string(env.base.join("fd-run.log")).unwrap());
+    let before = wait_for_count(&env, &id, 3);
+    let images = env.base.join("fd-images");
+    let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &id]);
+    assert_fails(&out, "checkpoint: criu dump failed");
+    assert_eq!(env.status(&id), "running");
+    assert!(wait_for_count(&env, &id, before + 2) > before, "still counting");
+    // Images of one container restored over another rootfs: refused by name.
+    let images = env.base.join("images");
+    assert!(env.hull(&["checkpoint", "--leave-running", "--image-path", images.to_str().unwrap(), &a]).status.success());
+    let other_root = env.base.join("otherroot");
+    std::fs::create_dir_all(&other_root).unwrap();
+    let mut c = counter_config();
+    c["root"]["path"] = json!(other_root);
+    let other = env.id("other");
+    let bundle = env.bundle(&other, &c);
+    let out = env.hull(&["restore", "-d", "--image-path", images.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &other]);
+    assert_fails(&out, "the checkpoint is of container");
+    assert!(!env.state_dir(&other).exists());
+    // --pre-dump: this kernel has no soft-dirty tracking.
+    assert_fails(&env.hull(&["checkpoint", "--pre-dump", "--image-path", images.to_str().unwrap(), &a]), "--pre-dump");
+}

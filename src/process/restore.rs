@@ -1,0 +1,82 @@
+//! `restore`: a new container from CRIU images and a bundle. Like `create`, with CRIU in
+//! place of init: state dir and cgroup (with the config's limits) first, then a child that
+//! joins the cgroup and execs `criu restore`, then the record of the restored init.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+
+use super::create::{save_record, CreateOptions};
+use crate::criu::{self, RestoreOptions};
+use crate::plan::Plan;
+use crate::state::{pidfile, StateDir};
+use crate::{cgroups, sys};
+
+/// The restored container: its locked state dir and init.
+pub struct Restored {
+    pub dir: StateDir,
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+}
+
+pub fn restore(root: &Path, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, r: &RestoreOptions) -> Result<Restored> {
+    criu::check_images(r, &plan.root.path)?;
+    let dir = StateDir::create(root, &plan.id)?;
+    let result = cgroups::for_container(&plan.resources).and_then(|cgroup| {
+        let made = dir.save_cgroup(&cgroup.record()).and_then(|()| cgroup.create()).and_then(|()| dir.save_cgroup(&cgroup.record())).and_then(|()| cgroup.apply(&plan.resources));
+        let restored = made.and_then(|()| run_restore(&dir, plan, opts, criu_bin, r, cgroup.as_ref()));
+        if restored.is_err() {
+            let _ = cgroup.destroy();
+        }
+        restored
+    });
+    match result {
+        Ok((pid, pidfd)) => Ok(Restored { dir, pid, pidfd }),
+        Err(e) => {
+            let _ = dir.remove();
+            Err(e)
+        }
+    }
+}
+
+fn run_restore(dir: &StateDir, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, r: &RestoreOptions, cgroup: &dyn cgroups::Manager) -> Result<(Pid, OwnedFd)> {
+    let pid_path = dir.path().join("criu.pid");
+    let args = criu::restore_args(&plan.root.path, r, &pid_path)?;
+    let (child, _) = match sys::clone_fork(0).context("forking criu")? {
+        sys::Forked::Child => {
+            // In the child: into the container's cgroup (the restored tasks start there), then criu.
+            let code = match cgroup.add(nix::unistd::getpid()) {
+                Ok(()) => {
+                    let mut cmd = std::process::Command::new(criu_bin);
+                    cmd.args(&args);
+                    let err = std::os::unix::process::CommandExt::exec(&mut cmd);
+                    eprintln!("hull: running {}: {err}", criu_bin.display());
+                    127
+                }
+                Err(e) => {
+                    eprintln!("hull: {e:#}");
+                    1
+                }
+            };
+            sys::exit_now(code)
+        }
+        sys::Forked::Parent { child, pidfd } => (child, pidfd),
+    };
+    let work = r.work_path.clone().unwrap_or_else(|| r.image_path.clone());
+    match waitpid(child, None) {
+        Ok(WaitStatus::Exited(_, 0)) => {}
+        _ => bail!("restore: criu restore failed: {}", criu::log_errors(&work.join("restore.log"))),
+    }
+    let text = std::fs::read_to_string(&pid_path).context("reading criu's pid file")?;
+    let pid = Pid::from_raw(text.trim().parse().context("criu's pid file")?);
+    let _ = std::fs::remove_file(&pid_path);
+    let pidfd = sys::pidfd_open(pid).context("pidfd_open of the restored init")?;
+    save_record(dir, plan, opts, pid, cgroup)?;
+    if let Some(path) = &opts.pid_file {
+        pidfile::write(path, pid.as_raw())?;
+    }
+    Ok((pid, pidfd))
+}
