@@ -26,50 +26,52 @@ struct Descriptor {
     stdio: Vec<(i32, String)>,
 }
 
-/// `hull checkpoint` options (runc's names).
+/// What `checkpoint` and `restore` share (runc's flags of the same names).
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    pub image_path: PathBuf,
+    pub work_path: Option<PathBuf>,
+    pub tcp_established: bool,
+    pub ext_unix_sk: bool,
+    pub shell_job: bool,
+    pub file_locks: bool,
+    pub manage_cgroups_mode: Option<String>,
+    pub empty_ns: Vec<String>,
+    pub auto_dedup: bool,
+}
+
+impl Shared {
+    fn work(&self) -> PathBuf {
+        self.work_path.clone().unwrap_or_else(|| self.image_path.clone())
+    }
+
+    /// The criu arguments both commands take; `log` is the log file's name in the work dir.
+    fn args(&self, log: &str) -> Vec<String> {
+        let mut args = vec!["--images-dir".into(), self.image_path.display().to_string(), "--work-dir".into(), self.work().display().to_string()];
+        args.extend(["--log-file".into(), log.into(), "-v4".into()]);
+        args.extend(["--ext-mount-map", "auto", "--enable-external-sharing", "--enable-external-masters"].map(String::from));
+        let flags = [
+            (self.tcp_established, "--tcp-established"),
+            (self.ext_unix_sk, "--ext-unix-sk"),
+            (self.shell_job, "--shell-job"),
+            (self.file_locks, "--file-locks"),
+            (self.auto_dedup, "--auto-dedup"),
+        ];
+        args.extend(flags.iter().filter(|(on, _)| *on).map(|(_, f)| f.to_string()));
+        args.push(format!("--manage-cgroups={}", self.manage_cgroups_mode.as_deref().unwrap_or("ignore")));
+        for ns in &self.empty_ns {
+            args.extend(["--empty-ns".into(), ns.clone()]);
+        }
+        args
+    }
+}
+
+/// `hull checkpoint` options.
 #[derive(Debug, Clone, Default)]
 pub struct DumpOptions {
-    pub image_path: PathBuf,
-    pub work_path: Option<PathBuf>,
+    pub shared: Shared,
     pub parent_path: Option<PathBuf>,
     pub leave_running: bool,
-    pub tcp_established: bool,
-    pub ext_unix_sk: bool,
-    pub shell_job: bool,
-    pub file_locks: bool,
-    pub manage_cgroups_mode: Option<String>,
-    pub empty_ns: Vec<String>,
-    pub auto_dedup: bool,
-}
-
-/// `hull restore` options.
-#[derive(Debug, Clone, Default)]
-pub struct RestoreOptions {
-    pub image_path: PathBuf,
-    pub work_path: Option<PathBuf>,
-    pub tcp_established: bool,
-    pub ext_unix_sk: bool,
-    pub shell_job: bool,
-    pub file_locks: bool,
-    pub manage_cgroups_mode: Option<String>,
-    pub empty_ns: Vec<String>,
-    pub auto_dedup: bool,
-}
-
-/// Options common to dump and restore.
-fn common(args: &mut Vec<String>, work: &Path, images: &Path, log: &str, flags: [(bool, &str); 5], cgroups: &Option<String>, empty_ns: &[String]) {
-    args.extend(["--images-dir".into(), images.display().to_string(), "--work-dir".into(), work.display().to_string()]);
-    args.extend(["--log-file".into(), log.into(), "-v4".into()]);
-    args.extend(["--ext-mount-map", "auto", "--enable-external-sharing", "--enable-external-masters"].map(String::from));
-    for (on, flag) in flags {
-        if on {
-            args.push(flag.into());
-        }
-    }
-    args.push(format!("--manage-cgroups={}", cgroups.as_deref().unwrap_or("ignore")));
-    for ns in empty_ns {
-        args.extend(["--empty-ns".into(), ns.clone()]);
-    }
 }
 
 /// The criu binary: `--criu`, else the first `criu` on PATH.
@@ -88,22 +90,14 @@ pub fn binary(given: Option<&Path>) -> Result<PathBuf> {
 
 /// Dump the container whose init is `pid` into `opts.image_path`.
 pub fn dump(criu: &Path, id: &str, rootfs: &Path, pid: i32, opts: &DumpOptions) -> Result<()> {
-    let images = &opts.image_path;
+    let images = &opts.shared.image_path;
     std::fs::create_dir_all(images).with_context(|| format!("--image-path {}", images.display()))?;
-    let work = opts.work_path.clone().unwrap_or_else(|| images.clone());
+    let work = opts.shared.work();
     std::fs::create_dir_all(&work).with_context(|| format!("--work-path {}", work.display()))?;
     let mut args = vec!["dump".to_owned(), "--tree".into(), pid.to_string()];
-    common(
-        &mut args,
-        &work,
-        images,
-        "dump.log",
-        [(opts.leave_running, "--leave-running"), (opts.tcp_established, "--tcp-established"), (opts.ext_unix_sk, "--ext-unix-sk"), (opts.shell_job, "--shell-job"), (opts.file_locks, "--file-locks")],
-        &opts.manage_cgroups_mode,
-        &opts.empty_ns,
-    );
-    if opts.auto_dedup {
-        args.push("--auto-dedup".into());
+    args.extend(opts.shared.args("dump.log"));
+    if opts.leave_running {
+        args.push("--leave-running".into());
     }
     if let Some(parent) = &opts.parent_path {
         args.extend(["--prev-images-dir".into(), parent.display().to_string(), "--track-mem".into()]);
@@ -141,7 +135,7 @@ fn external_stdio(pid: i32) -> Result<Vec<(i32, String)>> {
 }
 
 /// Check the images are a hull checkpoint of a container with this rootfs.
-pub fn check_images(opts: &RestoreOptions, rootfs: &Path) -> Result<()> {
+pub fn check_images(opts: &Shared, rootfs: &Path) -> Result<()> {
     let images = &opts.image_path;
     if !images.join("inventory.img").exists() {
         bail!("--image-path {}: no checkpoint there (inventory.img missing)", images.display());
@@ -167,19 +161,10 @@ fn descriptor(images: &Path) -> Result<Descriptor> {
 
 /// The `criu restore` command line; the restored init's pid goes to `pidfile`. Run by a child
 /// already in the container's cgroup, so the restored tasks start there.
-pub fn restore_args(rootfs: &Path, opts: &RestoreOptions, pidfile: &Path) -> Result<Vec<String>> {
+pub fn restore_args(rootfs: &Path, opts: &Shared, pidfile: &Path) -> Result<Vec<String>> {
     let images = &opts.image_path;
-    let work = opts.work_path.clone().unwrap_or_else(|| images.clone());
     let mut args = vec!["restore".to_owned(), "--root".into(), rootfs.display().to_string()];
-    common(
-        &mut args,
-        &work,
-        images,
-        "restore.log",
-        [(opts.tcp_established, "--tcp-established"), (opts.ext_unix_sk, "--ext-unix-sk"), (opts.shell_job, "--shell-job"), (opts.file_locks, "--file-locks"), (opts.auto_dedup, "--auto-dedup")],
-        &opts.manage_cgroups_mode,
-        &opts.empty_ns,
-    );
+    args.extend(opts.args("restore.log"));
     args.extend(["--restore-detached".into(), "--pidfile".into(), pidfile.display().to_string()]);
     // The checkpointed stdio comes back as hull's own.
     for (fd, key) in descriptor(images)?.stdio {

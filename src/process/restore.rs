@@ -10,7 +10,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
 use super::create::{save_record, CreateOptions};
-use crate::criu::{self, RestoreOptions};
+use crate::criu::{self, Shared as RestoreOptions};
 use crate::plan::Plan;
 use crate::state::{pidfile, StateDir};
 use crate::{cgroups, sys};
