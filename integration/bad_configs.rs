@@ -25,7 +25,7 @@ fn every_bad_config_is_refused_by_name_and_leaves_nothing() {
         let took = started.elapsed();
         assert_eq!(out.status.code(), Some(1), "{file}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(err.starts_with("hull: ") && err.lines().count() == 1, "{file}: one line: {err}");
+        assert!(!err.starts_with("hull: ") && err.lines().count() == 1, "{file}: one bare line: {err}");
         assert!(err.contains(needle), "{file}: expected {needle:?} in: {err}");
         assert!(took < Duration::from_secs(1), "{file}: took {took:?}");
         assert!(!env.state_dir(&id).exists(), "{file}: state dir left");

@@ -99,9 +99,7 @@ fn errors_go_to_the_json_log() {
     let log = env.base.join("log.json");
     let bundle = env.bundle(&id, &config(&["/bin/no-such-program"]));
     let out = env.hull(&["--log", log.to_str().unwrap(), "--log-format", "json", "create", "-b", bundle.to_str().unwrap(), &id]);
-    assert_eq!(out.status.code(), Some(1));
-    // With --log (a manager calling), stderr is the bare message, as runc's.
-    assert!(stderr(&out).starts_with("process.args[0]"), "{}", stderr(&out));
+    assert_fails(&out, "process.args[0]");
     let text = std::fs::read_to_string(&log).unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["level"], "error");

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod plan;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod security;
 pub mod spec;
 pub mod state;

@@ -91,7 +91,7 @@ pub fn for_path(path: &CgroupPath) -> Result<Box<dyn Manager>> {
 /// when the config asks for limits (runc's rule for rootless containers).
 pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
     let manager = for_path(&resources.path)?;
-    if nix::unistd::geteuid().is_root() {
+    if !crate::rootless::is_rootless() {
         return Ok(manager);
     }
     match manager.create() {

@@ -43,13 +43,14 @@ pub fn warn(msg: &str) {
     write("warning", msg, false);
 }
 
-/// An error: always one line on stderr, and a line in the log file if any. On stderr it is
-/// `hull: msg` for people; with `--log` (a manager calling) the bare message, as runc prints
-/// it: podman shows `Error: hull: <stderr>` and would say "hull:" twice.
+/// An error: always one line on stderr, and a line in the log file if any. On a terminal it
+/// is `hull: msg`; for a program (stderr not a terminal) the bare message, as runc prints it:
+/// podman shows `Error: hull: <stderr>` and would say "hull:" twice.
 pub fn error(msg: &str) {
-    match CONFIG.get().and_then(|c| c.file.as_ref()) {
-        Some(_) => eprintln!("{msg}"),
-        None => eprintln!("hull: {msg}"),
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("hull: {msg}");
+    } else {
+        eprintln!("{msg}");
     }
     write("error", msg, false);
 }

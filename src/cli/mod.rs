@@ -35,7 +35,7 @@ pub enum Format {
 /// runc's choice: root's state in /run; a rootless user's in their runtime dir (or /tmp).
 fn default_root() -> PathBuf {
     let uid = nix::unistd::geteuid();
-    if uid.is_root() {
+    if !crate::rootless::is_rootless() {
         return PathBuf::from("/run/hull");
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
