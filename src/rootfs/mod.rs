@@ -44,7 +44,8 @@ pub fn setup(plan: &Plan, prepared: &FromParent, before_pivot: impl FnOnce() -> 
         // pivot_root refuses a root whose parent mount is shared (rootfsPropagation "shared").
         make_parent_private(rootfs)?;
     }
-    let in_userns = plan.namespaces.has(NsKind::User);
+    // Its own user namespace, or hull's (podman's rootless mode): no mknod, bind devices.
+    let in_userns = plan.namespaces.has(NsKind::User) || crate::rootless::is_rootless();
     // Relative paths in mount options (overlay's lowerdir=, ...) are the bundle's, as in runc.
     nix::unistd::chdir(&plan.bundle).with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
     // pivot_root needs the new root to be a mount point: the rootfs bound onto itself, or the
