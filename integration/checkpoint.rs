@@ -155,3 +155,43 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     // --pre-dump: this kernel has no soft-dirty tracking.
     assert_fails(&env.hull(&["checkpoint", "--pre-dump", "--image-path", images.to_str().unwrap(), &a]), "--pre-dump");
 }
+
+/// A terminal container (its pty master held by a --console-socket receiver) checkpointed as
+/// a shell job, and restored with a new pty whose master goes to the new console socket.
+#[test]
+fn terminal_container_restores_as_a_shell_job() {
+    if !criu_works() {
+        return;
+    }
+    use std::os::unix::net::UnixListener;
+    let env = Env::new("ckpttty");
+    let (a, b) = (env.id("a"), env.id("b"));
+    let mut c = counter_config();
+    c["process"]["terminal"] = json!(true);
+    let console = |name: &str| {
+        let path = env.base.join(name);
+        let listener = UnixListener::bind(&path).unwrap();
+        (path, std::thread::spawn(move || crate::terminal::receive_master(&listener).0))
+    };
+    let (sock, receiver) = console("a.sock");
+    let bundle = env.bundle(&a, &c);
+    let out = env.hull(&["run", "-d", "--console-socket", sock.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &a]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _master_a = receiver.join().unwrap();
+    wait_for_count(&env, &a, 5);
+    let images = env.base.join("images");
+    let out = env.hull(&["checkpoint", "--shell-job", "--image-path", images.to_str().unwrap(), &a]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(env.hull(&["delete", &a]).status.success());
+    let (sock, receiver) = console("b.sock");
+    let bundle = env.bundle(&b, &c);
+    let out = env.hull(&["restore", "-d", "--shell-job", "--console-socket", sock.to_str().unwrap(), "--image-path", images.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &b]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _master_b = receiver.join().unwrap();
+    let first = count(&env, &b);
+    assert!(first >= 5, "restarted from scratch? {first}");
+    let pid = env.state(&b)["pid"].as_i64().unwrap();
+    let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
+    assert!(tty.to_string_lossy().starts_with("/dev/pts/"), "stdin is a terminal: {tty:?}");
+    assert!(wait_for_count(&env, &b, first + 2) > first);
+}

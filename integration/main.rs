@@ -20,4 +20,4 @@ mod rootfs;
 mod rootless;
 mod seccomp;
 mod stress;
-mod terminal;
+pub mod terminal;

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::common::*;
 
 /// Accept one connection on `listener` and return the fd it carries and the name sent with it.
-fn receive_master(listener: &UnixListener) -> (OwnedFd, String) {
+pub fn receive_master(listener: &UnixListener) -> (OwnedFd, String) {
     use std::os::fd::AsRawFd;
     let (conn, _) = listener.accept().unwrap();
     let mut name = [0u8; 64];

@@ -24,8 +24,8 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if a.create.console_socket.is_some() {
-        anyhow::bail!("--console-socket: restoring a terminal container needs --shell-job (and runs on the caller's terminal)");
+    if a.create.console_socket.is_some() && !a.criu.shell_job {
+        anyhow::bail!("--console-socket: restoring a terminal container needs --shell-job");
     }
     let r = a.criu.shared()?;
     let criu_bin = criu::binary(g.criu.as_deref())?;

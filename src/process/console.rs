@@ -66,9 +66,9 @@ pub fn receive_master(sock: &UnixStream) -> Result<OwnedFd> {
     anyhow::bail!("the container sent no pty master")
 }
 
-/// In the child, inside the container's mount namespace (after pivot_root for init):
-/// allocate the pty, hand its master to the socket, and make the slave our terminal.
-pub fn attach(socket: &OwnedFd, process: &ProcessPlan) -> Result<()> {
+/// Allocate a pty, hand its master to `socket`, return the slave (owned by the process's
+/// user, sized as configured). Also used by `restore`, for CRIU's shell job.
+pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).context("opening /dev/ptmx")?;
     unlockpt(&master).context("unlocking the pty")?;
     let name = ptsname_r(&master).context("naming the pty")?;
@@ -83,7 +83,13 @@ pub fn attach(socket: &OwnedFd, process: &ProcessPlan) -> Result<()> {
     let fds = [master.as_raw_fd()];
     sendmsg::<UnixAddr>(socket.as_raw_fd(), &[IoSlice::new(name.as_bytes())], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
         .context("sending the pty master to --console-socket")?;
-    drop(master);
+    Ok(slave)
+}
+
+/// In the child, inside the container's mount namespace (after pivot_root for init):
+/// allocate the pty, hand its master to the socket, and make the slave our terminal.
+pub fn attach(socket: &OwnedFd, process: &ProcessPlan) -> Result<()> {
+    let slave = send_new_pty(socket, process)?;
     setsid().context("starting a session for the terminal")?;
     sys::set_controlling_tty(slave.as_raw_fd()).context("making the pty our controlling terminal")?;
     for fd in 0..3 {

@@ -45,9 +45,25 @@ pub fn restore(root: &Path, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, 
 fn run_restore(dir: &StateDir, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, r: &RestoreOptions, cgroup: &dyn cgroups::Manager) -> Result<(Pid, OwnedFd)> {
     let pid_path = dir.path().join("criu.pid");
     let args = criu::restore_args(&plan.root.path, r, &pid_path)?;
+    // A terminal container (a shell job): CRIU gives it the terminal criu runs on, a new pty
+    // whose master goes to --console-socket.
+    let tty = match (&opts.console, plan.process.as_ref()) {
+        (Some(target), Some(process)) => {
+            let (socket, _) = super::console::open_target(target)?;
+            Some(super::console::send_new_pty(&socket, process)?)
+        }
+        _ => None,
+    };
     let (child, _) = match sys::clone_fork(0).context("forking criu")? {
         sys::Forked::Child => {
-            // In the child: into the container's cgroup (the restored tasks start there), then criu.
+            // In the child: its own session on the pty, if any; into the container's cgroup
+            // (the restored tasks start there); then criu.
+            if let Some(tty) = &tty {
+                let _ = nix::unistd::setsid();
+                for fd in 0..3 {
+                    let _ = sys::dup2(std::os::fd::AsRawFd::as_raw_fd(tty), fd);
+                }
+            }
             let code = match cgroup.add(nix::unistd::getpid()) {
                 Ok(()) => {
                     let mut cmd = std::process::Command::new(criu_bin);
