@@ -10,16 +10,39 @@ use super::{have, remove_cgroup_tree, run, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
+/// The CRI sandbox ("pause") image: the same busybox, sleeping.
+const PAUSE: &str = "localhost/hull-pause:latest";
 
 struct Containerd {
     env: Env,
     dir: PathBuf,
     daemon: Child,
     cgroup_base: String,
+    /// containerd's namespace for ctr ("default") or CRI ("k8s.io").
+    namespace: &'static str,
 }
 
 impl Containerd {
     fn new(name: &str) -> Option<Containerd> {
+        Self::start(name, false)
+    }
+
+    /// With the CRI plugin (the path Kubernetes takes): a runtime handler "hull" of type
+    /// io.containerd.runc.v2 whose BinaryName is hull, as README's recipe. Pods use the host
+    /// network (no CNI). Root lacks CAP_SYS_RESOURCE here, so containerd is told not to ask
+    /// for an oom_score_adj below its own (restrict_oom_score_adj; -998 for the sandbox
+    /// would fail with EACCES, for runc too).
+    fn with_cri(name: &str) -> Option<Containerd> {
+        if !std::path::Path::new("/usr/bin/python3").exists()
+            || !Command::new("/usr/bin/python3").args(["-c", "import grpc, grpc_tools"]).status().is_ok_and(|s| s.success())
+        {
+            eprintln!("SKIPPED: /usr/bin/python3 with grpcio and grpc_tools is missing (hack/test installs python3-grpcio python3-grpc-tools)");
+            return None;
+        }
+        Self::start(name, true)
+    }
+
+    fn start(name: &str, cri: bool) -> Option<Containerd> {
         if !have("containerd") || !have("ctr") || !have("containerd-shim-runc-v2") {
             return None;
         }
@@ -27,11 +50,24 @@ impl Containerd {
         let dir = env.base.join("containerd");
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.display();
+        let plugins = if cri {
+            for sub in ["cni-bin", "cni-conf", "logs"] {
+                std::fs::create_dir_all(dir.join(sub)).unwrap();
+            }
+            format!(
+                "[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"localhost/hull-pause:latest\"\n  restrict_oom_score_adj = true\n\
+                 [plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"{d}/cni-bin\"\n  conf_dir = \"{d}/cni-conf\"\n\
+                 [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  default_runtime_name = \"hull\"\n\
+                 [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hull]\n  runtime_type = \"io.containerd.runc.v2\"\n\
+                 [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.hull.options]\n  BinaryName = \"{HULL}\"\n  Root = \"{d}/hull-root\"\n  SystemdCgroup = false\n"
+            )
+        } else {
+            "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n".to_owned()
+        };
         std::fs::write(
             dir.join("config.toml"),
             format!(
-                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-                 [grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n"
+                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n[grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n{plugins}"
             ),
         )
         .unwrap();
@@ -42,22 +78,26 @@ impl Containerd {
             .stderr(std::fs::File::create(dir.join("containerd.err")).unwrap())
             .spawn()
             .unwrap();
-        let c = Containerd { env, dir, daemon, cgroup_base: format!("{CGROUP_BASE}/ctr-{}-{name}", std::process::id()) };
+        let namespace = if cri { "k8s.io" } else { "default" };
+        let c = Containerd { env, dir, daemon, cgroup_base: format!("{CGROUP_BASE}/ctr-{}-{name}", std::process::id()), namespace };
         for _ in 0..200 {
             if c.ctr(&["version"]).status.success() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let tar = docker_archive(&c.dir);
-        let out = c.ctr(&["image", "import", tar.to_str().unwrap()]);
-        assert!(out.status.success(), "ctr image import: {}", stderr(&out));
+        let images: &[(&str, &[&str])] = if cri { &[(IMAGE, &["sh"]), (PAUSE, &["sleep", "1000000"])] } else { &[(IMAGE, &["sh"])] };
+        for (name, cmd) in images {
+            let tar = docker_archive(&c.dir, name, cmd);
+            let out = c.ctr(&["image", "import", tar.to_str().unwrap()]);
+            assert!(out.status.success(), "ctr image import: {}", stderr(&out));
+        }
         Some(c)
     }
 
     fn ctr(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("timeout");
-        cmd.args(["60", "ctr", "--address"]).arg(self.dir.join("c.sock")).args(args);
+        cmd.args(["60", "ctr", "--address"]).arg(self.dir.join("c.sock")).args(["--namespace", self.namespace]).args(args);
         run(&self.dir, &mut cmd)
     }
 
@@ -118,21 +158,22 @@ impl Drop for Containerd {
     }
 }
 
-/// A `docker save`-style archive of the test rootfs, which `ctr image import` takes.
-fn docker_archive(dir: &Path) -> PathBuf {
-    let img = dir.join("image");
+/// A `docker save`-style archive of the test rootfs as image `name` with command `cmd`,
+/// which `ctr image import` takes.
+fn docker_archive(dir: &Path, name: &str, cmd: &[&str]) -> PathBuf {
+    let img = dir.join(format!("image-{}", name.replace(['/', ':'], "_")));
     std::fs::create_dir_all(&img).unwrap();
     let layer = super::busybox_tar(&img);
     std::fs::rename(&layer, img.join("layer.tar")).unwrap();
     let digest = Command::new("sha256sum").arg(img.join("layer.tar")).output().unwrap();
     let digest = String::from_utf8_lossy(&digest.stdout).split_whitespace().next().unwrap().to_owned();
     let config = serde_json::json!({"architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin:/sbin:/usr/bin:/usr/sbin"]},
+        "config": {"Cmd": cmd, "Env": ["PATH=/bin:/sbin:/usr/bin:/usr/sbin"]},
         "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{digest}")]}});
     std::fs::write(img.join("config.json"), config.to_string()).unwrap();
-    let manifest = serde_json::json!([{"Config": "config.json", "RepoTags": [IMAGE], "Layers": ["layer.tar"]}]);
+    let manifest = serde_json::json!([{"Config": "config.json", "RepoTags": [name], "Layers": ["layer.tar"]}]);
     std::fs::write(img.join("manifest.json"), manifest.to_string()).unwrap();
-    let tar = dir.join("image.tar");
+    let tar = img.with_extension("tar");
     let st = Command::new("tar").arg("-C").arg(&img).arg("-cf").arg(&tar).args(["config.json", "manifest.json", "layer.tar"]).status().unwrap();
     assert!(st.success());
     tar
@@ -230,4 +271,32 @@ fn containerd_shows_hulls_errors() {
     let out = c.ctr(&["task", "exec", "--exec-id", "e2", "ok", "/no/such/program"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("process.args[0]"), "{}", stderr(&out));
+}
+
+/// Kubernetes' path: a CRI client (integration/clients/cri_client.py, over containerd's CRI
+/// socket) runs a pod and a container with runtime handler "hull"; containerd's runc shim
+/// runs hull as its BinaryName.
+#[test]
+fn containerd_cri_runs_a_pod_through_the_hull_runtime_handler() {
+    let Some(c) = Containerd::with_cri("ctrcri") else { return };
+    let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/clients/cri_client.py");
+    let mut cmd = Command::new("timeout");
+    cmd.args(["120", "/usr/bin/python3"])
+        .arg(&client)
+        .arg(c.dir.join("c.sock"))
+        .arg("hull")
+        .arg(IMAGE)
+        .arg(&c.cgroup_base)
+        .arg(c.dir.join("logs"))
+        .arg(c.dir.join("hull-root"));
+    let out = run(&c.dir, &mut cmd);
+    assert!(out.status.success(), "{} {}", stdout(&out), stderr(&out));
+    let seen: serde_json::Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(seen["exec"]["exit_code"], 0);
+    // The container shares the pod's pid namespace: its pid 1 is the sandbox's "pause".
+    assert_eq!(seen["exec"]["stdout"], "yes\nsleep 1000000 ");
+    let keys = seen["runtime_state_keys"].as_array().unwrap();
+    assert!(keys.iter().any(|k| k == "initStartTime"), "hull's state.json, not runc's: {keys:?}");
+    let log = std::fs::read_to_string(c.dir.join("logs/c.log")).unwrap();
+    assert!(log.contains("stdout F started-by-cri"), "{log}");
 }

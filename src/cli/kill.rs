@@ -27,6 +27,8 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
             lifecycle::send_signal(&r, signal, a.all)?;
             Ok(0)
         }
-        (status, _) => bail!("cannot kill container {:?}: it is {status}", a.id),
+        // runc's words, "container not running": containerd's shim recognizes them and treats
+        // a kill that raced the container's exit as done.
+        (status, _) => bail!("cannot kill container {:?}: container not running (it is {status})", a.id),
     }
 }

@@ -22,7 +22,7 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
 /// Signal init, or with `all` every process of the container's pid namespace.
 pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
     let Some(pidfd) = open_init(record) else {
-        bail!("container {:?} is not running", record.id);
+        bail!("cannot kill container {:?}: container not running", record.id);
     };
     if all {
         let pids = super::container_pids(record)?;
