@@ -54,7 +54,8 @@ fn unmount_under(dir: &Path) {
     }
 }
 
-/// Remove a cgroup tree the test's manager made (every hierarchy), deepest first.
+/// Remove a cgroup tree the test's manager made (every hierarchy), deepest first. What still
+/// runs there is the test's own (a conmon or shim on its way out): killed, then waited for.
 fn remove_cgroup_tree(rel: &str) {
     let mut dirs = Vec::new();
     for base in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
@@ -64,8 +65,17 @@ fn remove_cgroup_tree(rel: &str) {
     let top = Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
     collect_dirs(&top, &mut dirs);
     dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    for d in dirs {
-        let _ = std::fs::remove_dir(d);
+    for _ in 0..100 {
+        for d in &dirs {
+            for pid in std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        dirs.retain(|d| std::fs::remove_dir(d).is_err() && d.exists());
+        if dirs.is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
