@@ -127,6 +127,35 @@ fn update_changes_limits() {
     assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
     std::fs::write(&res, r#"{"pids":{"limit":-9}}"#).unwrap();
     assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "pids.limit");
+    // checkBeforeUpdate: a limit below what the container uses now is refused, unchanged.
+    std::fs::write(&res, r#"{"memory":{"limit":262144,"checkBeforeUpdate":true}}"#).unwrap();
+    assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "is below the current usage");
+    assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
+}
+
+/// memory.useHierarchy: written on v1 (where this kernel keeps it on; turning it off is refused
+/// by name), and ignored on v2, which is always hierarchical.
+#[test]
+fn memory_use_hierarchy() {
+    let env = Env::new("cghier");
+    let mut c = config(&["true"]);
+    c["linux"]["resources"] = json!({"memory": {"useHierarchy": true}});
+    let (code, _, err) = env.run(&env.id("on"), &c);
+    assert_eq!(code, 0, "{err}");
+    if is_v2() {
+        return;
+    }
+    let id = env.id("off");
+    c["linux"]["resources"] = json!({"memory": {"useHierarchy": false}});
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    if out.status.success() {
+        // An older kernel that still lets it be turned off.
+        assert_eq!(read(&cgroup_dir("memory", &format!("{CGROUP_BASE}/{id}")), "memory.use_hierarchy"), "0");
+    } else {
+        assert_fails(&out, "linux.resources.memory.useHierarchy");
+        assert!(!env.state_dir(&id).exists());
+    }
 }
 
 #[test]

@@ -45,4 +45,7 @@ impl Manager for Disabled {
     fn oom_kills(&self) -> u64 {
         0
     }
+    fn memory_usage(&self) -> Option<u64> {
+        None
+    }
 }

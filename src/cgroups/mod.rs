@@ -51,6 +51,8 @@ pub trait Manager {
     fn stats(&self) -> Result<serde_json::Value>;
     /// How many processes the OOM killer has killed in the cgroup so far.
     fn oom_kills(&self) -> u64;
+    /// Memory in use now (bytes), if the memory controller is there.
+    fn memory_usage(&self) -> Option<u64>;
     /// A directory fd for CLONE_INTO_CGROUP (v2 only): the child starts in the cgroup.
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
         None

@@ -116,6 +116,10 @@ impl Manager for V1 {
         if let Some(v) = m.reservation {
             self.set("memory", "memory.soft_limit_in_bytes", &v.to_string(), "linux.resources.memory.reservation")?;
         }
+        if let Some(on) = m.use_hierarchy {
+            // Linux 6.x keeps every hierarchy on and refuses 0: say so by field.
+            self.set("memory", "memory.use_hierarchy", if on { "1" } else { "0" }, "linux.resources.memory.useHierarchy")?;
+        }
         if let Some(v) = m.swappiness {
             self.set("memory", "memory.swappiness", &v.to_string(), "linux.resources.memory.swappiness")?;
         }
@@ -237,6 +241,10 @@ impl Manager for V1 {
         }
         super::remove_parents(&self.parents.borrow());
         Ok(())
+    }
+
+    fn memory_usage(&self) -> Option<u64> {
+        self.dir("memory").and_then(|d| fs::read(d, "memory.usage_in_bytes").ok()).map(|t| number(&t))
     }
 
     fn oom_kills(&self) -> u64 {

@@ -198,6 +198,10 @@ impl Manager for V2 {
         nix::fcntl::open(&self.dir, flags, nix::sys::stat::Mode::empty()).ok()
     }
 
+    fn memory_usage(&self) -> Option<u64> {
+        fs::read(&self.dir, "memory.current").ok().map(|t| number(&t))
+    }
+
     fn oom_kills(&self) -> u64 {
         let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
         key_values(&text).get("oom_kill").and_then(|v| v.as_u64()).unwrap_or(0)

@@ -40,6 +40,11 @@ pub fn update(dir: &StateDir, resources: &LinuxResources) -> Result<()> {
     let (_, cgroup) = running_cgroup(dir, &running, "update")?;
     // The path is already decided; only the limits matter here.
     let plan = ResourcesPlan::from_resources(resources, CgroupPath::Absolute("/".into()))?;
+    if let (true, Some(limit), Some(usage)) = (plan.memory.check_before_update, plan.memory.limit, cgroup.memory_usage()) {
+        if limit > 0 && (limit as u64) < usage {
+            bail!("linux.resources.memory.limit: {limit} is below the current usage {usage} (checkBeforeUpdate)");
+        }
+    }
     cgroup.apply(&plan)
 }
 

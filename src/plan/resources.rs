@@ -27,6 +27,10 @@ pub struct MemoryPlan {
     /// v1 kernel memory limits (deprecated by the kernel; v2 has none).
     pub kernel: Option<i64>,
     pub kernel_tcp: Option<i64>,
+    /// v1 `memory.use_hierarchy` (v2 is always hierarchical).
+    pub use_hierarchy: Option<bool>,
+    /// `update` refuses a limit below the current usage instead of asking the kernel to reclaim.
+    pub check_before_update: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -173,6 +177,8 @@ impl ResourcesPlan {
                     disable_oom_killer: m.disable_oom_killer().unwrap_or(false),
                     kernel: limit_value(m.kernel(), "linux.resources.memory.kernel")?,
                     kernel_tcp: limit_value(m.kernel_tcp(), "linux.resources.memory.kernelTCP")?,
+                    use_hierarchy: m.use_hierarchy(),
+                    check_before_update: m.check_before_update().unwrap_or(false),
                 }
             }
         };
