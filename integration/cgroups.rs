@@ -114,9 +114,11 @@ fn pause_resume_ps_and_exec_into_paused() {
 fn update_changes_limits() {
     let env = Env::new("cgupdate");
     let id = env.id("a");
-    let mut c = config(&["sleep", "60"]);
+    // 4 MB in its /dev/shm (tmpfs pages are charged to it): usage well above the 1 MiB below.
+    let mut c = config(&["sh", "-c", "dd if=/dev/zero of=/dev/shm/f bs=1M count=4 2>/dev/null; sleep 60"]);
     c["linux"]["resources"] = json!({"pids": {"limit": 10}});
     run_detached(&env, &id, &c);
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let res = env.base.join("res.json");
     std::fs::write(&res, r#"{"pids":{"limit":20},"memory":{"limit":134217728}}"#).unwrap();
     let out = env.hull(&["update", "--resources", res.to_str().unwrap(), &id]);
@@ -128,7 +130,7 @@ fn update_changes_limits() {
     std::fs::write(&res, r#"{"pids":{"limit":-9}}"#).unwrap();
     assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "pids.limit");
     // checkBeforeUpdate: a limit below what the container uses now is refused, unchanged.
-    std::fs::write(&res, r#"{"memory":{"limit":262144,"checkBeforeUpdate":true}}"#).unwrap();
+    std::fs::write(&res, r#"{"memory":{"limit":1048576,"checkBeforeUpdate":true}}"#).unwrap();
     assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "is below the current usage");
     assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
 }

@@ -93,7 +93,15 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     crate::crash::crash_point("exec:forked");
     let mut target = (first, first_fd);
     let joined = match &cgroup {
-        Some(c) => c.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),
+        Some(c) => c
+            .add(first)
+            // If the child is already gone, how it ended says more than the cgroup write.
+            .map_err(|e| match waitpid(first, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => e.context(format!("the exec process was killed by {sig} before it joined the cgroup")),
+                Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => e.context(format!("the exec process exited ({code}) before it joined the cgroup")),
+                _ => e,
+            })
+            .and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),
         None => Ok(()),
     };
     let result = joined.and_then(|()| loop {
