@@ -97,12 +97,13 @@ fn hook_timeout_kills_it() {
     let env = Env::new("hooktimeout");
     let id = env.id("a");
     let mut c = config(&["true"]);
-    c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+    // A duration no other test sleeps: the check below looks at every process on the machine.
+    c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "29.5"], "timeout": 1}]});
     let bundle = env.bundle(&id, &c);
     let started = std::time::Instant::now();
     assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "timed out after 1s");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    assert!(!process_with("sleep\u{0}30"));
+    assert!(!process_with("sleep\u{0}29.5"));
 }
 
 #[test]
