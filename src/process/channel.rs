@@ -148,6 +148,16 @@ impl Channel {
         }
     }
 
+    /// A message from init if one arrives within `ms` milliseconds (for error reports).
+    pub fn try_recv_from_init(&self, ms: u16) -> Option<ToParent> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&self.0), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) if n > 0 => self.recv_from_init().ok().flatten(),
+            _ => None,
+        }
+    }
+
     pub fn recv_from_init(&self) -> Result<Option<ToParent>> {
         self.recv()?.map(|(b, fd)| ToParent::decode(&b, fd)).transpose()
     }

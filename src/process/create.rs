@@ -144,7 +144,7 @@ fn start_init(
     crash_point("create:clone");
     let mut init = Init { first, init: first, pidfd: first_fd, timeline };
     let joined = if in_cgroup { Ok(()) } else { cgroup.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)) };
-    let synced = joined.and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init, cgroup));
+    let synced = joined.and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {
             init.timeline.mark("state");
@@ -183,13 +183,7 @@ impl Init {
     }
 }
 
-fn sync_with_init(
-    parent: &Channel,
-    plan: &Plan,
-    seccomp: Option<&SeccompProgram>,
-    init: &mut Init,
-    cgroup: &dyn cgroups::Manager,
-) -> Result<()> {
+fn sync_with_init(parent: &Channel, plan: &Plan, seccomp: Option<&SeccompProgram>, init: &mut Init) -> Result<()> {
     loop {
         match parent.recv_from_init()? {
             Some(ToParent::NeedIdMaps) => {
@@ -200,9 +194,8 @@ fn sync_with_init(
                 let pid = Pid::from_raw(pid);
                 init.pidfd = sys::pidfd_open(pid).context("pidfd_open of init")?;
                 init.init = pid;
-                // Forked before we may have moved its parent: make sure it is in the cgroup.
-                cgroup.add(pid)?;
-                // The intermediate process exits right after; reap it.
+                // Forked after its parent joined the cgroup: it is in it already. The
+                // intermediate process exits right after; reap it.
                 let _ = waitpid(init.first, None);
             }
             Some(ToParent::RunHooks) => {

@@ -95,11 +95,17 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     let joined = match &cgroup {
         Some(c) => c
             .add(first)
-            // If the child is already gone, how it ended says more than the cgroup write.
-            .map_err(|e| match waitpid(first, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-                Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => e.context(format!("the exec process was killed by {sig} before it joined the cgroup")),
-                Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => e.context(format!("the exec process exited ({code}) before it joined the cgroup")),
-                _ => e,
+            // If the child is already gone, what it said, or how it ended, says more than the
+            // cgroup write.
+            .map_err(|e| {
+                if let Some(ToParent::Error(msg)) = parent.try_recv_from_init(100) {
+                    return e.context(format!("the exec process failed before it joined the cgroup: {msg}"));
+                }
+                match waitpid(first, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                    Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => e.context(format!("the exec process was killed by {sig} before it joined the cgroup")),
+                    Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => e.context(format!("the exec process exited ({code}) before it joined the cgroup")),
+                    other => e.context(format!("the exec process: {other:?}")),
+                }
             })
             .and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),
         None => Ok(()),
@@ -107,15 +113,14 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     let result = joined.and_then(|()| loop {
         match parent.recv_from_init() {
             Ok(Some(ToParent::InitPid(pid))) => {
+                // It was forked after its parent joined the cgroup, so it is in it already. It
+                // may even be gone (a quick program, or one that failed: its message follows).
                 let pid = Pid::from_raw(pid);
                 match sys::pidfd_open(pid) {
                     Ok(fd) => target = (pid, fd),
-                    Err(e) => break Err(anyhow!("pidfd_open of the exec process: {e}")),
+                    Err(_) => target.0 = pid,
                 }
                 let _ = waitpid(first, None);
-                if let Some(Err(e)) = cgroup.as_ref().map(|c| c.add(pid)) {
-                    break Err(e);
-                }
             }
             Ok(Some(ToParent::SeccompListener(fd))) => {
                 if let Err(e) = send_listener(seccomp.as_ref(), record, target.0, fd) {
