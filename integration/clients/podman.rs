@@ -19,6 +19,12 @@ struct Podman {
 impl Podman {
     /// None (and a SKIPPED line) where podman is not installed.
     fn new(name: &str) -> Option<Podman> {
+        Self::with(name, false)
+    }
+
+    /// `json`: list hull in `runtime_supports_json`, so that conmon calls it with
+    /// `--log-format=json --log FILE` and podman reads errors from that file, as for runc.
+    fn with(name: &str, json: bool) -> Option<Podman> {
         if !have("podman") || !have("conmon") {
             return None;
         }
@@ -33,8 +39,9 @@ impl Podman {
             format!(
                 "[containers]\ndefault_ulimits = []\nnetns = \"none\"\nlog_driver = \"k8s-file\"\n\
                  [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{}/events.log\"\n\
-                 runtime = \"hull\"\n[engine.runtimes]\nhull = [\"{HULL}\"]\n",
-                dir.display()
+                 runtime = \"hull\"\n{}[engine.runtimes]\nhull = [\"{HULL}\"]\n",
+                dir.display(),
+                if json { "runtime_supports_json = [\"hull\"]\n" } else { "" }
             ),
         )
         .unwrap();
@@ -56,6 +63,8 @@ impl Podman {
             .arg(self.dir.join("tmp"))
             .args(["--storage-driver", "overlay"])
             .env("CONTAINERS_CONF", &self.conf)
+            // conmon writes a file "oom" into its working directory when the container is OOM-killed.
+            .current_dir(&self.dir)
             .args(args);
         run(&self.dir, &mut cmd)
     }
@@ -120,6 +129,16 @@ fn podman_detached_exec_top_pause_stop_rm() {
     assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "paused");
     assert!(p.podman(&["unpause", &id]).status.success());
     assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "running");
+    // A pid 1 that handles SIGTERM gets it from `stop` and exits by itself, with its code.
+    let out = p.podman(&["run", "-d", "--cgroup-parent", &p.cgroup_parent, IMAGE, "sh", "-c", "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done"]);
+    let trap = stdout(&out).trim().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let t0 = std::time::Instant::now();
+    assert!(p.podman(&["stop", "-t", "30", &trap]).status.success());
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "stopped by SIGTERM, not after the grace time");
+    assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.ExitCode}}", &trap])).trim(), "7");
+    assert_eq!(stdout(&p.podman(&["logs", &trap])), "got-term\n");
+    assert!(p.podman(&["rm", &trap]).status.success());
     // sleep as pid 1 ignores SIGTERM: podman stops it with SIGKILL after the grace time.
     let t0 = std::time::Instant::now();
     assert!(p.podman(&["stop", "-t", "1", &id]).status.success());
@@ -136,6 +155,11 @@ fn podman_resource_limits_are_seen_inside() {
         &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
     );
     assert_eq!(out, "67108864\n50\n50000\n");
+    // Enforced, not just written: the 6th fork fails; a memory hog is OOM-killed (137).
+    let out = p.run(&["--pids-limit", "5"], &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"]);
+    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
+    let out = p.run_ok(&["--memory", "16m", "--memory-swap", "16m"], &["sh", "-c", "tail /dev/zero; echo $?"]);
+    assert_eq!(out, "137\n");
 }
 
 #[test]
@@ -166,9 +190,16 @@ fn podman_volumes_and_tmpfs() {
     assert_eq!(std::fs::read_to_string(vol.join("g")).unwrap(), "back\n");
 }
 
+/// hull's message reaches the user whether podman reads it from hull's stderr (the default
+/// for a runtime it does not know) or from the JSON `--log` file (`runtime_supports_json`).
 #[test]
 fn podman_shows_hulls_errors() {
-    let Some(p) = Podman::new("pmerr") else { return };
+    shows_hulls_errors(Podman::new("pmerr"));
+    shows_hulls_errors(Podman::with("pmerrj", true));
+}
+
+fn shows_hulls_errors(p: Option<Podman>) {
+    let Some(p) = p else { return };
     let out = p.podman(&["run", "-d", "--cgroup-parent", &p.cgroup_parent, IMAGE, "sleep", "300"]);
     let id = stdout(&out).trim().to_owned();
     let out = p.podman(&["exec", &id, "/no/such/program"]);
@@ -177,4 +208,8 @@ fn podman_shows_hulls_errors() {
     let out = p.run(&[], &["/no/such/program"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("process.args[0]"), "{}", stderr(&out));
+    // A memory limit podman lets through but hull refuses: hull's words reach the user.
+    let out = p.run(&["--memory", "100"], &["true"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(stderr(&out).contains("hull: linux.resources.memory.limit: 100 is below the minimum of 256 KiB"), "{}", stderr(&out));
 }
