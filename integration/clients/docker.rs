@@ -39,6 +39,7 @@ impl Docker {
         });
         std::fs::write(dir.join("daemon.json"), config.to_string()).unwrap();
         let daemon = Command::new("dockerd")
+            .current_dir(&dir)
             .arg("--config-file")
             .arg(dir.join("daemon.json"))
             .stdout(std::fs::File::create(dir.join("dockerd.log")).unwrap())
@@ -125,6 +126,21 @@ fn docker_detached_exec_top_stats_pause_stop_rm() {
     assert!(d.docker(&["pause", &id]).status.success());
     assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "paused");
     assert!(d.docker(&["unpause", &id]).status.success());
+    // `update` goes to hull (`update --resources -`) and is seen inside.
+    let out = d.docker(&["update", "--memory", "32m", "--memory-swap", "32m", "--pids-limit", "20", "--cpus", "0.25", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen = d.docker(&["exec", &id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]);
+    assert_eq!(stdout(&seen), "33554432\n20\n25000\n");
+    // A pid 1 that handles SIGTERM gets it from `stop` and exits by itself, with its code.
+    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sh", "-c", "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done"]);
+    let trap = stdout(&out).trim().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let t0 = std::time::Instant::now();
+    assert!(d.docker(&["stop", "-t", "30", &trap]).status.success());
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "stopped by SIGTERM, not after the grace time");
+    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.ExitCode}}", &trap])).trim(), "7");
+    assert_eq!(stdout(&d.docker(&["logs", &trap])), "got-term\n");
+    assert!(d.docker(&["rm", &trap]).status.success());
     let t0 = std::time::Instant::now();
     assert!(d.docker(&["stop", "-t", "1", &id]).status.success());
     assert!(t0.elapsed() >= std::time::Duration::from_millis(900), "SIGTERM ignored by pid 1, SIGKILL after 1 s");
@@ -140,12 +156,16 @@ fn docker_limits_security_and_mounts_are_seen_inside() {
         &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
     );
     assert_eq!(out, "67108864\n50\n50000\n");
+    // Enforced, not just written: the 6th fork fails; a memory hog is OOM-killed (137).
+    let out = d.run(&["--pids-limit", "5"], &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"]);
+    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
+    assert_eq!(d.run_ok(&["--memory", "16m", "--memory-swap", "16m"], &["sh", "-c", "tail /dev/zero; echo $?"]), "137\n");
     let out = d.run_ok(
         &["--cap-drop", "ALL", "--cap-add", "NET_RAW", "--security-opt", "no-new-privileges", "--read-only", "--hostname", "dkhost"],
         &["sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; hostname; touch /x 2>&1; true"],
     );
     assert_eq!(out, "CapEff:\t0000000000002000\nNoNewPrivs:\t1\ndkhost\ntouch: /x: Read-only file system\n");
-    assert_eq!(d.run_ok(&["--user", "1000:1000"], &["id", "-u"]), "1000\n");
+    assert_eq!(d.run_ok(&["--user", "1000:1000"], &["sh", "-c", "id -u; id -g"]), "1000\n1000\n");
     let vol = d.dir.join("vol");
     std::fs::create_dir_all(&vol).unwrap();
     std::fs::write(vol.join("f"), "host\n").unwrap();
@@ -169,4 +189,24 @@ fn docker_shows_hulls_errors() {
     let id = stdout(&out).trim().to_owned();
     let out = d.docker(&["exec", &id, "/no/such/program"]);
     assert!(stdout(&out).contains("process.args[0]") || stderr(&out).contains("process.args[0]"), "{} {}", stdout(&out), stderr(&out));
+    // Docker refuses a --memory below 6 MB itself; one it lets through but the kernel cannot
+    // honour (an update below what the container holds in tmpfs, no swap) fails in hull, and
+    // hull's message, naming the field, is what the user reads.
+    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", "--memory", "64m", IMAGE, "sh", "-c", "dd if=/dev/zero of=/dev/shm/x bs=1M count=20; sleep 300"]);
+    let big = stdout(&out).trim().to_owned();
+    for _ in 0..100 {
+        if stdout(&d.docker(&["exec", &big, "ls", "-l", "/dev/shm/x"])).contains("20971520") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = d.docker(&["update", "--memory", "8m", "--memory-swap", "8m", &big]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("linux.resources.memory.limit: writing \"8388608\""), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Device or resource busy"), "{}", stderr(&out));
+    // Config errors from create: a sysctl the kernel does not have, a ulimit above root's.
+    let out = d.run(&["--sysctl", "net.ipv4.no_such_sysctl=1"], &["true"]);
+    assert!(stderr(&out).contains("linux.sysctl: writing \"1\" to /proc/sys/net/ipv4/no_such_sysctl"), "{}", stderr(&out));
+    let out = d.run(&["--ulimit", "nofile=30000:30000"], &["true"]);
+    assert!(stderr(&out).contains("(process.rlimits): EPERM"), "{}", stderr(&out));
 }
