@@ -84,6 +84,13 @@ fn tmpcopyup_fills_the_tmpfs_with_what_was_there() {
     );
     assert_eq!(out, "hull\n644 root\nnew\ntmpfs\n");
     assert!(!rootfs().join("etc/new").exists(), "writes stay in the tmpfs");
+    // The tmpfs root keeps the mode its options give it, not the covered directory's (runc;
+    // podman's `--tmpfs /x:mode=1770` passes tmpcopyup): subdirectories keep theirs.
+    let mut c = config(&[]);
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "mode=1770"]}));
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/bin", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}));
+    let out = env.sh(&env.id("b"), c, "/bin/busybox stat -c %a /etc /bin; /bin/busybox cat /etc/hostname");
+    assert_eq!(out, "1770\n1777\nhull\n");
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! `tmpcopyup`: a tmpfs mounted over a directory starts with a copy of what the directory held
-//! (files, directories, symlinks, with modes and owners), as runc and crun do.
+//! (files, directories, symlinks, with modes and owners), as runc and crun do. The tmpfs's own
+//! root keeps the mode and owner its options gave it (`mode=`, else 1777), as in runc: podman's
+//! `--tmpfs /x:mode=1770` relies on it.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
@@ -9,7 +11,7 @@ use anyhow::{Context, Result};
 
 /// Copy the tree under the directory `from` into the directory `to` (both O_PATH fds).
 pub fn copy_tree(from: &OwnedFd, to: &OwnedFd) -> Result<()> {
-    copy_dir(&fd_dir(from), &fd_dir(to))
+    copy_entries(&fd_dir(from), &fd_dir(to))
 }
 
 /// A path that opens the fd's directory (the magic link, then the entries below it).
@@ -17,10 +19,15 @@ fn fd_dir(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
+/// A copied subdirectory: its mode and owner, then its entries.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     let meta = std::fs::metadata(from).with_context(|| format!("stat {}", from.display()))?;
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     lchown(to, Some(meta.uid()), Some(meta.gid()))?;
+    copy_entries(from, to)
+}
+
+fn copy_entries(from: &Path, to: &Path) -> Result<()> {
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
