@@ -97,7 +97,7 @@ impl Containerd {
 
     fn ctr(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("timeout");
-        cmd.args(["60", "ctr", "--address"]).arg(self.dir.join("c.sock")).args(["--namespace", self.namespace]).args(args);
+        cmd.args(["-k", "5", "60", "ctr", "--address"]).arg(self.dir.join("c.sock")).args(["--namespace", self.namespace]).args(args);
         run(&self.dir, &mut cmd)
     }
 
@@ -185,10 +185,22 @@ fn containerd_runs_through_the_shim_with_output_and_exit_code() {
     assert_eq!(c.run_ok(&[], "echo", &["echo", "hello from containerd"]), "hello from containerd\n");
     let out = c.run(&["--rm"], "code", &["sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // stdin reaches the container (ctr run attaches it). `head -n1`, not `cat`: ctr 1.6 sends
+    // the shim CloseIO at stdin's EOF only if that comes after its task create returned (a
+    // race in ctr that runc loses as often as hull); otherwise the container never sees EOF.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "echo typed | timeout -k 5 60 ctr --address {}/c.sock run --rm --runc-binary {HULL} --runc-root {} --cgroup {}/stdin {IMAGE} stdin head -n1",
+        c.dir.display(),
+        c.runc_root(),
+        c.cgroup_base
+    ));
+    let out = run(&c.dir, &mut cmd);
+    assert_eq!(stdout(&out), "typed\n", "{}", stderr(&out));
     // A terminal (ctr -t needs one on its own stdin: script gives it a pty).
     let mut cmd = Command::new("script");
     cmd.args(["-qec"]).arg(format!(
-        "timeout 60 ctr --address {}/c.sock run --rm -t --runc-binary {HULL} --runc-root {} --cgroup {}/tty {IMAGE} tty tty",
+        "timeout -k 5 60 ctr --address {}/c.sock run --rm -t --runc-binary {HULL} --runc-root {} --cgroup {}/tty {IMAGE} tty tty",
         c.dir.display(),
         c.runc_root(),
         c.cgroup_base
@@ -217,6 +229,22 @@ fn containerd_detached_exec_ps_pause_kill_delete() {
     assert_eq!(c.status("life"), "RUNNING");
     let metrics = stdout(&c.ctr(&["task", "metrics", "life"]));
     assert!(metrics.contains("memory.usage_in_bytes"), "{metrics}");
+    // `task kill` sends SIGTERM by default: a pid 1 that handles it exits with its own code.
+    let mut fg = Command::new("timeout");
+    fg.args(["-k", "5", "60", "ctr", "--address"]).arg(c.dir.join("c.sock")).args(["run", "--rm", "--runc-binary", HULL, "--runc-root", &c.runc_root(), "--cgroup"]);
+    fg.arg(format!("{}/term", c.cgroup_base)).args([IMAGE, "term", "sh", "-c", "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done"]);
+    let fg_out = c.dir.join("term.out");
+    let mut fg = fg.stdin(std::process::Stdio::null()).stdout(std::fs::File::create(&fg_out).unwrap()).spawn().unwrap();
+    for _ in 0..200 {
+        if c.status("term") == "RUNNING" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(c.ctr(&["task", "kill", "term"]).status.success());
+    assert_eq!(fg.wait().unwrap().code(), Some(7));
+    assert_eq!(std::fs::read_to_string(&fg_out).unwrap(), "got-term\n");
     // Stop: SIGTERM (ignored by sleep as pid 1), then SIGKILL after a grace time.
     assert!(c.ctr(&["task", "kill", "life"]).status.success());
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -246,7 +274,10 @@ fn containerd_limits_and_security_options_are_seen_inside() {
     );
     assert!(out.contains("touch: /x: Read-only file system"), "{out}");
     assert!(out.contains("chown: /tmp: Operation not permitted") || out.contains("Read-only"), "{out}");
-    assert!(out.contains("yes\n/tmp\n"), "{out}");
+    assert!(out.contains("yes\n/tmp\nNoNewPrivs:\t1\n"), "ctr's default spec sets noNewPrivileges: {out}");
+    // The memory limit is enforced: a hog is OOM-killed (137).
+    let out = c.run_ok(&["--memory-limit", "16777216"], "oom", &["sh", "-c", "tail /dev/zero; echo $?"]);
+    assert_eq!(out, "137\n");
 }
 
 #[test]
@@ -258,6 +289,15 @@ fn containerd_mounts_and_seccomp() {
     let mount = format!("type=bind,src={},dst=/data,options=rbind:ro", vol.display());
     let out = c.run_ok(&["--mount", &mount, "--seccomp"], "mnt", &["sh", "-c", "cat /data/f; touch /data/g 2>&1; grep Seccomp: /proc/self/status"]);
     assert_eq!(out, "host file\ntouch: /data/g: Read-only file system\nSeccomp:\t2\n");
+    // A tmpfs mount with options, and a custom seccomp profile (mkdir refused).
+    let profile = c.dir.join("seccomp.json");
+    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
+    let out = c.run_ok(
+        &["--mount", "type=tmpfs,src=tmpfs,dst=/scratch,options=size=1m:mode=1777", "--seccomp", "--seccomp-profile", profile.to_str().unwrap()],
+        "tmpfs",
+        &["sh", "-c", "awk '$5 == \"/scratch\" {for (i = 7; $i != \"-\"; i++); print $(i+1), $(i+3)}' /proc/self/mountinfo; stat -c %a /scratch; mkdir /scratch/d 2>&1; true"],
+    );
+    assert_eq!(out, "tmpfs rw,size=1024k\n1777\nmkdir: can't create directory '/scratch/d': Operation not permitted\n");
 }
 
 #[test]
@@ -270,28 +310,56 @@ fn containerd_shows_hulls_errors() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = c.ctr(&["task", "exec", "--exec-id", "e2", "ok", "/no/such/program"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("process.args[0]"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("process.args[0]"), "{:?} {} {}", out.status, stdout(&out), stderr(&out));
+    // A memory limit hull refuses: the shim hands hull's --log message to ctr.
+    let out = c.run(&["--rm", "--memory-limit", "100"], "badmem", &["true"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("linux.resources.memory.limit: 100 is below the minimum of 256 KiB"), "{}", stderr(&out));
 }
 
 /// Kubernetes' path: a CRI client (integration/clients/cri_client.py, over containerd's CRI
-/// socket) runs a pod and a container with runtime handler "hull"; containerd's runc shim
-/// runs hull as its BinaryName.
+/// socket) runs a pod and containers with runtime handler "hull" (containerd's runc shim runs
+/// hull as its BinaryName, from containerd's config): ExecSync, ContainerStats,
+/// UpdateContainerResources, a Pod securityContext and limits seen inside, StopContainer's
+/// SIGTERM, and hull's errors in the CRI replies.
 #[test]
 fn containerd_cri_runs_a_pod_through_the_hull_runtime_handler() {
     let Some(c) = Containerd::with_cri("ctrcri") else { return };
     let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/clients/cri_client.py");
+    let work = c.dir.join("cri-work");
+    std::fs::create_dir_all(work.join("vol")).unwrap();
+    std::fs::write(work.join("vol/f"), "from the host\n").unwrap();
     let mut cmd = Command::new("timeout");
-    cmd.args(["120", "/usr/bin/python3"])
+    cmd.args(["-k", "5", "120", "/usr/bin/python3"])
         .arg(&client)
         .arg(c.dir.join("c.sock"))
         .arg("hull")
         .arg(IMAGE)
         .arg(&c.cgroup_base)
         .arg(c.dir.join("logs"))
-        .arg(c.dir.join("hull-root"));
+        .arg(c.dir.join("hull-root"))
+        .arg(&work);
     let out = run(&c.dir, &mut cmd);
     assert!(out.status.success(), "{} {}", stdout(&out), stderr(&out));
     let seen: serde_json::Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(&seen).unwrap());
+    assert!(seen["stats"]["working_set_bytes"].as_u64().unwrap() > 0, "ContainerStats read hull's cgroup");
+    assert_eq!(seen["updated"], "50331648\n20000\n", "UpdateContainerResources (hull update) seen inside");
+    assert_eq!(
+        seen["secured"]["stdout"],
+        "CapEff:\t0000000000000000\nCapBnd:\t0000000000002000\nNoNewPrivs:\t1\nSeccomp:\t2\n1000\n1000\n/tmp\n67108864\n50000\nfrom the host\n\
+         touch: /x: Read-only file system\ntouch: /data/g: Read-only file system\nmkdir: can't create directory '/tmp/d': Operation not permitted\n",
+        "securityContext (caps, runAsUser/Group, readOnlyRootFilesystem, allowPrivilegeEscalation, seccomp Localhost), limits, workingDir and a read-only hostPath"
+    );
+    // StopContainer sends SIGTERM first: handled, the container exits with its own code at once.
+    assert_eq!(seen["term"]["exit_code"], 7);
+    assert!(seen["term"]["seconds"].as_f64().unwrap() < 10.0);
+    assert!(seen["term"]["log"].as_str().unwrap().ends_with("stdout F got-term\n"));
+    // hull's own words reach the CRI client.
+    let missing = seen["exec_missing"].as_str().unwrap();
+    assert!(missing.contains("process.args[0]: /no/such/program: No such file or directory"), "{missing}");
+    let bad = seen["bad_memory"].as_str().unwrap();
+    assert!(bad.contains("linux.resources.memory.limit: 100 is below the minimum of 256 KiB"), "{bad}");
     assert_eq!(seen["exec"]["exit_code"], 0);
     // The container shares the pod's pid namespace: its pid 1 is the sandbox's "pause".
     assert_eq!(seen["exec"]["stdout"], "yes\nsleep 1000000 ");

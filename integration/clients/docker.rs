@@ -61,7 +61,7 @@ impl Docker {
 
     fn docker(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("timeout");
-        cmd.args(["60", "/usr/bin/docker", "-H"]).arg(format!("unix://{}/docker.sock", self.dir.display())).args(args);
+        cmd.args(["-k", "5", "60", "/usr/bin/docker", "-H"]).arg(format!("unix://{}/docker.sock", self.dir.display())).args(args);
         run(&self.dir, &mut cmd)
     }
 
@@ -101,13 +101,13 @@ fn docker_runs_with_output_exit_code_stdin_and_tty() {
     assert_eq!(d.run(&[], &["sh", "-c", "exit 3"]).status.code(), Some(3));
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(format!(
-        "echo typed | timeout 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -i --runtime hull --network none {IMAGE} cat",
+        "echo typed | timeout -k 5 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -i --runtime hull --network none {IMAGE} cat",
         d.dir.display()
     ));
     assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
     let mut cmd = Command::new("script");
     cmd.arg("-qec")
-        .arg(format!("timeout 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()))
+        .arg(format!("timeout -k 5 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()))
         .arg("/dev/null");
     assert!(stdout(&run(&d.dir, &mut cmd)).contains("/dev/pts/0"));
 }
@@ -170,7 +170,7 @@ fn docker_limits_security_and_mounts_are_seen_inside() {
     std::fs::create_dir_all(&vol).unwrap();
     std::fs::write(vol.join("f"), "host\n").unwrap();
     let bind = format!("{}:/data", vol.display());
-    let out = d.run_ok(&["-v", &bind, "--tmpfs", "/scratch"], &["sh", "-c", "cat /data/f; awk '$5 == \"/scratch\" {print $9}' /proc/self/mountinfo"]);
+    let out = d.run_ok(&["-v", &bind, "--tmpfs", "/scratch"], &["sh", "-c", "cat /data/f; awk '$5 == \"/scratch\" {for (i = 7; $i != \"-\"; i++); print $(i+1)}' /proc/self/mountinfo"]);
     assert_eq!(out, "host\ntmpfs\n");
     let profile = d.dir.join("seccomp.json");
     std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();

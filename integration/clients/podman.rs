@@ -55,7 +55,7 @@ impl Podman {
 
     fn podman(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("timeout");
-        cmd.args(["60", "podman", "--root"])
+        cmd.args(["-k", "5", "60", "podman", "--root"])
             .arg(self.dir.join("storage"))
             .arg("--runroot")
             .arg(self.dir.join("run"))
@@ -103,7 +103,7 @@ fn podman_runs_a_container_and_returns_its_output_and_exit_code() {
     // -i: stdin reaches the container; -t: it gets a terminal.
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(format!(
-        "echo typed | timeout 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay run --rm -i --cgroup-parent {1} {IMAGE} cat",
+        "echo typed | timeout -k 5 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay run --rm -i --cgroup-parent {1} {IMAGE} cat",
         p.dir.display(),
         p.cgroup_parent
     ));
@@ -185,8 +185,12 @@ fn podman_volumes_and_tmpfs() {
     std::fs::create_dir_all(&vol).unwrap();
     std::fs::write(vol.join("f"), "from the host\n").unwrap();
     let bind = format!("{}:/data", vol.display());
-    let out = p.run_ok(&["-v", &bind, "--tmpfs", "/scratch"], &["sh", "-c", "cat /data/f; echo back > /data/g; awk '$5 == \"/scratch\" {print $9}' /proc/self/mountinfo"]);
-    assert_eq!(out, "from the host\ntmpfs\n");
+    // podman's --tmpfs passes tmpcopyup: the tmpfs root keeps the mode asked for (as runc).
+    let out = p.run_ok(
+        &["-v", &bind, "--tmpfs", "/scratch:size=2m,mode=1770"],
+        &["sh", "-c", "cat /data/f; echo back > /data/g; awk '$5 == \"/scratch\" {for (i = 7; $i != \"-\"; i++); print $(i+1), $(i+3)}' /proc/self/mountinfo; stat -c %a /scratch"],
+    );
+    assert_eq!(out, "from the host\ntmpfs rw,size=2048k,mode=1770\n1770\n");
     assert_eq!(std::fs::read_to_string(vol.join("g")).unwrap(), "back\n");
 }
 
