@@ -217,3 +217,86 @@ fn shows_hulls_errors(p: Option<Podman>) {
     assert_eq!(out.status.code(), Some(126));
     assert!(stderr(&out).contains("hull: linux.resources.memory.limit: 100 is below the minimum of 256 KiB"), "{}", stderr(&out));
 }
+
+#[test]
+fn podman_more_run_options_are_seen_inside() {
+    let Some(p) = Podman::new("pmmore") else { return };
+    // --read-only keeps /tmp, /var/tmp and /run writable (podman's read-only-tmpfs, tmpcopyup).
+    let out = p.run_ok(&["--read-only"], &["sh", "-c", "touch /tmp/a /var/tmp/b /run/c && echo ok; stat -c %a /tmp /run; touch /etc/x 2>&1; true"]);
+    assert_eq!(out, "ok\n1777\n1777\ntouch: /etc/x: Read-only file system\n");
+    let out = p.run_ok(
+        &["--device", "/dev/null:/dev/xnull", "--oom-score-adj", "500", "--shm-size", "1m", "--sysctl", "net.ipv4.ip_forward=1", "-e", "FOO=bar", "-w", "/tmp", "--entrypoint", "sh"],
+        &["-c", "stat -c '%F %t,%T' /dev/xnull; echo x > /dev/xnull; cat /proc/self/oom_score_adj; df -k /dev/shm | awk 'NR==2 {print $2}'; cat /proc/sys/net/ipv4/ip_forward; echo $FOO; pwd"],
+    );
+    assert_eq!(out, "character special file 1,3\n500\n1024\n1\nbar\n/tmp\n");
+    // Any --ulimit makes podman (rootful) also ask nproc 1048576, above root's hard limit
+    // here: give nproc too. (runc fails the same way without it.)
+    let out = p.run_ok(&["--ulimit", "nofile=1000:1000", "--ulimit", "nproc=500:500"], &["sh", "-c", "ulimit -n; ulimit -u"]);
+    assert_eq!(out, "1000\n500\n");
+    let out = p.run(&["--ulimit", "nofile=1000:1000"], &["true"]);
+    assert!(stderr(&out).contains("setrlimit RLIMIT_NPROC soft 1048576 hard 1048576 (process.rlimits): EPERM"), "{}", stderr(&out));
+    let out = p.run_ok(&["--user", "1000", "--group-add", "10"], &["sh", "-c", "id -u; grep Groups /proc/self/status"]);
+    assert_eq!(out, "1000\nGroups:\t0 10 \n");
+    let out = p.run_ok(&["--privileged"], &["sh", "-c", "grep CapEff /proc/self/status; test -e /dev/vda && echo host-devices"]);
+    assert_eq!(out, "CapEff:\t000001fffeffffff\nhost-devices\n");
+    // A private cgroup namespace: the container sees its cgroup as the root.
+    let out = p.run_ok(&["--cgroupns", "private"], &["sh", "-c", "grep -c ':/$' /proc/self/cgroup; grep -vc ':/$' /proc/self/cgroup; true"]);
+    assert_eq!(out.lines().nth(1), Some("0"), "{out}");
+    if std::path::Path::new("/usr/bin/catatonit").exists() {
+        let out = p.run_ok(&["--init"], &["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+        assert!(out.starts_with("/run/podman-init -- sh -c"), "{out}");
+    }
+}
+
+#[test]
+fn podman_exec_options_signals_restart_and_wait() {
+    let Some(p) = Podman::new("pmexec") else { return };
+    let out = p.podman(&["run", "-d", "--cgroup-parent", &p.cgroup_parent, IMAGE, "sh", "-c", "trap 'echo usr1' USR1; while :; do sleep 0.1; done"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    let out = p.podman(&["exec", "--user", "1000:1000", "-w", "/tmp", "-e", "X=y", &id, "sh", "-c", "id -u; id -g; pwd; echo $X"]);
+    assert_eq!(stdout(&out), "1000\n1000\n/tmp\ny\n", "{}", stderr(&out));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "echo typed | timeout -k 5 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay exec -i {id} cat",
+        p.dir.display()
+    ));
+    cmd.env("CONTAINERS_CONF", &p.conf).current_dir(&p.dir);
+    assert_eq!(stdout(&run(&p.dir, &mut cmd)), "typed\n");
+    let mut cmd = Command::new("script");
+    cmd.arg("-qec")
+        .arg(format!(
+            "timeout -k 5 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay exec -t {id} tty",
+            p.dir.display()
+        ))
+        .arg("/dev/null")
+        .env("CONTAINERS_CONF", &p.conf)
+        .current_dir(&p.dir);
+    assert!(stdout(&run(&p.dir, &mut cmd)).contains("/dev/pts/"));
+    // kill by name (hull gets the number), seen by the container's trap.
+    assert!(p.podman(&["kill", "-s", "USR1", &id]).status.success());
+    let logs = (0..50).map(|_| stdout(&p.podman(&["logs", &id]))).find(|l| l.contains("usr1"));
+    assert!(logs.is_some(), "SIGUSR1 never reached the container");
+    assert!(p.podman(&["restart", "-t", "0", &id]).status.success());
+    assert_eq!(stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "running");
+    assert!(p.podman(&["kill", &id]).status.success());
+    assert_eq!(stdout(&p.podman(&["wait", &id])).trim(), "137");
+    assert!(p.podman(&["rm", &id]).status.success());
+}
+
+/// A pod: podman's infra container (catatonit, from a pause image podman builds locally)
+/// holds the namespaces; a container joins them by path (hull's setns), e.g. the pod's UTS.
+#[test]
+fn podman_pod_members_join_the_infra_namespaces() {
+    let Some(p) = Podman::new("pmpod") else { return };
+    if !have("catatonit") {
+        return;
+    }
+    let parent = format!("{}/pod", p.cgroup_parent);
+    let out = p.podman(&["pod", "create", "--name", "hullpod", "--hostname", "podhost", "--share", "uts,ipc,pid", "--cgroup-parent", &parent]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(p.podman(&["pod", "start", "hullpod"]).status.success());
+    let out = p.podman(&["run", "--rm", "--pod", "hullpod", IMAGE, "sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert_eq!(stdout(&out), "podhost\n/catatonit -P ", "{}", stderr(&out));
+    assert!(p.podman(&["pod", "rm", "-f", "-t", "0", "hullpod"]).status.success());
+}
