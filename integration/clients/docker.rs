@@ -209,4 +209,64 @@ fn docker_shows_hulls_errors() {
     assert!(stderr(&out).contains("linux.sysctl: writing \"1\" to /proc/sys/net/ipv4/no_such_sysctl"), "{}", stderr(&out));
     let out = d.run(&["--ulimit", "nofile=30000:30000"], &["true"]);
     assert!(stderr(&out).contains("(process.rlimits): EPERM"), "{}", stderr(&out));
+    // --privileged asks for every capability Docker knows; root here lacks CAP_SYS_RESOURCE
+    // (runc fails too: "unable to apply caps"): hull names the one it cannot grant.
+    let out = d.run(&["--privileged"], &["true"]);
+    assert!(stderr(&out).contains("process.capabilities: CAP_SYS_RESOURCE not held by hull"), "{}", stderr(&out));
+}
+
+#[test]
+fn docker_more_run_options_are_seen_inside() {
+    let Some(d) = Docker::new("dkmore") else { return };
+    let out = d.run_ok(&["--read-only", "--tmpfs", "/tmp"], &["sh", "-c", "touch /tmp/a && echo ok; stat -c %a /tmp"]);
+    assert_eq!(out, "ok\n1777\n");
+    let out = d.run_ok(
+        &["--device", "/dev/null:/dev/xnull", "--ulimit", "nofile=1000:1000", "--oom-score-adj", "500", "--shm-size", "1m", "--sysctl", "net.ipv4.ip_forward=1"],
+        &["sh", "-c", "stat -c '%F %t,%T' /dev/xnull; ulimit -n; cat /proc/self/oom_score_adj; df -k /dev/shm | awk 'NR==2 {print $2}'; cat /proc/sys/net/ipv4/ip_forward"],
+    );
+    assert_eq!(out, "character special file 1,3\n1000\n500\n1024\n1\n");
+    assert_eq!(d.run_ok(&["--user", "1000:1000", "--group-add", "10"], &["grep", "Groups", "/proc/self/status"]), "Groups:\t10 1000 \n");
+    // Mounts: a tmpfs with mode and size, a read-only bind.
+    let out = d.run_ok(
+        &["--mount", "type=tmpfs,dst=/scratch,tmpfs-mode=1770,tmpfs-size=1m", "-v", &format!("{}:/data:ro", d.dir.display())],
+        &["sh", "-c", "stat -c %a /scratch; df -k /scratch | awk 'NR==2 {print $2}'; touch /data/x 2>&1; true"],
+    );
+    assert_eq!(out, "1770\n1024\ntouch: /data/x: Read-only file system\n");
+    // More cgroup knobs (blkio weight needs CFQ/BFQ, absent here: Docker itself drops it).
+    let out = d.run_ok(
+        &["--cpu-shares", "512", "--cpuset-cpus", "0", "--device-read-bps", "/dev/vda:1mb", "--memory", "32m", "--memory-reservation", "16m", "--memory-swappiness", "10", "--oom-kill-disable"],
+        &["sh", "-c", "cd /sys/fs/cgroup; cat cpu/cpu.shares cpuset/cpuset.cpus blkio/blkio.throttle.read_bps_device memory/memory.soft_limit_in_bytes memory/memory.swappiness; head -1 memory/memory.oom_control"],
+    );
+    assert_eq!(out, "512\n0\n254:0 1048576\n16777216\n10\noom_kill_disable 1\n");
+    let out = d.run_ok(&["--cgroupns", "private"], &["sh", "-c", "grep -vc ':/$' /proc/self/cgroup; true"]);
+    assert_eq!(out, "0\n", "every hierarchy shows the container's cgroup as /");
+    if have("docker-init") {
+        let out = d.run_ok(&["--init"], &["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+        assert!(out.starts_with("/sbin/docker-init -- sh -c"), "{out}");
+    }
+}
+
+#[test]
+fn docker_exec_options_signals_restart_and_wait() {
+    let Some(d) = Docker::new("dkexec") else { return };
+    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sh", "-c", "trap 'echo usr1' USR1; while :; do sleep 0.1; done"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    let out = d.docker(&["exec", "-u", "1000:1000", "-w", "/tmp", "-e", "X=y", &id, "sh", "-c", "id -u; id -g; pwd; echo $X"]);
+    assert_eq!(stdout(&out), "1000\n1000\n/tmp\ny\n", "{}", stderr(&out));
+    let sock = format!("unix://{}/docker.sock", d.dir.display());
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!("echo typed | timeout -k 5 60 /usr/bin/docker -H {sock} exec -i {id} cat"));
+    assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
+    let mut cmd = Command::new("script");
+    cmd.arg("-qec").arg(format!("timeout -k 5 60 /usr/bin/docker -H {sock} exec -t {id} tty")).arg("/dev/null");
+    assert!(stdout(&run(&d.dir, &mut cmd)).contains("/dev/pts/"));
+    assert!(d.docker(&["kill", "-s", "USR1", &id]).status.success());
+    let logs = (0..50).map(|_| stdout(&d.docker(&["logs", &id]))).find(|l| l.contains("usr1"));
+    assert!(logs.is_some(), "SIGUSR1 never reached the container");
+    assert!(d.docker(&["restart", "-t", "0", &id]).status.success());
+    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "running");
+    assert!(d.docker(&["kill", &id]).status.success());
+    assert_eq!(stdout(&d.docker(&["wait", &id])).trim(), "137");
+    assert!(d.docker(&["rm", &id]).status.success());
 }
