@@ -368,3 +368,28 @@ fn containerd_cri_runs_a_pod_through_the_hull_runtime_handler() {
     let log = std::fs::read_to_string(c.dir.join("logs/c.log")).unwrap();
     assert!(log.contains("stdout F started-by-cri"), "{log}");
 }
+
+#[test]
+fn containerd_user_namespace_joined_namespaces_privileged_host_network() {
+    let Some(c) = Containerd::new("ctrns") else { return };
+    // --uidmap/--gidmap: a user namespace (ctr chowns a copy of the snapshot to match).
+    let out = c.run_ok(&["--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"], "userns", &["sh", "-c", "cat /proc/self/uid_map; id -u; stat -c %u /bin/busybox"]);
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536", "0", "0"], "{out}");
+    // --with-ns: join a running container's pid namespace by path.
+    let out = c.run(&["-d"], "target", &["sleep", "300"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls = stdout(&c.ctr(&["task", "ls"]));
+    let pid = ls.lines().find(|l| l.starts_with("target ")).and_then(|l| l.split_whitespace().nth(1)).unwrap().to_owned();
+    let ns = format!("pid:/proc/{pid}/ns/pid");
+    let out = c.run_ok(&["--with-ns", &ns], "joiner", &["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert_eq!(out, "sleep 300 ");
+    c.remove("target");
+    // --privileged: ctr asks for the capabilities it holds itself, and host devices.
+    let out = c.run_ok(&["--privileged"], "priv", &["sh", "-c", "grep CapEff /proc/self/status; test -e /dev/vda && echo host-devices"]);
+    let own = std::fs::read_to_string("/proc/self/status").unwrap().lines().find(|l| l.starts_with("CapEff")).unwrap().to_owned();
+    assert_eq!(out, format!("{own}\nhost-devices\n"));
+    // --net-host: no network namespace of its own.
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let out = c.run_ok(&["--net-host"], "net", &["readlink", "/proc/self/ns/net"]);
+    assert_eq!(out.trim(), host.to_str().unwrap());
+}
