@@ -19,12 +19,13 @@ struct Podman {
 impl Podman {
     /// None (and a SKIPPED line) where podman is not installed.
     fn new(name: &str) -> Option<Podman> {
-        Self::with(name, false)
+        Self::with(name, "")
     }
 
-    /// `json`: list hull in `runtime_supports_json`, so that conmon calls it with
-    /// `--log-format=json --log FILE` and podman reads errors from that file, as for runc.
-    fn with(name: &str, json: bool) -> Option<Podman> {
+    /// `engine`: more lines for containers.conf's [engine] table, e.g. `runtime_supports_json
+    /// = ["hull"]`, so that conmon calls hull with `--log-format=json --log FILE` and podman
+    /// reads errors from that file, as for runc.
+    fn with(name: &str, engine: &str) -> Option<Podman> {
         if !have("podman") || !have("conmon") {
             return None;
         }
@@ -39,9 +40,8 @@ impl Podman {
             format!(
                 "[containers]\ndefault_ulimits = []\nnetns = \"none\"\nlog_driver = \"k8s-file\"\n\
                  [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{}/events.log\"\n\
-                 runtime = \"hull\"\n{}[engine.runtimes]\nhull = [\"{HULL}\"]\n",
+                 runtime = \"hull\"\n{engine}[engine.runtimes]\nhull = [\"{HULL}\"]\n",
                 dir.display(),
-                if json { "runtime_supports_json = [\"hull\"]\n" } else { "" }
             ),
         )
         .unwrap();
@@ -199,7 +199,7 @@ fn podman_volumes_and_tmpfs() {
 #[test]
 fn podman_shows_hulls_errors() {
     shows_hulls_errors(Podman::new("pmerr"));
-    shows_hulls_errors(Podman::with("pmerrj", true));
+    shows_hulls_errors(Podman::with("pmerrj", "runtime_supports_json = [\"hull\"]\n"));
 }
 
 fn shows_hulls_errors(p: Option<Podman>) {
@@ -299,4 +299,24 @@ fn podman_pod_members_join_the_infra_namespaces() {
     let out = p.podman(&["run", "--rm", "--pod", "hullpod", IMAGE, "sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '"]);
     assert_eq!(stdout(&out), "podhost\n/catatonit -P ", "{}", stderr(&out));
     assert!(p.podman(&["pod", "rm", "-f", "-t", "0", "hullpod"]).status.success());
+}
+
+/// `--cgroups=disabled`: podman allows it only for runtimes listed in containers.conf
+/// (`runtime_supports_nocgroup`, singular in podman 4.3 whatever its man page says) and then
+/// passes crun's `--cgroup-manager disabled`: the container stays in conmon's cgroups.
+#[test]
+fn podman_without_cgroups() {
+    let Some(p) = Podman::with("pmnocg", "runtime_supports_nocgroup = [\"hull\"]\n") else { return };
+    let mine = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let pids = |cg: &str| cg.lines().find(|l| l.split(':').nth(1) == Some("pids")).unwrap_or("").to_owned();
+    let out = p.podman(&["run", "--rm", "--cgroups=disabled", IMAGE, "cat", "/proc/self/cgroup"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(pids(&stdout(&out)), pids(&mine), "no cgroup of its own");
+    let out = p.podman(&["run", "--rm", "--cgroups=disabled", "--memory", "64m", IMAGE, "true"]);
+    assert!(stderr(&out).contains("hull: linux.resources: --cgroup-manager disabled: the container has no cgroup to apply limits in"), "{}", stderr(&out));
+    let out = p.podman(&["run", "-d", "--cgroups=disabled", IMAGE, "sleep", "300"]);
+    let id = stdout(&out).trim().to_owned();
+    assert_eq!(stdout(&p.podman(&["exec", &id, "echo", "exec-ok"])), "exec-ok\n");
+    assert!(p.podman(&["stop", "-t", "0", &id]).status.success());
+    assert!(p.podman(&["rm", &id]).status.success());
 }

@@ -1,5 +1,6 @@
-//! No cgroup: a rootless container whose user has no delegated cgroup. Limits cannot be set
-//! (create refuses configs that ask), processes cannot be frozen or listed by cgroup.
+//! No cgroup: a rootless container whose user has no delegated cgroup, or `--cgroup-manager
+//! disabled`. Limits cannot be set (create refuses configs that ask), processes cannot be frozen or
+//! listed by cgroup.
 
 use anyhow::{bail, Result};
 use nix::unistd::Pid;
@@ -9,7 +10,7 @@ use crate::plan::ResourcesPlan;
 
 pub struct Disabled;
 
-const WHY: &str = "the container has no cgroup (rootless, with no cgroup delegated to its user)";
+const WHY: &str = "the container has no cgroup (rootless with none delegated to its user, or --cgroup-manager disabled)";
 
 impl Manager for Disabled {
     fn record(&self) -> CgroupRecord {

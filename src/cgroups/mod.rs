@@ -92,6 +92,9 @@ pub fn for_path(path: &CgroupPath) -> Result<Box<dyn Manager>> {
 /// cgroup only if it may make it (one delegated to it); otherwise none, which is an error only
 /// when the config asks for limits (runc's rule for rootless containers).
 pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
+    if resources.no_cgroup {
+        return Ok(Box::new(disabled::Disabled));
+    }
     let manager = for_path(&resources.path)?;
     if !crate::rootless::is_rootless() {
         return Ok(manager);

@@ -32,6 +32,14 @@ pub enum Format {
     Json,
 }
 
+/// `--cgroup-manager` (crun's flag; podman passes `disabled` for `--cgroups=disabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CgroupManagerArg {
+    Cgroupfs,
+    Systemd,
+    Disabled,
+}
+
 /// runc's choice: root's state in /run; a rootless user's in their runtime dir (or /tmp).
 fn default_root() -> PathBuf {
     let uid = nix::unistd::geteuid();
@@ -66,6 +74,10 @@ pub struct Global {
     /// Manage cgroups through systemd (not supported yet: `create` refuses it clearly)
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
+    /// cgroup driver: cgroupfs (the default), systemd (as --systemd-cgroup) or disabled (no
+    /// cgroup at all; resource limits are refused, device rules are not enforced)
+    #[arg(long, global = true, value_enum)]
+    pub cgroup_manager: Option<CgroupManagerArg>,
 }
 
 #[derive(Debug, Parser)]

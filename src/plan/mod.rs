@@ -90,6 +90,8 @@ pub struct PlanOptions {
     pub has_console: bool,
     /// What the config said that oci-spec's types cannot hold.
     pub extras: crate::spec::Extras,
+    /// `--cgroup-manager disabled`: the container gets no cgroup.
+    pub no_cgroup: bool,
 }
 
 impl Plan {
@@ -145,7 +147,7 @@ impl Plan {
             domainname,
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
             hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
-            resources: ResourcesPlan::from_spec(&linux, id)?,
+            resources: ResourcesPlan::from_spec(&linux, id)?.without_cgroup_if(opts.no_cgroup)?,
             devices: devices::devices(&linux)?,
             sysctl,
             seccomp: linux.seccomp().clone().map(|spec| SeccompPlan {

@@ -121,6 +121,8 @@ pub struct ResourcesPlan {
     pub net_priorities: Vec<(String, u32)>,
     /// linux.resources.rdma: device → (hca_handles, hca_objects).
     pub rdma: BTreeMap<String, (Option<u32>, Option<u32>)>,
+    /// `--cgroup-manager disabled`: no cgroup is made or joined.
+    pub no_cgroup: bool,
 }
 
 impl ResourcesPlan {
@@ -271,11 +273,27 @@ impl ResourcesPlan {
         let net_priorities =
             r.network().as_ref().and_then(|n| n.priorities().clone()).unwrap_or_default().iter().map(|p| (p.name().clone(), p.priority())).collect();
         let rdma = r.rdma().clone().unwrap_or_default().into_iter().map(|(dev, l)| (dev, (l.hca_handles(), l.hca_objects()))).collect();
-        Ok(Self { path, memory, cpu, pids_limit, blkio, hugepages, devices, unified, net_class_id, net_priorities, rdma })
+        Ok(Self { path, memory, cpu, pids_limit, blkio, hugepages, devices, unified, net_class_id, net_priorities, rdma, no_cgroup: false })
     }
 }
 
 impl ResourcesPlan {
+    /// With `no_cgroup` (`--cgroup-manager disabled`, crun's flag, podman's `--cgroups=disabled`):
+    /// limits have nothing to live in, so they are refused, not dropped. Device rules are the
+    /// exception: podman always sends its allow-list, and without a cgroup only the device
+    /// nodes made in the container's /dev are reachable anyway (crun ignores them too).
+    pub fn without_cgroup_if(mut self, no_cgroup: bool) -> Result<Self> {
+        if !no_cgroup {
+            return Ok(self);
+        }
+        self.devices.clear();
+        if self.has_limits() {
+            bail!("linux.resources: --cgroup-manager disabled: the container has no cgroup to apply limits in");
+        }
+        self.no_cgroup = true;
+        Ok(self)
+    }
+
     /// Whether the config sets any limit (device rules included).
     pub fn has_limits(&self) -> bool {
         self.memory != MemoryPlan::default()
@@ -377,6 +395,16 @@ mod tests {
 
     fn plan(json: &str) -> Result<ResourcesPlan> {
         ResourcesPlan::from_spec(&serde_json::from_str(json).unwrap(), "c1")
+    }
+
+    #[test]
+    fn no_cgroup_drops_device_rules_and_refuses_limits() {
+        let devices = r#"{"resources":{"devices":[{"allow":false,"access":"rwm"}]}}"#;
+        let p = plan(devices).unwrap().without_cgroup_if(true).unwrap();
+        assert!(p.no_cgroup && p.devices.is_empty());
+        assert!(!plan(devices).unwrap().without_cgroup_if(false).unwrap().devices.is_empty());
+        let err = plan(r#"{"resources":{"memory":{"limit":67108864}}}"#).unwrap().without_cgroup_if(true).unwrap_err();
+        assert!(format!("{err:#}").contains("--cgroup-manager disabled"), "{err:#}");
     }
 
     #[test]
