@@ -41,7 +41,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn work(&self) -> PathBuf {
+    /// Where CRIU's logs and work files go: `--work-path`, else the images' directory.
+    pub fn work(&self) -> PathBuf {
         self.work_path.clone().unwrap_or_else(|| self.image_path.clone())
     }
 

@@ -81,7 +81,7 @@ fn run_restore(dir: &StateDir, plan: &Plan, opts: &CreateOptions, criu_bin: &Pat
         }
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
-    let work = r.work_path.clone().unwrap_or_else(|| r.image_path.clone());
+    let work = r.work();
     match waitpid(child, None) {
         Ok(WaitStatus::Exited(_, 0)) => {}
         _ => bail!("restore: criu restore failed: {}", criu::log_errors(&work.join("restore.log"))),

@@ -34,30 +34,26 @@ impl Root {
         self.fd.as_fd()
     }
 
+    /// The one openat2 call: `path` resolved inside the root (always RESOLVE_IN_ROOT).
+    fn open_in_root(&self, path: &Path, flags: OFlag, resolve: ResolveFlag) -> nix::Result<OwnedFd> {
+        let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | resolve);
+        openat2(self.fd.as_fd(), relative(path).as_path(), how)
+    }
+
     /// Open an existing container path as an O_PATH fd, resolved inside the root.
     pub fn open_path(&self, path: &Path) -> nix::Result<OwnedFd> {
-        let rel = relative(path);
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        openat2(self.fd.as_fd(), rel.as_path(), how)
+        self.open_in_root(path, OFlag::O_PATH, ResolveFlag::RESOLVE_NO_MAGICLINKS)
     }
 
     /// Like [`Root::open_path`], but refusing any symlink on the way (ELOOP).
     pub fn open_no_symlinks(&self, path: &Path) -> nix::Result<OwnedFd> {
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_SYMLINKS);
-        openat2(self.fd.as_fd(), relative(path).as_path(), how)
+        self.open_in_root(path, OFlag::O_PATH, ResolveFlag::RESOLVE_NO_SYMLINKS)
     }
 
     /// Write to an existing procfs file inside the root (the container's /proc/sys), after
     /// checking it really is on procfs (not a file the rootfs put in the way).
     pub fn write_proc_file(&self, path: &Path, data: &[u8]) -> Result<()> {
-        let how = OpenHow::new()
-            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        let fd = openat2(self.fd.as_fd(), relative(path).as_path(), how)?;
+        let fd = self.open_in_root(path, OFlag::O_WRONLY | OFlag::O_NOFOLLOW, ResolveFlag::RESOLVE_NO_MAGICLINKS)?;
         crate::security::procfs::write_verified(fd, path, data)
     }
 
