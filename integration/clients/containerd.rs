@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
-use super::{have, remove_cgroup_tree, run, unmount_under};
+use super::{have, remove_cgroup_tree, run, run_tty, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -206,7 +206,7 @@ fn containerd_runs_through_the_shim_with_output_and_exit_code() {
         c.cgroup_base
     ));
     cmd.arg("/dev/null");
-    let out = run(&c.dir, &mut cmd);
+    let out = run_tty(&c.dir, &mut cmd);
     assert!(stdout(&out).contains("/dev/pts/0"), "{} {}", stdout(&out), stderr(&out));
 }
 

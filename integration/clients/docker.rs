@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 
-use super::{busybox_tar, have, remove_cgroup_tree, run, unmount_under};
+use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -109,7 +109,7 @@ fn docker_runs_with_output_exit_code_stdin_and_tty() {
     cmd.arg("-qec")
         .arg(format!("timeout -k 5 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()))
         .arg("/dev/null");
-    assert!(stdout(&run(&d.dir, &mut cmd)).contains("/dev/pts/0"));
+    assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/0"));
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn docker_exec_options_signals_restart_and_wait() {
     assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
     let mut cmd = Command::new("script");
     cmd.arg("-qec").arg(format!("timeout -k 5 60 /usr/bin/docker -H {sock} exec -t {id} tty")).arg("/dev/null");
-    assert!(stdout(&run(&d.dir, &mut cmd)).contains("/dev/pts/"));
+    assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/"));
     assert!(d.docker(&["kill", "-s", "USR1", &id]).status.success());
     let logs = (0..50).map(|_| stdout(&d.docker(&["logs", &id]))).find(|l| l.contains("usr1"));
     assert!(logs.is_some(), "SIGUSR1 never reached the container");

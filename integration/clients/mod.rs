@@ -44,6 +44,26 @@ fn run(dir: &Path, cmd: &mut Command) -> Output {
     Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
 }
 
+/// `run` for `script -qec CMD /dev/null`, which gives CMD a terminal. Its stdin is a pipe held
+/// open until it exits: on stdin's EOF script types ^D into the terminal, and a client that
+/// reads it before going raw (ctr -t) ends its stdin, which makes containerd's shim close
+/// the container's console before the output is copied (seen in CI as empty output).
+fn run_tty(dir: &Path, cmd: &mut Command) -> Output {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let (out, err) = (dir.join(format!(".to{n}")), dir.join(format!(".te{n}")));
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+}
+
 /// Lazily unmount everything mounted under `dir` (deepest first): manager storage.
 fn unmount_under(dir: &Path) {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use super::{busybox_tar, have, remove_cgroup_tree, run, unmount_under};
+use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -272,7 +272,8 @@ fn podman_exec_options_signals_restart_and_wait() {
         .arg("/dev/null")
         .env("CONTAINERS_CONF", &p.conf)
         .current_dir(&p.dir);
-    assert!(stdout(&run(&p.dir, &mut cmd)).contains("/dev/pts/"));
+    let out = run_tty(&p.dir, &mut cmd);
+    assert!(stdout(&out).contains("/dev/pts/"), "{} {}", stdout(&out), stderr(&out));
     // kill by name (hull gets the number), seen by the container's trap.
     assert!(p.podman(&["kill", "-s", "USR1", &id]).status.success());
     let logs = (0..50).map(|_| stdout(&p.podman(&["logs", &id]))).find(|l| l.contains("usr1"));
