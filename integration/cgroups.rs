@@ -133,6 +133,22 @@ fn update_changes_limits() {
     std::fs::write(&res, r#"{"memory":{"limit":1048576,"checkBeforeUpdate":true}}"#).unwrap();
     assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "is below the current usage");
     assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
+    // runc's flags, over the fields of --resources.
+    std::fs::write(&res, r#"{"pids":{"limit":30},"memory":{"limit":134217728}}"#).unwrap();
+    let out = env.hull(&["update", "-r", res.to_str().unwrap(), "--memory", "96m", "--cpu-quota", "20000", "--cpu-period", "100000", "--cpu-share", "512", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(&cgroup_dir("memory", &path), mem), "100663296");
+    assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "30");
+    if is_v2() {
+        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.max"), "20000 100000");
+    } else {
+        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"), "20000");
+        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
+    }
+    let out = env.hull(&["update", "--pids-limit", "12", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "12");
+    assert_fails(&env.hull(&["update", "--memory", "lots", &id]), "--memory \"lots\"");
 }
 
 /// memory.useHierarchy: written on v1 (where this kernel keeps it on; turning it off is refused

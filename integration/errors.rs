@@ -107,15 +107,3 @@ fn errors_go_to_the_json_log() {
     assert!(last["time"].as_str().unwrap().ends_with('Z'));
 }
 
-#[test]
-fn systemd_cgroup_driver_is_refused_clearly() {
-    let env = Env::new("systemdcg");
-    let id = env.id("a");
-    let mut c = config(&["true"]);
-    c["linux"]["cgroupsPath"] = serde_json::json!("system.slice:hull:a");
-    let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["--systemd-cgroup", "create", "-b", bundle.to_str().unwrap(), &id]), "--systemd-cgroup: hull has no systemd cgroup driver");
-    // crun's spelling, as podman passes it.
-    assert_fails(&env.hull(&["--cgroup-manager", "systemd", "create", "-b", bundle.to_str().unwrap(), &id]), "--systemd-cgroup: hull has no systemd cgroup driver");
-    assert!(!env.state_dir(&id).exists());
-}

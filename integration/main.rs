@@ -20,4 +20,5 @@ mod rootfs;
 mod rootless;
 mod seccomp;
 mod stress;
+mod systemd_cgroup;
 pub mod terminal;

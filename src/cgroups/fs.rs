@@ -42,7 +42,13 @@ pub fn remove_dir(dir: &Path) -> Result<()> {
 /// The cgroup of this process per hierarchy, from /proc/self/cgroup:
 /// (controllers as listed, e.g. "cpu,cpuacct" or "name=systemd" or "" for v2, path).
 pub fn own_cgroups() -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+    cgroups_of("self")
+}
+
+/// As [`own_cgroups`], for `/proc/<pid>/cgroup`.
+pub fn cgroups_of(pid: &str) -> Result<Vec<(String, String)>> {
+    let file = format!("/proc/{pid}/cgroup");
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
     Ok(text
         .lines()
         .filter_map(|l| {

@@ -1,5 +1,6 @@
 //! cgroups: one `Manager` trait in front of the v1 (cgroupfs per controller; hybrid hosts are
-//! v1 hosts) and v2 (unified) drivers. The systemd driver is not written yet.
+//! v1 hosts) and v2 (unified) drivers, and the systemd driver that has systemd make the
+//! cgroup (a transient scope) and then writes it through them.
 //!
 //! Why not cgroups-rs: it wants to own the hierarchy layout and hides the per-file errors we
 //! report by path; the file writes a runtime needs are few, so they are written here.
@@ -8,6 +9,7 @@ mod device_filter;
 mod disabled;
 mod fs;
 pub mod mounts;
+mod systemd;
 mod v1;
 mod v2;
 
@@ -30,6 +32,9 @@ pub struct CgroupRecord {
     /// other container uses them by then.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<PathBuf>,
+    /// The systemd scope holding `dirs`, with `--systemd-cgroup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
 }
 
 /// A container's cgroup, whatever the driver.
@@ -81,7 +86,9 @@ pub fn host_is_v2() -> bool {
 
 /// The manager for a new container's cgroup at `path`.
 pub fn for_path(path: &CgroupPath) -> Result<Box<dyn Manager>> {
-    if host_is_v2() {
+    if let CgroupPath::Systemd { slice, unit } = path {
+        Ok(Box::new(systemd::Systemd::new(slice, unit)?))
+    } else if host_is_v2() {
         Ok(Box::new(v2::V2::for_path(path)?))
     } else {
         Ok(Box::new(v1::V1::for_path(path)?))
@@ -114,6 +121,14 @@ pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
 
 /// The manager of a recorded cgroup.
 pub fn from_record(record: &CgroupRecord) -> Box<dyn Manager> {
+    if let Some(unit) = &record.systemd_unit {
+        return Box::new(systemd::Systemd::from_record(unit, record));
+    }
+    from_fs_record(record)
+}
+
+/// The cgroupfs manager of a recorded cgroup, whoever made it.
+fn from_fs_record(record: &CgroupRecord) -> Box<dyn Manager> {
     match record.version {
         0 => Box::new(disabled::Disabled),
         2 => Box::new(v2::V2::from_record(record)),

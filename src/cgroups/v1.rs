@@ -29,6 +29,7 @@ impl V1 {
         for h in hierarchies()? {
             let dir = match path {
                 CgroupPath::Absolute(p) => join(&h.mount_point, p),
+                CgroupPath::Systemd { unit, .. } => bail!("{unit} is made by the systemd driver, not by cgroupfs"),
                 CgroupPath::Relative(p) => {
                     let mine = own
                         .iter()
@@ -78,7 +79,7 @@ impl V1 {
 
 impl Manager for V1 {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 1, dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(), parents: self.parents.borrow().clone() }
+        CgroupRecord { version: 1, dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(), parents: self.parents.borrow().clone(), systemd_unit: None }
     }
 
     fn create(&self) -> Result<()> {

@@ -18,6 +18,7 @@ impl V2 {
     pub fn for_path(path: &CgroupPath) -> Result<Self> {
         let dir = match path {
             CgroupPath::Absolute(p) => join(Path::new(ROOT), p),
+            CgroupPath::Systemd { unit, .. } => bail!("{unit} is made by the systemd driver, not by cgroupfs"),
             CgroupPath::Relative(p) => {
                 let own = fs::own_cgroups()?.into_iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p).unwrap_or_else(|| "/".into());
                 join(&join(Path::new(ROOT), Path::new(&own)), p)
@@ -57,7 +58,7 @@ fn max_or(v: i64) -> String {
 
 impl Manager for V2 {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 2, dirs: vec![self.dir.clone()], parents: self.parents.borrow().clone() }
+        CgroupRecord { version: 2, dirs: vec![self.dir.clone()], parents: self.parents.borrow().clone(), systemd_unit: None }
     }
 
     fn create(&self) -> Result<()> {

@@ -85,13 +85,12 @@ pub fn prepare_with(
         (None, false) => None,
     };
     crate::security::lsm::check_spec(&spec)?;
-    if g.systemd_cgroup || g.cgroup_manager == Some(CgroupManagerArg::Systemd) {
-        // Refused before anything is made, rather than a cgroupfs cgroup the caller did not ask for.
-        let why = if Path::new("/run/systemd/system").is_dir() { "" } else { " (and systemd is not running on this host)" };
-        bail!("--systemd-cgroup: hull has no systemd cgroup driver yet{why}; run without it to use cgroupfs");
-    }
+    let systemd_cgroup = g.systemd_cgroup || g.cgroup_manager == Some(CgroupManagerArg::Systemd);
     let no_cgroup = g.cgroup_manager == Some(CgroupManagerArg::Disabled);
-    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some(), extras, no_cgroup };
+    if systemd_cgroup && no_cgroup {
+        bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
+    }
+    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some(), extras, no_cgroup, systemd_cgroup };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
     Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds + listen_fds, notify_socket }))

@@ -71,7 +71,8 @@ pub struct Global {
     /// The criu binary for checkpoint/restore (default: criu on PATH)
     #[arg(long, global = true)]
     pub criu: Option<PathBuf>,
-    /// Manage cgroups through systemd (not supported yet: `create` refuses it clearly)
+    /// Manage cgroups through systemd: the container is a transient scope, cgroupsPath is
+    /// `slice:prefix:name`
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
     /// cgroup driver: cgroupfs (the default), systemd (as --systemd-cgroup) or disabled (no

@@ -1,10 +1,12 @@
-//! `hull update --resources FILE|- ID`: new limits for a live container.
+//! `hull update [--resources FILE|-] [runc's limit flags] ID`: new limits for a live
+//! container. The flags override the same fields of `--resources`, as in runc.
 
 use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
+use serde_json::{json, Value};
 
 use super::Global;
 use crate::lifecycle;
@@ -14,21 +16,166 @@ use crate::state::StateDir;
 pub struct Args {
     /// A runtime-spec linux.resources JSON object, from a file or "-" for stdin
     #[arg(short, long)]
-    pub resources: PathBuf,
+    pub resources: Option<PathBuf>,
+    /// Block IO weight (10..1000)
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    /// CPU CFS period (µs)
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota (µs per period; -1 for none)
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(long)]
+    pub cpu_share: Option<u64>,
+    /// CPU realtime period (µs)
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime (µs)
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPUs to run on (e.g. 0-2,4)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to use
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with a k/m/g/t suffix; -1 for none)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory soft limit
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1 for unlimited swap)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Kernel memory limit (v1 only, deprecated by the kernel)
+    #[arg(long, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer memory limit (v1 only)
+    #[arg(long, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+    /// Maximum number of processes (-1 or 0 for none)
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Intel RDT L3 cache schema (not supported)
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT memory bandwidth schema (not supported)
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
     /// Container ID
     pub id: String,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let text = if a.resources.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading --resources from stdin")?;
-        s
-    } else {
-        std::fs::read_to_string(&a.resources).with_context(|| format!("reading --resources {}", a.resources.display()))?
+    let mut resources = match &a.resources {
+        None => json!({}),
+        Some(path) => {
+            let text = if path.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("reading --resources from stdin")?;
+                s
+            } else {
+                std::fs::read_to_string(path).with_context(|| format!("reading --resources {}", path.display()))?
+            };
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("parsing --resources: line {} column {}: {e}", e.line(), e.column()))?
+        }
     };
-    let resources: LinuxResources = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("parsing --resources: line {} column {}: {e}", e.line(), e.column()))?;
+    apply_flags(&a, &mut resources)?;
+    let resources: LinuxResources = serde_json::from_value(resources).context("--resources: not a linux.resources object")?;
     lifecycle::update(&StateDir::open(&g.root, &a.id)?, &resources)?;
     Ok(0)
+}
+
+/// Set the flags' fields in the `linux.resources` JSON object.
+fn apply_flags(a: &Args, r: &mut Value) -> Result<()> {
+    if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
+        bail!("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by hull");
+    }
+    if !r.is_object() {
+        bail!("--resources: not a JSON object");
+    }
+    let mut set = |section: &str, key: &str, value: Value| {
+        if !r[section].is_object() {
+            r[section] = json!({});
+        }
+        r[section][key] = value;
+    };
+    if let Some(v) = a.blkio_weight {
+        set("blockIO", "weight", json!(v));
+    }
+    for (key, value) in [("period", a.cpu_period), ("shares", a.cpu_share), ("realtimePeriod", a.cpu_rt_period)] {
+        if let Some(v) = value {
+            set("cpu", key, json!(v));
+        }
+    }
+    if let Some(v) = a.cpu_quota {
+        set("cpu", "quota", json!(v));
+    }
+    if let Some(v) = a.cpu_rt_runtime {
+        set("cpu", "realtimeRuntime", json!(v));
+    }
+    if let Some(v) = &a.cpuset_cpus {
+        set("cpu", "cpus", json!(v));
+    }
+    if let Some(v) = &a.cpuset_mems {
+        set("cpu", "mems", json!(v));
+    }
+    for (flag, key, value) in [
+        ("--memory", "limit", &a.memory),
+        ("--memory-reservation", "reservation", &a.memory_reservation),
+        ("--memory-swap", "swap", &a.memory_swap),
+        ("--kernel-memory", "kernel", &a.kernel_memory),
+        ("--kernel-memory-tcp", "kernelTCP", &a.kernel_memory_tcp),
+    ] {
+        if let Some(text) = value {
+            set("memory", key, json!(bytes(text).with_context(|| format!("{flag} {text:?}"))?));
+        }
+    }
+    if let Some(v) = a.pids_limit {
+        set("pids", "limit", json!(v));
+    }
+    Ok(())
+}
+
+/// A size as runc takes it: bytes, or a number with a binary k/m/g/t/p suffix (optionally
+/// followed by "b" or "ib", any case); "-1" means no limit.
+fn bytes(text: &str) -> Result<i64> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "-1" {
+        return Ok(-1);
+    }
+    let t = t.strip_suffix("ib").or_else(|| t.strip_suffix('b')).unwrap_or(&t);
+    let (digits, shift) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 10),
+        Some('m') => (&t[..t.len() - 1], 20),
+        Some('g') => (&t[..t.len() - 1], 30),
+        Some('t') => (&t[..t.len() - 1], 40),
+        Some('p') => (&t[..t.len() - 1], 50),
+        _ => (t, 0),
+    };
+    let n: f64 = digits.trim().parse().map_err(|_| anyhow::anyhow!("not a size (bytes, or a number with k, m, g, t or p)"))?;
+    if n < 0.0 || !n.is_finite() {
+        bail!("a size must not be negative (use -1 for no limit)");
+    }
+    Ok((n * (1u64 << shift) as f64) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_runc_takes_them() {
+        assert_eq!(bytes("1048576").unwrap(), 1 << 20);
+        assert_eq!(bytes("128m").unwrap(), 128 << 20);
+        assert_eq!(bytes("128MiB").unwrap(), 128 << 20);
+        assert_eq!(bytes("1g").unwrap(), 1 << 30);
+        assert_eq!(bytes("1.5k").unwrap(), 1536);
+        assert_eq!(bytes("-1").unwrap(), -1);
+        assert!(bytes("lots").is_err());
+        assert!(bytes("-5m").is_err());
+    }
 }

@@ -92,6 +92,8 @@ pub struct PlanOptions {
     pub extras: crate::spec::Extras,
     /// `--cgroup-manager disabled`: the container gets no cgroup.
     pub no_cgroup: bool,
+    /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope.
+    pub systemd_cgroup: bool,
 }
 
 impl Plan {
@@ -147,7 +149,7 @@ impl Plan {
             domainname,
             annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
             hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
-            resources: ResourcesPlan::from_spec(&linux, id)?.without_cgroup_if(opts.no_cgroup)?,
+            resources: ResourcesPlan::from_spec(&linux, id, opts.systemd_cgroup)?.without_cgroup_if(opts.no_cgroup)?,
             devices: devices::devices(&linux)?,
             sysctl,
             seccomp: linux.seccomp().clone().map(|spec| SeccompPlan {

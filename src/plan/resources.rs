@@ -14,6 +14,8 @@ pub enum CgroupPath {
     Absolute(PathBuf),
     /// Below hull's own cgroup (per hierarchy), as runc does.
     Relative(PathBuf),
+    /// A transient systemd scope `unit` in `slice` (`--systemd-cgroup`).
+    Systemd { slice: String, unit: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,9 +128,11 @@ pub struct ResourcesPlan {
 }
 
 impl ResourcesPlan {
-    /// `id` names the default cgroup, `/hull/ID`, when the config gives no cgroupsPath.
-    pub fn from_spec(linux: &Linux, id: &str) -> Result<Self> {
+    /// `id` names the default cgroup, `/hull/ID` (systemd: `system.slice:hull:ID`), when the
+    /// config gives no cgroupsPath.
+    pub fn from_spec(linux: &Linux, id: &str, systemd: bool) -> Result<Self> {
         let path = match linux.cgroups_path() {
+            _ if systemd => systemd_path(linux.cgroups_path().as_deref(), id)?,
             None => CgroupPath::Absolute(Path::new("/hull").join(id)),
             Some(p) if p.as_os_str().is_empty() => CgroupPath::Absolute(Path::new("/hull").join(id)),
             Some(p) => {
@@ -277,6 +281,27 @@ impl ResourcesPlan {
     }
 }
 
+/// runc's `slice:prefix:name` for the systemd driver: the scope `prefix-name.scope` in
+/// `slice` (default `system.slice`); an empty path is `system.slice:hull:ID`.
+fn systemd_path(path: Option<&Path>, id: &str) -> Result<CgroupPath> {
+    let text = path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let (slice, prefix, name) = match text.split(':').collect::<Vec<_>>()[..] {
+        [""] => ("", "hull", id),
+        [slice, prefix, name] => (slice, prefix, name),
+        _ => bail!("linux.cgroupsPath: expected \"slice:prefix:name\" for systemd cgroups, got {text:?}"),
+    };
+    let slice = if slice.is_empty() { "system.slice" } else { slice };
+    let base = slice.strip_suffix(".slice").unwrap_or_default();
+    if base.is_empty() || slice.contains('/') || (base != "-" && (base.starts_with('-') || base.ends_with('-') || base.contains("--"))) {
+        bail!("linux.cgroupsPath: {slice:?} is not a valid systemd slice name");
+    }
+    if name.is_empty() || name.contains('/') || name.ends_with(".slice") {
+        bail!("linux.cgroupsPath: {name:?} is not a valid systemd scope name (a container in its own slice is not supported)");
+    }
+    let unit = if prefix.is_empty() { format!("{name}.scope") } else { format!("{prefix}-{name}.scope") };
+    Ok(CgroupPath::Systemd { slice: slice.to_owned(), unit })
+}
+
 impl ResourcesPlan {
     /// With `no_cgroup` (`--cgroup-manager disabled`, crun's flag, podman's `--cgroups=disabled`):
     /// limits have nothing to live in, so they are refused, not dropped. Device rules are the
@@ -394,7 +419,7 @@ mod tests {
     use super::*;
 
     fn plan(json: &str) -> Result<ResourcesPlan> {
-        ResourcesPlan::from_spec(&serde_json::from_str(json).unwrap(), "c1")
+        ResourcesPlan::from_spec(&serde_json::from_str(json).unwrap(), "c1", false)
     }
 
     #[test]
@@ -413,6 +438,21 @@ mod tests {
         assert_eq!(plan(r#"{"cgroupsPath":"/a/b"}"#).unwrap().path, CgroupPath::Absolute("/a/b".into()));
         assert_eq!(plan(r#"{"cgroupsPath":"a/b"}"#).unwrap().path, CgroupPath::Relative("a/b".into()));
         assert!(plan(r#"{"cgroupsPath":"/a/../../b"}"#).is_err());
+    }
+
+    #[test]
+    fn systemd_slice_prefix_name() {
+        let systemd = |path: Option<&str>| systemd_path(path.map(Path::new), "c1").map_err(|e| format!("{e:#}"));
+        let scope = |slice: &str, unit: &str| Ok(CgroupPath::Systemd { slice: slice.into(), unit: unit.into() });
+        assert_eq!(systemd(None), scope("system.slice", "hull-c1.scope"));
+        assert_eq!(systemd(Some("")), scope("system.slice", "hull-c1.scope"));
+        assert_eq!(systemd(Some("machine.slice:podman:abc")), scope("machine.slice", "podman-abc.scope"));
+        assert_eq!(systemd(Some(":crio:x")), scope("system.slice", "crio-x.scope"));
+        assert_eq!(systemd(Some("a-b.slice::x")), scope("a-b.slice", "x.scope"));
+        for bad in ["/a/b", "a:b", "notaslice:p:n", "a--b.slice:p:n", "-a.slice:p:n", "s.slice:p:", "s.slice:p:x.slice"] {
+            let e = systemd(Some(bad)).unwrap_err();
+            assert!(e.starts_with("linux.cgroupsPath: "), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! `--systemd-cgroup`: the container's cgroup is a transient systemd scope. The host has no
+//! systemd, so these run in the cgroup v2 guest where `hack/test-v2` starts one (as pid 1 of
+//! its own pid, mount and cgroup namespaces) and runs them with HULL_TEST_SYSTEMD=1: there a
+//! missing systemd is a failure, not a skip. On the host only the clear refusal is checked.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::common::*;
+
+/// Whether systemd runs here; with HULL_TEST_SYSTEMD=1 it must.
+fn have_systemd() -> bool {
+    let running = Path::new("/run/systemd/private").exists();
+    if std::env::var_os("HULL_TEST_SYSTEMD").is_some() {
+        assert!(running, "HULL_TEST_SYSTEMD=1 but systemd's /run/systemd/private is missing");
+    } else if !running {
+        eprintln!("SKIPPED: no systemd here (hack/test-v2 runs these under systemd in the guest)");
+    }
+    running
+}
+
+/// `systemctl show -p PROPERTY --value UNIT`.
+fn unit_property(unit: &str, property: &str) -> String {
+    let out = Command::new("systemctl").args(["show", "-p", property, "--value", unit]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_owned()
+}
+
+#[test]
+fn without_systemd_the_error_says_so_and_nothing_is_left() {
+    if Path::new("/run/systemd/private").exists() {
+        return;
+    }
+    let env = Env::new("sdnone");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["--systemd-cgroup", "run", "-b", bundle.to_str().unwrap(), &id]);
+    assert_fails(&out, "is systemd running?");
+    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    // crun's spelling, as podman passes it.
+    let out = env.hull(&["--cgroup-manager", "systemd", "run", "-b", bundle.to_str().unwrap(), &id]);
+    assert_fails(&out, "is systemd running?");
+    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    // A cgroupfs path with --systemd-cgroup names the field and the form wanted (runc's rule).
+    c["linux"]["cgroupsPath"] = json!("/hull-test/x");
+    let bundle = env.bundle(&id, &c);
+    assert_fails(&env.hull(&["--systemd-cgroup", "run", "-b", bundle.to_str().unwrap(), &id]), "linux.cgroupsPath: expected \"slice:prefix:name\"");
+    // A systemd cgroupsPath without --systemd-cgroup names the field.
+    let mut c = config(&["true"]);
+    c["linux"]["cgroupsPath"] = json!("system.slice:hull:x");
+    let bundle = env.bundle(&format!("{id}-b"), &c);
+    assert_fails(&env.hull(&["run", "-b", bundle.to_str().unwrap(), &format!("{id}-b")]), "linux.cgroupsPath");
+}
+
+#[test]
+fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_work() {
+    if !have_systemd() {
+        return;
+    }
+    let env = Env::new("sdscope");
+    let id = env.id("a");
+    let unit = format!("hull-{id}.scope");
+    let dir = Path::new("/sys/fs/cgroup/hulltest.slice").join(&unit);
+    let mut c = config(&["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"]);
+    // No cgroup namespace: /proc/self/cgroup inside shows the scope's full path.
+    c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]);
+    c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
+    c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}, "cpu": {"quota": 50000, "period": 100000}});
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["--systemd-cgroup", "run", "-d", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // systemd made the scope, holds the limits as unit properties, and delegated it.
+    assert_eq!(unit_property(&unit, "ActiveState"), "active");
+    assert_eq!(unit_property(&unit, "Slice"), "hulltest.slice");
+    assert_eq!(unit_property(&unit, "Delegate"), "yes");
+    assert_eq!(unit_property(&unit, "MemoryMax"), "67108864");
+    assert_eq!(unit_property(&unit, "TasksMax"), "40");
+    assert_eq!(unit_property(&unit, "CPUQuotaPerSecUSec"), "500ms");
+    // The cgroup files, and the container inside (init and an exec'd process).
+    assert_eq!(read(&dir.join("memory.max")), "67108864");
+    assert_eq!(read(&dir.join("pids.max")), "40");
+    assert_eq!(read(&dir.join("cpu.max")), "50000 100000");
+    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    assert!(read(&dir.join("cgroup.procs")).lines().any(|l| l == pid));
+    let out = env.hull(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert_eq!(stdout(&out), format!("0::/hulltest.slice/{unit}\n"), "{}", stderr(&out));
+    // update goes to systemd and to the files.
+    let out = env.hull(&["update", "--memory", "134217728", "--pids-limit", "60", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(unit_property(&unit, "MemoryMax"), "134217728");
+    assert_eq!(read(&dir.join("memory.max")), "134217728");
+    assert_eq!(read(&dir.join("pids.max")), "60");
+    // pause freezes (the counter stops), resume continues.
+    assert!(env.hull(&["pause", &id]).status.success());
+    assert_eq!(env.status(&id), "paused");
+    assert_eq!(read(&dir.join("cgroup.freeze")), "1");
+    assert!(env.hull(&["resume", &id]).status.success());
+    assert_eq!(env.status(&id), "running");
+    // delete: the scope and its cgroup are gone.
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    for _ in 0..100 {
+        if !dir.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    assert_eq!(unit_property(&unit, "LoadState"), "not-found");
+}
+
+#[test]
+fn a_refused_limit_fails_create_and_leaves_no_scope() {
+    if !have_systemd() {
+        return;
+    }
+    let env = Env::new("sdbad");
+    let id = env.id("a");
+    let unit = format!("hull-{id}.scope");
+    let mut c = config(&["true"]);
+    c["linux"]["resources"] = json!({"cpu": {"cpus": "999"}});
+    let bundle = env.bundle(&id, &c);
+    // No cgroupsPath: system.slice:hull:ID.
+    let mut c2: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    c2["linux"].as_object_mut().unwrap().remove("cgroupsPath");
+    std::fs::write(bundle.join("config.json"), c2.to_string()).unwrap();
+    let out = env.hull(&["--systemd-cgroup", "create", "-b", bundle.to_str().unwrap(), &id]);
+    assert_fails(&out, "linux.resources.cpu.cpus");
+    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    assert!(!Path::new("/sys/fs/cgroup/system.slice").join(&unit).exists(), "cgroup left behind");
+    assert_eq!(unit_property(&unit, "LoadState"), "not-found");
+}
