@@ -62,6 +62,13 @@ pub trait Manager {
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
         None
     }
+    /// Files through which a new single-threaded child can move itself in by writing "0"
+    /// (v1's `tasks`, opened by the parent): the kernel only skips its global threadgroup
+    /// lock, and the RCU grace period that takes (~10 ms on an idle machine), for a thread
+    /// moving itself. Empty when the parent must do it (`add`).
+    fn self_join_files(&self) -> Result<Vec<(PathBuf, std::os::fd::OwnedFd)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A cgroup `key value` file (memory.stat, cpu.stat, cpuacct.stat) as a JSON object.

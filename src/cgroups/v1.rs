@@ -214,6 +214,18 @@ impl Manager for V1 {
         Ok(())
     }
 
+    fn self_join_files(&self) -> Result<Vec<(PathBuf, std::os::fd::OwnedFd)>> {
+        use nix::fcntl::{open, OFlag};
+        self.dirs
+            .iter()
+            .map(|(_, dir)| {
+                let path = dir.join("tasks");
+                let fd = open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).with_context(|| format!("opening {}", path.display()))?;
+                Ok((path, fd))
+            })
+            .collect()
+    }
+
     fn pids(&self) -> Result<Vec<Pid>> {
         let dir = self.dir("pids").or_else(|| self.dir("freezer")).or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
         dir.map(fs::pids).unwrap_or_else(|| Ok(Vec::new()))

@@ -126,16 +126,23 @@ fn start_init(
         joins,
         seccomp,
         trampoline: trampoline.as_ref(),
-        in_cgroup: true,
+        cgroup: init::CgroupJoin::ByParent,
         console,
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         preserve_fds: opts.preserve_fds,
     };
-    // On cgroup v2 init starts in its cgroup; otherwise it waits until the parent moved it.
+    // On cgroup v2 init starts in its cgroup; on v1 it moves itself in; under systemd it
+    // waits until the parent has had systemd move it.
     let target = cgroup.clone_target();
-    let (forked, in_cgroup) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd())).context("clone3 of the init process")?;
+    let tasks = if target.is_some() { Vec::new() } else { cgroup.self_join_files()? };
+    let (forked, cloned_in) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd())).context("clone3 of the init process")?;
+    let join = match (cloned_in, tasks.is_empty()) {
+        (true, _) => init::CgroupJoin::Done,
+        (false, false) => init::CgroupJoin::Itself(&tasks),
+        (false, true) => init::CgroupJoin::ByParent,
+    };
     let (first, first_fd) = match forked {
-        sys::Forked::Child => init::run(ChildContext { in_cgroup: !in_cgroup, ..ctx }),
+        sys::Forked::Child => init::run(ChildContext { cgroup: join, ..ctx }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
@@ -143,7 +150,9 @@ fn start_init(
     timeline.mark("clone");
     crash_point("create:clone");
     let mut init = Init { first, init: first, pidfd: first_fd, timeline };
-    let joined = if in_cgroup { Ok(()) } else { cgroup.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)) };
+    let by_parent = matches!(join, init::CgroupJoin::ByParent);
+    drop(tasks);
+    let joined = if by_parent { cgroup.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)) } else { Ok(()) };
     let synced = joined.and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {

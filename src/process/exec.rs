@@ -78,13 +78,25 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
         joins: &joins,
         seccomp: seccomp.as_ref(),
         trampoline: trampoline.as_ref(),
-        in_cgroup: cgroup.is_some(),
+        cgroup: init::CgroupJoin::Done,
         console,
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         preserve_fds: opts.preserve_fds,
     };
-    let (first, first_fd) = match sys::clone_fork(0).context("forking the exec process")? {
-        sys::Forked::Child => init::run(ctx),
+    // As init: cloned into the cgroup (v2), moving itself in (v1), or moved by the parent.
+    let target = cgroup.as_ref().and_then(|c| c.clone_target());
+    let tasks = match (&cgroup, &target) {
+        (Some(c), None) => c.self_join_files()?,
+        _ => Vec::new(),
+    };
+    let (forked, cloned_in) = sys::clone_fork_into(0, target.as_ref().map(|t| t.as_fd())).context("forking the exec process")?;
+    let join = match (&cgroup, cloned_in, tasks.is_empty()) {
+        (None, _, _) | (_, true, _) => init::CgroupJoin::Done,
+        (_, false, false) => init::CgroupJoin::Itself(&tasks),
+        (_, false, true) => init::CgroupJoin::ByParent,
+    };
+    let (first, first_fd) = match forked {
+        sys::Forked::Child => init::run(ChildContext { cgroup: join, ..ctx }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(ctx);
@@ -92,8 +104,10 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     drop(dir);
     crate::crash::crash_point("exec:forked");
     let mut target = (first, first_fd);
+    let by_parent = matches!(join, init::CgroupJoin::ByParent);
+    drop(tasks);
     let joined = match &cgroup {
-        Some(c) => c
+        Some(c) if by_parent => c
             .add(first)
             // If the child is already gone, what it said, or how it ended, says more than the
             // cgroup write.
@@ -108,7 +122,7 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
                 }
             })
             .and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),
-        None => Ok(()),
+        _ => Ok(()),
     };
     let result = joined.and_then(|()| loop {
         match parent.recv_from_init() {

@@ -48,14 +48,25 @@ pub struct ChildContext<'a> {
     pub seccomp: Option<&'a SeccompProgram>,
     /// The exec trampoline; `None` only when the seccomp filter would refuse execveat.
     pub trampoline: Option<&'a Trampoline>,
-    /// Wait for the parent to put us in the container's cgroup before anything else.
-    pub in_cgroup: bool,
+    /// How this process gets into the container's cgroup, before anything else.
+    pub cgroup: CgroupJoin<'a>,
     /// Connected to --console-socket, for `process.terminal`.
     pub console: Option<OwnedFd>,
     /// The state-dir lock fd and the parent's end of the channel: the child must not keep
     /// them (the lock would outlive hull; the channel would never report the parent gone).
     pub close_in_child: [RawFd; 2],
     pub preserve_fds: i32,
+}
+
+/// How the child enters the container's cgroup.
+#[derive(Clone, Copy)]
+pub enum CgroupJoin<'a> {
+    /// It is there already (CLONE_INTO_CGROUP), or there is none.
+    Done,
+    /// It writes "0" to each of these `tasks` files (see `Manager::self_join_files`).
+    Itself(&'a [(std::path::PathBuf, OwnedFd)]),
+    /// It waits until the parent has moved it (and says so).
+    ByParent,
 }
 
 /// Run the child; never returns.
@@ -229,11 +240,17 @@ fn load_seccomp(filter: &SeccompProgram, channel: &Channel) -> Result<()> {
 /// The namespaces from clone3 already exist when nothing is joined.
 fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
     let ns = ctx.namespaces;
-    if ctx.in_cgroup {
-        match ctx.channel.recv_from_parent().context("waiting to join the cgroup")? {
+    match ctx.cgroup {
+        CgroupJoin::Done => {}
+        CgroupJoin::Itself(files) => {
+            for (path, fd) in files {
+                nix::unistd::write(fd, b"0").with_context(|| format!("joining the cgroup: writing to {}", path.display()))?;
+            }
+        }
+        CgroupJoin::ByParent => match ctx.channel.recv_from_parent().context("waiting to join the cgroup")? {
             ToInit::CgroupJoined => {}
             other => anyhow::bail!("unexpected message from the parent: {other:?}"),
-        }
+        },
     }
     if ns.needs_intermediate() {
         for ((kind, fd), join) in ctx.joins.iter().zip(&ns.join) {
