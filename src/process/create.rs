@@ -317,11 +317,18 @@ pub fn save_record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, pid: Pid, 
     dir.save(&record)
 }
 
+/// The caller's user name, for `list`'s OWNER, from /etc/passwd (no NSS: hull may be a
+/// static binary, and a user database service is not worth a create's time); else the uid.
 fn owner_name() -> String {
-    let uid = nix::unistd::geteuid();
-    nix::unistd::User::from_uid(uid)
+    let uid = nix::unistd::geteuid().to_string();
+    std::fs::read_to_string("/etc/passwd")
         .ok()
-        .flatten()
-        .map(|u| u.name)
-        .unwrap_or_else(|| uid.to_string())
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let (name, _, id) = (f.next()?, f.next()?, f.next()?);
+                (id == uid).then(|| name.to_owned())
+            })
+        })
+        .unwrap_or(uid)
 }
