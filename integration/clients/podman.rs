@@ -299,7 +299,8 @@ fn podman_pod_members_join_the_infra_namespaces() {
     assert!(p.podman(&["pod", "start", "hullpod"]).status.success());
     let out = p.podman(&["run", "--rm", "--pod", "hullpod", IMAGE, "sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '"]);
     assert_eq!(stdout(&out), "podhost\n/catatonit -P ", "{}", stderr(&out));
-    assert!(p.podman(&["pod", "rm", "-f", "-t", "0", "hullpod"]).status.success());
+    let out = p.podman(&["pod", "rm", "-f", "-t", "0", "hullpod"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 /// `--cgroups=disabled`: podman allows it only for runtimes listed in containers.conf
