@@ -3,11 +3,12 @@
 (host network: no CNI) with the runtime handler given and containers in it the way the kubelet
 does, and tears it all down, printing what it saw as JSON. Usage: cri_client.py SOCKET HANDLER
 IMAGE CGROUP_PARENT LOG_DIR STATE_ROOT WORK_DIR (WORK_DIR: a host dir to bind, a seccomp profile)"""
-import json, os, subprocess, sys, tempfile, time
+import atexit, json, os, shutil, subprocess, sys, tempfile, time
 
 sock, handler, image, cgroup_parent, log_dir, state_root, work = sys.argv[1:8]
 here = os.path.dirname(os.path.abspath(__file__))
 gen = tempfile.mkdtemp(prefix="hull-cri-")
+atexit.register(shutil.rmtree, gen, True)  # the generated stubs go with the client
 subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", here, "--python_out", gen, "--grpc_python_out", gen, "cri.proto"], check=True)
 sys.path.insert(0, gen)
 import grpc, cri_pb2 as pb, cri_pb2_grpc as rpc  # noqa: E402
