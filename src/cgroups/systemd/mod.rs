@@ -159,6 +159,10 @@ impl Manager for Systemd {
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
         if self.started.get() { self.fs.clone_target() } else { None }
     }
+
+    fn self_join_files(&self) -> Result<Vec<(std::path::PathBuf, std::os::fd::OwnedFd)>> {
+        if self.started.get() { self.fs.self_join_files() } else { Ok(Vec::new()) }
+    }
 }
 
 /// A slice's cgroup path: each dash-separated prefix is a parent slice
