@@ -6,7 +6,7 @@
 
 mod dbus;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -17,36 +17,45 @@ use super::{CgroupRecord, Manager};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
 pub struct Systemd {
-    slice: String,
     unit: String,
-    /// The scope's cgroup path: where systemd puts it (`a-b.slice` is `/a.slice/a-b.slice`).
-    path: String,
-    /// The cgroupfs manager of that cgroup.
+    /// The cgroupfs manager of the scope's cgroup.
     fs: Box<dyn Manager>,
-    /// Whether the scope exists (it does for a recorded container).
-    started: Cell<bool>,
-    /// Limits `apply`'d before the scope exists, applied when it starts.
-    pending: RefCell<Option<ResourcesPlan>>,
+    /// Until `add` has started the scope: where it goes, and the limits to apply then. `None`
+    /// once the scope exists (always, for a recorded container).
+    planned: RefCell<Option<Planned>>,
+}
+
+struct Planned {
+    slice: String,
+    /// The scope's cgroup path, where systemd puts it (`a-b.slice` is `/a.slice/a-b.slice`).
+    path: String,
+    /// Limits `apply`'d before the scope exists.
+    resources: Option<ResourcesPlan>,
 }
 
 impl Systemd {
     pub fn new(slice: &str, unit: &str) -> Result<Self> {
         let path = format!("{}/{unit}", expand_slice(slice));
         let fs = super::for_path(&CgroupPath::Absolute(path.clone().into()))?;
-        Ok(Self { slice: slice.to_owned(), unit: unit.to_owned(), path, fs, started: Cell::new(false), pending: RefCell::new(None) })
+        let planned = Planned { slice: slice.to_owned(), path, resources: None };
+        Ok(Self { unit: unit.to_owned(), fs, planned: RefCell::new(Some(planned)) })
     }
 
     pub fn from_record(unit: &str, record: &CgroupRecord) -> Self {
         let fs = super::from_fs_record(&CgroupRecord { systemd_unit: None, ..record.clone() });
-        Self { slice: String::new(), unit: unit.to_owned(), path: String::new(), fs, started: Cell::new(true), pending: RefCell::new(None) }
+        Self { unit: unit.to_owned(), fs, planned: RefCell::new(None) }
+    }
+
+    fn started(&self) -> bool {
+        self.planned.borrow().is_none()
     }
 
     /// Start the scope with `pid` in it and wait until systemd has moved it there.
-    fn start(&self, pid: Pid) -> Result<()> {
-        let resources = self.pending.borrow_mut().take();
+    fn start(&self, pid: Pid, plan: Planned) -> Result<()> {
+        let v2 = super::host_is_v2();
         let mut props = vec![
             ("Description", Value::Str(format!("hull container {}", self.unit))),
-            ("Slice", Value::Str(self.slice.clone())),
+            ("Slice", Value::Str(plan.slice.clone())),
             ("Delegate", Value::Bool(true)),
             ("PIDs", Value::U32s(vec![pid.as_raw() as u32])),
             ("DefaultDependencies", Value::Bool(false)),
@@ -55,10 +64,10 @@ impl Systemd {
             ("MemoryAccounting", Value::Bool(true)),
             ("CPUAccounting", Value::Bool(true)),
             ("TasksAccounting", Value::Bool(true)),
-            (if super::host_is_v2() { "IOAccounting" } else { "BlockIOAccounting" }, Value::Bool(true)),
+            (if v2 { "IOAccounting" } else { "BlockIOAccounting" }, Value::Bool(true)),
         ];
-        if let Some(r) = &resources {
-            props.extend(unit_properties(r, super::host_is_v2()));
+        if let Some(r) = &plan.resources {
+            props.extend(unit_properties(r, v2));
         }
         let mut bus = Connection::system()?;
         let args = |props| [Arg::Str(&self.unit), Arg::Str("fail"), Arg::Properties(props), Arg::NoAuxUnits];
@@ -70,19 +79,18 @@ impl Systemd {
             }
             other => other,
         }
-        .with_context(|| format!("systemd: starting {} in {}", self.unit, self.slice))?;
-        self.started.set(true);
+        .with_context(|| format!("systemd: starting {} in {}", self.unit, plan.slice))?;
         let path = wait_for_scope(pid, &self.unit)?;
-        if path != self.path {
-            bail!("systemd: {} is at cgroup {path}, not at {} where its slice {} should be", self.unit, self.path, self.slice);
+        if path != plan.path {
+            bail!("systemd: {} is at cgroup {path}, not at {} where its slice {} should be", self.unit, plan.path, plan.slice);
         }
         // v1: hierarchies systemd does not manage are made here (and joined below). v2: the
         // slices' controllers are systemd's to enable (Delegate=yes did for the scope).
-        if !super::host_is_v2() {
+        if !v2 {
             self.fs.create()?;
         }
         self.fs.add(pid)?;
-        match &resources {
+        match &plan.resources {
             Some(r) => self.fs.apply(r),
             None => Ok(()),
         }
@@ -100,8 +108,8 @@ impl Manager for Systemd {
     }
 
     fn apply(&self, resources: &ResourcesPlan) -> Result<()> {
-        if !self.started.get() {
-            *self.pending.borrow_mut() = Some(resources.clone());
+        if let Some(plan) = self.planned.borrow_mut().as_mut() {
+            plan.resources = Some(resources.clone());
             return Ok(());
         }
         // `update`: systemd first, or it would put its own values back on its next reload.
@@ -115,7 +123,12 @@ impl Manager for Systemd {
     }
 
     fn add(&self, pid: Pid) -> Result<()> {
-        if self.started.get() { self.fs.add(pid) } else { self.start(pid) }
+        // Taken out whatever happens: a failed start is not retried, `destroy` stops the unit.
+        let planned = self.planned.borrow_mut().take();
+        match planned {
+            Some(plan) => self.start(pid, plan),
+            None => self.fs.add(pid),
+        }
     }
 
     fn pids(&self) -> Result<Vec<Pid>> {
@@ -157,11 +170,11 @@ impl Manager for Systemd {
 
     /// Only into an existing scope (exec): init is moved in by systemd.
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
-        if self.started.get() { self.fs.clone_target() } else { None }
+        if self.started() { self.fs.clone_target() } else { None }
     }
 
     fn self_join_files(&self) -> Result<Vec<(std::path::PathBuf, std::os::fd::OwnedFd)>> {
-        if self.started.get() { self.fs.self_join_files() } else { Ok(Vec::new()) }
+        if self.started() { self.fs.self_join_files() } else { Ok(Vec::new()) }
     }
 }
 
