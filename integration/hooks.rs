@@ -106,23 +106,54 @@ fn hook_timeout_kills_it() {
     assert!(!process_with("sleep\u{0}29.5"));
 }
 
+/// A failing poststart/poststop hook is a warning; the hooks after it still run, and the
+/// lifecycle goes on (runtime.md; runtime-tools' poststart_fail and poststop_fail).
 #[test]
-fn failing_poststart_and_poststop_only_warn() {
+fn failing_poststart_and_poststop_only_warn_and_the_next_hooks_run() {
     let env = Env::new("hookwarn");
     let id = env.id("a");
-    let fail = json!([{"path": "/bin/sh", "args": ["sh", "-c", "exit 9"]}]);
+    let out = env.base.join("after");
+    let hooks = |kind: &str| {
+        json!([{"path": "/bin/sh", "args": ["sh", "-c", "exit 9"]},
+               {"path": "/bin/sh", "args": ["sh", "-c", format!("echo {kind} >> {}", out.display())]}])
+    };
     let mut c = config(&["true"]);
-    c["hooks"] = json!({"poststart": fail, "poststop": fail});
+    c["hooks"] = json!({"poststart": hooks("poststart"), "poststop": hooks("poststop")});
     let bundle = env.bundle(&id, &c);
     assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
     let start = env.hull(&["start", &id]);
     assert!(start.status.success());
     assert!(stderr(&start).contains("warning: hooks.poststart[0]"), "{}", stderr(&start));
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "poststart\n", "the hook after the failing one ran");
     wait_status(&env, &id, "stopped");
     let delete = env.hull(&["delete", &id]);
     assert!(delete.status.success());
     assert!(stderr(&delete).contains("warning: hooks.poststop[0]"), "{}", stderr(&delete));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "poststart\npoststop\n");
     assert!(!env.state_dir(&id).exists());
+}
+
+/// A hook that closes its stdin unread: hull's write of the state gets EPIPE and must not
+/// die of SIGPIPE. The state is made larger than a pipe's buffer (an annotation), so the
+/// write is still blocked when the hook closes its end: deterministic, not a race.
+#[test]
+fn a_hook_that_does_not_read_its_stdin_does_not_kill_hull() {
+    let env = Env::new("hookpipe");
+    let id = env.id("a");
+    let out = env.base.join("ran");
+    let hook = json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("exec 0<&-; echo ran >> {}", out.display())]}]);
+    let mut c = config(&["true"]);
+    c["annotations"] = json!({"org.hull.big": "x".repeat(256 * 1024)});
+    c["hooks"] = json!({"poststart": hook, "poststop": hook});
+    let bundle = env.bundle(&id, &c);
+    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    let start = env.hull(&["start", &id]);
+    assert_eq!(start.status.code(), Some(0), "{}", stderr(&start));
+    wait_status(&env, &id, "stopped");
+    let delete = env.hull(&["delete", &id]);
+    assert_eq!(delete.status.code(), Some(0), "{}", stderr(&delete));
+    assert!(!env.state_dir(&id).exists());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\nran\n");
 }
 
 #[test]

@@ -18,20 +18,34 @@ pub fn run(kind: &str, hooks: &[HookPlan], state: &State, status: ContainerState
     if hooks.is_empty() {
         return Ok(());
     }
-    let mut state = state.clone();
-    state.set_status(status);
-    let json = serde_json::to_vec(&state)?;
+    let json = state_json(state, status)?;
     for (i, hook) in hooks.iter().enumerate() {
         run_one(hook, &json).with_context(|| format!("hooks.{kind}[{i}] {}", hook.path.display()))?;
     }
     Ok(())
 }
 
-/// Poststart and poststop failures are warnings: the lifecycle goes on (runtime.md).
+/// Poststart and poststop: a failing hook is a warning, and the remaining hooks and the
+/// lifecycle continue as if it had succeeded (runtime.md).
 pub fn run_warn(kind: &str, hooks: &[HookPlan], state: &State, status: ContainerState) {
-    if let Err(e) = run(kind, hooks, state, status) {
-        crate::cli::log::warn(&format!("{e:#}"));
+    if hooks.is_empty() {
+        return;
     }
+    let json = match state_json(state, status) {
+        Ok(json) => json,
+        Err(e) => return crate::cli::log::warn(&format!("hooks.{kind}: {e:#}")),
+    };
+    for (i, hook) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(hook, &json) {
+            crate::cli::log::warn(&format!("hooks.{kind}[{i}] {}: {e:#}", hook.path.display()));
+        }
+    }
+}
+
+fn state_json(state: &State, status: ContainerState) -> Result<Vec<u8>> {
+    let mut state = state.clone();
+    state.set_status(status);
+    Ok(serde_json::to_vec(&state)?)
 }
 
 /// The state hooks see (runtime.md "State").
@@ -60,8 +74,12 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(read);
-    // A hook that does not read its stdin just sees EPIPE here, which is fine.
+    // A hook need not read its stdin: if it is gone first, the write fails with EPIPE, and
+    // SIGPIPE (back at its default since main, for the containers) must not kill hull. The
+    // hook forked with the default, so ignoring it here changes nothing for the hook.
+    let _ = sys::ignore_sigpipe();
     let _ = std::fs::File::from(write).write_all(state_json);
+    let _ = sys::default_sigpipe();
     let timeout = hook.timeout_secs.map(|s| s.saturating_mul(1000)).unwrap_or(u32::MAX);
     let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
     let ready = poll(&mut fds, PollTimeout::try_from(timeout.min(i32::MAX as u32) as i32).unwrap_or(PollTimeout::NONE))

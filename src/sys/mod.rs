@@ -392,6 +392,12 @@ pub fn set_personality(persona: u64) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// SIGPIPE ignored: a write to a closed pipe fails with EPIPE instead of killing us.
+pub fn ignore_sigpipe() -> Result<(), Errno> {
+    // SAFETY: SIG_IGN is not a handler function, so no Rust code can run as a handler.
+    unsafe { nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn) }.map(drop)
+}
+
 /// Restore the default disposition of SIGPIPE (Rust's runtime ignores it).
 pub fn default_sigpipe() -> Result<(), Errno> {
     // SAFETY: SIG_DFL is not a handler function, so no Rust code can run as a handler.
