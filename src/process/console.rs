@@ -81,7 +81,7 @@ pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> 
         sys::set_window_size(master.as_raw_fd(), rows, cols).context("setting process.consoleSize")?;
     }
     let fds = [master.as_raw_fd()];
-    sendmsg::<UnixAddr>(socket.as_raw_fd(), &[IoSlice::new(name.as_bytes())], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+    sendmsg::<UnixAddr>(socket.as_raw_fd(), &[IoSlice::new(name.as_bytes())], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
         .context("sending the pty master to --console-socket")?;
     Ok(slave)
 }
