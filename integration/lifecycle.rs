@@ -238,5 +238,5 @@ fn features_describe_this_build() {
     assert!(f["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
     assert_eq!(f["linux"]["seccomp"]["enabled"], true);
     let cg = &f["linux"]["cgroup"];
-    assert_eq!((cg["v1"].as_bool(), cg["v2"].as_bool(), cg["systemd"].as_bool(), cg["systemdUser"].as_bool()), (Some(true), Some(true), Some(true), Some(false)), "{cg}");
+    assert_eq!((cg["v1"].as_bool(), cg["v2"].as_bool(), cg["systemd"].as_bool(), cg["systemdUser"].as_bool()), (Some(true), Some(true), Some(true), Some(true)), "{cg}");
 }

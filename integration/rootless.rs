@@ -51,9 +51,22 @@ impl User {
 
     /// `program` as this user (HOME and XDG_RUNTIME_DIR: its private dir).
     fn command(&self, program: &str, args: &[&str]) -> Output {
+        self.command_in(None, program, args)
+    }
+
+    /// As `command`, started in the v2 `cgroup` (moved there as root, before setpriv).
+    fn command_in(&self, cgroup: Option<&Path>, program: &str, args: &[&str]) -> Output {
         let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (out, err) = (self.xdg.with_extension(format!("out{n}")), self.xdg.with_extension(format!("err{n}")));
-        let status = Command::new("setpriv")
+        let mut cmd = match cgroup {
+            None => Command::new("setpriv"),
+            Some(cg) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", "echo $$ > \"$0/cgroup.procs\" && exec setpriv \"$@\""]).arg(cg);
+                c
+            }
+        };
+        let status = cmd
             .args(["--reuid", &self.name, "--regid", &self.name, "--clear-groups", "env"])
             .arg(format!("XDG_RUNTIME_DIR={}", self.xdg.display()))
             .arg(format!("HOME={}", self.xdg.display()))
@@ -308,4 +321,99 @@ fn rootless_podman_runs_through_hull() {
     assert!(lines[1].split_whitespace().eq(["0", &user.uid.to_string(), "1"]), "{text}");
     let _ = podman(&["rm", "-a", "-f", "-t", "0"]);
     let _ = podman(&["system", "reset", "-f"]);
+}
+
+/// `--systemd-cgroup` without root: the scope is made by the user's own systemd (`systemd
+/// --user`, reached at its private socket in $XDG_RUNTIME_DIR), in its default user.slice,
+/// and hull writes the limits into the cgroup it delegates. Needs systemd and cgroup v2: run
+/// by hack/test-v2 in the guest (HULL_TEST_SYSTEMD=1, where skipping is a failure).
+#[test]
+fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
+    let booted = Path::new("/run/systemd/system").is_dir() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if std::env::var_os("HULL_TEST_SYSTEMD").is_some() {
+        assert!(booted, "HULL_TEST_SYSTEMD=1 but no systemd on cgroup v2 here");
+    } else if !booted {
+        eprintln!("SKIPPED: no systemd on cgroup v2 here (hack/test-v2 runs this in the guest)");
+        return;
+    }
+    let env = Env::new("rlsystemd");
+    let mut user = User::new(&env, "sd");
+    // A cgroup delegated to the user, where its systemd --user runs (as user@.service would).
+    let cg = Path::new("/sys/fs/cgroup").join(format!("hull-user-{}", user.name));
+    let _ = std::fs::write("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids +cpu");
+    std::fs::create_dir(&cg).unwrap();
+    user.cgroups.push(cg.clone());
+    for f in ["", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] {
+        std::os::unix::fs::chown(cg.join(f), Some(user.uid), Some(user.gid)).unwrap();
+    }
+    let mut manager = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && exec setpriv --reuid {} --regid {} --clear-groups env HOME={xdg} XDG_RUNTIME_DIR={xdg} /lib/systemd/systemd --user",
+            cg.display(),
+            user.uid,
+            user.gid,
+            xdg = user.xdg.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let private = user.xdg.join("systemd/private");
+    for _ in 0..600 {
+        if private.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(private.exists(), "systemd --user did not come up");
+
+    let id = env.id("a");
+    let mut c = rootless_config(&env, &user, &["sleep", "60"]);
+    c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 30}});
+    let b = bundle(&env, "rlsd", &c);
+    // hull runs in a cgroup of the user's tree, as in a login session: a user manager can
+    // only move processes out of cgroups the user may write to.
+    let caller = cg.join("caller");
+    std::fs::create_dir(&caller).unwrap();
+    let out = user.command_in(Some(&caller), HULL, &["--systemd-cgroup", "run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let scope = cg.join(format!("user.slice/hull-{id}.scope"));
+    let result = std::panic::catch_unwind(|| {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(scope.is_dir(), "no {}", scope.display());
+        let read = |f: &str| std::fs::read_to_string(scope.join(f)).unwrap().trim().to_owned();
+        assert_eq!(read("memory.max"), "67108864");
+        assert_eq!(read("pids.max"), "30");
+        let state: serde_json::Value = serde_json::from_slice(&user.hull(&["state", &id]).stdout).unwrap();
+        let pid = state["pid"].as_i64().unwrap().to_string();
+        assert!(read("cgroup.procs").lines().any(|l| l == pid), "init is in the scope");
+        // Inside: its own cgroup namespace, and the spec's cgroup mount (over the host's /sys,
+        // bound) shows that scope as the root, with its limit.
+        let exec = ["exec", &id, "sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max"];
+        let out = user.command_in(Some(&caller), HULL, &exec);
+        assert_eq!(stdout(&out), "0::/\n67108864\n", "{}", stderr(&out));
+        // From a cgroup the user cannot move processes out of, exec still runs, outside the
+        // container's cgroup (runc's rule for rootless callers).
+        let out = user.hull(&exec);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stdout(&out).starts_with("0::/\n"), "{}", stdout(&out));
+        assert!(user.hull(&["delete", "--force", &id]).status.success());
+        for _ in 0..100 {
+            if !scope.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!scope.exists(), "{} left behind", scope.display());
+    });
+    let _ = user.hull(&["delete", "--force", &id]);
+    let _ = manager.kill();
+    let _ = manager.wait();
+    // The user manager's own cgroups (init.scope, app.slice, user.slice, …), deepest first.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let _ = Command::new("find").arg(&cg).args(["-mindepth", "1", "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
 }

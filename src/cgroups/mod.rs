@@ -94,7 +94,7 @@ pub fn host_is_v2() -> bool {
 /// The manager for a new container's cgroup at `path`.
 pub fn for_path(path: &CgroupPath) -> Result<Box<dyn Manager>> {
     if let CgroupPath::Systemd { slice, unit } = path {
-        Ok(Box::new(systemd::Systemd::new(slice, unit)?))
+        Ok(Box::new(systemd::Systemd::new(slice.as_deref(), unit)?))
     } else if host_is_v2() {
         Ok(Box::new(v2::V2::for_path(path)?))
     } else {

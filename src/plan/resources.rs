@@ -14,8 +14,9 @@ pub enum CgroupPath {
     Absolute(PathBuf),
     /// Below hull's own cgroup (per hierarchy), as runc does.
     Relative(PathBuf),
-    /// A transient systemd scope `unit` in `slice` (`--systemd-cgroup`).
-    Systemd { slice: String, unit: String },
+    /// A transient systemd scope `unit` in `slice` (`--systemd-cgroup`); no slice: the
+    /// manager's default (system.slice, or user.slice for a rootless caller's own systemd).
+    Systemd { slice: Option<String>, unit: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -282,7 +283,7 @@ impl ResourcesPlan {
 }
 
 /// runc's `slice:prefix:name` for the systemd driver: the scope `prefix-name.scope` in
-/// `slice` (default `system.slice`); an empty path is `system.slice:hull:ID`.
+/// `slice` (default: the manager's); an empty path is `:hull:ID`.
 fn systemd_path(path: Option<&Path>, id: &str) -> Result<CgroupPath> {
     let text = path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     let (slice, prefix, name) = match text.split(':').collect::<Vec<_>>()[..] {
@@ -290,16 +291,16 @@ fn systemd_path(path: Option<&Path>, id: &str) -> Result<CgroupPath> {
         [slice, prefix, name] => (slice, prefix, name),
         _ => bail!("linux.cgroupsPath: expected \"slice:prefix:name\" for systemd cgroups, got {text:?}"),
     };
-    let slice = if slice.is_empty() { "system.slice" } else { slice };
     let base = slice.strip_suffix(".slice").unwrap_or_default();
-    if base.is_empty() || slice.contains('/') || (base != "-" && (base.starts_with('-') || base.ends_with('-') || base.contains("--"))) {
+    let bad_base = base.is_empty() || (base != "-" && (base.starts_with('-') || base.ends_with('-') || base.contains("--")));
+    if !slice.is_empty() && (bad_base || slice.contains('/')) {
         bail!("linux.cgroupsPath: {slice:?} is not a valid systemd slice name");
     }
     if name.is_empty() || name.contains('/') || name.ends_with(".slice") {
         bail!("linux.cgroupsPath: {name:?} is not a valid systemd scope name (a container in its own slice is not supported)");
     }
     let unit = if prefix.is_empty() { format!("{name}.scope") } else { format!("{prefix}-{name}.scope") };
-    Ok(CgroupPath::Systemd { slice: slice.to_owned(), unit })
+    Ok(CgroupPath::Systemd { slice: (!slice.is_empty()).then(|| slice.to_owned()), unit })
 }
 
 impl ResourcesPlan {
@@ -443,12 +444,12 @@ mod tests {
     #[test]
     fn systemd_slice_prefix_name() {
         let systemd = |path: Option<&str>| systemd_path(path.map(Path::new), "c1").map_err(|e| format!("{e:#}"));
-        let scope = |slice: &str, unit: &str| Ok(CgroupPath::Systemd { slice: slice.into(), unit: unit.into() });
-        assert_eq!(systemd(None), scope("system.slice", "hull-c1.scope"));
-        assert_eq!(systemd(Some("")), scope("system.slice", "hull-c1.scope"));
-        assert_eq!(systemd(Some("machine.slice:podman:abc")), scope("machine.slice", "podman-abc.scope"));
-        assert_eq!(systemd(Some(":crio:x")), scope("system.slice", "crio-x.scope"));
-        assert_eq!(systemd(Some("a-b.slice::x")), scope("a-b.slice", "x.scope"));
+        let scope = |slice: Option<&str>, unit: &str| Ok(CgroupPath::Systemd { slice: slice.map(Into::into), unit: unit.into() });
+        assert_eq!(systemd(None), scope(None, "hull-c1.scope"));
+        assert_eq!(systemd(Some("")), scope(None, "hull-c1.scope"));
+        assert_eq!(systemd(Some("machine.slice:podman:abc")), scope(Some("machine.slice"), "podman-abc.scope"));
+        assert_eq!(systemd(Some(":crio:x")), scope(None, "crio-x.scope"));
+        assert_eq!(systemd(Some("a-b.slice::x")), scope(Some("a-b.slice"), "x.scope"));
         for bad in ["/a/b", "a:b", "notaslice:p:n", "a--b.slice:p:n", "-a.slice:p:n", "s.slice:p:", "s.slice:p:x.slice"] {
             let e = systemd(Some(bad)).unwrap_err();
             assert!(e.starts_with("linux.cgroupsPath: "), "{bad}: {e}");

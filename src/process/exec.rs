@@ -84,12 +84,30 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
         preserve_fds: opts.preserve_fds,
     };
     // As init: cloned into the cgroup (v2), moving itself in (v1), or moved by the parent.
+    // Without root the caller may not be allowed to move a process there (its own cgroup is
+    // not below a common ancestor it owns, e.g. a login session and a user manager's scope):
+    // then, as runc, the process runs outside the container's cgroup.
+    let rootless = crate::rootless::is_rootless();
     let target = cgroup.as_ref().and_then(|c| c.clone_target());
     let tasks = match (&cgroup, &target) {
-        (Some(c), None) => c.self_join_files()?,
+        (Some(c), None) => match c.self_join_files() {
+            Err(e) if rootless => {
+                crate::cli::log::debug(&format!("exec: the process stays outside the container's cgroup: {e:#}"));
+                Vec::new()
+            }
+            other => other?,
+        },
         _ => Vec::new(),
     };
-    let (forked, cloned_in) = sys::clone_fork_into(0, target.as_ref().map(|t| t.as_fd())).context("forking the exec process")?;
+    let into = target.as_ref().map(|t| t.as_fd());
+    let (forked, cloned_in) = match sys::clone_fork_into(0, into) {
+        Err(e @ (nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)) if rootless && into.is_some() => {
+            crate::cli::log::debug(&format!("exec: not cloned into the container's cgroup: {e}"));
+            sys::clone_fork_into(0, None)
+        }
+        other => other,
+    }
+    .context("forking the exec process")?;
     let join = match (&cgroup, cloned_in, tasks.is_empty()) {
         (None, _, _) | (_, true, _) => init::CgroupJoin::Done,
         (_, false, false) => init::CgroupJoin::Itself(&tasks),
@@ -109,6 +127,14 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     let joined = match &cgroup {
         Some(c) if by_parent => c
             .add(first)
+            .or_else(|e| {
+                let denied = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied));
+                if rootless && denied {
+                    crate::cli::log::debug(&format!("exec: the process stays outside the container's cgroup: {e:#}"));
+                    return Ok(());
+                }
+                Err(e)
+            })
             // If the child is already gone, what it said, or how it ended, says more than the
             // cgroup write.
             .map_err(|e| {

@@ -62,13 +62,25 @@ fn bind_own(target: &std::os::fd::OwnedFd, dir: &Path, flags: MsFlags) -> Result
 }
 
 fn mount_one(target: &Path, h: &CgroupMount, flags: MsFlags) -> Result<()> {
-    match mount2(Some("cgroup"), target, Some(h.fstype.as_str()), flags, Some(h.options.as_str())) {
+    // v1: the options name the hierarchy (its controllers). cgroup2 has one hierarchy, and its
+    // options (nsdelegate, memory_recursiveprot) belong to the host's superblock: repeating
+    // them from a cgroup namespace fails (EBUSY), so none are passed, as runc does.
+    let data = if h.fstype == "cgroup2" { "" } else { h.options.as_str() };
+    let fresh = || mount2(Some("cgroup"), target, Some(h.fstype.as_str()), flags, Some(data));
+    let result = match fresh() {
+        // The target is already the root of a mount of this very hierarchy (a /sys bound
+        // from the host, as in rootless configs) and the kernel refuses to stack a
+        // superblock on its own root: a tmpfs in between, then the (namespaced) mount.
+        Err(Errno::EBUSY) => mount2(Some("tmpfs"), target, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("size=4k,mode=755")).and_then(|()| fresh()),
+        other => other,
+    };
+    match result {
         Err(Errno::EPERM) => {
             mount2(Some(&h.mount_point), target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
                 .with_context(|| format!("bind-mounting {}", h.mount_point.display()))?;
             Ok(())
         }
-        r => r.with_context(|| format!("mounting {} hierarchy {}", h.fstype, h.options)),
+        r => r.with_context(|| format!("mounting {} hierarchy {data:?}", h.fstype)),
     }
 }
 

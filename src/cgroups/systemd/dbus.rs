@@ -184,12 +184,19 @@ pub struct Connection {
     serial: u32,
 }
 
-/// Where to reach systemd: `$DBUS_SYSTEM_BUS_ADDRESS` (unix:path=…) when set, else systemd's
-/// private socket when we are root and it exists, else the system bus socket.
-fn address() -> (PathBuf, bool) {
-    if let Some(path) = std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok().as_deref().and_then(|a| a.split(';').find_map(|a| a.strip_prefix("unix:path="))) {
-        let path = path.split(',').next().unwrap_or(path);
-        return (PathBuf::from(path), true);
+/// A `unix:path=…` D-Bus address from the environment variable `var`.
+fn address_from(var: &str) -> Option<PathBuf> {
+    let value = std::env::var(var).ok()?;
+    let path = value.split(';').find_map(|a| a.strip_prefix("unix:path="))?;
+    Some(PathBuf::from(path.split(',').next().unwrap_or(path)))
+}
+
+/// Where to reach systemd's system manager: `$DBUS_SYSTEM_BUS_ADDRESS` when set, else its
+/// private socket when we are root and it exists (no bus daemon needed, as systemctl does),
+/// else the system bus. Returns the socket and whether a bus daemon is behind it.
+fn system_address() -> (PathBuf, bool) {
+    if let Some(path) = address_from("DBUS_SYSTEM_BUS_ADDRESS") {
+        return (path, true);
     }
     let private = Path::new("/run/systemd/private");
     if nix::unistd::geteuid().is_root() && private.exists() {
@@ -198,10 +205,41 @@ fn address() -> (PathBuf, bool) {
     (PathBuf::from("/run/dbus/system_bus_socket"), true)
 }
 
+/// The caller's own user manager (`systemd --user`), for rootless containers:
+/// `$DBUS_SESSION_BUS_ADDRESS`, else its private socket in `$XDG_RUNTIME_DIR`, else the
+/// session bus there.
+fn user_address() -> Result<(PathBuf, bool)> {
+    if let Some(path) = address_from("DBUS_SESSION_BUS_ADDRESS") {
+        return Ok((path, true));
+    }
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").context("no DBUS_SESSION_BUS_ADDRESS or XDG_RUNTIME_DIR to find the user's systemd")?;
+    let private = Path::new(&runtime_dir).join("systemd/private");
+    if private.exists() {
+        return Ok((private, false));
+    }
+    Ok((Path::new(&runtime_dir).join("bus"), true))
+}
+
+/// Our uid as the bus sees it (SO_PEERCRED): in a user namespace (podman's rootless mode)
+/// that is the host uid our euid maps to, not the euid itself.
+fn host_uid() -> u32 {
+    let euid = nix::unistd::geteuid().as_raw();
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines()
+        .filter_map(|l| {
+            let f: Vec<u32> = l.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+            (f.len() == 3 && euid >= f[0] && euid - f[0] < f[2]).then(|| f[1] + (euid - f[0]))
+        })
+        .next()
+        .unwrap_or(euid)
+}
+
 impl Connection {
-    pub fn system() -> Result<Self> {
-        let (path, is_bus) = address();
-        let stream = UnixStream::connect(&path).with_context(|| format!("connecting to systemd at {} (is systemd running?)", path.display()))?;
+    /// The system manager (`user` false) or the caller's user manager.
+    pub fn to_manager(user: bool) -> Result<Self> {
+        let (path, is_bus) = if user { user_address()? } else { system_address() };
+        let which = if user { "the user's systemd" } else { "systemd" };
+        let stream = UnixStream::connect(&path).with_context(|| format!("connecting to {which} at {} (is {which} running?)", path.display()))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut c = Connection { stream, serial: 0 };
         c.authenticate().with_context(|| format!("D-Bus authentication at {}", path.display()))?;
@@ -212,7 +250,7 @@ impl Connection {
     }
 
     fn authenticate(&mut self) -> Result<()> {
-        let uid = nix::unistd::geteuid().as_raw().to_string();
+        let uid = host_uid().to_string();
         let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
         self.stream.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
         let mut line = String::new();

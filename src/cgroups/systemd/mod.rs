@@ -2,7 +2,8 @@
 //! scope holding init (StartTransientUnit, Delegate=yes), and is told the limits as unit
 //! properties so that it never resets them; the cgroup files themselves are then written by
 //! the v1 or v2 driver, as for any cgroup. A scope needs a process, so the scope starts when
-//! init exists (`add`), before init runs any code of the container.
+//! init exists (`add`), before init runs any code of the container. A caller without real
+//! root gets a scope of its own user manager (`systemd --user`), as with runc.
 
 mod dbus;
 
@@ -18,8 +19,10 @@ use crate::plan::{CgroupPath, ResourcesPlan};
 
 pub struct Systemd {
     unit: String,
-    /// The cgroupfs manager of the scope's cgroup.
-    fs: Box<dyn Manager>,
+    /// A rootless caller's own user manager (`systemd --user`) rather than the system's.
+    user: bool,
+    /// The cgroupfs manager of the scope's cgroup (moved to where systemd put it, if elsewhere).
+    fs: RefCell<Box<dyn Manager>>,
     /// Until `add` has started the scope: where it goes, and the limits to apply then. `None`
     /// once the scope exists (always, for a recorded container).
     planned: RefCell<Option<Planned>>,
@@ -27,27 +30,35 @@ pub struct Systemd {
 
 struct Planned {
     slice: String,
-    /// The scope's cgroup path, where systemd puts it (`a-b.slice` is `/a.slice/a-b.slice`).
-    path: String,
     /// Limits `apply`'d before the scope exists.
     resources: Option<ResourcesPlan>,
 }
 
 impl Systemd {
-    pub fn new(slice: &str, unit: &str) -> Result<Self> {
-        let path = format!("{}/{unit}", expand_slice(slice));
-        let fs = super::for_path(&CgroupPath::Absolute(path.clone().into()))?;
-        let planned = Planned { slice: slice.to_owned(), path, resources: None };
-        Ok(Self { unit: unit.to_owned(), fs, planned: RefCell::new(Some(planned)) })
+    /// As runc: a caller without real root talks to its own user manager, whose default
+    /// slice is user.slice.
+    pub fn new(slice: Option<&str>, unit: &str) -> Result<Self> {
+        let user = crate::rootless::is_rootless();
+        let slice = slice.unwrap_or(if user { "user.slice" } else { "system.slice" }).to_owned();
+        // Where the scope will be, as far as the slice says: a user manager's slices are below
+        // its own cgroup, known once the scope exists (`start` moves `fs` there).
+        let path = format!("{}/{unit}", expand_slice(&slice));
+        let fs = super::for_path(&CgroupPath::Absolute(path.into()))?;
+        let planned = Planned { slice, resources: None };
+        Ok(Self { unit: unit.to_owned(), user, fs: RefCell::new(fs), planned: RefCell::new(Some(planned)) })
     }
 
     pub fn from_record(unit: &str, record: &CgroupRecord) -> Self {
         let fs = super::from_fs_record(&CgroupRecord { systemd_unit: None, ..record.clone() });
-        Self { unit: unit.to_owned(), fs, planned: RefCell::new(None) }
+        Self { unit: unit.to_owned(), user: crate::rootless::is_rootless(), fs: RefCell::new(fs), planned: RefCell::new(None) }
     }
 
     fn started(&self) -> bool {
         self.planned.borrow().is_none()
+    }
+
+    fn bus(&self) -> Result<Connection> {
+        Connection::to_manager(self.user)
     }
 
     /// Start the scope with `pid` in it and wait until systemd has moved it there.
@@ -69,7 +80,7 @@ impl Systemd {
         if let Some(r) = &plan.resources {
             props.extend(unit_properties(r, v2));
         }
-        let mut bus = Connection::system()?;
+        let mut bus = self.bus()?;
         let args = |props| [Arg::Str(&self.unit), Arg::Str("fail"), Arg::Properties(props), Arg::NoAuxUnits];
         match bus.manager("StartTransientUnit", &args(&props)) {
             // A failed scope of the same name that systemd still keeps: reset it, try once more.
@@ -80,18 +91,18 @@ impl Systemd {
             other => other,
         }
         .with_context(|| format!("systemd: starting {} in {}", self.unit, plan.slice))?;
+        // Where systemd put it is the truth (a user manager's slices live below its own cgroup).
         let path = wait_for_scope(pid, &self.unit)?;
-        if path != plan.path {
-            bail!("systemd: {} is at cgroup {path}, not at {} where its slice {} should be", self.unit, plan.path, plan.slice);
-        }
+        *self.fs.borrow_mut() = super::for_path(&CgroupPath::Absolute(path.into()))?;
+        let fs = self.fs.borrow();
         // v1: hierarchies systemd does not manage are made here (and joined below). v2: the
         // slices' controllers are systemd's to enable (Delegate=yes did for the scope).
         if !v2 {
-            self.fs.create()?;
+            fs.create()?;
         }
-        self.fs.add(pid)?;
+        fs.add(pid)?;
         match &plan.resources {
-            Some(r) => self.fs.apply(r),
+            Some(r) => fs.apply(r),
             None => Ok(()),
         }
     }
@@ -99,7 +110,7 @@ impl Systemd {
 
 impl Manager for Systemd {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { systemd_unit: Some(self.unit.clone()), ..self.fs.record() }
+        CgroupRecord { systemd_unit: Some(self.unit.clone()), ..self.fs.borrow().record() }
     }
 
     /// Nothing yet: a scope is made with its first process (`add`).
@@ -115,11 +126,11 @@ impl Manager for Systemd {
         // `update`: systemd first, or it would put its own values back on its next reload.
         let props = unit_properties(resources, super::host_is_v2());
         if !props.is_empty() {
-            Connection::system()?
+            self.bus()?
                 .manager("SetUnitProperties", &[Arg::Str(&self.unit), Arg::Bool(true), Arg::Properties(&props)])
                 .with_context(|| format!("systemd: setting the limits of {}", self.unit))?;
         }
-        self.fs.apply(resources)
+        self.fs.borrow().apply(resources)
     }
 
     fn add(&self, pid: Pid) -> Result<()> {
@@ -127,25 +138,25 @@ impl Manager for Systemd {
         let planned = self.planned.borrow_mut().take();
         match planned {
             Some(plan) => self.start(pid, plan),
-            None => self.fs.add(pid),
+            None => self.fs.borrow().add(pid),
         }
     }
 
     fn pids(&self) -> Result<Vec<Pid>> {
-        self.fs.pids()
+        self.fs.borrow().pids()
     }
 
     fn set_frozen(&self, frozen: bool) -> Result<()> {
-        self.fs.set_frozen(frozen)
+        self.fs.borrow().set_frozen(frozen)
     }
 
     fn is_frozen(&self) -> bool {
-        self.fs.is_frozen()
+        self.fs.borrow().is_frozen()
     }
 
     /// Stop the scope (systemd removes its cgroup), then remove whatever is left.
     fn destroy(&self) -> Result<()> {
-        if let Ok(mut bus) = Connection::system() {
+        if let Ok(mut bus) = self.bus() {
             match bus.manager("StopUnit", &[Arg::Str(&self.unit), Arg::Str("replace")]) {
                 Err(e) if e.downcast_ref::<DbusError>().is_some_and(|d| d.name.ends_with(".NoSuchUnit")) => {}
                 Err(e) => crate::cli::log::debug(&format!("systemd: stopping {}: {e:#}", self.unit)),
@@ -153,28 +164,28 @@ impl Manager for Systemd {
             }
             let _ = bus.manager("ResetFailedUnit", &[Arg::Str(&self.unit)]);
         }
-        self.fs.destroy()
+        self.fs.borrow().destroy()
     }
 
     fn stats(&self) -> Result<serde_json::Value> {
-        self.fs.stats()
+        self.fs.borrow().stats()
     }
 
     fn oom_kills(&self) -> u64 {
-        self.fs.oom_kills()
+        self.fs.borrow().oom_kills()
     }
 
     fn memory_usage(&self) -> Option<u64> {
-        self.fs.memory_usage()
+        self.fs.borrow().memory_usage()
     }
 
     /// Only into an existing scope (exec): init is moved in by systemd.
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
-        if self.started() { self.fs.clone_target() } else { None }
+        if self.started() { self.fs.borrow().clone_target() } else { None }
     }
 
     fn self_join_files(&self) -> Result<Vec<(std::path::PathBuf, std::os::fd::OwnedFd)>> {
-        if self.started() { self.fs.self_join_files() } else { Ok(Vec::new()) }
+        if self.started() { self.fs.borrow().self_join_files() } else { Ok(Vec::new()) }
     }
 }
 
