@@ -136,11 +136,7 @@ fn start_init(
     let target = cgroup.clone_target();
     let tasks = if target.is_some() { Vec::new() } else { cgroup.self_join_files()? };
     let (forked, cloned_in) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd())).context("clone3 of the init process")?;
-    let join = match (cloned_in, tasks.is_empty()) {
-        (true, _) => init::CgroupJoin::Done,
-        (false, false) => init::CgroupJoin::Itself(&tasks),
-        (false, true) => init::CgroupJoin::ByParent,
-    };
+    let join = init::CgroupJoin::after_clone(cloned_in, &tasks);
     let (first, first_fd) = match forked {
         sys::Forked::Child => init::run(ChildContext { cgroup: join, ..ctx }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),

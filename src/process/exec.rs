@@ -108,11 +108,7 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
         other => other,
     }
     .context("forking the exec process")?;
-    let join = match (&cgroup, cloned_in, tasks.is_empty()) {
-        (None, _, _) | (_, true, _) => init::CgroupJoin::Done,
-        (_, false, false) => init::CgroupJoin::Itself(&tasks),
-        (_, false, true) => init::CgroupJoin::ByParent,
-    };
+    let join = if cgroup.is_some() { init::CgroupJoin::after_clone(cloned_in, &tasks) } else { init::CgroupJoin::Done };
     let (first, first_fd) = match forked {
         sys::Forked::Child => init::run(ChildContext { cgroup: join, ..ctx }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),

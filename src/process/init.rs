@@ -69,6 +69,17 @@ pub enum CgroupJoin<'a> {
     ByParent,
 }
 
+impl<'a> CgroupJoin<'a> {
+    /// For a child just cloned into its cgroup or not, with these self-join files (if any).
+    pub fn after_clone(cloned_in: bool, tasks: &'a [(std::path::PathBuf, OwnedFd)]) -> Self {
+        match (cloned_in, tasks.is_empty()) {
+            (true, _) => CgroupJoin::Done,
+            (false, false) => CgroupJoin::Itself(tasks),
+            (false, true) => CgroupJoin::ByParent,
+        }
+    }
+}
+
 /// Run the child; never returns.
 pub fn run(ctx: ChildContext) -> ! {
     let err = match steps(&ctx) {
