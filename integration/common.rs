@@ -176,6 +176,17 @@ pub fn config(args: &[&str]) -> Value {
     })
 }
 
+/// Check `done` up to `tries` times, `pause_ms` apart; whether it came true.
+pub fn poll_until(tries: u32, pause_ms: u64, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..tries {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+    }
+    done()
+}
+
 /// Wait (briefly) until the container reaches `status`.
 pub fn wait_status(env: &Env, id: &str, status: &str) {
     for _ in 0..200 {

@@ -361,13 +361,7 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
         .spawn()
         .unwrap();
     let private = user.xdg.join("systemd/private");
-    for _ in 0..600 {
-        if private.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(private.exists(), "systemd --user did not come up");
+    assert!(poll_until(600, 100, || private.exists()), "systemd --user did not come up");
 
     let id = env.id("a");
     let mut c = rootless_config(&env, &user, &["sleep", "60"]);
@@ -399,13 +393,7 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(!stdout(&out).starts_with("0::/\n"), "{}", stdout(&out));
         assert!(user.hull(&["delete", "--force", &id]).status.success());
-        for _ in 0..100 {
-            if !scope.exists() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        assert!(!scope.exists(), "{} left behind", scope.display());
+        assert!(poll_until(100, 50, || !scope.exists()), "{} left behind", scope.display());
     });
     let _ = user.hull(&["delete", "--force", &id]);
     let _ = manager.kill();

@@ -105,13 +105,7 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     assert_eq!(env.status(&id), "running");
     // delete: the scope and its cgroup are gone.
     assert!(env.hull(&["delete", "--force", &id]).status.success());
-    for _ in 0..100 {
-        if !dir.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(!dir.exists(), "{} left behind", dir.display());
+    assert!(poll_until(100, 20, || !dir.exists()), "{} left behind", dir.display());
     assert_eq!(unit_property(&unit, "LoadState"), "not-found");
 }
 

@@ -32,16 +32,7 @@ fn busybox_tar(dir: &Path) -> PathBuf {
 
 /// Run a command with a time limit; output through files (a container may hold pipes).
 fn run(dir: &Path, cmd: &mut Command) -> Output {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let (out, err) = (dir.join(format!(".o{n}")), dir.join(format!(".e{n}")));
-    let status = cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .status()
-        .unwrap();
-    Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+    run_with_stdin(dir, cmd, false)
 }
 
 /// `run` for `script -qec CMD /dev/null`, which gives CMD a terminal. Its stdin is a pipe held
@@ -49,18 +40,24 @@ fn run(dir: &Path, cmd: &mut Command) -> Output {
 /// reads it before going raw (ctr -t) ends its stdin, which makes containerd's shim close
 /// the container's console before the output is copied (seen in CI as empty output).
 fn run_tty(dir: &Path, cmd: &mut Command) -> Output {
+    run_with_stdin(dir, cmd, true)
+}
+
+/// stdin: /dev/null, or (`open_pipe`) a pipe nobody writes to or closes until the end.
+fn run_with_stdin(dir: &Path, cmd: &mut Command, open_pipe: bool) -> Output {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let (out, err) = (dir.join(format!(".to{n}")), dir.join(format!(".te{n}")));
+    let (out, err) = (dir.join(format!(".o{n}")), dir.join(format!(".e{n}")));
+    let stdin = if open_pipe { std::process::Stdio::piped() } else { std::process::Stdio::null() };
     let mut child = cmd
-        .stdin(std::process::Stdio::piped())
+        .stdin(stdin)
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
-    let stdin = child.stdin.take();
+    let held = child.stdin.take();
     let status = child.wait().unwrap();
-    drop(stdin);
+    drop(held);
     Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
 }
 

@@ -103,25 +103,22 @@ fn apply_flags(a: &Args, r: &mut Value) -> Result<()> {
         }
         r[section][key] = value;
     };
-    if let Some(v) = a.blkio_weight {
-        set("blockIO", "weight", json!(v));
-    }
-    for (key, value) in [("period", a.cpu_period), ("shares", a.cpu_share), ("realtimePeriod", a.cpu_rt_period)] {
+    // Flags whose value goes in as given.
+    let plain = [
+        ("blockIO", "weight", a.blkio_weight.map(Value::from)),
+        ("cpu", "period", a.cpu_period.map(Value::from)),
+        ("cpu", "quota", a.cpu_quota.map(Value::from)),
+        ("cpu", "shares", a.cpu_share.map(Value::from)),
+        ("cpu", "realtimePeriod", a.cpu_rt_period.map(Value::from)),
+        ("cpu", "realtimeRuntime", a.cpu_rt_runtime.map(Value::from)),
+        ("cpu", "cpus", a.cpuset_cpus.clone().map(Value::from)),
+        ("cpu", "mems", a.cpuset_mems.clone().map(Value::from)),
+        ("pids", "limit", a.pids_limit.map(Value::from)),
+    ];
+    for (section, key, value) in plain {
         if let Some(v) = value {
-            set("cpu", key, json!(v));
+            set(section, key, v);
         }
-    }
-    if let Some(v) = a.cpu_quota {
-        set("cpu", "quota", json!(v));
-    }
-    if let Some(v) = a.cpu_rt_runtime {
-        set("cpu", "realtimeRuntime", json!(v));
-    }
-    if let Some(v) = &a.cpuset_cpus {
-        set("cpu", "cpus", json!(v));
-    }
-    if let Some(v) = &a.cpuset_mems {
-        set("cpu", "mems", json!(v));
     }
     for (flag, key, value) in [
         ("--memory", "limit", &a.memory),
@@ -133,9 +130,6 @@ fn apply_flags(a: &Args, r: &mut Value) -> Result<()> {
         if let Some(text) = value {
             set("memory", key, json!(bytes(text).with_context(|| format!("{flag} {text:?}"))?));
         }
-    }
-    if let Some(v) = a.pids_limit {
-        set("pids", "limit", json!(v));
     }
     Ok(())
 }

@@ -129,11 +129,11 @@ pub struct ResourcesPlan {
 }
 
 impl ResourcesPlan {
-    /// `id` names the default cgroup, `/hull/ID` (systemd: `system.slice:hull:ID`), when the
-    /// config gives no cgroupsPath.
+    /// `id` names the default cgroup, `/hull/ID` (systemd: `:hull:ID`, in the manager's
+    /// default slice), when the config gives no cgroupsPath.
     pub fn from_spec(linux: &Linux, id: &str, systemd: bool) -> Result<Self> {
         let path = match linux.cgroups_path() {
-            _ if systemd => systemd_path(linux.cgroups_path().as_deref(), id)?,
+            p if systemd => systemd_path(p.as_deref(), id)?,
             None => CgroupPath::Absolute(Path::new("/hull").join(id)),
             Some(p) if p.as_os_str().is_empty() => CgroupPath::Absolute(Path::new("/hull").join(id)),
             Some(p) => {

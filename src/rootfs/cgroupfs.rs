@@ -63,8 +63,8 @@ fn bind_own(target: &std::os::fd::OwnedFd, dir: &Path, flags: MsFlags) -> Result
 
 fn mount_one(target: &Path, h: &CgroupMount, flags: MsFlags) -> Result<()> {
     // v1: the options name the hierarchy (its controllers). cgroup2 has one hierarchy, and its
-    // options (nsdelegate, memory_recursiveprot) belong to the host's superblock: repeating
-    // them from a cgroup namespace fails (EBUSY), so none are passed, as runc does.
+    // options (nsdelegate, memory_recursiveprot) are settings of the host's one superblock,
+    // not of a mount: none are passed, as runc does.
     let data = if h.fstype == "cgroup2" { "" } else { h.options.as_str() };
     let fresh = || mount2(Some("cgroup"), target, Some(h.fstype.as_str()), flags, Some(data));
     let result = match fresh() {

@@ -177,8 +177,8 @@ const METHOD_CALL: u8 = 1;
 const METHOD_RETURN: u8 = 2;
 const ERROR: u8 = 3;
 
-/// A connection to systemd: its private socket (root, no bus daemon needed, as systemctl
-/// uses it) or the system bus.
+/// A connection to a systemd manager: the system's or the caller's own (`systemd --user`),
+/// at its private socket (no bus daemon needed) or through a bus.
 pub struct Connection {
     stream: UnixStream,
     serial: u32,
