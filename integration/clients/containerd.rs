@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
-use super::{have, remove_cgroup_tree, run, run_tty, unmount_under};
+use super::{have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -198,14 +198,12 @@ fn containerd_runs_through_the_shim_with_output_and_exit_code() {
     let out = run(&c.dir, &mut cmd);
     assert_eq!(stdout(&out), "typed\n", "{}", stderr(&out));
     // A terminal (ctr -t needs one on its own stdin: script gives it a pty).
-    let mut cmd = Command::new("script");
-    cmd.args(["-qec"]).arg(format!(
-        "timeout -k 5 60 ctr --address {}/c.sock run --rm -t --runc-binary {HULL} --runc-root {} --cgroup {}/tty {IMAGE} tty tty",
+    let mut cmd = tty_command(&format!(
+        "ctr --address {}/c.sock run --rm -t --runc-binary {HULL} --runc-root {} --cgroup {}/tty {IMAGE} tty tty",
         c.dir.display(),
         c.runc_root(),
         c.cgroup_base
     ));
-    cmd.arg("/dev/null");
     let out = run_tty(&c.dir, &mut cmd);
     assert!(stdout(&out).contains("/dev/pts/0"), "{} {}", stdout(&out), stderr(&out));
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 
-use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, unmount_under};
+use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -105,10 +105,7 @@ fn docker_runs_with_output_exit_code_stdin_and_tty() {
         d.dir.display()
     ));
     assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
-    let mut cmd = Command::new("script");
-    cmd.arg("-qec")
-        .arg(format!("timeout -k 5 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()))
-        .arg("/dev/null");
+    let mut cmd = tty_command(&format!("/usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()));
     assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/0"));
 }
 
@@ -258,8 +255,7 @@ fn docker_exec_options_signals_restart_and_wait() {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(format!("echo typed | timeout -k 5 60 /usr/bin/docker -H {sock} exec -i {id} cat"));
     assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
-    let mut cmd = Command::new("script");
-    cmd.arg("-qec").arg(format!("timeout -k 5 60 /usr/bin/docker -H {sock} exec -t {id} tty")).arg("/dev/null");
+    let mut cmd = tty_command(&format!("/usr/bin/docker -H {sock} exec -t {id} tty"));
     assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/"));
     assert!(d.docker(&["kill", "-s", "USR1", &id]).status.success());
     let logs = (0..50).map(|_| stdout(&d.docker(&["logs", &id]))).find(|l| l.contains("usr1"));

@@ -35,10 +35,22 @@ fn run(dir: &Path, cmd: &mut Command) -> Output {
     run_with_stdin(dir, cmd, false)
 }
 
-/// `run` for `script -qec CMD /dev/null`, which gives CMD a terminal. Its stdin is a pipe held
-/// open until it exits: on stdin's EOF script types ^D into the terminal, and a client that
-/// reads it before going raw (ctr -t) ends its stdin, which makes containerd's shim close
-/// the container's console before the output is copied (seen in CI as empty output).
+/// `script -qec CMD /dev/null`: runs the command line `line` with a terminal of its own.
+/// The shell is pinned to /bin/sh and `line` is exec'd, so the client is the terminal's
+/// session leader and in its foreground process group. Otherwise (CI's environment has no
+/// $SHELL, so script falls back to dash, which forks) `timeout` puts the client in a
+/// background process group and its switch to raw mode stops it with SIGTTOU: ctr then
+/// printed nothing and podman hung until `timeout` killed it. `--foreground` keeps timeout
+/// from making that group at all.
+fn tty_command(line: &str) -> Command {
+    let mut cmd = Command::new("script");
+    cmd.arg("-qec").arg(format!("exec timeout --foreground -k 5 60 {line}")).arg("/dev/null").env("SHELL", "/bin/sh");
+    cmd
+}
+
+/// `run` for a `tty_command`. Its stdin is a pipe held open until it exits: on stdin's EOF
+/// script types ^D into the terminal, and a client that reads it before going raw (ctr -t)
+/// would end its stdin, which makes containerd's shim close the console early.
 fn run_tty(dir: &Path, cmd: &mut Command) -> Output {
     run_with_stdin(dir, cmd, true)
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, unmount_under};
+use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under};
 use crate::common::*;
 
 const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -263,15 +263,11 @@ fn podman_exec_options_signals_restart_and_wait() {
     ));
     cmd.env("CONTAINERS_CONF", &p.conf).current_dir(&p.dir);
     assert_eq!(stdout(&run(&p.dir, &mut cmd)), "typed\n");
-    let mut cmd = Command::new("script");
-    cmd.arg("-qec")
-        .arg(format!(
-            "timeout -k 5 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay exec -t {id} tty",
-            p.dir.display()
-        ))
-        .arg("/dev/null")
-        .env("CONTAINERS_CONF", &p.conf)
-        .current_dir(&p.dir);
+    let mut cmd = tty_command(&format!(
+        "podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay exec -t {id} tty",
+        p.dir.display()
+    ));
+    cmd.env("CONTAINERS_CONF", &p.conf).current_dir(&p.dir);
     let out = run_tty(&p.dir, &mut cmd);
     assert!(stdout(&out).contains("/dev/pts/"), "{} {}", stdout(&out), stderr(&out));
     // kill by name (hull gets the number), seen by the container's trap.
