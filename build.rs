@@ -10,12 +10,35 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("trampoline");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
-        .args(["-Os", "-static", "-nostdlib", "-nostartfiles", "-fno-stack-protector", "-fno-pie", "-no-pie"])
-        .args(["-fno-asynchronous-unwind-tables", "-fno-builtin", "-Wall", "-Werror"])
-        .args(["-Wl,--build-id=none", "-Wl,-z,noexecstack", "-Wl,-z,norelro", "-Wl,-z,max-page-size=4096", "-s", "-o"])
+        .args([
+            "-Os",
+            "-static",
+            "-nostdlib",
+            "-nostartfiles",
+            "-fno-stack-protector",
+            "-fno-pie",
+            "-no-pie",
+        ])
+        .args([
+            "-fno-asynchronous-unwind-tables",
+            "-fno-builtin",
+            "-Wall",
+            "-Werror",
+        ])
+        .args([
+            "-Wl,--build-id=none",
+            "-Wl,-z,noexecstack",
+            "-Wl,-z,norelro",
+            "-Wl,-z,max-page-size=4096",
+            "-s",
+            "-o",
+        ])
         .arg(&out)
         .arg(src)
         .status()
         .unwrap_or_else(|e| panic!("running {cc} to build the exec trampoline: {e}"));
-    assert!(status.success(), "{cc} failed to build the exec trampoline ({src})");
+    assert!(
+        status.success(),
+        "{cc} failed to build the exec trampoline ({src})"
+    );
 }

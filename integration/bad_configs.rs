@@ -5,14 +5,20 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/testdata/bad-configs");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/integration/testdata/bad-configs"
+);
 
 #[test]
 fn every_bad_config_is_refused_by_name_and_leaves_nothing() {
     let env = Env::new("badcfg");
     let expect = std::fs::read_to_string(format!("{CORPUS}/EXPECT")).unwrap();
     let mut checked = 0;
-    for line in expect.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in expect
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let (file, needle) = line.split_once('\t').unwrap();
         let name = file.trim_end_matches(".json");
         let id = env.id(name);
@@ -25,11 +31,22 @@ fn every_bad_config_is_refused_by_name_and_leaves_nothing() {
         let took = started.elapsed();
         assert_eq!(out.status.code(), Some(1), "{file}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(!err.starts_with("hull: ") && err.lines().count() == 1, "{file}: one bare line: {err}");
-        assert!(err.contains(needle), "{file}: expected {needle:?} in: {err}");
+        assert!(
+            !err.starts_with("hull: ") && err.lines().count() == 1,
+            "{file}: one bare line: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{file}: expected {needle:?} in: {err}"
+        );
         assert!(took < Duration::from_secs(1), "{file}: took {took:?}");
         assert!(!env.state_dir(&id).exists(), "{file}: state dir left");
-        assert!(!std::path::Path::new("/sys/fs/cgroup/memory/hull").join(&id).exists(), "{file}: cgroup left");
+        assert!(
+            !std::path::Path::new("/sys/fs/cgroup/memory/hull")
+                .join(&id)
+                .exists(),
+            "{file}: cgroup left"
+        );
         checked += 1;
     }
     assert!(checked >= 40, "the corpus has {checked} cases");

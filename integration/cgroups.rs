@@ -19,12 +19,17 @@ fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
     if is_v2() {
         Path::new(V1).join(path.trim_start_matches('/'))
     } else {
-        Path::new(V1).join(controller).join(path.trim_start_matches('/'))
+        Path::new(V1)
+            .join(controller)
+            .join(path.trim_start_matches('/'))
     }
 }
 
 fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display())).trim().to_owned()
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+        .trim()
+        .to_owned()
 }
 
 fn run_detached(env: &Env, id: &str, config: &serde_json::Value) {
@@ -55,12 +60,20 @@ fn limits_are_written_and_the_container_is_inside() {
         assert_eq!(read(&d, "pids.max"), "32");
         assert!(read(&d, "cgroup.procs").lines().any(|l| l == pid));
     } else {
-        assert_eq!(read(&cgroup_dir("memory", &path), "memory.limit_in_bytes"), "67108864");
-        assert_eq!(read(&cgroup_dir("memory", &path), "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(
+            read(&cgroup_dir("memory", &path), "memory.limit_in_bytes"),
+            "67108864"
+        );
+        assert_eq!(
+            read(&cgroup_dir("memory", &path), "memory.soft_limit_in_bytes"),
+            "33554432"
+        );
         assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
         assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"), "50000");
         assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "32");
-        for controller in ["memory", "cpu", "pids", "freezer", "devices", "blkio", "cpuset"] {
+        for controller in [
+            "memory", "cpu", "pids", "freezer", "devices", "blkio", "cpuset",
+        ] {
             let procs = read(&cgroup_dir(controller, &path), "cgroup.procs");
             assert!(procs.lines().any(|l| l == pid), "{controller}: {procs}");
         }
@@ -71,18 +84,28 @@ fn limits_are_written_and_the_container_is_inside() {
     assert!(text.lines().all(|l| l.ends_with(":/")), "{text}");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     for controller in ["memory", "cpu", "pids"] {
-        assert!(!cgroup_dir(controller, &path).exists(), "{controller} cgroup left behind");
+        assert!(
+            !cgroup_dir(controller, &path).exists(),
+            "{controller} cgroup left behind"
+        );
     }
 }
 
 #[test]
 fn pids_limit_is_enforced_inside() {
     let env = Env::new("cgpids");
-    let mut c = config(&["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all-started"]);
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all-started",
+    ]);
     c["linux"]["resources"] = json!({"pids": {"limit": 5}});
     let (code, out, err) = env.run(&env.id("a"), &c);
     assert_ne!(code, 0);
-    assert!(err.contains("can't fork") && !out.contains("all-started"), "{out} {err}");
+    assert!(
+        err.contains("can't fork") && !out.contains("all-started"),
+        "{out} {err}"
+    );
 }
 
 #[test]
@@ -90,7 +113,8 @@ fn pause_resume_ps_and_exec_into_paused() {
     let env = Env::new("cgpause");
     let id = env.id("a");
     run_detached(&env, &id, &config(&["sh", "-c", "sleep 60 & sleep 60"]));
-    let ps: Vec<i64> = serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    let ps: Vec<i64> =
+        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
     assert_eq!(ps.len(), 2, "{ps:?}");
     assert!(ps.contains(&env.state(&id)["pid"].as_i64().unwrap()));
     assert!(stdout(&env.hull(&["ps", &id])).contains("sleep 60"));
@@ -115,27 +139,66 @@ fn update_changes_limits() {
     let env = Env::new("cgupdate");
     let id = env.id("a");
     // 4 MB in its /dev/shm (tmpfs pages are charged to it): usage well above the 1 MiB below.
-    let mut c = config(&["sh", "-c", "dd if=/dev/zero of=/dev/shm/f bs=1M count=4 2>/dev/null; sleep 60"]);
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/dev/shm/f bs=1M count=4 2>/dev/null; sleep 60",
+    ]);
     c["linux"]["resources"] = json!({"pids": {"limit": 10}});
     run_detached(&env, &id, &c);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let res = env.base.join("res.json");
-    std::fs::write(&res, r#"{"pids":{"limit":20},"memory":{"limit":134217728}}"#).unwrap();
+    std::fs::write(
+        &res,
+        r#"{"pids":{"limit":20},"memory":{"limit":134217728}}"#,
+    )
+    .unwrap();
     let out = env.hull(&["update", "--resources", res.to_str().unwrap(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     let path = format!("{CGROUP_BASE}/{id}");
     assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "20");
-    let mem = if is_v2() { "memory.max" } else { "memory.limit_in_bytes" };
+    let mem = if is_v2() {
+        "memory.max"
+    } else {
+        "memory.limit_in_bytes"
+    };
     assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
     std::fs::write(&res, r#"{"pids":{"limit":-9}}"#).unwrap();
-    assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "pids.limit");
+    assert_fails(
+        &env.hull(&["update", "--resources", res.to_str().unwrap(), &id]),
+        "pids.limit",
+    );
     // checkBeforeUpdate: a limit below what the container uses now is refused, unchanged.
-    std::fs::write(&res, r#"{"memory":{"limit":1048576,"checkBeforeUpdate":true}}"#).unwrap();
-    assert_fails(&env.hull(&["update", "--resources", res.to_str().unwrap(), &id]), "is below the current usage");
+    std::fs::write(
+        &res,
+        r#"{"memory":{"limit":1048576,"checkBeforeUpdate":true}}"#,
+    )
+    .unwrap();
+    assert_fails(
+        &env.hull(&["update", "--resources", res.to_str().unwrap(), &id]),
+        "is below the current usage",
+    );
     assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
     // runc's flags, over the fields of --resources.
-    std::fs::write(&res, r#"{"pids":{"limit":30},"memory":{"limit":134217728}}"#).unwrap();
-    let out = env.hull(&["update", "-r", res.to_str().unwrap(), "--memory", "96m", "--cpu-quota", "20000", "--cpu-period", "100000", "--cpu-share", "512", &id]);
+    std::fs::write(
+        &res,
+        r#"{"pids":{"limit":30},"memory":{"limit":134217728}}"#,
+    )
+    .unwrap();
+    let out = env.hull(&[
+        "update",
+        "-r",
+        res.to_str().unwrap(),
+        "--memory",
+        "96m",
+        "--cpu-quota",
+        "20000",
+        "--cpu-period",
+        "100000",
+        "--cpu-share",
+        "512",
+        &id,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(read(&cgroup_dir("memory", &path), mem), "100663296");
     assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "30");
@@ -148,7 +211,10 @@ fn update_changes_limits() {
     let out = env.hull(&["update", "--pids-limit", "12", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "12");
-    assert_fails(&env.hull(&["update", "--memory", "lots", &id]), "--memory \"lots\"");
+    assert_fails(
+        &env.hull(&["update", "--memory", "lots", &id]),
+        "--memory \"lots\"",
+    );
 }
 
 /// memory.useHierarchy: written on v1 (where this kernel keeps it on; turning it off is refused
@@ -169,7 +235,13 @@ fn memory_use_hierarchy() {
     let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
     if out.status.success() {
         // An older kernel that still lets it be turned off.
-        assert_eq!(read(&cgroup_dir("memory", &format!("{CGROUP_BASE}/{id}")), "memory.use_hierarchy"), "0");
+        assert_eq!(
+            read(
+                &cgroup_dir("memory", &format!("{CGROUP_BASE}/{id}")),
+                "memory.use_hierarchy"
+            ),
+            "0"
+        );
     } else {
         assert_fails(&out, "linux.resources.memory.useHierarchy");
         assert!(!env.state_dir(&id).exists());
@@ -185,13 +257,15 @@ fn kill_all_reaches_processes_of_a_shared_pid_namespace() {
     c.as_object_mut().unwrap().remove("hostname");
     run_detached(&env, &id, &c);
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let pids: Vec<i64> = serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    let pids: Vec<i64> =
+        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
     assert_eq!(pids.len(), 2);
     assert!(env.hull(&["kill", "--all", &id, "KILL"]).status.success());
     wait_status(&env, &id, "stopped");
     std::thread::sleep(std::time::Duration::from_millis(100));
     for pid in pids {
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+        let alive =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
         assert!(!alive, "pid {pid} survived kill --all");
     }
 }
@@ -200,17 +274,35 @@ fn kill_all_reaches_processes_of_a_shared_pid_namespace() {
 fn bad_resources_fail_create_cleanly() {
     let env = Env::new("cgbad");
     for (name, resources, field) in [
-        ("mem", json!({"memory": {"limit": 1000}}), "linux.resources.memory.limit"),
-        ("cpus", json!({"cpu": {"cpus": "999"}}), "linux.resources.cpu.cpus"),
-        ("shares", json!({"cpu": {"shares": 1}}), "linux.resources.cpu.shares"),
+        (
+            "mem",
+            json!({"memory": {"limit": 1000}}),
+            "linux.resources.memory.limit",
+        ),
+        (
+            "cpus",
+            json!({"cpu": {"cpus": "999"}}),
+            "linux.resources.cpu.cpus",
+        ),
+        (
+            "shares",
+            json!({"cpu": {"shares": 1}}),
+            "linux.resources.cpu.shares",
+        ),
     ] {
         let id = env.id(name);
         let mut c = config(&["true"]);
         c["linux"]["resources"] = resources;
         let bundle = env.bundle(&id, &c);
-        assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), field);
+        assert_fails(
+            &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+            field,
+        );
         assert!(!env.state_dir(&id).exists());
-        assert!(!cgroup_dir("cpuset", &format!("{CGROUP_BASE}/{id}")).exists(), "{name}: cgroup left behind");
+        assert!(
+            !cgroup_dir("cpuset", &format!("{CGROUP_BASE}/{id}")).exists(),
+            "{name}: cgroup left behind"
+        );
     }
 }
 
@@ -227,7 +319,10 @@ fn device_rules_deny_all_but_the_default_devices() {
     assert!(out.starts_with("1\n"), "default devices work: {out}");
     // v1: devices.deny; v2: the eBPF device filter. (Unfiltered, the open would fail with
     // ENXIO: there is no 8:0 disk here.)
-    assert!(out.contains("head: /dev/sda-test: Operation not permitted"), "{out}");
+    assert!(
+        out.contains("head: /dev/sda-test: Operation not permitted"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -238,7 +333,8 @@ fn events_stats_report_usage() {
     c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}});
     run_detached(&env, &id, &c);
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let ps: Vec<i64> = serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    let ps: Vec<i64> =
+        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
     let out = env.hull(&["events", "--stats", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -254,9 +350,15 @@ fn events_stats_report_usage() {
 
 /// The machine's first block device (a disk, else a loop device), as (major, minor).
 fn a_disk() -> Option<(i64, i64)> {
-    let mut disks: Vec<_> = std::fs::read_dir("/sys/block").unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut disks: Vec<_> = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     disks.sort_by_key(|d| (d.starts_with("loop"), d.clone()));
-    let disk = disks.iter().find(|d| !d.starts_with("ram") && !d.starts_with("zram"))?;
+    let disk = disks
+        .iter()
+        .find(|d| !d.starts_with("ram") && !d.starts_with("zram"))?;
     let dev = std::fs::read_to_string(format!("/sys/block/{disk}/dev")).unwrap();
     let (major, minor) = dev.trim().split_once(':').unwrap();
     Some((major.parse().unwrap(), minor.parse().unwrap()))
@@ -270,7 +372,10 @@ fn block_io_throttles_are_written() {
     let Some((major, minor)) = a_disk() else {
         // The host (v1) always has a disk; hack/guest-v2 gives the v2 guest a loop device and
         // says so with HULL_TEST_DISK=1.
-        assert!(is_v2() && std::env::var_os("HULL_TEST_DISK").is_none(), "no block device in /sys/block");
+        assert!(
+            is_v2() && std::env::var_os("HULL_TEST_DISK").is_none(),
+            "no block device in /sys/block"
+        );
         eprintln!("SKIPPED: no block device to throttle on this machine");
         return;
     };
@@ -285,13 +390,28 @@ fn block_io_throttles_are_written() {
     let dev = format!("{major}:{minor}");
     if is_v2() {
         let max = read(&cgroup_dir("", &path), "io.max");
-        assert_eq!(max, format!("{dev} rbps=1048576 wbps=2097152 riops=300 wiops=200"));
+        assert_eq!(
+            max,
+            format!("{dev} rbps=1048576 wbps=2097152 riops=300 wiops=200")
+        );
     } else {
         let d = cgroup_dir("blkio", &path);
-        assert_eq!(read(&d, "blkio.throttle.read_bps_device"), format!("{dev} 1048576"));
-        assert_eq!(read(&d, "blkio.throttle.write_bps_device"), format!("{dev} 2097152"));
-        assert_eq!(read(&d, "blkio.throttle.read_iops_device"), format!("{dev} 300"));
-        assert_eq!(read(&d, "blkio.throttle.write_iops_device"), format!("{dev} 200"));
+        assert_eq!(
+            read(&d, "blkio.throttle.read_bps_device"),
+            format!("{dev} 1048576")
+        );
+        assert_eq!(
+            read(&d, "blkio.throttle.write_bps_device"),
+            format!("{dev} 2097152")
+        );
+        assert_eq!(
+            read(&d, "blkio.throttle.read_iops_device"),
+            format!("{dev} 300")
+        );
+        assert_eq!(
+            read(&d, "blkio.throttle.write_iops_device"),
+            format!("{dev} 200")
+        );
     }
 }
 
@@ -310,12 +430,27 @@ fn oom_kill_is_reported_by_events() {
     }
     run_detached(&env, &id, &c);
     let events = std::process::Command::new(HULL)
-        .args(["--root", env.root.to_str().unwrap(), "events", "--interval", "60", &id])
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "events",
+            "--interval",
+            "60",
+            &id,
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&events.stdout);
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(lines.iter().any(|l| l["type"] == "oom" && l["id"] == id.as_str()), "{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "oom" && l["id"] == id.as_str()),
+        "{text}"
+    );
     assert_eq!(lines[0]["type"], "stats", "a stats line first: {text}");
 }
 
@@ -325,8 +460,22 @@ fn oom_kill_is_reported_by_events() {
 fn network_and_rdma_limits_are_written_or_refused_by_name() {
     let env = Env::new("cgnetrdma");
     for (name, resources, field, controller, file, value) in [
-        ("net", json!({"network": {"classID": 1048577}}), "linux.resources.network", "net_cls", "net_cls.classid", "1048577"),
-        ("rdma", json!({"rdma": {"hull_test_dev": {"hcaHandles": 2, "hcaObjects": 20}}}), "linux.resources.rdma.hull_test_dev", "rdma", "rdma.max", ""),
+        (
+            "net",
+            json!({"network": {"classID": 1048577}}),
+            "linux.resources.network",
+            "net_cls",
+            "net_cls.classid",
+            "1048577",
+        ),
+        (
+            "rdma",
+            json!({"rdma": {"hull_test_dev": {"hcaHandles": 2, "hcaObjects": 20}}}),
+            "linux.resources.rdma.hull_test_dev",
+            "rdma",
+            "rdma.max",
+            "",
+        ),
     ] {
         let id = env.id(name);
         let mut c = config(&["sleep", "30"]);
@@ -336,7 +485,13 @@ fn network_and_rdma_limits_are_written_or_refused_by_name() {
         let has_controller = !is_v2() && Path::new(V1).join(controller).is_dir();
         if has_controller && !value.is_empty() {
             assert!(out.status.success(), "{}", stderr(&out));
-            assert_eq!(read(&cgroup_dir(controller, &format!("{CGROUP_BASE}/{id}")), file), value);
+            assert_eq!(
+                read(
+                    &cgroup_dir(controller, &format!("{CGROUP_BASE}/{id}")),
+                    file
+                ),
+                value
+            );
             continue;
         }
         // No such controller here (v1 host without it; v2 has no net_cls), or no such device.
@@ -362,8 +517,14 @@ fn delete_removes_the_parents_it_made() {
     assert!(cgroup_dir("pids", &format!("{nest}/{a}/leaf")).is_dir());
     // a made `nest`; b found it.
     assert!(env.hull(&["delete", "--force", &b]).status.success());
-    assert!(!cgroup_dir("pids", &format!("{nest}/{b}")).exists(), "b's own parent is gone");
+    assert!(
+        !cgroup_dir("pids", &format!("{nest}/{b}")).exists(),
+        "b's own parent is gone"
+    );
     assert!(parent.is_dir(), "the shared parent stays while a uses it");
     assert!(env.hull(&["delete", "--force", &a]).status.success());
-    assert!(!parent.exists(), "a removes the shared parent it made, now empty");
+    assert!(
+        !parent.exists(),
+        "a removes the shared parent it made, now empty"
+    );
 }

@@ -10,9 +10,14 @@ use crate::common::*;
 
 /// Whether a working criu is here (`hack/test` installs one with ../shared/build-criu).
 fn criu_works() -> bool {
-    let ok = std::process::Command::new("criu").arg("check").output().is_ok_and(|o| o.status.success());
+    let ok = std::process::Command::new("criu")
+        .arg("check")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIPPED: `criu check` fails or criu is missing (hack/test runs ../shared/build-criu)");
+        eprintln!(
+            "SKIPPED: `criu check` fails or criu is missing (hack/test runs ../shared/build-criu)"
+        );
     }
     ok
 }
@@ -27,7 +32,10 @@ fn counter_config() -> serde_json::Value {
 
 fn count(env: &Env, id: &str) -> u64 {
     let out = env.hull(&["exec", id, "cat", "/tmp/c"]);
-    stdout(&out).trim().parse().unwrap_or_else(|_| panic!("count of {id}: {} {}", stdout(&out), stderr(&out)))
+    stdout(&out)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("count of {id}: {} {}", stdout(&out), stderr(&out)))
 }
 
 fn start_counter(env: &Env, id: &str) -> PathBuf {
@@ -40,7 +48,10 @@ fn start_counter(env: &Env, id: &str) -> PathBuf {
 
 fn wait_for_count(env: &Env, id: &str, at_least: u64) -> u64 {
     for _ in 0..100 {
-        if let Ok(n) = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"])).trim().parse::<u64>() {
+        if let Ok(n) = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"]))
+            .trim()
+            .parse::<u64>()
+        {
             if n >= at_least {
                 return n;
             }
@@ -53,7 +64,15 @@ fn wait_for_count(env: &Env, id: &str, at_least: u64) -> u64 {
 fn restore(env: &Env, images: &Path, id: &str) -> std::process::Output {
     // A bundle of its own: its own cgroup (/hull-test/<id>), the same rootfs.
     let bundle = env.bundle(id, &counter_config());
-    env.hull(&["restore", "-d", "--image-path", images.to_str().unwrap(), "-b", bundle.to_str().unwrap(), id])
+    env.hull(&[
+        "restore",
+        "-d",
+        "--image-path",
+        images.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        id,
+    ])
 }
 
 #[test]
@@ -67,7 +86,11 @@ fn restored_counter_continues_from_its_saved_value() {
     let images = env.base.join("images");
     let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &a]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(env.status(&a), "stopped", "without --leave-running the container stops");
+    assert_eq!(
+        env.status(&a),
+        "stopped",
+        "without --leave-running the container stops"
+    );
     assert!(env.hull(&["delete", &a]).status.success());
     let out = restore(&env, &images, &b);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -78,9 +101,19 @@ fn restored_counter_continues_from_its_saved_value() {
     assert!(wait_for_count(&env, &b, first + 3) > first, "it counts on");
     // In its cgroup, with the config's limit.
     let pid = env.state(&b)["pid"].as_i64().unwrap().to_string();
-    let dir = Path::new("/sys/fs/cgroup/pids").join(CGROUP_BASE.trim_start_matches('/')).join(&b);
-    assert_eq!(std::fs::read_to_string(dir.join("pids.max")).unwrap().trim(), "30");
-    assert!(std::fs::read_to_string(dir.join("cgroup.procs")).unwrap().lines().any(|l| l == pid));
+    let dir = Path::new("/sys/fs/cgroup/pids")
+        .join(CGROUP_BASE.trim_start_matches('/'))
+        .join(&b);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pids.max"))
+            .unwrap()
+            .trim(),
+        "30"
+    );
+    assert!(std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap()
+        .lines()
+        .any(|l| l == pid));
     assert!(env.hull(&["kill", &b, "KILL"]).status.success());
     wait_status(&env, &b, "stopped");
     assert!(env.hull(&["delete", &b]).status.success());
@@ -96,7 +129,13 @@ fn leave_running_and_two_restores_from_one_image() {
     let a = env.id("a");
     start_counter(&env, &a);
     let images = env.base.join("images");
-    let out = env.hull(&["checkpoint", "--leave-running", "--image-path", images.to_str().unwrap(), &a]);
+    let out = env.hull(&[
+        "checkpoint",
+        "--leave-running",
+        "--image-path",
+        images.to_str().unwrap(),
+        &a,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.status(&a), "running");
     let before = count(&env, &a);
@@ -107,7 +146,10 @@ fn leave_running_and_two_restores_from_one_image() {
         assert_eq!(env.status(&id), "running");
         assert!(count(&env, &id) >= 5);
     }
-    assert!(wait_for_count(&env, &a, before + 2) > before, "the original counts on");
+    assert!(
+        wait_for_count(&env, &a, before + 2) > before,
+        "the original counts on"
+    );
 }
 
 #[test]
@@ -124,36 +166,89 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     assert_fails(&restore(&env, &empty, &env.id("x")), "no checkpoint there");
     assert!(!env.state_dir(&env.id("x")).exists());
     // criu not where --criu says.
-    assert_fails(&env.hull(&["--criu", "/no/such/criu", "checkpoint", "--image-path", "/tmp/x", &a]), "/no/such/criu");
+    assert_fails(
+        &env.hull(&[
+            "--criu",
+            "/no/such/criu",
+            "checkpoint",
+            "--image-path",
+            "/tmp/x",
+            &a,
+        ]),
+        "/no/such/criu",
+    );
     // Not dumpable: an fd (passed with --preserve-fds) to a file on a host mount the container
     // cannot see. The container keeps running, untouched.
     let id = env.id("fd");
     let bundle = env.bundle(&id, &counter_config());
-    let script = format!("exec 3</etc/hostname; exec {HULL} --root {} run -d --preserve-fds 1 -b {} {id}", env.root.display(), bundle.display());
+    let script = format!(
+        "exec 3</etc/hostname; exec {HULL} --root {} run -d --preserve-fds 1 -b {} {id}",
+        env.root.display(),
+        bundle.display()
+    );
     // Output to a file: the detached container would hold a pipe open.
     let log = std::fs::File::create(env.base.join("fd-run.log")).unwrap();
-    let st = std::process::Command::new("sh").args(["-c", &script]).stdin(std::process::Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).status().unwrap();
-    assert!(st.success(), "{}", std::fs::read_to_string(env.base.join("fd-run.log")).unwrap());
+    let st = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "{}",
+        std::fs::read_to_string(env.base.join("fd-run.log")).unwrap()
+    );
     let before = wait_for_count(&env, &id, 3);
     let images = env.base.join("fd-images");
     let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &id]);
     assert_fails(&out, "checkpoint: criu dump failed");
     assert_eq!(env.status(&id), "running");
-    assert!(wait_for_count(&env, &id, before + 2) > before, "still counting");
+    assert!(
+        wait_for_count(&env, &id, before + 2) > before,
+        "still counting"
+    );
     // Images of one container restored over another rootfs: refused by name.
     let images = env.base.join("images");
-    assert!(env.hull(&["checkpoint", "--leave-running", "--image-path", images.to_str().unwrap(), &a]).status.success());
+    assert!(env
+        .hull(&[
+            "checkpoint",
+            "--leave-running",
+            "--image-path",
+            images.to_str().unwrap(),
+            &a
+        ])
+        .status
+        .success());
     let other_root = env.base.join("otherroot");
     std::fs::create_dir_all(&other_root).unwrap();
     let mut c = counter_config();
     c["root"]["path"] = json!(other_root);
     let other = env.id("other");
     let bundle = env.bundle(&other, &c);
-    let out = env.hull(&["restore", "-d", "--image-path", images.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &other]);
+    let out = env.hull(&[
+        "restore",
+        "-d",
+        "--image-path",
+        images.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &other,
+    ]);
     assert_fails(&out, "the checkpoint is of container");
     assert!(!env.state_dir(&other).exists());
     // --pre-dump: this kernel has no soft-dirty tracking.
-    assert_fails(&env.hull(&["checkpoint", "--pre-dump", "--image-path", images.to_str().unwrap(), &a]), "--pre-dump");
+    assert_fails(
+        &env.hull(&[
+            "checkpoint",
+            "--pre-dump",
+            "--image-path",
+            images.to_str().unwrap(),
+            &a,
+        ]),
+        "--pre-dump",
+    );
 }
 
 /// A terminal container (its pty master held by a --console-socket receiver) checkpointed as
@@ -171,27 +266,58 @@ fn terminal_container_restores_as_a_shell_job() {
     let console = |name: &str| {
         let path = env.base.join(name);
         let listener = UnixListener::bind(&path).unwrap();
-        (path, std::thread::spawn(move || crate::terminal::receive_master(&listener).0))
+        (
+            path,
+            std::thread::spawn(move || crate::terminal::receive_master(&listener).0),
+        )
     };
     let (sock, receiver) = console("a.sock");
     let bundle = env.bundle(&a, &c);
-    let out = env.hull(&["run", "-d", "--console-socket", sock.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &a]);
+    let out = env.hull(&[
+        "run",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &a,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let _master_a = receiver.join().unwrap();
     wait_for_count(&env, &a, 5);
     let images = env.base.join("images");
-    let out = env.hull(&["checkpoint", "--shell-job", "--image-path", images.to_str().unwrap(), &a]);
+    let out = env.hull(&[
+        "checkpoint",
+        "--shell-job",
+        "--image-path",
+        images.to_str().unwrap(),
+        &a,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(env.hull(&["delete", &a]).status.success());
     let (sock, receiver) = console("b.sock");
     let bundle = env.bundle(&b, &c);
-    let out = env.hull(&["restore", "-d", "--shell-job", "--console-socket", sock.to_str().unwrap(), "--image-path", images.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &b]);
+    let out = env.hull(&[
+        "restore",
+        "-d",
+        "--shell-job",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--image-path",
+        images.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &b,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let _master_b = receiver.join().unwrap();
     let first = count(&env, &b);
     assert!(first >= 5, "restarted from scratch? {first}");
     let pid = env.state(&b)["pid"].as_i64().unwrap();
     let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
-    assert!(tty.to_string_lossy().starts_with("/dev/pts/"), "stdin is a terminal: {tty:?}");
+    assert!(
+        tty.to_string_lossy().starts_with("/dev/pts/"),
+        "stdin is a terminal: {tty:?}"
+    );
     assert!(wait_for_count(&env, &b, first + 2) > first);
 }

@@ -45,7 +45,11 @@ impl Env {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let base = Path::new(TEST_BASE).join(format!("{name}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&base).unwrap();
-        Env { root: base.join("state"), base, name: format!("{name}-{n}") }
+        Env {
+            root: base.join("state"),
+            base,
+            name: format!("{name}-{n}"),
+        }
     }
 
     /// A container ID unique to this test.
@@ -63,7 +67,11 @@ impl Env {
         if config["linux"].is_object() && config["linux"].get("cgroupsPath").is_none() {
             config["linux"]["cgroupsPath"] = json!(format!("{CGROUP_BASE}/{name}"));
         }
-        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(&config).unwrap(),
+        )
+        .unwrap();
         dir
     }
 
@@ -71,7 +79,10 @@ impl Env {
     /// pipes: a created container's init inherits hull's stdio and would hold a pipe open.
     pub fn hull(&self, args: &[&str]) -> Output {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let (out_path, err_path) = (self.base.join(format!(".out-{n}")), self.base.join(format!(".err-{n}")));
+        let (out_path, err_path) = (
+            self.base.join(format!(".out-{n}")),
+            self.base.join(format!(".err-{n}")),
+        );
         let status = Command::new(HULL)
             .arg("--root")
             .arg(&self.root)
@@ -81,7 +92,11 @@ impl Env {
             .stderr(std::fs::File::create(&err_path).unwrap())
             .status()
             .expect("running hull");
-        let output = Output { status, stdout: std::fs::read(&out_path).unwrap(), stderr: std::fs::read(&err_path).unwrap() };
+        let output = Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap(),
+            stderr: std::fs::read(&err_path).unwrap(),
+        };
         let _ = std::fs::remove_file(out_path);
         let _ = std::fs::remove_file(err_path);
         output
@@ -139,11 +154,23 @@ pub fn stderr(o: &Output) -> String {
 
 /// Assert a hull invocation failed with exit status 1 and stderr mentioning `needle`.
 pub fn assert_fails(o: &Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(1), "expected failure; stdout={} stderr={}", stdout(o), stderr(o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected failure; stdout={} stderr={}",
+        stdout(o),
+        stderr(o)
+    );
     let err = stderr(o);
     // Not a terminal: the bare message, as runc's (a terminal gets `hull: ` before it).
-    assert!(!err.starts_with("hull: "), "stderr should be the bare message: {err}");
-    assert!(err.contains(needle), "stderr should mention {needle:?}: {err}");
+    assert!(
+        !err.starts_with("hull: "),
+        "stderr should be the bare message: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "stderr should mention {needle:?}: {err}"
+    );
 }
 
 /// A runc-like config over the shared rootfs: all namespaces but user/time, the usual mounts.
@@ -195,7 +222,10 @@ pub fn wait_status(env: &Env, id: &str, status: &str) {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    panic!("container {id} never became {status} (is {})", env.status(id));
+    panic!(
+        "container {id} never became {status} (is {})",
+        env.status(id)
+    );
 }
 
 /// Is any process alive whose command line mentions `needle`?
@@ -210,5 +240,7 @@ pub fn process_with(needle: &str) -> bool {
 
 /// Does any mount of this process's namespace mention `needle`?
 pub fn mount_with(needle: &str) -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo").unwrap().contains(needle)
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(needle)
 }

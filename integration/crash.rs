@@ -21,7 +21,10 @@ fn hull_crashing_at(env: &Env, phase: &str, args: &[&str]) -> std::process::Exit
 
 /// Crash hull at `phase`, then check what is left and that `delete --force` removes it.
 fn crash_and_clean(phase: &str) {
-    assert!(hull::crash::PHASES.contains(&phase), "{phase} is a crash point");
+    assert!(
+        hull::crash::PHASES.contains(&phase),
+        "{phase} is a crash point"
+    );
     if !cfg!(debug_assertions) {
         return; // crash points exist in debug builds only (hack/test builds those)
     }
@@ -44,22 +47,41 @@ fn crash_and_clean(phase: &str) {
                 }
             }
         };
-        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "{phase}: hull did not crash there");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{phase}: hull did not crash there"
+        );
         // The survivors of the crash still get sensible answers...
         let list = env.hull(&["list", "--format", "json"]);
         assert!(list.status.success(), "{phase}: list: {}", stderr(&list));
         let state = env.hull(&["state", &id]);
-        assert!(state.status.success() || stderr(&state).contains("does not exist"), "{phase}: {}", stderr(&state));
+        assert!(
+            state.status.success() || stderr(&state).contains("does not exist"),
+            "{phase}: {}",
+            stderr(&state)
+        );
         // ...and delete --force leaves nothing.
         let out = env.hull(&["delete", "--force", &id]);
-        assert!(out.status.success(), "{phase}: delete --force: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "{phase}: delete --force: {}",
+            stderr(&out)
+        );
         assert!(!env.state_dir(&id).exists(), "{phase}: state dir left");
         let cgroup = format!("/sys/fs/cgroup/pids{CGROUP_BASE}/{id}");
-        assert!(!std::path::Path::new(&cgroup).exists(), "{phase}: cgroup left");
+        assert!(
+            !std::path::Path::new(&cgroup).exists(),
+            "{phase}: cgroup left"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(!process_with(&bundle.display().to_string()), "{phase}: a hull process left");
+        assert!(
+            !process_with(&bundle.display().to_string()),
+            "{phase}: a hull process left"
+        );
         let sleepers = std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read_to_string(e.path().join("cgroup")).is_ok_and(|c| c.contains(&format!("{CGROUP_BASE}/{id}")))
+            std::fs::read_to_string(e.path().join("cgroup"))
+                .is_ok_and(|c| c.contains(&format!("{CGROUP_BASE}/{id}")))
         });
         assert!(!sleepers, "{phase}: a container process left");
     }

@@ -6,9 +6,22 @@ use crate::common::*;
 
 /// runc's default capability set (no CAP_SYS_PTRACE, which would bypass non-dumpable).
 fn default_caps() -> serde_json::Value {
-    let caps = json!(["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-        "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-        "CAP_KILL", "CAP_AUDIT_WRITE"]);
+    let caps = json!([
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
+    ]);
     json!({"bounding": caps, "effective": caps, "permitted": caps})
 }
 
@@ -21,7 +34,9 @@ fn with_hashbang_script(env: &Env, args: &[&str]) -> serde_json::Value {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut c = config(args);
     c["process"]["capabilities"] = default_caps();
-    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/evil", "type": "bind", "source": dir, "options": ["rbind", "ro"]}));
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/evil", "type": "bind", "source": dir, "options": ["rbind", "ro"]}),
+    );
     c
 }
 
@@ -34,11 +49,17 @@ fn hashbang_proc_self_exe_never_runs_the_hull_binary() {
     let (code, out, err) = env.run(&env.id("init"), &with_hashbang_script(&env, &["/evil/run"]));
     assert_eq!(code, 126, "stdout={out} stderr={err}");
     assert!(err.contains("only runs as hull's exec trampoline"), "{err}");
-    assert!(!err.contains("Usage") && !out.contains("Usage"), "hull's binary ran in the container: {err}");
+    assert!(
+        !err.contains("Usage") && !out.contains("Usage"),
+        "hull's binary ran in the container: {err}"
+    );
     // The same for an exec'd process.
     let id = env.id("exec");
     let bundle = env.bundle(&id, &with_hashbang_script(&env, &["sleep", "30"]));
-    assert!(env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     let out = env.hull(&["exec", &id, "/evil/run"]);
     assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
     // And the program's own /proc/self/exe is the program, not hull.
@@ -56,21 +77,43 @@ fn host_hull_processes_are_not_reachable_through_proc() {
     use std::os::unix::process::CommandExt;
     let env = Env::new("cve5736host");
     let id = env.id("a");
-    let mut c = config(&["sh", "-c", "cat /proc/$PPID/cmdline | tr '\\0' ' '; echo; \
-         if head -c4 /proc/$PPID/exe >/dev/null 2>&1; then echo READABLE; else echo DENIED; fi"]);
-    let all_but_ptrace: Vec<String> =
-        caps::read(None, caps::CapSet::Permitted).unwrap().into_iter().filter(|c| *c != caps::Capability::CAP_SYS_PTRACE).map(|c| c.to_string()).collect();
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "cat /proc/$PPID/cmdline | tr '\\0' ' '; echo; \
+         if head -c4 /proc/$PPID/exe >/dev/null 2>&1; then echo READABLE; else echo DENIED; fi",
+    ]);
+    let all_but_ptrace: Vec<String> = caps::read(None, caps::CapSet::Permitted)
+        .unwrap()
+        .into_iter()
+        .filter(|c| *c != caps::Capability::CAP_SYS_PTRACE)
+        .map(|c| c.to_string())
+        .collect();
     c["process"]["capabilities"] = json!({"bounding": all_but_ptrace, "effective": all_but_ptrace, "permitted": all_but_ptrace});
-    c["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}]);
+    c["linux"]["namespaces"] =
+        json!([{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}]);
     let bundle = env.bundle(&id, &c);
     let mut cmd = std::process::Command::new(HULL);
-    cmd.args(["--root", env.root.to_str().unwrap(), "run", "-b", bundle.to_str().unwrap(), &id]);
+    cmd.args([
+        "--root",
+        env.root.to_str().unwrap(),
+        "run",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     // SAFETY (test): between fork and exec only the capset syscalls of `caps::drop` run.
     unsafe {
         cmd.pre_exec(|| {
             // Root's permitted set is refilled from the bounding set at execve: drop it there.
-            for set in [caps::CapSet::Bounding, caps::CapSet::Effective, caps::CapSet::Permitted, caps::CapSet::Inheritable] {
-                caps::drop(None, set, caps::Capability::CAP_SYS_PTRACE).map_err(std::io::Error::other)?;
+            for set in [
+                caps::CapSet::Bounding,
+                caps::CapSet::Effective,
+                caps::CapSet::Permitted,
+                caps::CapSet::Inheritable,
+            ] {
+                caps::drop(None, set, caps::Capability::CAP_SYS_PTRACE)
+                    .map_err(std::io::Error::other)?;
             }
             Ok(())
         });
@@ -78,7 +121,10 @@ fn host_hull_processes_are_not_reachable_through_proc() {
     let out = cmd.output().unwrap();
     let text = stdout(&out);
     assert!(out.status.success(), "{text} {}", stderr(&out));
-    assert!(text.contains("hull"), "the parent should be hull run: {text}");
+    assert!(
+        text.contains("hull"),
+        "the parent should be hull run: {text}"
+    );
     assert!(text.contains("DENIED"), "{text}");
 }
 
@@ -93,7 +139,10 @@ fn cwd_through_proc_self_fd_does_not_reach_the_host() {
         let (code, out, err) = env.run(&id, &c);
         if code == 0 {
             // Only possible if the path is a directory of the container itself.
-            assert!(!out.contains("hull-test") && !out.contains("/run"), "fd {fd}: {out}");
+            assert!(
+                !out.contains("hull-test") && !out.contains("/run"),
+                "fd {fd}: {out}"
+            );
         } else {
             assert!(err.contains("process.cwd"), "fd {fd}: {err}");
         }

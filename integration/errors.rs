@@ -10,13 +10,24 @@ fn assert_clean_failure(env: &Env, id: &str, args: &[&str], needle: &str) {
     let out = env.hull(args);
     assert_fails(&out, needle);
     assert!(!env.state_dir(id).exists(), "state dir of {id} left behind");
-    assert!(!process_with(&env.base.display().to_string()), "a process of {id} left behind");
-    assert!(!mount_with(&env.base.display().to_string()), "a mount of {id} left behind");
+    assert!(
+        !process_with(&env.base.display().to_string()),
+        "a process of {id} left behind"
+    );
+    assert!(
+        !mount_with(&env.base.display().to_string()),
+        "a mount of {id} left behind"
+    );
 }
 
 fn create_with(env: &Env, id: &str, config: &Value, needle: &str) {
     let bundle = env.bundle(id, config);
-    assert_clean_failure(env, id, &["create", "--bundle", bundle.to_str().unwrap(), id], needle);
+    assert_clean_failure(
+        env,
+        id,
+        &["create", "--bundle", bundle.to_str().unwrap(), id],
+        needle,
+    );
 }
 
 #[test]
@@ -24,10 +35,20 @@ fn missing_bundle_and_config() {
     let env = Env::new("errbundle");
     let id = env.id("a");
     let missing = env.base.join("no-such-bundle");
-    assert_clean_failure(&env, &id, &["create", "-b", missing.to_str().unwrap(), &id], "no-such-bundle");
+    assert_clean_failure(
+        &env,
+        &id,
+        &["create", "-b", missing.to_str().unwrap(), &id],
+        "no-such-bundle",
+    );
     let empty = env.base.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    assert_clean_failure(&env, &id, &["create", "-b", empty.to_str().unwrap(), &id], "config.json does not exist");
+    assert_clean_failure(
+        &env,
+        &id,
+        &["create", "-b", empty.to_str().unwrap(), &id],
+        "config.json does not exist",
+    );
 }
 
 #[test]
@@ -36,10 +57,28 @@ fn malformed_config_reports_line_and_column() {
     let id = env.id("a");
     let dir = env.base.join("bad");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), "{\n  \"ociVersion\": \"1.2.1\",\n  \"process\": [\n").unwrap();
-    assert_clean_failure(&env, &id, &["create", "-b", dir.to_str().unwrap(), &id], "column");
-    std::fs::write(dir.join("config.json"), "{\"ociVersion\": \"1.2.1\", \"process\": 5}").unwrap();
-    assert_clean_failure(&env, &id, &["create", "-b", dir.to_str().unwrap(), &id], "line 1 column");
+    std::fs::write(
+        dir.join("config.json"),
+        "{\n  \"ociVersion\": \"1.2.1\",\n  \"process\": [\n",
+    )
+    .unwrap();
+    assert_clean_failure(
+        &env,
+        &id,
+        &["create", "-b", dir.to_str().unwrap(), &id],
+        "column",
+    );
+    std::fs::write(
+        dir.join("config.json"),
+        "{\"ociVersion\": \"1.2.1\", \"process\": 5}",
+    )
+    .unwrap();
+    assert_clean_failure(
+        &env,
+        &id,
+        &["create", "-b", dir.to_str().unwrap(), &id],
+        "line 1 column",
+    );
 }
 
 #[test]
@@ -66,8 +105,18 @@ fn invalid_ids() {
 #[test]
 fn nonexistent_program_fails_create() {
     let env = Env::new("errexec");
-    create_with(&env, &env.id("a"), &config(&["/bin/no-such-program"]), "process.args[0]");
-    create_with(&env, &env.id("b"), &config(&["no-such-program"]), "not found in $PATH");
+    create_with(
+        &env,
+        &env.id("a"),
+        &config(&["/bin/no-such-program"]),
+        "process.args[0]",
+    );
+    create_with(
+        &env,
+        &env.id("b"),
+        &config(&["no-such-program"]),
+        "not found in $PATH",
+    );
 }
 
 #[test]
@@ -88,7 +137,10 @@ fn missing_cwd_and_bad_mount_name_the_field() {
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/mnt", "type": "bind", "source": "/no/such/src", "options": ["bind"]}));
     create_with(&env, &env.id("b"), &c, "/no/such/src");
     let mut c = config(&["true"]);
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
     create_with(&env, &env.id("c"), &c, "linux.uidMappings");
 }
 
@@ -98,7 +150,16 @@ fn errors_go_to_the_json_log() {
     let id = env.id("a");
     let log = env.base.join("log.json");
     let bundle = env.bundle(&id, &config(&["/bin/no-such-program"]));
-    let out = env.hull(&["--log", log.to_str().unwrap(), "--log-format", "json", "create", "-b", bundle.to_str().unwrap(), &id]);
+    let out = env.hull(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     assert_fails(&out, "process.args[0]");
     let text = std::fs::read_to_string(&log).unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
@@ -106,4 +167,3 @@ fn errors_go_to_the_json_log() {
     assert!(last["msg"].as_str().unwrap().contains("no-such-program"));
     assert!(last["time"].as_str().unwrap().ends_with('Z'));
 }
-

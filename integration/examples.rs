@@ -8,7 +8,10 @@ use serde_json::Value;
 use crate::common::*;
 
 fn example(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bundle-examples").join(name).join("config.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bundle-examples")
+        .join(name)
+        .join("config.json");
     let mut c: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     c["root"]["path"] = serde_json::json!(rootfs());
     c
@@ -24,11 +27,20 @@ fn run_example(env: &Env, name: &str, config: &Value) -> String {
 fn hello_readonly_and_userns_examples() {
     let env = Env::new("examples");
     let out = run_example(&env, "hello", &example("hello"));
-    assert!(out.starts_with("Hello from hull: I am pid 1 on hello"), "{out}");
+    assert!(
+        out.starts_with("Hello from hull: I am pid 1 on hello"),
+        "{out}"
+    );
     let out = run_example(&env, "readonly", &example("readonly"));
-    assert!(out.contains("Read-only file system") && out.contains("/tmp is writable"), "{out}");
+    assert!(
+        out.contains("Read-only file system") && out.contains("/tmp is writable"),
+        "{out}"
+    );
     let out = run_example(&env, "userns", &example("userns"));
-    assert!(out.contains("uid_map:") && out.contains("100000") && out.contains("uid=0(root)"), "{out}");
+    assert!(
+        out.contains("uid_map:") && out.contains("100000") && out.contains("uid=0(root)"),
+        "{out}"
+    );
 }
 
 /// The Docker-like default: an allowlist, namespace-creating clone flags and mount refused,
@@ -37,11 +49,27 @@ fn hello_readonly_and_userns_examples() {
 fn seccomp_example_runs_under_a_docker_like_profile() {
     let env = Env::new("examplesec");
     let out = run_example(&env, "seccomp", &example("seccomp"));
-    assert!(out.starts_with("hello from a container under the default profile\n"), "{out}");
-    assert!(out.contains("unshare: unshare(0x40000000): Operation not permitted"), "{out}");
-    assert!(out.contains("Seccomp:\t2") && out.contains("CapEff:\t00000000a80425fb"), "{out}");
+    assert!(
+        out.starts_with("hello from a container under the default profile\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unshare: unshare(0x40000000): Operation not permitted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Seccomp:\t2") && out.contains("CapEff:\t00000000a80425fb"),
+        "{out}"
+    );
     let mut c = example("seccomp");
-    c["process"]["args"] = serde_json::json!(["sh", "-c", "ls /bin | wc -l; sleep 0 & wait; mount -t tmpfs t /mnt 2>&1; echo done"]);
+    c["process"]["args"] = serde_json::json!([
+        "sh",
+        "-c",
+        "ls /bin | wc -l; sleep 0 & wait; mount -t tmpfs t /mnt 2>&1; echo done"
+    ]);
     let out = run_example(&env, "seccomp2", &c);
-    assert!(out.contains("mount: permission denied") && out.ends_with("done\n"), "{out}");
+    assert!(
+        out.contains("mount: permission denied") && out.ends_with("done\n"),
+        "{out}"
+    );
 }

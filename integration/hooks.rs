@@ -12,7 +12,9 @@ fn hook(kind: &str, log: &str) -> Value {
 /// A config whose hooks (and user process) log to `dir/log`, bind-mounted at /hook-out.
 fn logging_config(dir: &std::path::Path, hooks: Value) -> Value {
     let mut c = config(&["sh", "-c", "echo user-process >> /hook-out/log"]);
-    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/hook-out", "type": "bind", "source": dir, "options": ["bind"]}));
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/hook-out", "type": "bind", "source": dir, "options": ["bind"]}),
+    );
     c["annotations"] = json!({"org.hull.test": "yes"});
     c["hooks"] = hooks;
     c
@@ -38,14 +40,23 @@ fn six_kinds_in_lifecycle_order_with_state() {
         }),
     );
     let bundle = env.bundle(&id, &c);
-    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     let pid = env.state(&id)["pid"].as_i64().unwrap();
-    let container_mnt = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap().display().to_string();
+    let container_mnt = std::fs::read_link(format!("/proc/{pid}/ns/mnt"))
+        .unwrap()
+        .display()
+        .to_string();
     assert!(env.hull(&["start", &id]).status.success());
     wait_status(&env, &id, "stopped");
     assert!(env.hull(&["delete", &id]).status.success());
 
-    let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap().display().to_string();
+    let host_mnt = std::fs::read_link("/proc/self/ns/mnt")
+        .unwrap()
+        .display()
+        .to_string();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("user-process\n"), "{text}");
     // The user process races poststart; every hook line is in lifecycle order.
@@ -54,14 +65,37 @@ fn six_kinds_in_lifecycle_order_with_state() {
         .filter(|l| *l != "user-process")
         .map(|l| {
             let mut parts = l.splitn(3, ' ');
-            let (kind, ns, state) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-            (kind, ns, serde_json::from_str(state).unwrap_or_else(|e| panic!("{kind} state {state:?}: {e}")))
+            let (kind, ns, state) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            (
+                kind,
+                ns,
+                serde_json::from_str(state)
+                    .unwrap_or_else(|e| panic!("{kind} state {state:?}: {e}")),
+            )
         })
         .collect();
     let kinds: Vec<&str> = hooks.iter().map(|h| h.0).collect();
-    assert_eq!(kinds, ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+    assert_eq!(
+        kinds,
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "startContainer",
+            "poststart",
+            "poststop"
+        ]
+    );
     for (kind, ns, state) in &hooks {
-        let want_ns = if matches!(*kind, "createContainer" | "startContainer") { &container_mnt } else { &host_mnt };
+        let want_ns = if matches!(*kind, "createContainer" | "startContainer") {
+            &container_mnt
+        } else {
+            &host_mnt
+        };
         assert_eq!(ns, want_ns, "{kind} runs in the wrong mount namespace");
         assert_eq!(state["id"], id.as_str(), "{kind}");
         assert_eq!(state["pid"], pid, "{kind}");
@@ -86,7 +120,10 @@ fn failing_create_hook_fails_create_cleanly() {
         let mut c = config(&["true"]);
         c["hooks"] = json!({kind: [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]});
         let bundle = env.bundle(&id, &c);
-        assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), &format!("hooks.{kind}[0] /bin/sh: exited with status 3"));
+        assert_fails(
+            &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+            &format!("hooks.{kind}[0] /bin/sh: exited with status 3"),
+        );
         assert!(!env.state_dir(&id).exists());
         assert!(!process_with(&env.base.display().to_string()));
     }
@@ -98,10 +135,14 @@ fn hook_timeout_kills_it() {
     let id = env.id("a");
     let mut c = config(&["true"]);
     // A duration no other test sleeps: the check below looks at every process on the machine.
-    c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "29.5"], "timeout": 1}]});
+    c["hooks"] =
+        json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "29.5"], "timeout": 1}]});
     let bundle = env.bundle(&id, &c);
     let started = std::time::Instant::now();
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "timed out after 1s");
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "timed out after 1s",
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(!process_with("sleep\u{0}29.5"));
 }
@@ -120,16 +161,34 @@ fn failing_poststart_and_poststop_only_warn_and_the_next_hooks_run() {
     let mut c = config(&["true"]);
     c["hooks"] = json!({"poststart": hooks("poststart"), "poststop": hooks("poststop")});
     let bundle = env.bundle(&id, &c);
-    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     let start = env.hull(&["start", &id]);
     assert!(start.status.success());
-    assert!(stderr(&start).contains("warning: hooks.poststart[0]"), "{}", stderr(&start));
-    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "poststart\n", "the hook after the failing one ran");
+    assert!(
+        stderr(&start).contains("warning: hooks.poststart[0]"),
+        "{}",
+        stderr(&start)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap_or_default(),
+        "poststart\n",
+        "the hook after the failing one ran"
+    );
     wait_status(&env, &id, "stopped");
     let delete = env.hull(&["delete", &id]);
     assert!(delete.status.success());
-    assert!(stderr(&delete).contains("warning: hooks.poststop[0]"), "{}", stderr(&delete));
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "poststart\npoststop\n");
+    assert!(
+        stderr(&delete).contains("warning: hooks.poststop[0]"),
+        "{}",
+        stderr(&delete)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "poststart\npoststop\n"
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -146,7 +205,10 @@ fn a_hook_that_does_not_read_its_stdin_does_not_kill_hull() {
     c["annotations"] = json!({"org.hull.big": "x".repeat(256 * 1024)});
     c["hooks"] = json!({"poststart": hook, "poststop": hook});
     let bundle = env.bundle(&id, &c);
-    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     let start = env.hull(&["start", &id]);
     assert_eq!(start.status.code(), Some(0), "{}", stderr(&start));
     wait_status(&env, &id, "stopped");
@@ -163,12 +225,18 @@ fn failing_start_container_hook_fails_start() {
     let mut c = config(&["sh", "-c", "echo should-not-run"]);
     c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]});
     let bundle = env.bundle(&id, &c);
-    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     assert_fails(&env.hull(&["start", &id]), "startContainer hook failed");
     wait_status(&env, &id, "stopped");
     // A container that exits at once still starts fine.
     let quick = env.id("quick");
     let bundle = env.bundle(&quick, &config(&["true"]));
-    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &quick]).status.success());
+    assert!(env
+        .hull(&["create", "-b", bundle.to_str().unwrap(), &quick])
+        .status
+        .success());
     assert!(env.hull(&["start", &quick]).status.success());
 }

@@ -5,7 +5,14 @@ use crate::common::*;
 fn create(env: &Env, id: &str, args: &[&str]) -> std::path::PathBuf {
     let bundle = env.bundle(id, &config(args));
     let pid_file = bundle.join("pid");
-    let out = env.hull(&["create", "--bundle", bundle.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), id]);
+    let out = env.hull(&[
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        id,
+    ]);
     assert!(out.status.success(), "create: {}", stderr(&out));
     bundle
 }
@@ -22,7 +29,11 @@ fn create_start_exit_delete() {
     assert_eq!(state["ociVersion"], "1.2.1");
     let pid = state["pid"].as_i64().unwrap();
     assert!(pid > 0);
-    assert_eq!(std::fs::read_to_string(bundle.join("pid")).unwrap(), pid.to_string(), "pid file");
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("pid")).unwrap(),
+        pid.to_string(),
+        "pid file"
+    );
     for field in ["rootfs", "created", "owner"] {
         assert!(state.get(field).is_some(), "state lacks {field}");
     }
@@ -47,10 +58,21 @@ fn invalid_operations_name_the_state() {
     assert!(env.hull(&["start", &id]).status.success());
     assert_fails(&env.hull(&["start", &id]), "already running");
     assert_fails(&env.hull(&["delete", &id]), "running");
-    assert_eq!(env.status(&id), "running", "a refused delete changes nothing");
+    assert_eq!(
+        env.status(&id),
+        "running",
+        "a refused delete changes nothing"
+    );
     let dup = env.bundle("dup", &config(&["true"]));
-    assert_fails(&env.hull(&["create", "-b", dup.to_str().unwrap(), &id]), "already exists");
-    assert_eq!(env.status(&id), "running", "a duplicate create leaves the first container alone");
+    assert_fails(
+        &env.hull(&["create", "-b", dup.to_str().unwrap(), &id]),
+        "already exists",
+    );
+    assert_eq!(
+        env.status(&id),
+        "running",
+        "a duplicate create leaves the first container alone"
+    );
 
     assert!(env.hull(&["kill", &id, "KILL"]).status.success());
     wait_status(&env, &id, "stopped");
@@ -58,10 +80,18 @@ fn invalid_operations_name_the_state() {
     assert_fails(&env.hull(&["kill", &id, "TERM"]), "stopped");
     assert!(env.hull(&["delete", &id]).status.success());
 
-    for cmd in [&["state", "nope"][..], &["kill", "nope"], &["start", "nope"], &["delete", "nope"]] {
+    for cmd in [
+        &["state", "nope"][..],
+        &["kill", "nope"],
+        &["start", "nope"],
+        &["delete", "nope"],
+    ] {
         assert_fails(&env.hull(cmd), "does not exist");
     }
-    assert!(env.hull(&["delete", "--force", "nope"]).status.success(), "delete --force of nothing succeeds");
+    assert!(
+        env.hull(&["delete", "--force", "nope"]).status.success(),
+        "delete --force of nothing succeeds"
+    );
 }
 
 #[test]
@@ -79,7 +109,15 @@ fn kill_running_with_default_signal_and_by_name() {
     let env = Env::new("killrun");
     // A trap makes init (pid 1, immune to default-action signals) exit on SIGTERM.
     let id = env.id("a");
-    create(&env, &id, &["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"]);
+    create(
+        &env,
+        &id,
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; while :; do sleep 0.05; done",
+        ],
+    );
     assert!(env.hull(&["start", &id]).status.success());
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(env.hull(&["kill", &id]).status.success());
@@ -89,7 +127,9 @@ fn kill_running_with_default_signal_and_by_name() {
 
 /// Gone, or a zombie waiting for its reaper.
 fn process_gone(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true)
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.contains(") Z "))
+        .unwrap_or(true)
 }
 
 #[test]
@@ -99,7 +139,11 @@ fn delete_needs_force_unless_stopped() {
     create(&env, &a, &["sleep", "30"]);
     let pid = env.state(&a)["pid"].as_i64().unwrap();
     assert_fails(&env.hull(&["delete", &a]), "created");
-    assert_eq!(env.status(&a), "created", "a refused delete changes nothing");
+    assert_eq!(
+        env.status(&a),
+        "created",
+        "a refused delete changes nothing"
+    );
     assert!(env.hull(&["delete", "--force", &a]).status.success());
     assert!(process_gone(pid));
     assert!(!env.state_dir(&a).exists());
@@ -129,7 +173,10 @@ fn config_without_process_creates_but_cannot_start() {
     let mut c = config(&["true"]);
     c.as_object_mut().unwrap().remove("process");
     let bundle = env.bundle(&id, &c);
-    assert!(env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     assert_eq!(env.status(&id), "created");
     assert_fails(&env.hull(&["start", &id]), "no process");
     wait_status(&env, &id, "stopped");
@@ -143,7 +190,14 @@ fn config_changes_after_create_do_not_affect_the_container() {
     let bundle = env.bundle(&id, &config(&["sh", "-c", "echo original > /dev/stderr"]));
     let log = env.base.join("out");
     let status = std::process::Command::new(HULL)
-        .args(["--root", env.root.to_str().unwrap(), "create", "-b", bundle.to_str().unwrap(), &id])
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "create",
+            "-b",
+            bundle.to_str().unwrap(),
+            &id,
+        ])
         .stderr(std::fs::File::create(&log).unwrap())
         .status()
         .unwrap();
@@ -165,7 +219,10 @@ fn run_returns_the_exit_status() {
     c.as_object_mut().unwrap().remove("hostname");
     let (code, _, _) = env.run(&env.id("b"), &c);
     assert_eq!(code, 137, "killed by SIGKILL → 128+9");
-    assert!(!env.state_dir(&env.id("a")).exists(), "run deletes the container");
+    assert!(
+        !env.state_dir(&env.id("a")).exists(),
+        "run deletes the container"
+    );
 }
 
 #[test]
@@ -178,7 +235,8 @@ fn run_detach_then_list() {
     assert_eq!(env.status(&id), "running");
     let q = env.hull(&["list", "-q"]);
     assert_eq!(stdout(&q).trim(), id);
-    let json: serde_json::Value = serde_json::from_slice(&env.hull(&["list", "--format", "json"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.hull(&["list", "--format", "json"]).stdout).unwrap();
     assert_eq!(json[0]["id"], id.as_str());
     assert_eq!(json[0]["status"], "running");
     let table = stdout(&env.hull(&["list"]));
@@ -188,7 +246,10 @@ fn run_detach_then_list() {
 
 #[test]
 fn version_and_spec() {
-    let out = std::process::Command::new(HULL).arg("--version").output().unwrap();
+    let out = std::process::Command::new(HULL)
+        .arg("--version")
+        .output()
+        .unwrap();
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
@@ -205,10 +266,15 @@ fn version_and_spec() {
             args.push("--rootless");
         }
         assert!(env.hull(&args).status.success());
-        let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        let spec: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
         assert_eq!(spec["root"]["path"], "rootfs");
         assert!(spec["process"]["args"].is_array());
-        let has_userns = spec["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "user");
+        let has_userns = spec["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "user");
         assert_eq!(has_userns, rootless);
         assert_fails(&env.hull(&args), "exists");
     }
@@ -216,8 +282,14 @@ fn version_and_spec() {
 
 #[test]
 fn help_on_every_command() {
-    for cmd in ["create", "start", "state", "kill", "delete", "run", "list", "spec", "exec", "pause", "resume", "ps", "update", "features"] {
-        let out = std::process::Command::new(HULL).args([cmd, "--help"]).output().unwrap();
+    for cmd in [
+        "create", "start", "state", "kill", "delete", "run", "list", "spec", "exec", "pause",
+        "resume", "ps", "update", "features",
+    ] {
+        let out = std::process::Command::new(HULL)
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{cmd} --help");
         assert!(stdout(&out).contains("Usage"), "{cmd}");
     }
@@ -225,18 +297,39 @@ fn help_on_every_command() {
 
 #[test]
 fn features_describe_this_build() {
-    let out = std::process::Command::new(HULL).arg("features").output().unwrap();
+    let out = std::process::Command::new(HULL)
+        .arg("features")
+        .output()
+        .unwrap();
     let f: serde_json::Value = serde_json::from_slice(&out.stdout).expect("features JSON");
     assert_eq!(f["ociVersionMin"], "1.0.0");
     assert_eq!(f["ociVersionMax"], "1.2.1");
-    let opts: Vec<&str> = f["mountOptions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let opts: Vec<&str> = f["mountOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     for o in ["ro", "nosuid", "rbind", "rslave", "strictatime"] {
         assert!(opts.contains(&o), "{o}");
     }
     assert_eq!(f["linux"]["namespaces"].as_array().unwrap().len(), 8);
     assert_eq!(f["hooks"].as_array().unwrap().len(), 6);
-    assert!(f["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
+    assert!(f["linux"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "CAP_SYS_ADMIN"));
     assert_eq!(f["linux"]["seccomp"]["enabled"], true);
     let cg = &f["linux"]["cgroup"];
-    assert_eq!((cg["v1"].as_bool(), cg["v2"].as_bool(), cg["systemd"].as_bool(), cg["systemdUser"].as_bool()), (Some(true), Some(true), Some(true), Some(true)), "{cg}");
+    assert_eq!(
+        (
+            cg["v1"].as_bool(),
+            cg["v2"].as_bool(),
+            cg["systemd"].as_bool(),
+            cg["systemdUser"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true), Some(true)),
+        "{cg}"
+    );
 }

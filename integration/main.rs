@@ -2,9 +2,9 @@
 //! the effects from inside the container. Run by `hack/test`.
 
 mod bad_configs;
+mod cgroups;
 mod checkpoint;
 mod clients;
-mod cgroups;
 mod common;
 mod crash;
 mod cve;

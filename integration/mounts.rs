@@ -15,7 +15,17 @@ struct HostMount(PathBuf);
 impl HostMount {
     fn tmpfs(at: &Path) -> HostMount {
         std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "hull-test", at.to_str().unwrap()]).status().unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=1m",
+                "hull-test",
+                at.to_str().unwrap(),
+            ])
+            .status()
+            .unwrap();
         assert!(ok.success());
         HostMount(at.to_owned())
     }
@@ -46,7 +56,10 @@ fn minimal_config(root: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 fn mountinfo_options(out: &str, mount_point: &str) -> String {
-    out.lines().find(|l| l.split(' ').nth(4) == Some(mount_point)).unwrap_or_else(|| panic!("{mount_point} not in {out}")).to_owned()
+    out.lines()
+        .find(|l| l.split(' ').nth(4) == Some(mount_point))
+        .unwrap_or_else(|| panic!("{mount_point} not in {out}"))
+        .to_owned()
 }
 
 #[test]
@@ -56,20 +69,41 @@ fn recursive_attributes_reach_submounts() {
     let _sub = HostMount::tmpfs(&host.join("sub"));
     let mut c = config(&[]);
     let m = c["mounts"].as_array_mut().unwrap();
-    m.push(json!({"destination": "/ro", "type": "bind", "source": host, "options": ["rbind", "ro"]}));
-    m.push(json!({"destination": "/rro", "type": "bind", "source": host, "options": ["rbind", "rro"]}));
+    m.push(
+        json!({"destination": "/ro", "type": "bind", "source": host, "options": ["rbind", "ro"]}),
+    );
+    m.push(
+        json!({"destination": "/rro", "type": "bind", "source": host, "options": ["rbind", "rro"]}),
+    );
     m.push(json!({"destination": "/rx", "type": "bind", "source": host, "options": ["rbind", "rnoexec", "rnosuid", "rnodev", "rnoatime"]}));
     let out = env.sh(
         &env.id("a"),
         c,
         "touch /ro/sub/x && echo ro-sub-writable; touch /rro/sub/y 2>&1; touch /rro/z 2>&1; cat /proc/self/mountinfo",
     );
-    assert!(out.contains("ro-sub-writable"), "plain ro leaves submounts writable: {out}");
-    assert!(out.contains("touch: /rro/sub/y: Read-only file system"), "{out}");
-    assert!(out.contains("touch: /rro/z: Read-only file system"), "{out}");
+    assert!(
+        out.contains("ro-sub-writable"),
+        "plain ro leaves submounts writable: {out}"
+    );
+    assert!(
+        out.contains("touch: /rro/sub/y: Read-only file system"),
+        "{out}"
+    );
+    assert!(
+        out.contains("touch: /rro/z: Read-only file system"),
+        "{out}"
+    );
     let rx = mountinfo_options(&out, "/rx/sub");
-    assert!(["nosuid", "nodev", "noexec", "noatime"].iter().all(|o| rx.contains(o)), "{rx}");
-    assert!(mountinfo_options(&out, "/rro/sub").contains(" ro,"), "{out}");
+    assert!(
+        ["nosuid", "nodev", "noexec", "noatime"]
+            .iter()
+            .all(|o| rx.contains(o)),
+        "{rx}"
+    );
+    assert!(
+        mountinfo_options(&out, "/rro/sub").contains(" ro,"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -83,13 +117,20 @@ fn tmpcopyup_fills_the_tmpfs_with_what_was_there() {
         "cat /etc/hostname; stat -c '%a %U' /etc/passwd; echo new > /etc/new && cat /etc/new; awk '$5 == \"/etc\" {print $9}' /proc/self/mountinfo",
     );
     assert_eq!(out, "hull\n644 root\nnew\ntmpfs\n");
-    assert!(!rootfs().join("etc/new").exists(), "writes stay in the tmpfs");
+    assert!(
+        !rootfs().join("etc/new").exists(),
+        "writes stay in the tmpfs"
+    );
     // The tmpfs root keeps the mode its options give it, not the covered directory's (runc;
     // podman's `--tmpfs /x:mode=1770` passes tmpcopyup): subdirectories keep theirs.
     let mut c = config(&[]);
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "mode=1770"]}));
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/bin", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}));
-    let out = env.sh(&env.id("b"), c, "/bin/busybox stat -c %a /etc /bin; /bin/busybox cat /etc/hostname");
+    let out = env.sh(
+        &env.id("b"),
+        c,
+        "/bin/busybox stat -c %a /etc /bin; /bin/busybox cat /etc/hostname",
+    );
     assert_eq!(out, "1770\n1777\nhull\n");
 }
 
@@ -107,18 +148,29 @@ fn idmapped_bind_mount_shows_and_writes_mapped_owners() {
     // Without a user namespace: on-disk 1000 is root inside; root's new files are 1000 outside.
     let mut c = config(&[]);
     c["mounts"].as_array_mut().unwrap().push(idmapped.clone());
-    let out = env.sh(&env.id("plain"), c, "stat -c %u:%g /data /data/f; touch /data/new && echo made");
+    let out = env.sh(
+        &env.id("plain"),
+        c,
+        "stat -c %u:%g /data /data/f; touch /data/new && echo made",
+    );
     assert_eq!(out, "0:0\n0:0\nmade\n");
     let meta = std::fs::metadata(host.join("new")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
     // In a user namespace (container 0 = host 100000), the same mapping means the same.
     let mut c = config(&[]);
     c["mounts"].as_array_mut().unwrap().push(idmapped);
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
     c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     // The shared rootfs and its mount options suit a user namespace? /sys needs a netns: it has one.
-    let out = env.sh(&env.id("userns"), c, "stat -c %u:%g /data/f; touch /data/new2 && echo made; cat /proc/self/uid_map");
+    let out = env.sh(
+        &env.id("userns"),
+        c,
+        "stat -c %u:%g /data/f; touch /data/new2 && echo made; cat /proc/self/uid_map",
+    );
     assert!(out.starts_with("0:0\nmade\n"), "{out}");
     let meta = std::fs::metadata(host.join("new2")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
@@ -133,7 +185,8 @@ fn a_mount_at_root_makes_an_overlay_rootfs() {
     }
     std::os::unix::fs::symlink(rootfs(), bundle.join("lower")).unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("bundle-examples/overlay/config.json");
-    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
+    let mut c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
     c["process"]["args"] = json!(["sh", "-c", "echo layered > /new-file; rm /etc/hostname; ls /bin/busybox; awk '$5 == \"/\" {print $9}' /proc/self/mountinfo"]);
     c["linux"]["cgroupsPath"] = json!(format!("{CGROUP_BASE}/overlayroot"));
     std::fs::write(bundle.join("config.json"), serde_json::to_vec(&c).unwrap()).unwrap();
@@ -141,11 +194,21 @@ fn a_mount_at_root_makes_an_overlay_rootfs() {
     let out = env.hull(&["run", "-b", bundle.to_str().unwrap(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "/bin/busybox\noverlay\n");
-    assert_eq!(std::fs::read_to_string(bundle.join("upper/new-file")).unwrap(), "layered\n");
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("upper/new-file")).unwrap(),
+        "layered\n"
+    );
     let whiteout = std::fs::metadata(bundle.join("upper/etc/hostname")).unwrap();
     assert_eq!(whiteout.rdev(), 0, "a whiteout in the upper layer");
-    assert!(rootfs().join("etc/hostname").exists() && !rootfs().join("new-file").exists(), "the lower layer is untouched");
-    assert_eq!(std::fs::read_dir(bundle.join("rootfs")).unwrap().count(), 0, "nothing left mounted on the bundle's rootfs");
+    assert!(
+        rootfs().join("etc/hostname").exists() && !rootfs().join("new-file").exists(),
+        "the lower layer is untouched"
+    );
+    assert_eq!(
+        std::fs::read_dir(bundle.join("rootfs")).unwrap().count(),
+        0,
+        "nothing left mounted on the bundle's rootfs"
+    );
 }
 
 /// CVE-2019-16884 class: a rootfs whose /proc is a symlink (here to "/") must not get
@@ -159,7 +222,10 @@ fn proc_destination_that_is_a_symlink_is_refused() {
     c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
     let id = env.id("a");
     let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "destination /proc is a symlink");
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "destination /proc is a symlink",
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -169,7 +235,8 @@ fn dotdot_and_dangling_symlink_destinations_stay_inside() {
     let env = Env::new("dotdot");
     let root = own_rootfs(&env);
     let marker = format!("hull-dotdot-{}", std::process::id());
-    std::os::unix::fs::symlink(format!("/{marker}-dangling/deeper"), root.join("dangling")).unwrap();
+    std::os::unix::fs::symlink(format!("/{marker}-dangling/deeper"), root.join("dangling"))
+        .unwrap();
     let mut c = minimal_config(&root, &["/bin/busybox", "true"]);
     c["mounts"] = json!([
         {"destination": format!("/../../../../{marker}"), "type": "tmpfs", "source": "tmpfs"},
@@ -177,8 +244,15 @@ fn dotdot_and_dangling_symlink_destinations_stay_inside() {
     ]);
     let (code, _, err) = env.run(&env.id("a"), &c);
     assert_eq!(code, 0, "{err}");
-    assert!(root.join(&marker).is_dir() && root.join(format!("{marker}-dangling/deeper")).is_dir(), "made inside the rootfs");
-    assert!(!Path::new("/").join(&marker).exists() && !Path::new("/").join(format!("{marker}-dangling")).exists(), "escaped to the host");
+    assert!(
+        root.join(&marker).is_dir() && root.join(format!("{marker}-dangling/deeper")).is_dir(),
+        "made inside the rootfs"
+    );
+    assert!(
+        !Path::new("/").join(&marker).exists()
+            && !Path::new("/").join(format!("{marker}-dangling")).exists(),
+        "escaped to the host"
+    );
 }
 
 #[test]
@@ -190,7 +264,11 @@ fn a_missing_bind_source_is_named() {
     let bundle = env.bundle(&id, &c);
     let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
     assert_fails(&out, "mounts[7]");
-    assert!(stderr(&out).contains("source /no/such/source"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("source /no/such/source"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -209,8 +287,15 @@ fn masking_refuses_a_dev_null_that_is_not_the_null_device() {
         env.root.display(),
         bundle.display()
     );
-    let out = Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).output().unwrap();
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("/dev/null is not the null device"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/dev/null is not the null device"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.state_dir(&id).exists());
 }

@@ -6,14 +6,20 @@ use serde_json::json;
 use crate::common::*;
 
 fn host_ns(kind: &str) -> String {
-    std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap().display().to_string()
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .unwrap()
+        .display()
+        .to_string()
 }
 
 #[test]
 fn new_namespaces_differ_from_the_host() {
     let env = Env::new("nsnew");
     let kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup"];
-    let script: String = kinds.iter().map(|k| format!("readlink /proc/self/ns/{k}; ")).collect();
+    let script: String = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}; "))
+        .collect();
     let out = env.sh(&env.id("a"), config(&[]), &script);
     let inside: Vec<&str> = out.lines().collect();
     assert_eq!(inside.len(), kinds.len(), "{out}");
@@ -29,7 +35,11 @@ fn omitted_namespaces_are_shared_with_the_host() {
     let mut c = config(&[]);
     c["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "pid"}]);
     c.as_object_mut().unwrap().remove("hostname");
-    let out = env.sh(&env.id("a"), c, "readlink /proc/self/ns/net; readlink /proc/self/ns/uts");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "readlink /proc/self/ns/net; readlink /proc/self/ns/uts",
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines, vec![host_ns("net"), host_ns("uts")]);
 }
@@ -46,9 +56,17 @@ fn joining_namespaces_by_path() {
     let env = Env::new("nsjoin");
     let a = env.id("a");
     let bundle = env.bundle(&a, &config(&["sleep", "30"]));
-    assert!(env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a]).status.success());
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a])
+        .status
+        .success());
     let pid = env.state(&a)["pid"].as_i64().unwrap();
-    let target = |k: &str| std::fs::read_link(format!("/proc/{pid}/ns/{k}")).unwrap().display().to_string();
+    let target = |k: &str| {
+        std::fs::read_link(format!("/proc/{pid}/ns/{k}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
 
     let mut c = config(&[]);
     c["linux"]["namespaces"] = json!([
@@ -57,7 +75,11 @@ fn joining_namespaces_by_path() {
         {"type": "ipc", "path": format!("/proc/{pid}/ns/ipc")},
         {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}
     ]);
-    let out = env.sh(&env.id("b"), c, "for k in net ipc pid; do readlink /proc/self/ns/$k; done; echo $$");
+    let out = env.sh(
+        &env.id("b"),
+        c,
+        "for k in net ipc pid; do readlink /proc/self/ns/$k; done; echo $$",
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(&lines[..3], &[target("net"), target("ipc"), target("pid")]);
     assert_ne!(lines[3], "1", "in a joined pid namespace we are not pid 1");
@@ -68,16 +90,28 @@ fn joining_a_missing_namespace_path_fails_cleanly() {
     let env = Env::new("nsbadpath");
     let id = env.id("a");
     let mut c = config(&["true"]);
-    c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "network");
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "network", "path": "/no/such/netns"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "network");
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "network", "path": "/no/such/netns"}));
     let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "/no/such/netns");
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "/no/such/netns",
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
 fn userns_config() -> serde_json::Value {
     let mut c = config(&[]);
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
     c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c
@@ -86,13 +120,23 @@ fn userns_config() -> serde_json::Value {
 #[test]
 fn user_namespace_maps_ids() {
     let env = Env::new("userns");
-    let out = env.sh(&env.id("a"), userns_config(), "cat /proc/self/uid_map /proc/self/gid_map; id -u");
-    let fields: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let out = env.sh(
+        &env.id("a"),
+        userns_config(),
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u",
+    );
+    let fields: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(fields[0], vec!["0", "100000", "65536"]);
     assert_eq!(fields[1], vec!["0", "100000", "65536"]);
     assert_eq!(fields[2], vec!["0"]);
     assert_ne!(
-        std::fs::read_link("/proc/self/ns/user").unwrap().display().to_string(),
+        std::fs::read_link("/proc/self/ns/user")
+            .unwrap()
+            .display()
+            .to_string(),
         "",
         "host has a user namespace link"
     );
@@ -104,10 +148,23 @@ fn user_namespace_with_joined_namespace() {
     let env = Env::new("usernsjoin");
     let mut c = userns_config();
     // mqueue needs the container's own ipc namespace.
-    c["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "mqueue");
-    c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "ipc");
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "ipc", "path": "/proc/self/ns/ipc"}));
-    let out = env.sh(&env.id("a"), c, "readlink /proc/self/ns/ipc; cat /proc/self/uid_map");
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["type"] != "mqueue");
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "ipc");
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "ipc", "path": "/proc/self/ns/ipc"}));
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "readlink /proc/self/ns/ipc; cat /proc/self/uid_map",
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], host_ns("ipc"));
     assert!(lines[1].split_whitespace().eq(["0", "100000", "65536"]));
@@ -117,13 +174,29 @@ fn user_namespace_with_joined_namespace() {
 fn time_namespace_offsets() {
     let env = Env::new("timens");
     let mut c = config(&[]);
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "time"}));
     c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 86400 * 365, "nanosecs": 0}});
-    let out = env.sh(&env.id("a"), c, "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time",
+    );
     let lines: Vec<&str> = out.lines().collect();
     let inside: u64 = lines[0].parse().unwrap();
-    let host: f64 = std::fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
-    assert!(inside >= 86400 * 365 + host as u64 - 5, "uptime inside {inside}, host {host}");
+    let host: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        inside >= 86400 * 365 + host as u64 - 5,
+        "uptime inside {inside}, host {host}"
+    );
     assert_ne!(lines[1], host_ns("time"));
 }
 
@@ -144,7 +217,11 @@ fn rootfs_owned_by_the_mapped_root() {
     c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
     c["linux"]["maskedPaths"] = json!([]);
     c["linux"]["readonlyPaths"] = json!([]);
-    let out = env.sh(&env.id("a"), c, "echo mine > /owned && /bin/busybox stat -c %u:%g /owned /bin");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "echo mine > /owned && /bin/busybox stat -c %u:%g /owned /bin",
+    );
     assert_eq!(out, "0:0\n0:0\n");
     let meta = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(root.join("owned")).unwrap());
     assert_eq!(meta, 100000);
@@ -156,8 +233,12 @@ fn rootless_spec_runs_as_generated() {
     let env = Env::new("rootlessspec");
     let dir = env.base.join("rl");
     std::fs::create_dir_all(&dir).unwrap();
-    assert!(env.hull(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()]).status.success());
-    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert!(env
+        .hull(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()])
+        .status
+        .success());
+    let mut c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     c["root"]["path"] = json!(rootfs());
     c["process"]["args"] = json!(["sh", "-c", "cat /proc/self/uid_map; id -u"]);
     c["process"]["terminal"] = json!(false);

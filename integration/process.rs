@@ -25,7 +25,10 @@ fn hull_with_fd3(file: &std::fs::File, args: &[&str]) -> std::process::Command {
 }
 
 fn status_field(status: &str, name: &str) -> Vec<String> {
-    let line = status.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("no {name}"));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name}"));
     line.split_whitespace().skip(1).map(str::to_owned).collect()
 }
 
@@ -33,10 +36,18 @@ fn status_field(status: &str, name: &str) -> Vec<String> {
 fn user_groups_cwd_env_args() {
     let env = Env::new("user");
     let mut c = config(&[]);
-    c["process"]["user"] = json!({"uid": 1000, "gid": 1001, "additionalGids": [20, 30], "umask": 63});
+    c["process"]["user"] =
+        json!({"uid": 1000, "gid": 1001, "additionalGids": [20, 30], "umask": 63});
     c["process"]["cwd"] = json!("/tmp");
-    c["process"]["env"].as_array_mut().unwrap().push(json!("GREETING=hello world"));
-    let out = env.sh(&env.id("a"), c, "cat /proc/self/status; echo CWD=$(pwd); echo \"ENV=$GREETING\"; echo UMASK=$(umask)");
+    c["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("GREETING=hello world"));
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cat /proc/self/status; echo CWD=$(pwd); echo \"ENV=$GREETING\"; echo UMASK=$(umask)",
+    );
     assert_eq!(status_field(&out, "Uid"), vec!["1000"; 4]);
     assert_eq!(status_field(&out, "Gid"), vec!["1001"; 4]);
     assert_eq!(status_field(&out, "Groups"), vec!["20", "30"]);
@@ -57,8 +68,17 @@ fn root_has_no_supplementary_groups_by_default() {
 fn env_is_exactly_the_configured_one() {
     let env = Env::new("env");
     let out = env.sh(&env.id("a"), config(&[]), "env | sort");
-    let vars: Vec<&str> = out.lines().filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=")).collect();
-    assert_eq!(vars, vec!["HULL_TEST=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
+    let vars: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL="))
+        .collect();
+    assert_eq!(
+        vars,
+        vec![
+            "HULL_TEST=1",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        ]
+    );
 }
 
 #[test]
@@ -67,7 +87,11 @@ fn rlimits_and_no_new_privileges() {
     let mut c = config(&[]);
     c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1000}]);
     c["process"]["noNewPrivileges"] = json!(true);
-    let out = env.sh(&env.id("a"), c, "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status",
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "512");
     assert_eq!(lines[1], "1000");
@@ -83,7 +107,11 @@ fn no_new_privileges_stops_a_setuid_binary_from_gaining_root() {
         c["process"]["noNewPrivileges"] = json!(nnp);
         let (code, out, err) = env.run(&env.id(&format!("nnp{nnp}")), &c);
         assert_eq!(code, 0, "{err}");
-        assert_eq!(out, format!("ruid=1000 euid={euid} suid={euid}\n"), "noNewPrivileges={nnp}");
+        assert_eq!(
+            out,
+            format!("ruid=1000 euid={euid} suid={euid}\n"),
+            "noNewPrivileges={nnp}"
+        );
     }
 }
 
@@ -91,18 +119,30 @@ fn no_new_privileges_stops_a_setuid_binary_from_gaining_root() {
 fn rlimit_above_hulls_own_hard_limit_is_a_clear_error() {
     let env = Env::new("rlimithard");
     let id = env.id("a");
-    let (_, host_hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let (_, host_hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let mut c = config(&["true"]);
-    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": host_hard + 1000}]);
+    c["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": host_hard + 1000}]);
     let bundle = env.bundle(&id, &c);
     let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
-    if caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE).unwrap() {
+    if caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap()
+    {
         // Hosts where root may raise it (not this one): then it simply works.
         assert!(out.status.success(), "{}", stderr(&out));
         return;
     }
     assert_fails(&out, "process.rlimits");
-    assert!(stderr(&out).contains("needs CAP_SYS_RESOURCE"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs CAP_SYS_RESOURCE"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -110,7 +150,11 @@ fn rlimit_above_hulls_own_hard_limit_is_a_clear_error() {
 fn only_stdio_reaches_the_container() {
     let env = Env::new("fds");
     // `ls` itself holds one fd for the directory it lists.
-    let out = env.sh(&env.id("a"), config(&[]), "ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    let out = env.sh(
+        &env.id("a"),
+        config(&[]),
+        "ls /proc/self/fd | sort -n | tr '\\n' ' '",
+    );
     assert_eq!(out.trim(), "0 1 2 3", "{out}");
 }
 
@@ -123,7 +167,21 @@ fn preserve_fds_passes_extra_fds() {
     std::fs::write(&data, "through fd 3\n").unwrap();
     let file = std::fs::File::open(&data).unwrap();
     let root = env.root.to_str().unwrap();
-    let out = hull_with_fd3(&file, &["--root", root, "run", "--preserve-fds", "1", "-b", bundle.to_str().unwrap(), &id]).output().unwrap();
+    let out = hull_with_fd3(
+        &file,
+        &[
+            "--root",
+            root,
+            "run",
+            "--preserve-fds",
+            "1",
+            "-b",
+            bundle.to_str().unwrap(),
+            &id,
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "through fd 3\n");
 }
@@ -147,7 +205,11 @@ fn capabilities_are_exact_for_root_and_survive_setuid() {
         let want = (1 << 0) | (1 << 5) | (1 << 10);
         assert_eq!(cap_hex(&out, "CapBnd"), want, "uid {uid}");
         // After execve a non-root user keeps only the ambient caps in its permitted/effective set.
-        let (eff, prm) = if uid == 0 { (want, want) } else { (1 << 5, 1 << 5) };
+        let (eff, prm) = if uid == 0 {
+            (want, want)
+        } else {
+            (1 << 5, 1 << 5)
+        };
         assert_eq!(cap_hex(&out, "CapEff"), eff, "uid {uid}");
         assert_eq!(cap_hex(&out, "CapPrm"), prm, "uid {uid}");
         assert_eq!(cap_hex(&out, "CapInh"), 1 << 5, "uid {uid}");
@@ -168,7 +230,10 @@ fn capabilities_the_caller_lacks_are_named() {
     let mut c = config(&["true"]);
     c["process"]["capabilities"] = json!({"bounding": ["CAP_SYS_RESOURCE"], "effective": ["CAP_SYS_RESOURCE"], "permitted": ["CAP_SYS_RESOURCE"]});
     let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "CAP_SYS_RESOURCE");
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "CAP_SYS_RESOURCE",
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -180,7 +245,11 @@ fn scheduler_io_priority_and_personality() {
     c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0});
     c["linux"]["personality"] = json!({"domain": "LINUX32"});
     // /proc/self/stat: field 19 is nice, 41 the policy; uname -m shows the 32-bit persona.
-    let out = env.sh(&env.id("a"), c, "cut -d' ' -f19,41 /proc/self/stat; uname -m; ionice -p $$");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cut -d' ' -f19,41 /proc/self/stat; uname -m; ionice -p $$",
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "7 3", "nice 7, SCHED_BATCH (3): {out}");
     assert_eq!(lines[1], "i686", "{out}");
@@ -191,12 +260,21 @@ fn scheduler_io_priority_and_personality() {
 fn listen_fds_are_passed_and_renumbered_for_the_container() {
     let env = Env::new("listenfds");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"]));
+    let bundle = env.bundle(
+        &id,
+        &config(&["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"]),
+    );
     let data = env.base.join("activated");
     std::fs::write(&data, "socket-activated\n").unwrap();
     let file = std::fs::File::open(&data).unwrap();
     let root = env.root.to_str().unwrap();
-    let out = hull_with_fd3(&file, &["--root", root, "run", "-b", bundle.to_str().unwrap(), &id]).env("LISTEN_FDS", "1").output().unwrap();
+    let out = hull_with_fd3(
+        &file,
+        &["--root", root, "run", "-b", bundle.to_str().unwrap(), &id],
+    )
+    .env("LISTEN_FDS", "1")
+    .output()
+    .unwrap();
     assert_eq!(stdout(&out), "1 1\nsocket-activated\n", "{}", stderr(&out));
 }
 
@@ -224,20 +302,36 @@ fn notify_socket_ready_reaches_the_caller() {
     let bundle = env.bundle(&id, &c);
     let host_socket = env.base.join("host-notify.sock");
     let listener = UnixDatagram::bind(&host_socket).unwrap();
-    listener.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     // stderr through a file: the detached container keeps it open.
     let err_file = env.base.join("notify.err");
     let status = std::process::Command::new(HULL)
-        .args(["--root", env.root.to_str().unwrap(), "run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "run",
+            "-d",
+            "-b",
+            bundle.to_str().unwrap(),
+            &id,
+        ])
         .env("NOTIFY_SOCKET", &host_socket)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&err_file).unwrap())
         .status()
         .unwrap();
-    assert!(status.success(), "{}", std::fs::read_to_string(&err_file).unwrap());
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&err_file).unwrap()
+    );
     // `run -d` returned only after the container said READY=1; it is waiting for us already.
     let mut buf = [0u8; 256];
-    let n = listener.recv(&mut buf).expect("READY=1 forwarded to NOTIFY_SOCKET");
+    let n = listener
+        .recv(&mut buf)
+        .expect("READY=1 forwarded to NOTIFY_SOCKET");
     assert_eq!(&buf[..n], b"STATUS=up\nREADY=1");
 }
 
@@ -247,5 +341,9 @@ fn signals_reach_the_container_with_default_dispositions() {
     let env = Env::new("sigdfl");
     let out = env.sh(&env.id("a"), config(&[]), "grep SigIgn /proc/self/status");
     let ignored = u64::from_str_radix(out.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
-    assert_eq!(ignored & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE is ignored in the container: {out}");
+    assert_eq!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE is ignored in the container: {out}"
+    );
 }

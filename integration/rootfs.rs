@@ -14,8 +14,19 @@ fn readonly_root_and_writable_mounts() {
     );
     assert!(out.contains("Read-only file system"), "{out}");
     assert!(out.contains("TMP-OK"), "{out}");
-    let root_line = out.lines().find(|l| l.split_whitespace().nth(4) == Some("/")).unwrap();
-    assert!(root_line.split_whitespace().nth(5).unwrap().split(',').any(|o| o == "ro"), "{root_line}");
+    let root_line = out
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/"))
+        .unwrap();
+    assert!(
+        root_line
+            .split_whitespace()
+            .nth(5)
+            .unwrap()
+            .split(',')
+            .any(|o| o == "ro"),
+        "{root_line}"
+    );
 }
 
 #[test]
@@ -23,7 +34,11 @@ fn writable_root_when_not_readonly() {
     let env = Env::new("rw");
     let mut c = config(&[]);
     c["root"]["readonly"] = json!(false);
-    let out = env.sh(&env.id("a"), c, "touch /root/.hull-rw-test && rm /root/.hull-rw-test && echo RW-OK");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "touch /root/.hull-rw-test && rm /root/.hull-rw-test && echo RW-OK",
+    );
     assert_eq!(out, "RW-OK\n");
 }
 
@@ -54,15 +69,33 @@ fn default_devices_and_links() {
 fn mounts_from_config_are_there() {
     let env = Env::new("mounts");
     let out = env.sh(&env.id("a"), config(&[]), "cat /proc/self/mountinfo");
-    for (dest, fstype) in [("/proc", "proc"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/sys", "sysfs"), ("/tmp", "tmpfs")] {
+    for (dest, fstype) in [
+        ("/proc", "proc"),
+        ("/dev", "tmpfs"),
+        ("/dev/pts", "devpts"),
+        ("/dev/shm", "tmpfs"),
+        ("/dev/mqueue", "mqueue"),
+        ("/sys", "sysfs"),
+        ("/tmp", "tmpfs"),
+    ] {
         let line = out
             .lines()
             .find(|l| l.split_whitespace().nth(4) == Some(dest))
             .unwrap_or_else(|| panic!("{dest} not mounted:\n{out}"));
         assert!(line.contains(&format!(" - {fstype} ")), "{line}");
     }
-    let sys = out.lines().find(|l| l.split_whitespace().nth(4) == Some("/sys")).unwrap();
-    assert!(sys.split_whitespace().nth(5).unwrap().split(',').any(|o| o == "ro"), "sysfs ro: {sys}");
+    let sys = out
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/sys"))
+        .unwrap();
+    assert!(
+        sys.split_whitespace()
+            .nth(5)
+            .unwrap()
+            .split(',')
+            .any(|o| o == "ro"),
+        "sysfs ro: {sys}"
+    );
 }
 
 #[test]
@@ -77,7 +110,11 @@ fn bind_mount_from_bundle_relative_source() {
     std::fs::write(bundle.join("vol/hello"), "from the bundle\n").unwrap();
     let out = env.hull(&["run", "-b", bundle.to_str().unwrap(), &id]);
     let text = stdout(&out);
-    assert!(text.starts_with("from the bundle\n"), "{text} {}", stderr(&out));
+    assert!(
+        text.starts_with("from the bundle\n"),
+        "{text} {}",
+        stderr(&out)
+    );
     assert!(text.contains("Read-only file system"), "{text}");
 }
 
@@ -107,13 +144,20 @@ fn mount_destination_symlink_stays_inside_root() {
     std::os::unix::fs::symlink("/", root.join("escape")).unwrap();
     let mut c = config(&["/bin/busybox", "true"]);
     c["root"] = json!({"path": root, "readonly": false});
-    c["mounts"] = json!([{"destination": "/escape/hull-escape-test", "type": "tmpfs", "source": "tmpfs"}]);
+    c["mounts"] =
+        json!([{"destination": "/escape/hull-escape-test", "type": "tmpfs", "source": "tmpfs"}]);
     c["linux"]["maskedPaths"] = json!([]);
     c["linux"]["readonlyPaths"] = json!([]);
     let (code, _, err) = env.run(&id, &c);
     assert_eq!(code, 0, "{err}");
-    assert!(root.join("hull-escape-test").is_dir(), "created inside the rootfs");
-    assert!(!std::path::Path::new("/hull-escape-test").exists(), "escaped to the host's /");
+    assert!(
+        root.join("hull-escape-test").is_dir(),
+        "created inside the rootfs"
+    );
+    assert!(
+        !std::path::Path::new("/hull-escape-test").exists(),
+        "escaped to the host's /"
+    );
 }
 
 #[test]
@@ -123,7 +167,11 @@ fn no_pivot_uses_move_and_chroot() {
     let bundle = env.bundle(&id, &config(&["sh", "-c", "echo $$; ls /"]));
     let out = env.hull(&["run", "--no-pivot", "-b", bundle.to_str().unwrap(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("1\n") && stdout(&out).contains("bin"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("1\n") && stdout(&out).contains("bin"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -134,7 +182,12 @@ fn without_a_mount_namespace_mounts_are_detached_on_delete() {
     let root = env.base.join("rootfs-nomnt");
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::copy(rootfs().join("bin/busybox"), root.join("bin/busybox")).unwrap();
-    let mut c = config(&["/bin/busybox", "sh", "-c", "/bin/busybox grep -c . /proc/self/mountinfo; /bin/busybox cat /proc/self/status"]);
+    let mut c = config(&[
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "/bin/busybox grep -c . /proc/self/mountinfo; /bin/busybox cat /proc/self/status",
+    ]);
     c["root"] = json!({"path": root, "readonly": false});
     c["linux"]["namespaces"] = json!([{"type": "pid"}]);
     c.as_object_mut().unwrap().remove("hostname");
@@ -143,10 +196,20 @@ fn without_a_mount_namespace_mounts_are_detached_on_delete() {
     let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     let pid = env.state(&id)["pid"].as_i64().unwrap();
-    assert_eq!(std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(), host_mnt, "shares hull's mount namespace");
-    assert!(mount_with(&root.join("proc").display().to_string()), "proc is mounted under the rootfs");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(),
+        host_mnt,
+        "shares hull's mount namespace"
+    );
+    assert!(
+        mount_with(&root.join("proc").display().to_string()),
+        "proc is mounted under the rootfs"
+    );
     assert!(env.hull(&["delete", "--force", &id]).status.success());
-    assert!(!mount_with(&root.display().to_string()), "delete detached every mount under the rootfs");
+    assert!(
+        !mount_with(&root.display().to_string()),
+        "delete detached every mount under the rootfs"
+    );
 }
 
 #[test]
@@ -170,10 +233,20 @@ fn linux_devices_are_created_as_configured() {
         {"path": "/dev/hullfifo", "type": "p", "major": 0, "minor": 0}
     ]);
     c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
-    let out = env.sh(&env.id("a"), c, "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9 /dev/hullfifo");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9 /dev/hullfifo",
+    );
     assert!(out.contains("/dev/hullfifo fifo"), "{out}");
-    assert!(out.contains("/dev/fuse character special file a:e5 600 5:6"), "{out}");
-    assert!(out.contains("/dev/hull/loop9 block special file 7:9 666 0:0"), "{out}");
+    assert!(
+        out.contains("/dev/fuse character special file a:e5 600 5:6"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/dev/hull/loop9 block special file 7:9 666 0:0"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -183,13 +256,24 @@ fn sysctl_in_own_namespaces_only() {
     let mut c = config(&[]);
     let want = if host.trim() == "1" { "0" } else { "1" };
     c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want, "kernel.shmmni": "1000"});
-    let out = env.sh(&env.id("a"), c, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni",
+    );
     assert_eq!(out, format!("{want}\n1000\n"));
-    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(), host, "the host's value is untouched");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        host,
+        "the host's value is untouched"
+    );
 
     let id = env.id("bad");
     let mut c = config(&["true"]);
     c["linux"]["sysctl"] = json!({"vm.swappiness": "10"});
     let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "linux.sysctl");
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "linux.sysctl",
+    );
 }

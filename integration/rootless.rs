@@ -27,7 +27,11 @@ impl User {
         let mut added = false;
         for _ in 0..50 {
             // useradd takes a lock on /etc/passwd: tests in parallel may have to wait.
-            let st = Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", &name]).stderr(Stdio::null()).status().unwrap();
+            let st = Command::new("useradd")
+                .args(["-M", "-s", "/usr/sbin/nologin", &name])
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
             if st.success() {
                 added = true;
                 break;
@@ -39,8 +43,15 @@ impl User {
         let xdg = env.base.join(format!("xdg-{name}"));
         std::fs::create_dir_all(&xdg).unwrap();
         std::os::unix::fs::chown(&xdg, Some(user.uid.as_raw()), Some(user.gid.as_raw())).unwrap();
-        std::fs::set_permissions(&xdg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-        User { name, uid: user.uid.as_raw(), gid: user.gid.as_raw(), xdg, cgroups: Vec::new() }
+        std::fs::set_permissions(&xdg, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        User {
+            name,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            xdg,
+            cgroups: Vec::new(),
+        }
     }
 
     /// hull as this user, with its own XDG_RUNTIME_DIR (so the default --root). Output goes
@@ -57,17 +68,28 @@ impl User {
     /// As `command`, started in the v2 `cgroup` (moved there as root, before setpriv).
     fn command_in(&self, cgroup: Option<&Path>, program: &str, args: &[&str]) -> Output {
         let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let (out, err) = (self.xdg.with_extension(format!("out{n}")), self.xdg.with_extension(format!("err{n}")));
+        let (out, err) = (
+            self.xdg.with_extension(format!("out{n}")),
+            self.xdg.with_extension(format!("err{n}")),
+        );
         let mut cmd = match cgroup {
             None => Command::new("setpriv"),
             Some(cg) => {
                 let mut c = Command::new("sh");
-                c.args(["-c", "echo $$ > \"$0/cgroup.procs\" && exec setpriv \"$@\""]).arg(cg);
+                c.args(["-c", "echo $$ > \"$0/cgroup.procs\" && exec setpriv \"$@\""])
+                    .arg(cg);
                 c
             }
         };
         let status = cmd
-            .args(["--reuid", &self.name, "--regid", &self.name, "--clear-groups", "env"])
+            .args([
+                "--reuid",
+                &self.name,
+                "--regid",
+                &self.name,
+                "--clear-groups",
+                "env",
+            ])
             .arg(format!("XDG_RUNTIME_DIR={}", self.xdg.display()))
             .arg(format!("HOME={}", self.xdg.display()))
             .args(["timeout", "60"])
@@ -78,21 +100,34 @@ impl User {
             .stderr(std::fs::File::create(&err).unwrap())
             .status()
             .unwrap();
-        Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+        Output {
+            status,
+            stdout: std::fs::read(&out).unwrap(),
+            stderr: std::fs::read(&err).unwrap(),
+        }
     }
 
     fn subid_start(&self, file: &str) -> u32 {
         let text = std::fs::read_to_string(file).unwrap();
-        let line = text.lines().find(|l| l.starts_with(&format!("{}:", self.name))).unwrap_or_else(|| panic!("{} not in {file}", self.name));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{}:", self.name)))
+            .unwrap_or_else(|| panic!("{} not in {file}", self.name));
         line.split(':').nth(1).unwrap().parse().unwrap()
     }
 
     /// A v1 cgroup (in every hierarchy) owned by the user, under the tests' base cgroup.
     fn delegate_cgroup(&mut self) -> String {
-        let rel = format!("{}/deleg-{}", CGROUP_BASE.trim_start_matches('/'), self.name);
+        let rel = format!(
+            "{}/deleg-{}",
+            CGROUP_BASE.trim_start_matches('/'),
+            self.name
+        );
         for entry in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
             let hierarchy = entry.path();
-            if !hierarchy.join("cgroup.procs").exists() || hierarchy.join("cgroup.controllers").exists() {
+            if !hierarchy.join("cgroup.procs").exists()
+                || hierarchy.join("cgroup.controllers").exists()
+            {
                 continue; // not a v1 hierarchy (or cgroup2's "unified")
             }
             let dir = hierarchy.join(&rel);
@@ -101,7 +136,11 @@ impl User {
                 for f in ["cpuset.cpus", "cpuset.mems"] {
                     for d in [dir.parent().unwrap(), dir.as_path()] {
                         let root = std::fs::read_to_string(hierarchy.join(f)).unwrap();
-                        if std::fs::read_to_string(d.join(f)).unwrap().trim().is_empty() {
+                        if std::fs::read_to_string(d.join(f))
+                            .unwrap()
+                            .trim()
+                            .is_empty()
+                        {
                             std::fs::write(d.join(f), root.trim()).unwrap();
                         }
                     }
@@ -124,13 +163,20 @@ impl Drop for User {
         let root = self.xdg.join("hull");
         if let Ok(entries) = std::fs::read_dir(&root) {
             for e in entries.flatten() {
-                let _ = Command::new(HULL).arg("--root").arg(&root).args(["delete", "--force"]).arg(e.file_name()).output();
+                let _ = Command::new(HULL)
+                    .arg("--root")
+                    .arg(&root)
+                    .args(["delete", "--force"])
+                    .arg(e.file_name())
+                    .output();
             }
         }
         for dir in self.cgroups.iter().rev() {
             let _ = std::fs::remove_dir(dir);
         }
-        let _ = Command::new("pkill").args(["-KILL", "-u", &self.name]).status();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-u", &self.name])
+            .status();
         std::thread::sleep(std::time::Duration::from_millis(100));
         let _ = Command::new("userdel").arg(&self.name).status();
     }
@@ -143,7 +189,8 @@ fn rootless_config(env: &Env, user: &User, args: &[&str]) -> serde_json::Value {
     std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
     let out = user.hull(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let mut c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     c["root"]["path"] = json!(rootfs());
     c["process"]["terminal"] = json!(false);
     c["process"]["args"] = json!(args);
@@ -154,19 +201,32 @@ fn rootless_config(env: &Env, user: &User, args: &[&str]) -> serde_json::Value {
 fn bundle(env: &Env, name: &str, config: &serde_json::Value) -> PathBuf {
     let dir = env.base.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(config).unwrap(),
+    )
+    .unwrap();
     dir
 }
 
 fn no_default_cgroup(id: &str) -> bool {
-    !Path::new("/sys/fs/cgroup/pids/hull").join(id).exists() && !Path::new("/sys/fs/cgroup/hull").join(id).exists()
+    !Path::new("/sys/fs/cgroup/pids/hull").join(id).exists()
+        && !Path::new("/sys/fs/cgroup/hull").join(id).exists()
 }
 
 #[test]
 fn rootless_spec_runs_exec_ps_kill_delete() {
     let env = Env::new("rootless");
     let user = User::new(&env, "a");
-    let c = rootless_config(&env, &user, &["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; sleep 30"]);
+    let c = rootless_config(
+        &env,
+        &user,
+        &[
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox; sleep 30",
+        ],
+    );
     let b = bundle(&env, "rl", &c);
     let id = env.id("a");
     let out = user.hull(&["run", "-d", "-b", b.to_str().unwrap(), &id]);
@@ -174,15 +234,31 @@ fn rootless_spec_runs_exec_ps_kill_delete() {
     // State in the user's runtime dir, private to them.
     let root = user.xdg.join("hull");
     assert!(root.join(&id).is_dir());
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&root).unwrap().permissions()) & 0o777, 0o700);
-    let out = user.hull(&["exec", &id, "sh", "-c", "cat /proc/self/uid_map; id -u; echo $$"]);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&root).unwrap().permissions())
+            & 0o777,
+        0o700
+    );
+    let out = user.hull(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; id -u; echo $$",
+    ]);
     assert!(out.status.success(), "exec: {}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].split_whitespace().eq(["0", &user.uid.to_string(), "1"]), "{text}");
+    assert!(
+        lines[0]
+            .split_whitespace()
+            .eq(["0", &user.uid.to_string(), "1"]),
+        "{text}"
+    );
     assert_eq!(lines[1], "0");
     // ps without a cgroup: the processes of the container's pid namespace.
-    let ps: Vec<i64> = serde_json::from_slice(&user.hull(&["ps", "--format", "json", &id]).stdout).unwrap_or_default();
+    let ps: Vec<i64> = serde_json::from_slice(&user.hull(&["ps", "--format", "json", &id]).stdout)
+        .unwrap_or_default();
     assert_eq!(ps.len(), 1, "init only (the exec has ended): {ps:?}");
     let list = stdout(&user.hull(&["list"]));
     assert!(list.contains(&id) && list.contains(&user.name), "{list}");
@@ -208,9 +284,13 @@ fn wait_stopped(user: &User, id: &str) {
 fn subordinate_ids_are_mapped_with_newuidmap() {
     let env = Env::new("rootlesssub");
     let user = User::new(&env, "s");
-    let (subuid, subgid) = (user.subid_start("/etc/subuid"), user.subid_start("/etc/subgid"));
+    let (subuid, subgid) = (
+        user.subid_start("/etc/subuid"),
+        user.subid_start("/etc/subgid"),
+    );
     let mut c = rootless_config(&env, &user, &["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/f && chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f"]);
-    c["process"]["capabilities"] = json!({"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]});
+    c["process"]["capabilities"] =
+        json!({"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]});
     c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": user.uid, "size": 1}, {"containerID": 1, "hostID": subuid, "size": 65536}]);
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": user.gid, "size": 1}, {"containerID": 1, "hostID": subgid, "size": 65536}]);
     // A writable /tmp owned by the container's root, to chown a file in.
@@ -220,8 +300,18 @@ fn subordinate_ids_are_mapped_with_newuidmap() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[1].split_whitespace().eq(["1", &subuid.to_string(), "65536"]), "{text}");
-    assert!(lines[3].split_whitespace().eq(["1", &subgid.to_string(), "65536"]), "{text}");
+    assert!(
+        lines[1]
+            .split_whitespace()
+            .eq(["1", &subuid.to_string(), "65536"]),
+        "{text}"
+    );
+    assert!(
+        lines[3]
+            .split_whitespace()
+            .eq(["1", &subgid.to_string(), "65536"]),
+        "{text}"
+    );
     assert_eq!(lines[4], "1000:1000", "a subordinate id owns the file");
 }
 
@@ -235,7 +325,10 @@ fn limits_need_a_delegated_cgroup() {
     let b = bundle(&env, "rlcg", &c);
     let id = env.id("a");
     let out = user.hull(&["run", "-b", b.to_str().unwrap(), &id]);
-    assert_fails(&out, "linux.resources: running without root, limits need a cgroup delegated");
+    assert_fails(
+        &out,
+        "linux.resources: running without root, limits need a cgroup delegated",
+    );
     assert!(!user.xdg.join("hull").join(&id).exists());
     if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
         return; // delegation below is the v1 way; the v2 guest runs only the cgroups:: tests
@@ -248,14 +341,29 @@ fn limits_need_a_delegated_cgroup() {
     let b = bundle(&env, "rlcg2", &c);
     let out = user.hull(&["run", "-d", "-b", b.to_str().unwrap(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let pids_dir = Path::new("/sys/fs/cgroup/pids").join(delegated.trim_start_matches('/')).join(&id);
-    assert_eq!(std::fs::read_to_string(pids_dir.join("pids.max")).unwrap().trim(), "20");
+    let pids_dir = Path::new("/sys/fs/cgroup/pids")
+        .join(delegated.trim_start_matches('/'))
+        .join(&id);
+    assert_eq!(
+        std::fs::read_to_string(pids_dir.join("pids.max"))
+            .unwrap()
+            .trim(),
+        "20"
+    );
     let pid = user.hull(&["state", &id]);
-    let pid = serde_json::from_slice::<serde_json::Value>(&pid.stdout).unwrap()["pid"].as_i64().unwrap();
+    let pid = serde_json::from_slice::<serde_json::Value>(&pid.stdout).unwrap()["pid"]
+        .as_i64()
+        .unwrap();
     let procs = std::fs::read_to_string(pids_dir.join("cgroup.procs")).unwrap();
-    assert!(procs.lines().any(|l| l == pid.to_string()), "{pid} not in {procs:?}");
+    assert!(
+        procs.lines().any(|l| l == pid.to_string()),
+        "{pid} not in {procs:?}"
+    );
     assert!(user.hull(&["delete", "--force", &id]).status.success());
-    assert!(!pids_dir.exists(), "the user removed its container's cgroup");
+    assert!(
+        !pids_dir.exists(),
+        "the user removed its container's cgroup"
+    );
 }
 
 #[test]
@@ -266,14 +374,31 @@ fn another_user_cannot_see_or_touch_the_containers() {
     let c = rootless_config(&env, &owner, &["sleep", "30"]);
     let b = bundle(&env, "rlo", &c);
     let id = env.id("a");
-    assert!(owner.hull(&["run", "-d", "-b", b.to_str().unwrap(), &id]).status.success());
+    assert!(owner
+        .hull(&["run", "-d", "-b", b.to_str().unwrap(), &id])
+        .status
+        .success());
     let theirs = owner.xdg.join("hull");
-    for args in [vec!["state", id.as_str()], vec!["kill", id.as_str(), "KILL"], vec!["delete", "--force", id.as_str()], vec!["list"]] {
+    for args in [
+        vec!["state", id.as_str()],
+        vec!["kill", id.as_str(), "KILL"],
+        vec!["delete", "--force", id.as_str()],
+        vec!["list"],
+    ] {
         let mut full = vec!["--root", theirs.to_str().unwrap()];
         full.extend(args.iter());
         let out = other.hull(&full);
-        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {}", stdout(&out));
-        assert!(stderr(&out).contains("ermission denied"), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} should fail: {}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains("ermission denied"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     // The other user's own list is empty, and the container still runs.
     assert!(!stdout(&other.hull(&["list"])).contains(&id));
@@ -292,7 +417,15 @@ fn rootless_podman_runs_through_hull() {
     let env = Env::new("rp");
     let user = User::new(&env, "p");
     let tar = env.base.join("bb.tar");
-    assert!(Command::new("tar").arg("-C").arg(rootfs()).arg("-cf").arg(&tar).arg(".").status().unwrap().success());
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(rootfs())
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap()
+        .success());
     let conf = user.xdg.join("containers.conf");
     std::fs::write(
         &conf,
@@ -305,7 +438,15 @@ fn rootless_podman_runs_through_hull() {
         std::os::unix::fs::chown(d, Some(user.uid), Some(user.gid)).unwrap();
     }
     let podman = |args: &[&str]| {
-        let mut all = vec!["env".to_owned(), format!("CONTAINERS_CONF={}", conf.display()), "podman".into(), "--root".into(), storage.display().to_string(), "--runroot".into(), run.display().to_string()];
+        let mut all = vec![
+            "env".to_owned(),
+            format!("CONTAINERS_CONF={}", conf.display()),
+            "podman".into(),
+            "--root".into(),
+            storage.display().to_string(),
+            "--runroot".into(),
+            run.display().to_string(),
+        ];
         all.extend(args.iter().map(|a| a.to_string()));
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
         user.command(refs[0], &refs[1..])
@@ -313,12 +454,24 @@ fn rootless_podman_runs_through_hull() {
     std::os::unix::fs::chown(&tar, Some(user.uid), Some(user.gid)).unwrap();
     let out = podman(&["import", tar.to_str().unwrap(), "localhost/bb"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = podman(&["run", "--rm", "localhost/bb", "sh", "-c", "id -u; head -1 /proc/self/uid_map"]);
+    let out = podman(&[
+        "run",
+        "--rm",
+        "localhost/bb",
+        "sh",
+        "-c",
+        "id -u; head -1 /proc/self/uid_map",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "0");
-    assert!(lines[1].split_whitespace().eq(["0", &user.uid.to_string(), "1"]), "{text}");
+    assert!(
+        lines[1]
+            .split_whitespace()
+            .eq(["0", &user.uid.to_string(), "1"]),
+        "{text}"
+    );
     let _ = podman(&["rm", "-a", "-f", "-t", "0"]);
     let _ = podman(&["system", "reset", "-f"]);
 }
@@ -329,9 +482,13 @@ fn rootless_podman_runs_through_hull() {
 /// by hack/test-v2 in the guest (HULL_TEST_SYSTEMD=1, where skipping is a failure).
 #[test]
 fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
-    let booted = Path::new("/run/systemd/system").is_dir() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let booted = Path::new("/run/systemd/system").is_dir()
+        && Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     if std::env::var_os("HULL_TEST_SYSTEMD").is_some() {
-        assert!(booted, "HULL_TEST_SYSTEMD=1 but no systemd on cgroup v2 here");
+        assert!(
+            booted,
+            "HULL_TEST_SYSTEMD=1 but no systemd on cgroup v2 here"
+        );
     } else if !booted {
         eprintln!("SKIPPED: no systemd on cgroup v2 here (hack/test-v2 runs this in the guest)");
         return;
@@ -340,10 +497,18 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
     let mut user = User::new(&env, "sd");
     // A cgroup delegated to the user, where its systemd --user runs (as user@.service would).
     let cg = Path::new("/sys/fs/cgroup").join(format!("hull-user-{}", user.name));
-    let _ = std::fs::write("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids +cpu");
+    let _ = std::fs::write(
+        "/sys/fs/cgroup/cgroup.subtree_control",
+        "+memory +pids +cpu",
+    );
     std::fs::create_dir(&cg).unwrap();
     user.cgroups.push(cg.clone());
-    for f in ["", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] {
+    for f in [
+        "",
+        "cgroup.procs",
+        "cgroup.subtree_control",
+        "cgroup.threads",
+    ] {
         std::os::unix::fs::chown(cg.join(f), Some(user.uid), Some(user.gid)).unwrap();
     }
     let mut manager = Command::new("sh")
@@ -361,7 +526,10 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
         .spawn()
         .unwrap();
     let private = user.xdg.join("systemd/private");
-    assert!(poll_until(600, 100, || private.exists()), "systemd --user did not come up");
+    assert!(
+        poll_until(600, 100, || private.exists()),
+        "systemd --user did not come up"
+    );
 
     let id = env.id("a");
     let mut c = rootless_config(&env, &user, &["sleep", "60"]);
@@ -371,20 +539,46 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
     // only move processes out of cgroups the user may write to.
     let caller = cg.join("caller");
     std::fs::create_dir(&caller).unwrap();
-    let out = user.command_in(Some(&caller), HULL, &["--systemd-cgroup", "run", "-d", "-b", b.to_str().unwrap(), &id]);
+    let out = user.command_in(
+        Some(&caller),
+        HULL,
+        &[
+            "--systemd-cgroup",
+            "run",
+            "-d",
+            "-b",
+            b.to_str().unwrap(),
+            &id,
+        ],
+    );
     let scope = cg.join(format!("user.slice/hull-{id}.scope"));
     let result = std::panic::catch_unwind(|| {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(scope.is_dir(), "no {}", scope.display());
-        let read = |f: &str| std::fs::read_to_string(scope.join(f)).unwrap().trim().to_owned();
+        let read = |f: &str| {
+            std::fs::read_to_string(scope.join(f))
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
         assert_eq!(read("memory.max"), "67108864");
         assert_eq!(read("pids.max"), "30");
-        let state: serde_json::Value = serde_json::from_slice(&user.hull(&["state", &id]).stdout).unwrap();
+        let state: serde_json::Value =
+            serde_json::from_slice(&user.hull(&["state", &id]).stdout).unwrap();
         let pid = state["pid"].as_i64().unwrap().to_string();
-        assert!(read("cgroup.procs").lines().any(|l| l == pid), "init is in the scope");
+        assert!(
+            read("cgroup.procs").lines().any(|l| l == pid),
+            "init is in the scope"
+        );
         // Inside: its own cgroup namespace, and the spec's cgroup mount (over the host's /sys,
         // bound) shows that scope as the root, with its limit.
-        let exec = ["exec", &id, "sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max"];
+        let exec = [
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /proc/self/cgroup /sys/fs/cgroup/memory.max",
+        ];
         let out = user.command_in(Some(&caller), HULL, &exec);
         assert_eq!(stdout(&out), "0::/\n67108864\n", "{}", stderr(&out));
         // From a cgroup the user cannot move processes out of, exec still runs, outside the
@@ -393,14 +587,31 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(!stdout(&out).starts_with("0::/\n"), "{}", stdout(&out));
         assert!(user.hull(&["delete", "--force", &id]).status.success());
-        assert!(poll_until(100, 50, || !scope.exists()), "{} left behind", scope.display());
+        assert!(
+            poll_until(100, 50, || !scope.exists()),
+            "{} left behind",
+            scope.display()
+        );
     });
     let _ = user.hull(&["delete", "--force", &id]);
     let _ = manager.kill();
     let _ = manager.wait();
     // The user manager's own cgroups (init.scope, app.slice, user.slice, …), deepest first.
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let _ = Command::new("find").arg(&cg).args(["-mindepth", "1", "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]).status();
+    let _ = Command::new("find")
+        .arg(&cg)
+        .args([
+            "-mindepth",
+            "1",
+            "-depth",
+            "-type",
+            "d",
+            "-exec",
+            "rmdir",
+            "{}",
+            ";",
+        ])
+        .status();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

@@ -30,7 +30,10 @@ fn errno_rule_with_and_without_no_new_privs() {
         );
         assert!(out.contains("Operation not permitted"), "nnp={nnp}: {out}");
         assert!(out.contains("Seccomp:\t2"), "filter mode: {out}");
-        assert!(out.contains(&format!("NoNewPrivs:\t{}", u8::from(nnp))), "{out}");
+        assert!(
+            out.contains(&format!("NoNewPrivs:\t{}", u8::from(nnp))),
+            "{out}"
+        );
         assert!(out.ends_with("alive\n"));
     }
 }
@@ -54,9 +57,16 @@ fn exec_gets_the_container_filter() {
     let mut c = with_filter("SCMP_ACT_ERRNO", true);
     c["process"]["args"] = json!(["sleep", "30"]);
     let bundle = env.bundle(&id, &c);
-    assert!(env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     let out = env.hull(&["exec", &id, "sh", "-c", "mkdir /tmp/y 2>&1; true"]);
-    assert!(stdout(&out).contains("Operation not permitted"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Operation not permitted"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// A seccomp agent on `path`: for each connection, hands the received process state to the
@@ -70,7 +80,13 @@ fn seccomp_agent(path: &std::path::Path) -> std::sync::mpsc::Receiver<serde_json
             let mut buf = vec![0u8; 64 * 1024];
             let mut iov = [std::io::IoSliceMut::new(&mut buf)];
             let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-            let msg = nix::sys::socket::recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), nix::sys::socket::MsgFlags::empty()).unwrap();
+            let msg = nix::sys::socket::recvmsg::<()>(
+                conn.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                nix::sys::socket::MsgFlags::empty(),
+            )
+            .unwrap();
             let fd = msg.cmsgs().unwrap().find_map(|c| match c {
                 nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
                 _ => None,
@@ -87,12 +103,14 @@ fn seccomp_agent(path: &std::path::Path) -> std::sync::mpsc::Receiver<serde_json
 }
 
 fn answer_with_enospc(fd: std::os::fd::OwnedFd) {
-    use std::os::fd::{AsFd, AsRawFd};
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::{AsFd, AsRawFd};
     loop {
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         if poll(&mut fds, PollTimeout::from(30_000u16)).unwrap_or(0) == 0
-            || fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP))
+            || fds[0]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLHUP))
         {
             return;
         }
@@ -103,7 +121,12 @@ fn answer_with_enospc(fd: std::os::fd::OwnedFd) {
             if libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) != 0 {
                 continue;
             }
-            let mut resp = libc::seccomp_notif_resp { id: req.id, val: 0, error: -libc::ENOSPC, flags: 0 };
+            let mut resp = libc::seccomp_notif_resp {
+                id: req.id,
+                val: 0,
+                error: -libc::ENOSPC,
+                flags: 0,
+            };
             libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp);
         }
     }
@@ -130,11 +153,27 @@ fn notify_hands_the_listener_to_the_agent_which_answers() {
     let timeout = std::time::Duration::from_secs(10);
     // With noNewPrivileges: the filter goes on late, but before `create` returns.
     let id = env.id("nnp");
-    let (code, out, err) = env.run(&id, &notify_config(&sock, true, &["sh", "-c", "mkdir /tmp/x 2>&1; ls -d /tmp/x 2>&1; echo done"]));
+    let (code, out, err) = env.run(
+        &id,
+        &notify_config(
+            &sock,
+            true,
+            &[
+                "sh",
+                "-c",
+                "mkdir /tmp/x 2>&1; ls -d /tmp/x 2>&1; echo done",
+            ],
+        ),
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("No space left on device"), "the agent's answer: {out}");
+    assert!(
+        out.contains("No space left on device"),
+        "the agent's answer: {out}"
+    );
     assert!(out.contains("ls: /tmp/x: No such file"), "{out}");
-    let state = states.recv_timeout(timeout).expect("the agent got the listener");
+    let state = states
+        .recv_timeout(timeout)
+        .expect("the agent got the listener");
     assert_eq!(state["fds"], json!(["seccompFd"]));
     assert_eq!(state["metadata"], "agent-meta");
     assert_eq!(state["state"]["id"], id.as_str());
@@ -147,11 +186,20 @@ fn notify_hands_the_listener_to_the_agent_which_answers() {
     assert!(created.status.success(), "{}", stderr(&created));
     let init_state = states.recv_timeout(timeout).expect("listener of init");
     let out = env.hull(&["exec", &id, "sh", "-c", "mkdir /tmp/y 2>&1; true"]);
-    assert!(stdout(&out).contains("No space left on device"), "{}", stdout(&out));
-    let exec_state = states.recv_timeout(timeout).expect("listener of the exec'd process");
+    assert!(
+        stdout(&out).contains("No space left on device"),
+        "{}",
+        stdout(&out)
+    );
+    let exec_state = states
+        .recv_timeout(timeout)
+        .expect("listener of the exec'd process");
     assert_eq!(exec_state["state"]["status"], "running");
     assert_eq!(exec_state["state"]["pid"], init_state["pid"]);
-    assert_ne!(exec_state["pid"], init_state["pid"], "the exec'd process's own pid");
+    assert_ne!(
+        exec_state["pid"], init_state["pid"],
+        "the exec'd process's own pid"
+    );
 }
 
 #[test]
@@ -168,10 +216,16 @@ fn notify_without_a_listener_is_refused_clearly() {
             },
             "linux.seccomp.listenerPath: required",
         ),
-        (notify_config(&dead, true, &["true"]), "linux.seccomp.listenerPath: connecting to"),
+        (
+            notify_config(&dead, true, &["true"]),
+            "linux.seccomp.listenerPath: connecting to",
+        ),
     ] {
         let bundle = env.bundle(&id, &config);
-        assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), needle);
+        assert_fails(
+            &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+            needle,
+        );
         assert!(!env.state_dir(&id).exists());
     }
 }
@@ -197,10 +251,10 @@ fn profiles_without_close_range_or_clone3_still_start() {
 fn each_action_has_its_effect() {
     let env = Env::new("seccompactions");
     for (action, expected) in [
-        ("SCMP_ACT_TRAP", "rc=159"),        // SIGSYS kills mkdir
-        ("SCMP_ACT_KILL", "rc=159"),        // = KILL_THREAD: mkdir is single-threaded
+        ("SCMP_ACT_TRAP", "rc=159"), // SIGSYS kills mkdir
+        ("SCMP_ACT_KILL", "rc=159"), // = KILL_THREAD: mkdir is single-threaded
         ("SCMP_ACT_KILL_THREAD", "rc=159"),
-        ("SCMP_ACT_LOG", "rc=0"),           // allowed, and logged
+        ("SCMP_ACT_LOG", "rc=0"), // allowed, and logged
         ("SCMP_ACT_TRACE", "Function not implemented"), // no tracer: ENOSYS
         ("SCMP_ACT_ALLOW", "rc=0"),
     ] {

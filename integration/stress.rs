@@ -8,7 +8,10 @@ use std::sync::Arc;
 use crate::common::*;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -40,19 +43,27 @@ fn concurrent_callers_and_racing_observers() {
             std::thread::spawn(move || {
                 let mut rounds = 0;
                 while done.load(Ordering::SeqCst) < callers * per_caller {
-                    let id = env.id(&format!("c{}-{}", rounds % callers, (rounds / callers) % per_caller));
+                    let id = env.id(&format!(
+                        "c{}-{}",
+                        rounds % callers,
+                        (rounds / callers) % per_caller
+                    ));
                     let out = match o {
                         0 => env.hull(&["state", &id]),
                         1 => env.hull(&["list", "--format", "json"]),
                         _ => env.hull(&["kill", &id, "SIGWINCH"]),
                     };
                     if out.status.success() {
-                        let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&out.stdout);
+                        let parsed: Result<serde_json::Value, _> =
+                            serde_json::from_slice(&out.stdout);
                         assert!(o == 2 || parsed.is_ok(), "corrupt output: {}", stdout(&out));
                     } else {
                         let err = stderr(&out);
                         assert_eq!(out.status.code(), Some(1));
-                        assert!(!err.starts_with("hull: ") && err.lines().count() == 1, "unclear error: {err:?}");
+                        assert!(
+                            !err.starts_with("hull: ") && err.lines().count() == 1,
+                            "unclear error: {err:?}"
+                        );
                     }
                     rounds += 1;
                 }
@@ -63,8 +74,16 @@ fn concurrent_callers_and_racing_observers() {
     workers.into_iter().for_each(|w| w.join().unwrap());
     let rounds: usize = observers.into_iter().map(|o| o.join().unwrap()).sum();
     assert!(rounds > 0);
-    assert_eq!(std::fs::read_dir(&env.root).map(|d| d.count()).unwrap_or(0), 0, "state dirs left");
-    assert!(!std::fs::read_dir(format!("/sys/fs/cgroup/pids{CGROUP_BASE}"))
-        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("stress")))
-        .unwrap_or(false));
+    assert_eq!(
+        std::fs::read_dir(&env.root).map(|d| d.count()).unwrap_or(0),
+        0,
+        "state dirs left"
+    );
+    assert!(
+        !std::fs::read_dir(format!("/sys/fs/cgroup/pids{CGROUP_BASE}"))
+            .map(|d| d
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("stress")))
+            .unwrap_or(false)
+    );
 }

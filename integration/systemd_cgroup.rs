@@ -14,7 +14,10 @@ use crate::common::*;
 fn have_systemd() -> bool {
     let running = Path::new("/run/systemd/private").exists();
     if std::env::var_os("HULL_TEST_SYSTEMD").is_some() {
-        assert!(running, "HULL_TEST_SYSTEMD=1 but systemd's /run/systemd/private is missing");
+        assert!(
+            running,
+            "HULL_TEST_SYSTEMD=1 but systemd's /run/systemd/private is missing"
+        );
     } else if !running {
         eprintln!("SKIPPED: no systemd here (hack/test-v2 runs these under systemd in the guest)");
     }
@@ -23,12 +26,18 @@ fn have_systemd() -> bool {
 
 /// `systemctl show -p PROPERTY --value UNIT`.
 fn unit_property(unit: &str, property: &str) -> String {
-    let out = Command::new("systemctl").args(["show", "-p", property, "--value", unit]).output().unwrap();
+    let out = Command::new("systemctl")
+        .args(["show", "-p", property, "--value", unit])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_owned()
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -41,22 +50,47 @@ fn without_systemd_the_error_says_so_and_nothing_is_left() {
     let mut c = config(&["true"]);
     c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
     let bundle = env.bundle(&id, &c);
-    let out = env.hull(&["--systemd-cgroup", "run", "-b", bundle.to_str().unwrap(), &id]);
+    let out = env.hull(&[
+        "--systemd-cgroup",
+        "run",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     assert_fails(&out, "is systemd running?");
     assert!(!env.state_dir(&id).exists(), "state dir left behind");
     // crun's spelling, as podman passes it.
-    let out = env.hull(&["--cgroup-manager", "systemd", "run", "-b", bundle.to_str().unwrap(), &id]);
+    let out = env.hull(&[
+        "--cgroup-manager",
+        "systemd",
+        "run",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     assert_fails(&out, "is systemd running?");
     assert!(!env.state_dir(&id).exists(), "state dir left behind");
     // A cgroupfs path with --systemd-cgroup names the field and the form wanted (runc's rule).
     c["linux"]["cgroupsPath"] = json!("/hull-test/x");
     let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["--systemd-cgroup", "run", "-b", bundle.to_str().unwrap(), &id]), "linux.cgroupsPath: expected \"slice:prefix:name\"");
+    assert_fails(
+        &env.hull(&[
+            "--systemd-cgroup",
+            "run",
+            "-b",
+            bundle.to_str().unwrap(),
+            &id,
+        ]),
+        "linux.cgroupsPath: expected \"slice:prefix:name\"",
+    );
     // A systemd cgroupsPath without --systemd-cgroup names the field.
     let mut c = config(&["true"]);
     c["linux"]["cgroupsPath"] = json!("system.slice:hull:x");
     let bundle = env.bundle(&format!("{id}-b"), &c);
-    assert_fails(&env.hull(&["run", "-b", bundle.to_str().unwrap(), &format!("{id}-b")]), "linux.cgroupsPath");
+    assert_fails(
+        &env.hull(&["run", "-b", bundle.to_str().unwrap(), &format!("{id}-b")]),
+        "linux.cgroupsPath",
+    );
 }
 
 #[test]
@@ -68,13 +102,25 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     let id = env.id("a");
     let unit = format!("hull-{id}.scope");
     let dir = Path::new("/sys/fs/cgroup/hulltest.slice").join(&unit);
-    let mut c = config(&["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"]);
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done",
+    ]);
     // No cgroup namespace: /proc/self/cgroup inside shows the scope's full path.
-    c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]);
+    c["linux"]["namespaces"] =
+        json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]);
     c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
     c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}, "cpu": {"quota": 50000, "period": 100000}});
     let bundle = env.bundle(&id, &c);
-    let out = env.hull(&["--systemd-cgroup", "run", "-d", "-b", bundle.to_str().unwrap(), &id]);
+    let out = env.hull(&[
+        "--systemd-cgroup",
+        "run",
+        "-d",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     // systemd made the scope, holds the limits as unit properties, and delegated it.
     assert_eq!(unit_property(&unit, "ActiveState"), "active");
@@ -90,7 +136,12 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
     assert!(read(&dir.join("cgroup.procs")).lines().any(|l| l == pid));
     let out = env.hull(&["exec", &id, "cat", "/proc/self/cgroup"]);
-    assert_eq!(stdout(&out), format!("0::/hulltest.slice/{unit}\n"), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("0::/hulltest.slice/{unit}\n"),
+        "{}",
+        stderr(&out)
+    );
     // update goes to systemd and to the files.
     let out = env.hull(&["update", "--memory", "134217728", "--pids-limit", "60", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -105,7 +156,11 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     assert_eq!(env.status(&id), "running");
     // delete: the scope and its cgroup are gone.
     assert!(env.hull(&["delete", "--force", &id]).status.success());
-    assert!(poll_until(100, 20, || !dir.exists()), "{} left behind", dir.display());
+    assert!(
+        poll_until(100, 20, || !dir.exists()),
+        "{} left behind",
+        dir.display()
+    );
     assert_eq!(unit_property(&unit, "LoadState"), "not-found");
 }
 
@@ -121,12 +176,24 @@ fn a_refused_limit_fails_create_and_leaves_no_scope() {
     c["linux"]["resources"] = json!({"cpu": {"cpus": "999"}});
     let bundle = env.bundle(&id, &c);
     // No cgroupsPath: system.slice:hull:ID.
-    let mut c2: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let mut c2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
     c2["linux"].as_object_mut().unwrap().remove("cgroupsPath");
     std::fs::write(bundle.join("config.json"), c2.to_string()).unwrap();
-    let out = env.hull(&["--systemd-cgroup", "create", "-b", bundle.to_str().unwrap(), &id]);
+    let out = env.hull(&[
+        "--systemd-cgroup",
+        "create",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     assert_fails(&out, "linux.resources.cpu.cpus");
     assert!(!env.state_dir(&id).exists(), "state dir left behind");
-    assert!(!Path::new("/sys/fs/cgroup/system.slice").join(&unit).exists(), "cgroup left behind");
+    assert!(
+        !Path::new("/sys/fs/cgroup/system.slice")
+            .join(&unit)
+            .exists(),
+        "cgroup left behind"
+    );
     assert_eq!(unit_property(&unit, "LoadState"), "not-found");
 }

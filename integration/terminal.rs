@@ -17,7 +17,13 @@ pub fn receive_master(listener: &UnixListener) -> (OwnedFd, String) {
     let mut name = [0u8; 64];
     let mut iov = [IoSliceMut::new(&mut name)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).unwrap();
+    let msg = recvmsg::<UnixAddr>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
     let fd = msg
         .cmsgs()
         .unwrap()
@@ -28,7 +34,10 @@ pub fn receive_master(listener: &UnixListener) -> (OwnedFd, String) {
         .expect("an fd over the console socket");
     let len = msg.bytes;
     // SAFETY: the kernel just installed this fd for us.
-    (unsafe { OwnedFd::from_raw_fd(fd) }, String::from_utf8_lossy(&name[..len]).into_owned())
+    (
+        unsafe { OwnedFd::from_raw_fd(fd) },
+        String::from_utf8_lossy(&name[..len]).into_owned(),
+    )
 }
 
 /// Read everything from the pty master until the slave side closes (EIO).
@@ -51,12 +60,23 @@ fn console_socket_receives_the_pty_master() {
     let id = env.id("a");
     let socket = env.base.join("console.sock");
     let listener = UnixListener::bind(&socket).unwrap();
-    let mut c = config(&["sh", "-c", "tty; stty size; [ -t 0 ] && echo stdin-is-tty; sleep 0.2"]);
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "tty; stty size; [ -t 0 ] && echo stdin-is-tty; sleep 0.2",
+    ]);
     c["process"]["terminal"] = json!(true);
     c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
     let bundle = env.bundle(&id, &c);
     let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = env.hull(&["create", "--console-socket", socket.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &id]);
+    let out = env.hull(&[
+        "create",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (master, name) = receiver.join().unwrap();
     assert!(name.starts_with("/dev/pts/"), "{name}");
@@ -74,7 +94,10 @@ fn terminal_without_console_socket_is_refused() {
     let mut c = config(&["true"]);
     c["process"]["terminal"] = json!(true);
     let bundle = env.bundle(&id, &c);
-    assert_fails(&env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]), "process.terminal");
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "process.terminal",
+    );
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -83,11 +106,24 @@ fn exec_with_a_console_socket() {
     let env = Env::new("execconsole");
     let id = env.id("a");
     let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
     let socket = env.base.join("exec.sock");
     let listener = UnixListener::bind(&socket).unwrap();
     let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = env.hull(&["exec", "-t", "-d", "--console-socket", socket.to_str().unwrap(), &id, "sh", "-c", "tty; sleep 0.2"]);
+    let out = env.hull(&[
+        "exec",
+        "-t",
+        "-d",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        &id,
+        "sh",
+        "-c",
+        "tty; sleep 0.2",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (master, _) = receiver.join().unwrap();
     assert!(drain(master).starts_with("/dev/pts/"));
@@ -101,7 +137,11 @@ fn run_tty_proxies_a_terminal_under_a_real_pty() {
     let id = env.id("a");
     let bundle = env.bundle(&id, &config(&["sh"]));
     // `script` gives hull a real pty as its stdin/stdout, as a person's terminal would.
-    let cmd = format!("stty rows 33 cols 111; {HULL} --root {} run -t -b {} {id}", env.root.display(), bundle.display());
+    let cmd = format!(
+        "stty rows 33 cols 111; {HULL} --root {} run -t -b {} {id}",
+        env.root.display(),
+        bundle.display()
+    );
     let mut child = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .stdin(Stdio::piped())
@@ -115,8 +155,14 @@ fn run_tty_proxies_a_terminal_under_a_real_pty() {
     stdin.write_all(b"exit 3\n").unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("hi-42"), "the shell echoed through the proxy: {text:?}");
-    assert!(text.contains("33 111"), "window size copied from hull's terminal: {text:?}");
+    assert!(
+        text.contains("hi-42"),
+        "the shell echoed through the proxy: {text:?}"
+    );
+    assert!(
+        text.contains("33 111"),
+        "window size copied from hull's terminal: {text:?}"
+    );
     assert_eq!(out.status.code(), Some(3), "{text:?}");
 }
 
@@ -131,7 +177,17 @@ fn typing_into_the_console_socket_master() {
     c["process"]["terminal"] = json!(true);
     let bundle = env.bundle(&id, &c);
     let receiver = std::thread::spawn(move || receive_master(&listener));
-    assert!(env.hull(&["create", "--console-socket", socket.to_str().unwrap(), "-b", bundle.to_str().unwrap(), &id]).status.success());
+    assert!(env
+        .hull(&[
+            "create",
+            "--console-socket",
+            socket.to_str().unwrap(),
+            "-b",
+            bundle.to_str().unwrap(),
+            &id
+        ])
+        .status
+        .success());
     let (master, _) = receiver.join().unwrap();
     assert!(env.hull(&["start", &id]).status.success());
     let mut writer = std::fs::File::from(master.try_clone().unwrap());

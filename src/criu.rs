@@ -43,14 +43,29 @@ pub struct Shared {
 impl Shared {
     /// Where CRIU's logs and work files go: `--work-path`, else the images' directory.
     pub fn work(&self) -> PathBuf {
-        self.work_path.clone().unwrap_or_else(|| self.image_path.clone())
+        self.work_path
+            .clone()
+            .unwrap_or_else(|| self.image_path.clone())
     }
 
     /// The criu arguments both commands take; `log` is the log file's name in the work dir.
     fn args(&self, log: &str) -> Vec<String> {
-        let mut args = vec!["--images-dir".into(), self.image_path.display().to_string(), "--work-dir".into(), self.work().display().to_string()];
+        let mut args = vec![
+            "--images-dir".into(),
+            self.image_path.display().to_string(),
+            "--work-dir".into(),
+            self.work().display().to_string(),
+        ];
         args.extend(["--log-file".into(), log.into(), "-v4".into()]);
-        args.extend(["--ext-mount-map", "auto", "--enable-external-sharing", "--enable-external-masters"].map(String::from));
+        args.extend(
+            [
+                "--ext-mount-map",
+                "auto",
+                "--enable-external-sharing",
+                "--enable-external-masters",
+            ]
+            .map(String::from),
+        );
         let flags = [
             (self.tcp_established, "--tcp-established"),
             (self.ext_unix_sk, "--ext-unix-sk"),
@@ -58,8 +73,16 @@ impl Shared {
             (self.file_locks, "--file-locks"),
             (self.auto_dedup, "--auto-dedup"),
         ];
-        args.extend(flags.iter().filter(|(on, _)| *on).map(|(_, f)| f.to_string()));
-        args.push(format!("--manage-cgroups={}", self.manage_cgroups_mode.as_deref().unwrap_or("ignore")));
+        args.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, f)| f.to_string()),
+        );
+        args.push(format!(
+            "--manage-cgroups={}",
+            self.manage_cgroups_mode.as_deref().unwrap_or("ignore")
+        ));
         for ns in &self.empty_ns {
             args.extend(["--empty-ns".into(), ns.clone()]);
         }
@@ -92,7 +115,8 @@ pub fn binary(given: Option<&Path>) -> Result<PathBuf> {
 /// Dump the container whose init is `pid` into `opts.image_path`.
 pub fn dump(criu: &Path, id: &str, rootfs: &Path, pid: i32, opts: &DumpOptions) -> Result<()> {
     let images = &opts.shared.image_path;
-    std::fs::create_dir_all(images).with_context(|| format!("--image-path {}", images.display()))?;
+    std::fs::create_dir_all(images)
+        .with_context(|| format!("--image-path {}", images.display()))?;
     let work = opts.shared.work();
     std::fs::create_dir_all(&work).with_context(|| format!("--work-path {}", work.display()))?;
     let mut args = vec!["dump".to_owned(), "--tree".into(), pid.to_string()];
@@ -101,33 +125,60 @@ pub fn dump(criu: &Path, id: &str, rootfs: &Path, pid: i32, opts: &DumpOptions) 
         args.push("--leave-running".into());
     }
     if let Some(parent) = &opts.parent_path {
-        args.extend(["--prev-images-dir".into(), parent.display().to_string(), "--track-mem".into()]);
+        args.extend([
+            "--prev-images-dir".into(),
+            parent.display().to_string(),
+            "--track-mem".into(),
+        ]);
     }
     let stdio = external_stdio(pid)?;
     for (_, key) in &stdio {
         args.extend(["--external".into(), key.clone()]);
     }
-    let descriptor = Descriptor { id: id.to_owned(), rootfs: rootfs.to_owned(), stdio };
-    std::fs::write(images.join(DESCRIPTOR), serde_json::to_vec_pretty(&descriptor)?).context("writing the checkpoint descriptor")?;
+    let descriptor = Descriptor {
+        id: id.to_owned(),
+        rootfs: rootfs.to_owned(),
+        stdio,
+    };
+    std::fs::write(
+        images.join(DESCRIPTOR),
+        serde_json::to_vec_pretty(&descriptor)?,
+    )
+    .context("writing the checkpoint descriptor")?;
     run_criu(criu, &args, &work.join("dump.log"), "checkpoint")
 }
 
 /// Init's fds 0-2 that live on mounts outside its mount namespace, as CRIU's external keys.
 fn external_stdio(pid: i32) -> Result<Vec<(i32, String)>> {
-    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).context("reading the container's mountinfo")?;
-    let inside: Vec<u64> = mounts.lines().filter_map(|l| l.split(' ').next()?.parse().ok()).collect();
+    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .context("reading the container's mountinfo")?;
+    let inside: Vec<u64> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect();
     let mut out = Vec::new();
     for fd in 0..3 {
-        let Ok(info) = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else { continue };
-        let mnt_id: u64 = info.lines().find_map(|l| l.strip_prefix("mnt_id:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let Ok(info) = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+            continue;
+        };
+        let mnt_id: u64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("mnt_id:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
         let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap_or_default();
         let target = target.to_string_lossy();
-        let key = if let Some(ino) = target.strip_prefix("pipe:[").and_then(|t| t.strip_suffix(']')) {
+        let key = if let Some(ino) = target
+            .strip_prefix("pipe:[")
+            .and_then(|t| t.strip_suffix(']'))
+        {
             format!("pipe:[{ino}]")
         } else if inside.contains(&mnt_id) {
             continue;
         } else {
-            let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(format!("/proc/{pid}/fd/{fd}"))?);
+            let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(format!(
+                "/proc/{pid}/fd/{fd}"
+            ))?);
             format!("file[{mnt_id:x}:{ino:x}]")
         };
         out.push((fd, key));
@@ -139,7 +190,10 @@ fn external_stdio(pid: i32) -> Result<Vec<(i32, String)>> {
 pub fn check_images(opts: &Shared, rootfs: &Path) -> Result<()> {
     let images = &opts.image_path;
     if !images.join("inventory.img").exists() {
-        bail!("--image-path {}: no checkpoint there (inventory.img missing)", images.display());
+        bail!(
+            "--image-path {}: no checkpoint there (inventory.img missing)",
+            images.display()
+        );
     }
     let d = descriptor(images)?;
     if d.rootfs != rootfs {
@@ -156,7 +210,12 @@ pub fn check_images(opts: &Shared, rootfs: &Path) -> Result<()> {
 
 fn descriptor(images: &Path) -> Result<Descriptor> {
     let path = images.join(DESCRIPTOR);
-    let text = std::fs::read(&path).with_context(|| format!("--image-path: {} missing (not made by hull checkpoint)", path.display()))?;
+    let text = std::fs::read(&path).with_context(|| {
+        format!(
+            "--image-path: {} missing (not made by hull checkpoint)",
+            path.display()
+        )
+    })?;
     serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -164,9 +223,17 @@ fn descriptor(images: &Path) -> Result<Descriptor> {
 /// already in the container's cgroup, so the restored tasks start there.
 pub fn restore_args(rootfs: &Path, opts: &Shared, pidfile: &Path) -> Result<Vec<String>> {
     let images = &opts.image_path;
-    let mut args = vec!["restore".to_owned(), "--root".into(), rootfs.display().to_string()];
+    let mut args = vec![
+        "restore".to_owned(),
+        "--root".into(),
+        rootfs.display().to_string(),
+    ];
     args.extend(opts.args("restore.log"));
-    args.extend(["--restore-detached".into(), "--pidfile".into(), pidfile.display().to_string()]);
+    args.extend([
+        "--restore-detached".into(),
+        "--pidfile".into(),
+        pidfile.display().to_string(),
+    ]);
     // The checkpointed stdio comes back as hull's own.
     for (fd, key) in descriptor(images)?.stdio {
         args.extend(["--inherit-fd".into(), format!("fd[{fd}]:{key}")]);
@@ -176,7 +243,10 @@ pub fn restore_args(rootfs: &Path, opts: &Shared, pidfile: &Path) -> Result<Vec<
 
 /// Run criu; on failure, the error names the step and quotes CRIU's own errors from its log.
 pub fn run_criu(criu: &Path, args: &[String], log: &Path, what: &str) -> Result<()> {
-    let status = Command::new(criu).args(args).status().with_context(|| format!("running {}", criu.display()))?;
+    let status = Command::new(criu)
+        .args(args)
+        .status()
+        .with_context(|| format!("running {}", criu.display()))?;
     if status.success() {
         return Ok(());
     }

@@ -10,7 +10,8 @@ fn initial_user_namespace(uid_map: &str) -> bool {
 }
 
 pub fn is_rootless() -> bool {
-    !nix::unistd::geteuid().is_root() || !std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| initial_user_namespace(&m))
+    !nix::unistd::geteuid().is_root()
+        || !std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| initial_user_namespace(&m))
 }
 
 #[cfg(test)]
@@ -20,7 +21,9 @@ mod tests {
     #[test]
     fn the_identity_map_is_the_initial_namespace() {
         assert!(initial_user_namespace("         0          0 4294967295\n"));
-        assert!(!initial_user_namespace("         0       1000          1\n"));
+        assert!(!initial_user_namespace(
+            "         0       1000          1\n"
+        ));
         assert!(!initial_user_namespace("0 0 4294967295\n1 1 1\n"));
     }
 }

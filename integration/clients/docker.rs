@@ -19,7 +19,12 @@ struct Docker {
 
 impl Docker {
     fn new(name: &str) -> Option<Docker> {
-        if !have("dockerd") || !Command::new("/usr/bin/docker").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if !have("dockerd")
+            || !Command::new("/usr/bin/docker")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        {
             eprintln!("SKIPPED: docker.io is not installed (hack/test installs it)");
             return None;
         }
@@ -46,7 +51,12 @@ impl Docker {
             .stderr(std::fs::File::create(dir.join("dockerd.err")).unwrap())
             .spawn()
             .unwrap();
-        let dk = Docker { env, dir, daemon, cgroup_parent };
+        let dk = Docker {
+            env,
+            dir,
+            daemon,
+            cgroup_parent,
+        };
         for _ in 0..300 {
             if dk.docker(&["version"]).status.success() {
                 break;
@@ -61,7 +71,9 @@ impl Docker {
 
     fn docker(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("timeout");
-        cmd.args(["-k", "5", "60", "/usr/bin/docker", "-H"]).arg(format!("unix://{}/docker.sock", self.dir.display())).args(args);
+        cmd.args(["-k", "5", "60", "/usr/bin/docker", "-H"])
+            .arg(format!("unix://{}/docker.sock", self.dir.display()))
+            .args(args);
         run(&self.dir, &mut cmd)
     }
 
@@ -75,7 +87,11 @@ impl Docker {
 
     fn run_ok(&self, opts: &[&str], cmd: &[&str]) -> String {
         let out = self.run(opts, cmd);
-        assert!(out.status.success(), "docker run {opts:?} {cmd:?}: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "docker run {opts:?} {cmd:?}: {}",
+            stderr(&out)
+        );
         stdout(&out)
     }
 }
@@ -86,7 +102,10 @@ impl Drop for Docker {
         for id in ids.lines() {
             let _ = self.docker(&["rm", "-f", id]);
         }
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.daemon.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.daemon.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let _ = self.daemon.wait();
         unmount_under(&self.dir);
         remove_cgroup_tree(&self.cgroup_parent);
@@ -96,8 +115,13 @@ impl Drop for Docker {
 
 #[test]
 fn docker_runs_with_output_exit_code_stdin_and_tty() {
-    let Some(d) = Docker::new("dkrun") else { return };
-    assert_eq!(d.run_ok(&[], &["echo", "hello from docker"]), "hello from docker\n");
+    let Some(d) = Docker::new("dkrun") else {
+        return;
+    };
+    assert_eq!(
+        d.run_ok(&[], &["echo", "hello from docker"]),
+        "hello from docker\n"
+    );
     assert_eq!(d.run(&[], &["sh", "-c", "exit 3"]).status.code(), Some(3));
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(format!(
@@ -111,58 +135,153 @@ fn docker_runs_with_output_exit_code_stdin_and_tty() {
 
 #[test]
 fn docker_detached_exec_top_stats_pause_stop_rm() {
-    let Some(d) = Docker::new("dklife") else { return };
-    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sleep", "300"]);
+    let Some(d) = Docker::new("dklife") else {
+        return;
+    };
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--runtime",
+        "hull",
+        "--network",
+        "none",
+        IMAGE,
+        "sleep",
+        "300",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let id = stdout(&out).trim().to_owned();
-    assert_eq!(stdout(&d.docker(&["exec", &id, "echo", "exec-ok"])), "exec-ok\n");
+    assert_eq!(
+        stdout(&d.docker(&["exec", &id, "echo", "exec-ok"])),
+        "exec-ok\n"
+    );
     // `top` lists through ps(1) in the host's view; give a loaded machine a moment.
-    let top = (0..20).map(|_| stdout(&d.docker(&["top", &id]))).find(|t| t.contains("sleep 300"));
+    let top = (0..20)
+        .map(|_| stdout(&d.docker(&["top", &id])))
+        .find(|t| t.contains("sleep 300"));
     assert!(top.is_some(), "docker top never showed the process");
-    assert_eq!(stdout(&d.docker(&["stats", "--no-stream", "--format", "{{.PIDs}}", &id])).trim(), "1");
+    assert_eq!(
+        stdout(&d.docker(&["stats", "--no-stream", "--format", "{{.PIDs}}", &id])).trim(),
+        "1"
+    );
     assert!(d.docker(&["pause", &id]).status.success());
-    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "paused");
+    assert_eq!(
+        stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
+        "paused"
+    );
     assert!(d.docker(&["unpause", &id]).status.success());
     // `update` goes to hull (`update --resources -`) and is seen inside.
-    let out = d.docker(&["update", "--memory", "32m", "--memory-swap", "32m", "--pids-limit", "20", "--cpus", "0.25", &id]);
+    let out = d.docker(&[
+        "update",
+        "--memory",
+        "32m",
+        "--memory-swap",
+        "32m",
+        "--pids-limit",
+        "20",
+        "--cpus",
+        "0.25",
+        &id,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let seen = d.docker(&["exec", &id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]);
+    let seen = d.docker(&[
+        "exec",
+        &id,
+        "cat",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/pids/pids.max",
+        "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+    ]);
     assert_eq!(stdout(&seen), "33554432\n20\n25000\n");
     // A pid 1 that handles SIGTERM gets it from `stop` and exits by itself, with its code.
-    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sh", "-c", "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done"]);
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--runtime",
+        "hull",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done",
+    ]);
     let trap = stdout(&out).trim().to_owned();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let t0 = std::time::Instant::now();
     assert!(d.docker(&["stop", "-t", "30", &trap]).status.success());
-    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "stopped by SIGTERM, not after the grace time");
-    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.ExitCode}}", &trap])).trim(), "7");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(10),
+        "stopped by SIGTERM, not after the grace time"
+    );
+    assert_eq!(
+        stdout(&d.docker(&["inspect", "-f", "{{.State.ExitCode}}", &trap])).trim(),
+        "7"
+    );
     assert_eq!(stdout(&d.docker(&["logs", &trap])), "got-term\n");
     assert!(d.docker(&["rm", &trap]).status.success());
     let t0 = std::time::Instant::now();
     assert!(d.docker(&["stop", "-t", "1", &id]).status.success());
-    assert!(t0.elapsed() >= std::time::Duration::from_millis(900), "SIGTERM ignored by pid 1, SIGKILL after 1 s");
-    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "exited");
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_millis(900),
+        "SIGTERM ignored by pid 1, SIGKILL after 1 s"
+    );
+    assert_eq!(
+        stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
+        "exited"
+    );
     assert!(d.docker(&["rm", &id]).status.success());
 }
 
 #[test]
 fn docker_limits_security_and_mounts_are_seen_inside() {
-    let Some(d) = Docker::new("dkopts") else { return };
+    let Some(d) = Docker::new("dkopts") else {
+        return;
+    };
     let out = d.run_ok(
         &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"],
         &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
     );
     assert_eq!(out, "67108864\n50\n50000\n");
     // Enforced, not just written: the 6th fork fails; a memory hog is OOM-killed (137).
-    let out = d.run(&["--pids-limit", "5"], &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"]);
-    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
-    assert_eq!(d.run_ok(&["--memory", "16m", "--memory-swap", "16m"], &["sh", "-c", "tail /dev/zero; echo $?"]), "137\n");
-    let out = d.run_ok(
-        &["--cap-drop", "ALL", "--cap-add", "NET_RAW", "--security-opt", "no-new-privileges", "--read-only", "--hostname", "dkhost"],
-        &["sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; hostname; touch /x 2>&1; true"],
+    let out = d.run(
+        &["--pids-limit", "5"],
+        &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"],
     );
-    assert_eq!(out, "CapEff:\t0000000000002000\nNoNewPrivs:\t1\ndkhost\ntouch: /x: Read-only file system\n");
-    assert_eq!(d.run_ok(&["--user", "1000:1000"], &["sh", "-c", "id -u; id -g"]), "1000\n1000\n");
+    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
+    assert_eq!(
+        d.run_ok(
+            &["--memory", "16m", "--memory-swap", "16m"],
+            &["sh", "-c", "tail /dev/zero; echo $?"]
+        ),
+        "137\n"
+    );
+    let out = d.run_ok(
+        &[
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "NET_RAW",
+            "--security-opt",
+            "no-new-privileges",
+            "--read-only",
+            "--hostname",
+            "dkhost",
+        ],
+        &[
+            "sh",
+            "-c",
+            "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; hostname; touch /x 2>&1; true",
+        ],
+    );
+    assert_eq!(
+        out,
+        "CapEff:\t0000000000002000\nNoNewPrivs:\t1\ndkhost\ntouch: /x: Read-only file system\n"
+    );
+    assert_eq!(
+        d.run_ok(&["--user", "1000:1000"], &["sh", "-c", "id -u; id -g"]),
+        "1000\n1000\n"
+    );
     let vol = d.dir.join("vol");
     std::fs::create_dir_all(&vol).unwrap();
     std::fs::write(vol.join("f"), "host\n").unwrap();
@@ -172,24 +291,64 @@ fn docker_limits_security_and_mounts_are_seen_inside() {
     let profile = d.dir.join("seccomp.json");
     std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
     let opt = format!("seccomp={}", profile.display());
-    let out = d.run_ok(&["--security-opt", &opt], &["sh", "-c", "mkdir /tmp/d 2>&1; true"]);
-    assert_eq!(out, "mkdir: can't create directory '/tmp/d': Operation not permitted\n");
+    let out = d.run_ok(
+        &["--security-opt", &opt],
+        &["sh", "-c", "mkdir /tmp/d 2>&1; true"],
+    );
+    assert_eq!(
+        out,
+        "mkdir: can't create directory '/tmp/d': Operation not permitted\n"
+    );
 }
 
 #[test]
 fn docker_shows_hulls_errors() {
-    let Some(d) = Docker::new("dkerr") else { return };
+    let Some(d) = Docker::new("dkerr") else {
+        return;
+    };
     let out = d.run(&[], &["/no/such/program"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("process.args[0]: /no/such/program"), "{}", stderr(&out));
-    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sleep", "300"]);
+    assert!(
+        stderr(&out).contains("process.args[0]: /no/such/program"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--runtime",
+        "hull",
+        "--network",
+        "none",
+        IMAGE,
+        "sleep",
+        "300",
+    ]);
     let id = stdout(&out).trim().to_owned();
     let out = d.docker(&["exec", &id, "/no/such/program"]);
-    assert!(stdout(&out).contains("process.args[0]") || stderr(&out).contains("process.args[0]"), "{} {}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("process.args[0]") || stderr(&out).contains("process.args[0]"),
+        "{} {}",
+        stdout(&out),
+        stderr(&out)
+    );
     // Docker refuses a --memory below 6 MB itself; one it lets through but the kernel cannot
     // honour (an update below what the container holds in tmpfs, no swap) fails in hull, and
     // hull's message, naming the field, is what the user reads.
-    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", "--memory", "64m", IMAGE, "sh", "-c", "dd if=/dev/zero of=/dev/shm/x bs=1M count=20; sleep 300"]);
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--runtime",
+        "hull",
+        "--network",
+        "none",
+        "--memory",
+        "64m",
+        IMAGE,
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/dev/shm/x bs=1M count=20; sleep 300",
+    ]);
     let big = stdout(&out).trim().to_owned();
     for _ in 0..100 {
         if stdout(&d.docker(&["exec", &big, "ls", "-l", "/dev/shm/x"])).contains("20971520") {
@@ -199,30 +358,61 @@ fn docker_shows_hulls_errors() {
     }
     let out = d.docker(&["update", "--memory", "8m", "--memory-swap", "8m", &big]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("linux.resources.memory.limit: writing \"8388608\""), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Device or resource busy"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("linux.resources.memory.limit: writing \"8388608\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("Device or resource busy"),
+        "{}",
+        stderr(&out)
+    );
     // Config errors from create: a sysctl the kernel does not have, a ulimit above root's.
     let out = d.run(&["--sysctl", "net.ipv4.no_such_sysctl=1"], &["true"]);
-    assert!(stderr(&out).contains("linux.sysctl: writing \"1\" to /proc/sys/net/ipv4/no_such_sysctl"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("linux.sysctl: writing \"1\" to /proc/sys/net/ipv4/no_such_sysctl"),
+        "{}",
+        stderr(&out)
+    );
     let out = d.run(&["--ulimit", "nofile=30000:30000"], &["true"]);
-    assert!(stderr(&out).contains("(process.rlimits): EPERM"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(process.rlimits): EPERM"),
+        "{}",
+        stderr(&out)
+    );
     // --privileged asks for every capability Docker knows; root here lacks CAP_SYS_RESOURCE
     // (runc fails too: "unable to apply caps"): hull names the one it cannot grant.
     let out = d.run(&["--privileged"], &["true"]);
-    assert!(stderr(&out).contains("process.capabilities: CAP_SYS_RESOURCE not held by hull"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("process.capabilities: CAP_SYS_RESOURCE not held by hull"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn docker_more_run_options_are_seen_inside() {
-    let Some(d) = Docker::new("dkmore") else { return };
-    let out = d.run_ok(&["--read-only", "--tmpfs", "/tmp"], &["sh", "-c", "touch /tmp/a && echo ok; stat -c %a /tmp"]);
+    let Some(d) = Docker::new("dkmore") else {
+        return;
+    };
+    let out = d.run_ok(
+        &["--read-only", "--tmpfs", "/tmp"],
+        &["sh", "-c", "touch /tmp/a && echo ok; stat -c %a /tmp"],
+    );
     assert_eq!(out, "ok\n1777\n");
     let out = d.run_ok(
         &["--device", "/dev/null:/dev/xnull", "--ulimit", "nofile=1000:1000", "--oom-score-adj", "500", "--shm-size", "1m", "--sysctl", "net.ipv4.ip_forward=1"],
         &["sh", "-c", "stat -c '%F %t,%T' /dev/xnull; ulimit -n; cat /proc/self/oom_score_adj; df -k /dev/shm | awk 'NR==2 {print $2}'; cat /proc/sys/net/ipv4/ip_forward"],
     );
     assert_eq!(out, "character special file 1,3\n1000\n500\n1024\n1\n");
-    assert_eq!(d.run_ok(&["--user", "1000:1000", "--group-add", "10"], &["grep", "Groups", "/proc/self/status"]), "Groups:\t10 1000 \n");
+    assert_eq!(
+        d.run_ok(
+            &["--user", "1000:1000", "--group-add", "10"],
+            &["grep", "Groups", "/proc/self/status"]
+        ),
+        "Groups:\t10 1000 \n"
+    );
     // Mounts: a tmpfs with mode and size, a read-only bind.
     let out = d.run_ok(
         &["--mount", "type=tmpfs,dst=/scratch,tmpfs-mode=1770,tmpfs-size=1m", "-v", &format!("{}:/data:ro", d.dir.display())],
@@ -234,34 +424,78 @@ fn docker_more_run_options_are_seen_inside() {
         &["--cpu-shares", "512", "--cpuset-cpus", "0", "--device-read-bps", "/dev/vda:1mb", "--memory", "32m", "--memory-reservation", "16m", "--memory-swappiness", "10", "--oom-kill-disable"],
         &["sh", "-c", "cd /sys/fs/cgroup; cat cpu/cpu.shares cpuset/cpuset.cpus blkio/blkio.throttle.read_bps_device memory/memory.soft_limit_in_bytes memory/memory.swappiness; head -1 memory/memory.oom_control"],
     );
-    assert_eq!(out, "512\n0\n254:0 1048576\n16777216\n10\noom_kill_disable 1\n");
-    let out = d.run_ok(&["--cgroupns", "private"], &["sh", "-c", "grep -vc ':/$' /proc/self/cgroup; true"]);
-    assert_eq!(out, "0\n", "every hierarchy shows the container's cgroup as /");
+    assert_eq!(
+        out,
+        "512\n0\n254:0 1048576\n16777216\n10\noom_kill_disable 1\n"
+    );
+    let out = d.run_ok(
+        &["--cgroupns", "private"],
+        &["sh", "-c", "grep -vc ':/$' /proc/self/cgroup; true"],
+    );
+    assert_eq!(
+        out, "0\n",
+        "every hierarchy shows the container's cgroup as /"
+    );
     if have("docker-init") {
-        let out = d.run_ok(&["--init"], &["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+        let out = d.run_ok(
+            &["--init"],
+            &["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"],
+        );
         assert!(out.starts_with("/sbin/docker-init -- sh -c"), "{out}");
     }
 }
 
 #[test]
 fn docker_exec_options_signals_restart_and_wait() {
-    let Some(d) = Docker::new("dkexec") else { return };
-    let out = d.docker(&["run", "-d", "--runtime", "hull", "--network", "none", IMAGE, "sh", "-c", "trap 'echo usr1' USR1; while :; do sleep 0.1; done"]);
+    let Some(d) = Docker::new("dkexec") else {
+        return;
+    };
+    let out = d.docker(&[
+        "run",
+        "-d",
+        "--runtime",
+        "hull",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'echo usr1' USR1; while :; do sleep 0.1; done",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let id = stdout(&out).trim().to_owned();
-    let out = d.docker(&["exec", "-u", "1000:1000", "-w", "/tmp", "-e", "X=y", &id, "sh", "-c", "id -u; id -g; pwd; echo $X"]);
+    let out = d.docker(&[
+        "exec",
+        "-u",
+        "1000:1000",
+        "-w",
+        "/tmp",
+        "-e",
+        "X=y",
+        &id,
+        "sh",
+        "-c",
+        "id -u; id -g; pwd; echo $X",
+    ]);
     assert_eq!(stdout(&out), "1000\n1000\n/tmp\ny\n", "{}", stderr(&out));
     let sock = format!("unix://{}/docker.sock", d.dir.display());
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!("echo typed | timeout -k 5 60 /usr/bin/docker -H {sock} exec -i {id} cat"));
+    cmd.arg("-c").arg(format!(
+        "echo typed | timeout -k 5 60 /usr/bin/docker -H {sock} exec -i {id} cat"
+    ));
     assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
     let mut cmd = tty_command(&format!("/usr/bin/docker -H {sock} exec -t {id} tty"));
     assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/"));
     assert!(d.docker(&["kill", "-s", "USR1", &id]).status.success());
-    let logs = (0..50).map(|_| stdout(&d.docker(&["logs", &id]))).find(|l| l.contains("usr1"));
+    let logs = (0..50)
+        .map(|_| stdout(&d.docker(&["logs", &id])))
+        .find(|l| l.contains("usr1"));
     assert!(logs.is_some(), "SIGUSR1 never reached the container");
     assert!(d.docker(&["restart", "-t", "0", &id]).status.success());
-    assert_eq!(stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(), "running");
+    assert_eq!(
+        stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
+        "running"
+    );
     assert!(d.docker(&["kill", &id]).status.success());
     assert_eq!(stdout(&d.docker(&["wait", &id])).trim(), "137");
     assert!(d.docker(&["rm", &id]).status.success());

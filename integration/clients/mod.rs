@@ -15,7 +15,10 @@ use crate::common::*;
 /// Whether `binary` is on PATH; tests of a manager that is not installed say so and pass
 /// (`hack/test` installs them, so CI always runs them).
 fn have(binary: &str) -> bool {
-    let found = Command::new("sh").args(["-c", &format!("command -v {binary}")]).output().is_ok_and(|o| o.status.success());
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found {
         eprintln!("SKIPPED: {binary} is not installed (hack/test installs it)");
     }
@@ -25,7 +28,14 @@ fn have(binary: &str) -> bool {
 /// `rootfs()` as a tar stream file, for `podman import` / `ctr image import`.
 fn busybox_tar(dir: &Path) -> PathBuf {
     let tar = dir.join("busybox.tar");
-    let st = Command::new("tar").arg("-C").arg(rootfs()).args(["-cf"]).arg(&tar).arg(".").status().unwrap();
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(rootfs())
+        .args(["-cf"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(st.success());
     tar
 }
@@ -44,7 +54,10 @@ fn run(dir: &Path, cmd: &mut Command) -> Output {
 /// from making that group at all.
 fn tty_command(line: &str) -> Command {
     let mut cmd = Command::new("script");
-    cmd.arg("-qec").arg(format!("exec timeout --foreground -k 5 60 {line}")).arg("/dev/null").env("SHELL", "/bin/sh");
+    cmd.arg("-qec")
+        .arg(format!("exec timeout --foreground -k 5 60 {line}"))
+        .arg("/dev/null")
+        .env("SHELL", "/bin/sh");
     cmd
 }
 
@@ -60,7 +73,11 @@ fn run_with_stdin(dir: &Path, cmd: &mut Command, open_pipe: bool) -> Output {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let (out, err) = (dir.join(format!(".o{n}")), dir.join(format!(".e{n}")));
-    let stdin = if open_pipe { std::process::Stdio::piped() } else { std::process::Stdio::null() };
+    let stdin = if open_pipe {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    };
     let mut child = cmd
         .stdin(stdin)
         .stdout(std::fs::File::create(&out).unwrap())
@@ -70,13 +87,22 @@ fn run_with_stdin(dir: &Path, cmd: &mut Command, open_pipe: bool) -> Output {
     let held = child.stdin.take();
     let status = child.wait().unwrap();
     drop(held);
-    Output { status, stdout: std::fs::read(&out).unwrap(), stderr: std::fs::read(&err).unwrap() }
+    Output {
+        status,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    }
 }
 
 /// Lazily unmount everything mounted under `dir` (deepest first): manager storage.
 fn unmount_under(dir: &Path) {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut points: Vec<PathBuf> = info.lines().filter_map(|l| l.split(' ').nth(4)).map(PathBuf::from).filter(|p| p.starts_with(dir)).collect();
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(PathBuf::from)
+        .filter(|p| p.starts_with(dir))
+        .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for p in points {
         let _ = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH);
@@ -87,7 +113,11 @@ fn unmount_under(dir: &Path) {
 /// runs there is the test's own (a conmon or shim on its way out): killed, then waited for.
 fn remove_cgroup_tree(rel: &str) {
     let mut dirs = Vec::new();
-    for base in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+    for base in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let top = base.path().join(rel.trim_start_matches('/'));
         collect_dirs(&top, &mut dirs);
     }
@@ -96,8 +126,15 @@ fn remove_cgroup_tree(rel: &str) {
     dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     for _ in 0..100 {
         for d in &dirs {
-            for pid in std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            for pid in std::fs::read_to_string(d.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
         }
         dirs.retain(|d| std::fs::remove_dir(d).is_err() && d.exists());

@@ -32,7 +32,13 @@ struct Insn {
 
 impl Insn {
     const fn new(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Self {
-        Insn { code, dst, src, off, imm }
+        Insn {
+            code,
+            dst,
+            src,
+            off,
+            imm,
+        }
     }
     /// dst = *(u32 *)(src + off)
     const fn load_word(dst: u8, src: u8, off: i16) -> Self {
@@ -92,7 +98,10 @@ fn access_bits(access: &str) -> i32 {
 }
 
 fn is_catch_all(r: &DeviceRule) -> bool {
-    r.kind == 'a' && r.major.is_none() && r.minor.is_none() && access_bits(&r.access) == ACC_MKNOD | ACC_READ | ACC_WRITE
+    r.kind == 'a'
+        && r.major.is_none()
+        && r.minor.is_none()
+        && access_bits(&r.access) == ACC_MKNOD | ACC_READ | ACC_WRITE
 }
 
 /// The rules that matter and the default: everything before the last catch-all is moot.
@@ -118,7 +127,11 @@ pub fn program(rules: &[DeviceRule]) -> Vec<u8> {
         let denied_bits = !access_bits(&rule.access) & (ACC_MKNOD | ACC_READ | ACC_WRITE);
         if denied_bits != 0 {
             // The rule applies only if every requested access is one it names.
-            block.extend([Insn::mov_reg(1, 3), Insn::and_imm(1, denied_bits), Insn::jne_imm(1, 0, 0)]);
+            block.extend([
+                Insn::mov_reg(1, 3),
+                Insn::and_imm(1, denied_bits),
+                Insn::jne_imm(1, 0, 0),
+            ]);
         }
         if let Some(major) = rule.major {
             block.push(Insn::jne_imm(4, major as i32, 0));
@@ -148,13 +161,25 @@ pub fn program(rules: &[DeviceRule]) -> Vec<u8> {
 /// ones that were there (so there is no moment without a filter).
 pub fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<()> {
     let field = "linux.resources.devices";
-    let cgroup = nix::fcntl::open(dir, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .with_context(|| format!("{field}: opening {}", dir.display()))?;
-    let old = sys::bpf_device_programs(cgroup.as_fd()).with_context(|| format!("{field}: listing the device programs of {}", dir.display()))?;
-    let prog = sys::bpf_load_device_program(&program(rules)).with_context(|| format!("{field}: loading the eBPF device filter"))?;
-    sys::bpf_attach_device_program(cgroup.as_fd(), prog.as_fd()).with_context(|| format!("{field}: attaching the eBPF device filter to {}", dir.display()))?;
+    let cgroup = nix::fcntl::open(
+        dir,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("{field}: opening {}", dir.display()))?;
+    let old = sys::bpf_device_programs(cgroup.as_fd())
+        .with_context(|| format!("{field}: listing the device programs of {}", dir.display()))?;
+    let prog = sys::bpf_load_device_program(&program(rules))
+        .with_context(|| format!("{field}: loading the eBPF device filter"))?;
+    sys::bpf_attach_device_program(cgroup.as_fd(), prog.as_fd()).with_context(|| {
+        format!(
+            "{field}: attaching the eBPF device filter to {}",
+            dir.display()
+        )
+    })?;
     for p in old {
-        sys::bpf_detach_device_program(cgroup.as_fd(), p.as_fd()).with_context(|| format!("{field}: detaching the previous device filter"))?;
+        sys::bpf_detach_device_program(cgroup.as_fd(), p.as_fd())
+            .with_context(|| format!("{field}: detaching the previous device filter"))?;
     }
     Ok(())
 }
@@ -163,15 +188,33 @@ pub fn apply(dir: &Path, rules: &[DeviceRule]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn rule(allow: bool, kind: char, major: Option<i64>, minor: Option<i64>, access: &str) -> DeviceRule {
-        DeviceRule { allow, kind, major, minor, access: access.into() }
+    fn rule(
+        allow: bool,
+        kind: char,
+        major: Option<i64>,
+        minor: Option<i64>,
+        access: &str,
+    ) -> DeviceRule {
+        DeviceRule {
+            allow,
+            kind,
+            major,
+            minor,
+            access: access.into(),
+        }
     }
 
     /// Run the program the way the kernel would, for one device access.
     fn eval(prog: &[u8], kind: i32, access: i32, major: u32, minor: u32) -> i64 {
         let insns: Vec<Insn> = prog
             .chunks(8)
-            .map(|c| Insn { code: c[0], dst: c[1] & 0xf, src: c[1] >> 4, off: i16::from_le_bytes([c[2], c[3]]), imm: i32::from_le_bytes([c[4], c[5], c[6], c[7]]) })
+            .map(|c| Insn {
+                code: c[0],
+                dst: c[1] & 0xf,
+                src: c[1] >> 4,
+                off: i16::from_le_bytes([c[2], c[3]]),
+                imm: i32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+            })
             .collect();
         let ctx = [((access << 16) | kind) as u32, major, minor];
         let mut r = [0i64; 11];
@@ -199,11 +242,27 @@ mod tests {
 
     #[test]
     fn deny_all_then_allow_some() {
-        let p = program(&[rule(false, 'a', None, None, "rwm"), rule(true, 'c', Some(1), Some(3), "rw"), rule(true, 'c', Some(136), None, "rwm")]);
-        assert_eq!(eval(&p, DEV_CHAR, ACC_READ | ACC_WRITE, 1, 3), 1, "/dev/null rw");
-        assert_eq!(eval(&p, DEV_CHAR, ACC_MKNOD, 1, 3), 0, "no mknod of /dev/null");
+        let p = program(&[
+            rule(false, 'a', None, None, "rwm"),
+            rule(true, 'c', Some(1), Some(3), "rw"),
+            rule(true, 'c', Some(136), None, "rwm"),
+        ]);
+        assert_eq!(
+            eval(&p, DEV_CHAR, ACC_READ | ACC_WRITE, 1, 3),
+            1,
+            "/dev/null rw"
+        );
+        assert_eq!(
+            eval(&p, DEV_CHAR, ACC_MKNOD, 1, 3),
+            0,
+            "no mknod of /dev/null"
+        );
         assert_eq!(eval(&p, DEV_CHAR, ACC_READ, 136, 7), 1, "any pts");
-        assert_eq!(eval(&p, DEV_BLOCK, ACC_READ, 1, 3), 0, "a block 1:3 is not the char 1:3");
+        assert_eq!(
+            eval(&p, DEV_BLOCK, ACC_READ, 1, 3),
+            0,
+            "a block 1:3 is not the char 1:3"
+        );
         assert_eq!(eval(&p, DEV_BLOCK, ACC_READ, 8, 0), 0, "sda");
     }
 
@@ -212,11 +271,22 @@ mod tests {
         let p = program(&[rule(false, 'b', Some(8), None, "rwm")]);
         assert_eq!(eval(&p, DEV_BLOCK, ACC_READ, 8, 0), 0);
         assert_eq!(eval(&p, DEV_CHAR, ACC_READ, 1, 5), 1);
-        let p = program(&[rule(false, 'a', None, None, "rwm"), rule(true, 'b', Some(8), None, "r"), rule(false, 'b', Some(8), Some(1), "r")]);
+        let p = program(&[
+            rule(false, 'a', None, None, "rwm"),
+            rule(true, 'b', Some(8), None, "r"),
+            rule(false, 'b', Some(8), Some(1), "r"),
+        ]);
         assert_eq!(eval(&p, DEV_BLOCK, ACC_READ, 8, 0), 1);
         assert_eq!(eval(&p, DEV_BLOCK, ACC_READ, 8, 1), 0);
         assert_eq!(eval(&p, DEV_BLOCK, ACC_WRITE, 8, 0), 0);
-        let p = program(&[rule(true, 'c', Some(1), Some(3), "rwm"), rule(false, 'a', None, None, "rwm")]);
-        assert_eq!(eval(&p, DEV_CHAR, ACC_READ, 1, 3), 0, "a later catch-all resets the list");
+        let p = program(&[
+            rule(true, 'c', Some(1), Some(3), "rwm"),
+            rule(false, 'a', None, None, "rwm"),
+        ]);
+        assert_eq!(
+            eval(&p, DEV_CHAR, ACC_READ, 1, 3),
+            0,
+            "a later catch-all resets the list"
+        );
     }
 }

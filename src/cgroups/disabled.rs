@@ -14,7 +14,12 @@ const WHY: &str = "the container has no cgroup (rootless with none delegated to 
 
 impl Manager for Disabled {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 0, dirs: Vec::new(), parents: Vec::new(), systemd_unit: None }
+        CgroupRecord {
+            version: 0,
+            dirs: Vec::new(),
+            parents: Vec::new(),
+            systemd_unit: None,
+        }
     }
     fn create(&self) -> Result<()> {
         Ok(())

@@ -13,7 +13,10 @@ pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
 
 pub fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
-    Ok(std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?.trim().to_owned())
+    Ok(std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .trim()
+        .to_owned())
 }
 
 pub fn exists(dir: &Path, file: &str) -> bool {
@@ -21,7 +24,11 @@ pub fn exists(dir: &Path, file: &str) -> bool {
 }
 
 pub fn pids(dir: &Path) -> Result<Vec<Pid>> {
-    Ok(read(dir, "cgroup.procs")?.lines().filter_map(|l| l.trim().parse().ok()).map(Pid::from_raw).collect())
+    Ok(read(dir, "cgroup.procs")?
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .map(Pid::from_raw)
+        .collect())
 }
 
 /// rmdir, retrying briefly while the kernel still counts exiting tasks; a missing dir is fine.

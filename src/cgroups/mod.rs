@@ -75,20 +75,30 @@ pub trait Manager {
 fn key_values(text: &str) -> serde_json::Map<String, serde_json::Value> {
     text.lines()
         .filter_map(|l| l.split_once(' '))
-        .filter_map(|(k, v)| Some((k.to_owned(), serde_json::Value::from(v.trim().parse::<u64>().ok()?))))
+        .filter_map(|(k, v)| {
+            Some((
+                k.to_owned(),
+                serde_json::Value::from(v.trim().parse::<u64>().ok()?),
+            ))
+        })
         .collect()
 }
 
 /// A number from a cgroup file ("max" reads as u64::MAX, as runc reports it).
 fn number(text: &str) -> u64 {
     let t = text.trim();
-    if t == "max" { u64::MAX } else { t.parse().unwrap_or(0) }
+    if t == "max" {
+        u64::MAX
+    } else {
+        t.parse().unwrap_or(0)
+    }
 }
 
 /// The cgroup mode of this host: a cgroup2 filesystem at /sys/fs/cgroup means v2; anything
 /// else (v1 controllers, with or without cgroup2 at /sys/fs/cgroup/unified) is v1.
 pub fn host_is_v2() -> bool {
-    nix::sys::statfs::statfs(ROOT).is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+    nix::sys::statfs::statfs(ROOT)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }
 
 /// The manager for a new container's cgroup at `path`.
@@ -149,8 +159,12 @@ fn from_fs_record(record: &CgroupRecord) -> Box<dyn Manager> {
 fn make_dir(dir: &Path, hierarchy_root: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
     use anyhow::Context;
     for attempt in 0..5 {
-        let missing: Vec<PathBuf> =
-            dir.ancestors().skip(1).take_while(|p| p.starts_with(hierarchy_root) && *p != hierarchy_root && !p.exists()).map(Path::to_owned).collect();
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .skip(1)
+            .take_while(|p| p.starts_with(hierarchy_root) && *p != hierarchy_root && !p.exists())
+            .map(Path::to_owned)
+            .collect();
         match std::fs::create_dir_all(dir) {
             Ok(()) => {
                 made.extend(missing);
@@ -191,7 +205,10 @@ mod tests {
         std::fs::remove_dir(base.join("shared/a/b/leaf")).unwrap();
         remove_parents(&made);
         assert!(!base.join("shared/a/b").exists(), "made and empty: removed");
-        assert!(base.join("shared/a").exists(), "still holds another container's cgroup");
+        assert!(
+            base.join("shared/a").exists(),
+            "still holds another container's cgroup"
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -23,7 +23,9 @@ impl CgroupMount {
         const NOT_CONTROLLERS: [&str; 4] = ["clone_children", "noprefix", "xattr", "nsdelegate"];
         self.options
             .split(',')
-            .filter(|o| !o.is_empty() && !o.starts_with("release_agent") && !NOT_CONTROLLERS.contains(o))
+            .filter(|o| {
+                !o.is_empty() && !o.starts_with("release_agent") && !NOT_CONTROLLERS.contains(o)
+            })
             .map(str::to_owned)
             .collect()
     }
@@ -31,7 +33,8 @@ impl CgroupMount {
 
 /// The cgroup mounts visible under /sys/fs/cgroup.
 pub fn cgroup_mounts() -> Result<Vec<CgroupMount>> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    let text =
+        std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
     Ok(parse(&text))
 }
 
@@ -45,11 +48,16 @@ pub fn parse(mountinfo: &str) -> Vec<CgroupMount> {
             let mount_point = PathBuf::from(pre.split(' ').nth(4)?);
             let mut post = post.split(' ');
             let (fstype, _, opts) = (post.next()?, post.next()?, post.next()?);
-            let cgroup = (matches!(fstype, "cgroup" | "cgroup2") && mount_point.starts_with(ROOT)).then(|| CgroupMount {
-                mount_point: mount_point.clone(),
-                fstype: fstype.to_owned(),
-                options: opts.split(',').filter(|o| *o != "rw" && *o != "ro").collect::<Vec<_>>().join(","),
-            });
+            let cgroup = (matches!(fstype, "cgroup" | "cgroup2") && mount_point.starts_with(ROOT))
+                .then(|| CgroupMount {
+                    mount_point: mount_point.clone(),
+                    fstype: fstype.to_owned(),
+                    options: opts
+                        .split(',')
+                        .filter(|o| *o != "rw" && *o != "ro")
+                        .collect::<Vec<_>>()
+                        .join(","),
+                });
             Some((mount_point, cgroup))
         })
         .collect();
@@ -57,7 +65,9 @@ pub fn parse(mountinfo: &str) -> Vec<CgroupMount> {
         .iter()
         .enumerate()
         .filter_map(|(i, (point, cgroup))| {
-            let hidden = entries[i + 1..].iter().any(|(later, _)| point.starts_with(later) && later != Path::new("/"));
+            let hidden = entries[i + 1..]
+                .iter()
+                .any(|(later, _)| point.starts_with(later) && later != Path::new("/"));
             cgroup.as_ref().filter(|_| !hidden).cloned()
         })
         .collect()
@@ -79,7 +89,10 @@ mod tests {
         assert_eq!(m.len(), 3);
         assert_eq!(m[0].controllers(), vec!["cpu", "cpuacct"]);
         assert_eq!(m[1].controllers(), vec!["name=systemd"]);
-        assert_eq!((m[2].fstype.as_str(), m[2].options.as_str()), ("cgroup2", "nsdelegate"));
+        assert_eq!(
+            (m[2].fstype.as_str(), m[2].options.as_str()),
+            ("cgroup2", "nsdelegate")
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ impl V1 {
         for h in hierarchies()? {
             let dir = match path {
                 CgroupPath::Absolute(p) => join(&h.mount_point, p),
-                CgroupPath::Systemd { unit, .. } => bail!("{unit} is made by the systemd driver, not by cgroupfs"),
+                CgroupPath::Systemd { unit, .. } => {
+                    bail!("{unit} is made by the systemd driver, not by cgroupfs")
+                }
                 CgroupPath::Relative(p) => {
                     let mine = own
                         .iter()
@@ -44,7 +46,10 @@ impl V1 {
         if dirs.is_empty() {
             bail!("no cgroup v1 hierarchies are mounted under {ROOT}");
         }
-        Ok(Self { dirs, parents: Default::default() })
+        Ok(Self {
+            dirs,
+            parents: Default::default(),
+        })
     }
 
     pub fn from_record(record: &CgroupRecord) -> Self {
@@ -58,34 +63,54 @@ impl V1 {
         let dirs = dirs
             .iter()
             .map(|d| {
-                let controllers = hs.iter().find(|h| d.starts_with(&h.mount_point)).map(|h| h.controllers.clone()).unwrap_or_default();
+                let controllers = hs
+                    .iter()
+                    .find(|h| d.starts_with(&h.mount_point))
+                    .map(|h| h.controllers.clone())
+                    .unwrap_or_default();
                 (controllers, d.clone())
             })
             .collect();
-        Self { dirs, parents: Default::default() }
+        Self {
+            dirs,
+            parents: Default::default(),
+        }
     }
 
     fn dir(&self, controller: &str) -> Option<&Path> {
-        self.dirs.iter().find(|(c, _)| c.iter().any(|x| x == controller)).map(|(_, d)| d.as_path())
+        self.dirs
+            .iter()
+            .find(|(c, _)| c.iter().any(|x| x == controller))
+            .map(|(_, d)| d.as_path())
     }
 
     /// Write `file` in the hierarchy of `controller`; a missing controller with a value to
     /// set is an error naming the field.
     fn set(&self, controller: &str, file: &str, value: &str, field: &str) -> Result<()> {
-        let dir = self.dir(controller).with_context(|| format!("{field}: the {controller} cgroup controller is not mounted"))?;
+        let dir = self.dir(controller).with_context(|| {
+            format!("{field}: the {controller} cgroup controller is not mounted")
+        })?;
         fs::write(dir, file, value).with_context(|| field.to_owned())
     }
 }
 
 impl Manager for V1 {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 1, dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(), parents: self.parents.borrow().clone(), systemd_unit: None }
+        CgroupRecord {
+            version: 1,
+            dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(),
+            parents: self.parents.borrow().clone(),
+            systemd_unit: None,
+        }
     }
 
     fn create(&self) -> Result<()> {
         let hs = hierarchies()?;
         for (controllers, dir) in &self.dirs {
-            let root = hs.iter().find(|h| dir.starts_with(&h.mount_point)).map_or(Path::new(ROOT), |h| h.mount_point.as_path());
+            let root = hs
+                .iter()
+                .find(|h| dir.starts_with(&h.mount_point))
+                .map_or(Path::new(ROOT), |h| h.mount_point.as_path());
             super::make_dir(dir, root, &mut self.parents.borrow_mut())?;
             if controllers.iter().any(|c| c == "cpuset") {
                 inherit_cpuset(dir)?;
@@ -99,11 +124,24 @@ impl Manager for V1 {
         if let Some(limit) = m.limit {
             // With memory+swap limited, memsw must never drop below the memory limit: raise
             // memsw first when growing.
-            let memsw = self.dir("memory").map(|d| fs::exists(d, "memory.memsw.limit_in_bytes")).unwrap_or(false);
+            let memsw = self
+                .dir("memory")
+                .map(|d| fs::exists(d, "memory.memsw.limit_in_bytes"))
+                .unwrap_or(false);
             if let (true, Some(swap)) = (memsw, m.swap) {
-                let _ = self.set("memory", "memory.memsw.limit_in_bytes", &swap.to_string(), "linux.resources.memory.swap");
+                let _ = self.set(
+                    "memory",
+                    "memory.memsw.limit_in_bytes",
+                    &swap.to_string(),
+                    "linux.resources.memory.swap",
+                );
             }
-            self.set("memory", "memory.limit_in_bytes", &limit.to_string(), "linux.resources.memory.limit")?;
+            self.set(
+                "memory",
+                "memory.limit_in_bytes",
+                &limit.to_string(),
+                "linux.resources.memory.limit",
+            )?;
         }
         if let Some(swap) = m.swap {
             match self.dir("memory") {
@@ -115,47 +153,110 @@ impl Manager for V1 {
             }
         }
         if let Some(v) = m.reservation {
-            self.set("memory", "memory.soft_limit_in_bytes", &v.to_string(), "linux.resources.memory.reservation")?;
+            self.set(
+                "memory",
+                "memory.soft_limit_in_bytes",
+                &v.to_string(),
+                "linux.resources.memory.reservation",
+            )?;
         }
         if let Some(on) = m.use_hierarchy {
             // Linux 6.x keeps every hierarchy on and refuses 0: say so by field.
-            self.set("memory", "memory.use_hierarchy", if on { "1" } else { "0" }, "linux.resources.memory.useHierarchy")?;
+            self.set(
+                "memory",
+                "memory.use_hierarchy",
+                if on { "1" } else { "0" },
+                "linux.resources.memory.useHierarchy",
+            )?;
         }
         if let Some(v) = m.swappiness {
-            self.set("memory", "memory.swappiness", &v.to_string(), "linux.resources.memory.swappiness")?;
+            self.set(
+                "memory",
+                "memory.swappiness",
+                &v.to_string(),
+                "linux.resources.memory.swappiness",
+            )?;
         }
         for (value, file, field) in [
-            (m.kernel, "memory.kmem.limit_in_bytes", "linux.resources.memory.kernel"),
-            (m.kernel_tcp, "memory.kmem.tcp.limit_in_bytes", "linux.resources.memory.kernelTCP"),
+            (
+                m.kernel,
+                "memory.kmem.limit_in_bytes",
+                "linux.resources.memory.kernel",
+            ),
+            (
+                m.kernel_tcp,
+                "memory.kmem.tcp.limit_in_bytes",
+                "linux.resources.memory.kernelTCP",
+            ),
         ] {
             if let Some(v) = value {
                 self.set("memory", file, &v.to_string(), field)?;
             }
         }
         if m.disable_oom_killer {
-            self.set("memory", "memory.oom_control", "1", "linux.resources.memory.disableOOMKiller")?;
+            self.set(
+                "memory",
+                "memory.oom_control",
+                "1",
+                "linux.resources.memory.disableOOMKiller",
+            )?;
         }
         let c = &r.cpu;
         if let Some(v) = c.shares {
-            self.set("cpu", "cpu.shares", &v.to_string(), "linux.resources.cpu.shares")?;
+            self.set(
+                "cpu",
+                "cpu.shares",
+                &v.to_string(),
+                "linux.resources.cpu.shares",
+            )?;
         }
         if let Some(v) = c.period {
-            self.set("cpu", "cpu.cfs_period_us", &v.to_string(), "linux.resources.cpu.period")?;
+            self.set(
+                "cpu",
+                "cpu.cfs_period_us",
+                &v.to_string(),
+                "linux.resources.cpu.period",
+            )?;
         }
         if let Some(v) = c.quota {
-            self.set("cpu", "cpu.cfs_quota_us", &v.to_string(), "linux.resources.cpu.quota")?;
+            self.set(
+                "cpu",
+                "cpu.cfs_quota_us",
+                &v.to_string(),
+                "linux.resources.cpu.quota",
+            )?;
         }
         if let Some(v) = c.burst {
-            self.set("cpu", "cpu.cfs_burst_us", &v.to_string(), "linux.resources.cpu.burst")?;
+            self.set(
+                "cpu",
+                "cpu.cfs_burst_us",
+                &v.to_string(),
+                "linux.resources.cpu.burst",
+            )?;
         }
         if let Some(v) = c.realtime_period {
-            self.set("cpu", "cpu.rt_period_us", &v.to_string(), "linux.resources.cpu.realtimePeriod")?;
+            self.set(
+                "cpu",
+                "cpu.rt_period_us",
+                &v.to_string(),
+                "linux.resources.cpu.realtimePeriod",
+            )?;
         }
         if let Some(v) = c.realtime_runtime {
-            self.set("cpu", "cpu.rt_runtime_us", &v.to_string(), "linux.resources.cpu.realtimeRuntime")?;
+            self.set(
+                "cpu",
+                "cpu.rt_runtime_us",
+                &v.to_string(),
+                "linux.resources.cpu.realtimeRuntime",
+            )?;
         }
         if let Some(v) = c.idle {
-            self.set("cpu", "cpu.idle", &v.to_string(), "linux.resources.cpu.idle")?;
+            self.set(
+                "cpu",
+                "cpu.idle",
+                &v.to_string(),
+                "linux.resources.cpu.idle",
+            )?;
         }
         if let Some(v) = &c.cpus {
             self.set("cpuset", "cpuset.cpus", v, "linux.resources.cpu.cpus")?;
@@ -164,42 +265,98 @@ impl Manager for V1 {
             self.set("cpuset", "cpuset.mems", v, "linux.resources.cpu.mems")?;
         }
         if let Some(v) = r.pids_limit {
-            let v = if v == -1 { "max".to_owned() } else { v.to_string() };
+            let v = if v == -1 {
+                "max".to_owned()
+            } else {
+                v.to_string()
+            };
             self.set("pids", "pids.max", &v, "linux.resources.pids.limit")?;
         }
         let b = &r.blkio;
         if let Some(v) = b.weight {
-            self.set("blkio", "blkio.weight", &v.to_string(), "linux.resources.blockIO.weight")?;
+            self.set(
+                "blkio",
+                "blkio.weight",
+                &v.to_string(),
+                "linux.resources.blockIO.weight",
+            )?;
         }
         if let Some(v) = b.leaf_weight {
-            self.set("blkio", "blkio.leaf_weight", &v.to_string(), "linux.resources.blockIO.leafWeight")?;
+            self.set(
+                "blkio",
+                "blkio.leaf_weight",
+                &v.to_string(),
+                "linux.resources.blockIO.leafWeight",
+            )?;
         }
         for &(major, minor, weight, leaf) in &b.weight_device {
-            for (value, file) in [(weight, "blkio.weight_device"), (leaf, "blkio.leaf_weight_device")] {
+            for (value, file) in [
+                (weight, "blkio.weight_device"),
+                (leaf, "blkio.leaf_weight_device"),
+            ] {
                 if let Some(v) = value {
-                    self.set("blkio", file, &format!("{major}:{minor} {v}"), "linux.resources.blockIO.weightDevice")?;
+                    self.set(
+                        "blkio",
+                        file,
+                        &format!("{major}:{minor} {v}"),
+                        "linux.resources.blockIO.weightDevice",
+                    )?;
                 }
             }
         }
         for &(kind, major, minor, rate) in &b.throttle {
             let (file, field) = kind.v1_file();
-            self.set("blkio", file, &format!("{major}:{minor} {rate}"), &format!("linux.resources.blockIO.{field}"))?;
+            self.set(
+                "blkio",
+                file,
+                &format!("{major}:{minor} {rate}"),
+                &format!("linux.resources.blockIO.{field}"),
+            )?;
         }
         for (size, limit) in &r.hugepages {
-            self.set("hugetlb", &format!("hugetlb.{size}.limit_in_bytes"), &limit.to_string(), "linux.resources.hugepageLimits")?;
+            self.set(
+                "hugetlb",
+                &format!("hugetlb.{size}.limit_in_bytes"),
+                &limit.to_string(),
+                "linux.resources.hugepageLimits",
+            )?;
         }
         for (i, rule) in r.devices.iter().enumerate() {
-            let file = if rule.allow { "devices.allow" } else { "devices.deny" };
-            self.set("devices", file, &rule.v1_line(), &format!("linux.resources.devices[{i}]"))?;
+            let file = if rule.allow {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            };
+            self.set(
+                "devices",
+                file,
+                &rule.v1_line(),
+                &format!("linux.resources.devices[{i}]"),
+            )?;
         }
         if let Some(id) = r.net_class_id {
-            self.set("net_cls", "net_cls.classid", &id.to_string(), "linux.resources.network.classID")?;
+            self.set(
+                "net_cls",
+                "net_cls.classid",
+                &id.to_string(),
+                "linux.resources.network.classID",
+            )?;
         }
         for (iface, prio) in &r.net_priorities {
-            self.set("net_prio", "net_prio.ifpriomap", &format!("{iface} {prio}"), "linux.resources.network.priorities")?;
+            self.set(
+                "net_prio",
+                "net_prio.ifpriomap",
+                &format!("{iface} {prio}"),
+                "linux.resources.network.priorities",
+            )?;
         }
         for (dev, limits) in &r.rdma {
-            self.set("rdma", "rdma.max", &rdma_line(dev, *limits), &format!("linux.resources.rdma.{dev}"))?;
+            self.set(
+                "rdma",
+                "rdma.max",
+                &rdma_line(dev, *limits),
+                &format!("linux.resources.rdma.{dev}"),
+            )?;
         }
         if !r.unified.is_empty() {
             bail!("linux.resources.unified: needs a cgroup v2 host (this one is v1)");
@@ -220,19 +377,29 @@ impl Manager for V1 {
             .iter()
             .map(|(_, dir)| {
                 let path = dir.join("tasks");
-                let fd = open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).with_context(|| format!("opening {}", path.display()))?;
+                let fd = open(
+                    &path,
+                    OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .with_context(|| format!("opening {}", path.display()))?;
                 Ok((path, fd))
             })
             .collect()
     }
 
     fn pids(&self) -> Result<Vec<Pid>> {
-        let dir = self.dir("pids").or_else(|| self.dir("freezer")).or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
+        let dir = self
+            .dir("pids")
+            .or_else(|| self.dir("freezer"))
+            .or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
         dir.map(fs::pids).unwrap_or_else(|| Ok(Vec::new()))
     }
 
     fn set_frozen(&self, frozen: bool) -> Result<()> {
-        let dir = self.dir("freezer").context("the freezer cgroup controller is not mounted")?;
+        let dir = self
+            .dir("freezer")
+            .context("the freezer cgroup controller is not mounted")?;
         let want = if frozen { "FROZEN" } else { "THAWED" };
         for _ in 0..1000 {
             fs::write(dir, "freezer.state", want)?;
@@ -245,7 +412,9 @@ impl Manager for V1 {
     }
 
     fn is_frozen(&self) -> bool {
-        self.dir("freezer").and_then(|d| fs::read(d, "freezer.state").ok()).is_some_and(|s| s == "FROZEN")
+        self.dir("freezer")
+            .and_then(|d| fs::read(d, "freezer.state").ok())
+            .is_some_and(|s| s == "FROZEN")
     }
 
     fn destroy(&self) -> Result<()> {
@@ -257,18 +426,33 @@ impl Manager for V1 {
     }
 
     fn memory_usage(&self) -> Option<u64> {
-        self.dir("memory").and_then(|d| fs::read(d, "memory.usage_in_bytes").ok()).map(|t| number(&t))
+        self.dir("memory")
+            .and_then(|d| fs::read(d, "memory.usage_in_bytes").ok())
+            .map(|t| number(&t))
     }
 
     fn oom_kills(&self) -> u64 {
         // "oom_kill N" in memory.oom_control (Linux 4.13 and later).
-        let text = self.dir("memory").and_then(|d| fs::read(d, "memory.oom_control").ok()).unwrap_or_default();
-        key_values(&text).get("oom_kill").and_then(|v| v.as_u64()).unwrap_or(0)
+        let text = self
+            .dir("memory")
+            .and_then(|d| fs::read(d, "memory.oom_control").ok())
+            .unwrap_or_default();
+        key_values(&text)
+            .get("oom_kill")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
     }
 
     fn stats(&self) -> Result<serde_json::Value> {
-        let read = |c: &str, f: &str| self.dir(c).and_then(|d| fs::read(d, f).ok()).unwrap_or_default();
-        let percpu: Vec<u64> = read("cpuacct", "cpuacct.usage_percpu").split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let read = |c: &str, f: &str| {
+            self.dir(c)
+                .and_then(|d| fs::read(d, f).ok())
+                .unwrap_or_default()
+        };
+        let percpu: Vec<u64> = read("cpuacct", "cpuacct.usage_percpu")
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
         let acct = key_values(&read("cpuacct", "cpuacct.stat"));
         // cpuacct.stat counts USER_HZ ticks (100 per second); runc reports nanoseconds.
         let ticks_ns = |k: &str| acct.get(k).and_then(|v| v.as_u64()).unwrap_or(0) * 10_000_000;
@@ -294,13 +478,20 @@ impl Manager for V1 {
 /// An `rdma.max` line (same format in v1 and v2): `mlx4_0 hca_handle=2 hca_object=2000`.
 pub fn rdma_line(dev: &str, (handles, objects): (Option<u32>, Option<u32>)) -> String {
     let num = |v: Option<u32>| v.map_or("max".to_owned(), |v| v.to_string());
-    format!("{dev} hca_handle={} hca_object={}", num(handles), num(objects))
+    format!(
+        "{dev} hca_handle={} hca_object={}",
+        num(handles),
+        num(objects)
+    )
 }
 
 /// A new v1 cpuset cgroup starts with no cpus or mems, so no task could join it: copy them
 /// down from the nearest ancestor, level by level.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let mut chain: Vec<&Path> = dir.ancestors().take_while(|p| fs::exists(p, "cpuset.cpus")).collect();
+    let mut chain: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| fs::exists(p, "cpuset.cpus"))
+        .collect();
     chain.reverse();
     for pair in chain.windows(2) {
         let (parent, child) = (pair[0], pair[1]);
@@ -326,7 +517,10 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
     Ok(super::mounts::cgroup_mounts()?
         .into_iter()
         .filter(|m| m.fstype == "cgroup")
-        .map(|m| Hierarchy { controllers: m.controllers(), mount_point: m.mount_point })
+        .map(|m| Hierarchy {
+            controllers: m.controllers(),
+            mount_point: m.mount_point,
+        })
         .collect())
 }
 
@@ -336,7 +530,10 @@ mod tests {
 
     #[test]
     fn controller_sets_match_in_any_order() {
-        assert!(same_set("cpuacct,cpu", &["cpu".to_owned(), "cpuacct".to_owned()]));
+        assert!(same_set(
+            "cpuacct,cpu",
+            &["cpu".to_owned(), "cpuacct".to_owned()]
+        ));
         assert!(!same_set("", &["cpu".to_owned()]));
     }
 }

@@ -18,22 +18,37 @@ impl V2 {
     pub fn for_path(path: &CgroupPath) -> Result<Self> {
         let dir = match path {
             CgroupPath::Absolute(p) => join(Path::new(ROOT), p),
-            CgroupPath::Systemd { unit, .. } => bail!("{unit} is made by the systemd driver, not by cgroupfs"),
+            CgroupPath::Systemd { unit, .. } => {
+                bail!("{unit} is made by the systemd driver, not by cgroupfs")
+            }
             CgroupPath::Relative(p) => {
-                let own = fs::own_cgroups()?.into_iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p).unwrap_or_else(|| "/".into());
+                let own = fs::own_cgroups()?
+                    .into_iter()
+                    .find(|(c, _)| c.is_empty())
+                    .map(|(_, p)| p)
+                    .unwrap_or_else(|| "/".into());
                 join(&join(Path::new(ROOT), Path::new(&own)), p)
             }
         };
-        Ok(Self { dir, parents: Default::default() })
+        Ok(Self {
+            dir,
+            parents: Default::default(),
+        })
     }
 
     pub fn from_record(record: &CgroupRecord) -> Self {
-        Self { dir: record.dirs.first().cloned().unwrap_or_default(), parents: std::cell::RefCell::new(record.parents.clone()) }
+        Self {
+            dir: record.dirs.first().cloned().unwrap_or_default(),
+            parents: std::cell::RefCell::new(record.parents.clone()),
+        }
     }
 
     fn set(&self, file: &str, value: &str, field: &str) -> Result<()> {
         if !fs::exists(&self.dir, file) {
-            bail!("{field}: {} does not exist (controller not enabled, or not in this kernel)", self.dir.join(file).display());
+            bail!(
+                "{field}: {} does not exist (controller not enabled, or not in this kernel)",
+                self.dir.join(file).display()
+            );
         }
         fs::write(&self.dir, file, value).with_context(|| field.to_owned())
     }
@@ -53,18 +68,32 @@ pub fn blkio_to_io_weight(w: u16) -> u64 {
 }
 
 fn max_or(v: i64) -> String {
-    if v < 0 { "max".into() } else { v.to_string() }
+    if v < 0 {
+        "max".into()
+    } else {
+        v.to_string()
+    }
 }
 
 impl Manager for V2 {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { version: 2, dirs: vec![self.dir.clone()], parents: self.parents.borrow().clone(), systemd_unit: None }
+        CgroupRecord {
+            version: 2,
+            dirs: vec![self.dir.clone()],
+            parents: self.parents.borrow().clone(),
+            systemd_unit: None,
+        }
     }
 
     fn create(&self) -> Result<()> {
         // Enable every available controller in each ancestor's subtree_control, top down, so
         // the new cgroup has them.
-        let mut ancestors: Vec<&Path> = self.dir.ancestors().skip(1).take_while(|p| p.starts_with(ROOT)).collect();
+        let mut ancestors: Vec<&Path> = self
+            .dir
+            .ancestors()
+            .skip(1)
+            .take_while(|p| p.starts_with(ROOT))
+            .collect();
         ancestors.reverse();
         for dir in ancestors {
             if !dir.exists() {
@@ -74,7 +103,10 @@ impl Manager for V2 {
                 }
             }
             let available = fs::read(dir, "cgroup.controllers").unwrap_or_default();
-            let enable: Vec<String> = available.split_whitespace().map(|c| format!("+{c}")).collect();
+            let enable: Vec<String> = available
+                .split_whitespace()
+                .map(|c| format!("+{c}"))
+                .collect();
             if !enable.is_empty() {
                 // Best effort: a parent with processes of its own cannot enable controllers.
                 let _ = fs::write(dir, "cgroup.subtree_control", &enable.join(" "));
@@ -94,7 +126,11 @@ impl Manager for V2 {
             self.set("memory.max", &max_or(v), "linux.resources.memory.limit")?;
         }
         if let Some(v) = m.reservation {
-            self.set("memory.low", &max_or(v), "linux.resources.memory.reservation")?;
+            self.set(
+                "memory.low",
+                &max_or(v),
+                "linux.resources.memory.reservation",
+            )?;
         }
         if let Some(swap) = m.swap {
             // v1's swap is memory+swap; v2's memory.swap.max is swap alone.
@@ -107,12 +143,20 @@ impl Manager for V2 {
         }
         let c = &r.cpu;
         if let Some(s) = c.shares {
-            self.set("cpu.weight", &shares_to_weight(s).to_string(), "linux.resources.cpu.shares")?;
+            self.set(
+                "cpu.weight",
+                &shares_to_weight(s).to_string(),
+                "linux.resources.cpu.shares",
+            )?;
         }
         if c.quota.is_some() || c.period.is_some() {
             let quota = c.quota.map_or("max".to_owned(), max_or);
             let period = c.period.unwrap_or(100_000);
-            self.set("cpu.max", &format!("{quota} {period}"), "linux.resources.cpu.quota")?;
+            self.set(
+                "cpu.max",
+                &format!("{quota} {period}"),
+                "linux.resources.cpu.quota",
+            )?;
         }
         if let Some(v) = c.burst {
             self.set("cpu.max.burst", &v.to_string(), "linux.resources.cpu.burst")?;
@@ -131,25 +175,45 @@ impl Manager for V2 {
         }
         let b = &r.blkio;
         if let Some(w) = b.weight {
-            self.set("io.weight", &blkio_to_io_weight(w).to_string(), "linux.resources.blockIO.weight")?;
+            self.set(
+                "io.weight",
+                &blkio_to_io_weight(w).to_string(),
+                "linux.resources.blockIO.weight",
+            )?;
         }
         for &(major, minor, weight, _) in &b.weight_device {
             if let Some(w) = weight {
-                self.set("io.weight", &format!("{major}:{minor} {}", blkio_to_io_weight(w)), "linux.resources.blockIO.weightDevice")?;
+                self.set(
+                    "io.weight",
+                    &format!("{major}:{minor} {}", blkio_to_io_weight(w)),
+                    "linux.resources.blockIO.weightDevice",
+                )?;
             }
         }
         for &(kind, major, minor, rate) in &b.throttle {
             let field = format!("linux.resources.blockIO.{}", kind.v1_file().1);
-            self.set("io.max", &format!("{major}:{minor} {}={rate}", kind.v2_key()), &field)?;
+            self.set(
+                "io.max",
+                &format!("{major}:{minor} {}={rate}", kind.v2_key()),
+                &field,
+            )?;
         }
         for (size, limit) in &r.hugepages {
-            self.set(&format!("hugetlb.{size}.max"), &max_or(*limit), "linux.resources.hugepageLimits")?;
+            self.set(
+                &format!("hugetlb.{size}.max"),
+                &max_or(*limit),
+                "linux.resources.hugepageLimits",
+            )?;
         }
         if r.net_class_id.is_some() || !r.net_priorities.is_empty() {
             bail!("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers (use eBPF or the network manager)");
         }
         for (dev, limits) in &r.rdma {
-            self.set("rdma.max", &super::v1::rdma_line(dev, *limits), &format!("linux.resources.rdma.{dev}"))?;
+            self.set(
+                "rdma.max",
+                &super::v1::rdma_line(dev, *limits),
+                &format!("linux.resources.rdma.{dev}"),
+            )?;
         }
         for (key, value) in &r.unified {
             self.set(key, value, &format!("linux.resources.unified.{key}"))?;
@@ -172,7 +236,10 @@ impl Manager for V2 {
         fs::write(&self.dir, "cgroup.freeze", if frozen { "1" } else { "0" })?;
         let want = if frozen { "frozen 1" } else { "frozen 0" };
         for _ in 0..1000 {
-            if fs::read(&self.dir, "cgroup.events")?.lines().any(|l| l == want) {
+            if fs::read(&self.dir, "cgroup.events")?
+                .lines()
+                .any(|l| l == want)
+            {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -195,17 +262,24 @@ impl Manager for V2 {
     }
 
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
-        let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+        let flags = nix::fcntl::OFlag::O_PATH
+            | nix::fcntl::OFlag::O_DIRECTORY
+            | nix::fcntl::OFlag::O_CLOEXEC;
         nix::fcntl::open(&self.dir, flags, nix::sys::stat::Mode::empty()).ok()
     }
 
     fn memory_usage(&self) -> Option<u64> {
-        fs::read(&self.dir, "memory.current").ok().map(|t| number(&t))
+        fs::read(&self.dir, "memory.current")
+            .ok()
+            .map(|t| number(&t))
     }
 
     fn oom_kills(&self) -> u64 {
         let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
-        key_values(&text).get("oom_kill").and_then(|v| v.as_u64()).unwrap_or(0)
+        key_values(&text)
+            .get("oom_kill")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
     }
 
     fn stats(&self) -> Result<serde_json::Value> {
@@ -240,6 +314,9 @@ mod tests {
         assert_eq!(blkio_to_io_weight(10), 1);
         assert_eq!(blkio_to_io_weight(1000), 10_000);
         assert_eq!(blkio_to_io_weight(500), 4950);
-        assert_eq!(super::super::v1::rdma_line("mlx4_0", (Some(2), None)), "mlx4_0 hca_handle=2 hca_object=max");
+        assert_eq!(
+            super::super::v1::rdma_line("mlx4_0", (Some(2), None)),
+            "mlx4_0 hca_handle=2 hca_object=max"
+        );
     }
 }

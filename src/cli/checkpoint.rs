@@ -48,7 +48,9 @@ impl CriuFlags {
     /// The options, paths made absolute; `--lazy-pages` refused.
     pub fn shared(&self) -> Result<Shared> {
         if self.lazy_pages {
-            bail!("--lazy-pages: not supported by hull (it needs CRIU's page server and userfaultfd)");
+            bail!(
+                "--lazy-pages: not supported by hull (it needs CRIU's page server and userfaultfd)"
+            );
         }
         let image_path = match &self.image_path {
             Some(p) => super::create::absolute(p)?,
@@ -56,7 +58,11 @@ impl CriuFlags {
         };
         Ok(Shared {
             image_path,
-            work_path: self.work_path.as_deref().map(super::create::absolute).transpose()?,
+            work_path: self
+                .work_path
+                .as_deref()
+                .map(super::create::absolute)
+                .transpose()?,
             tcp_established: self.tcp_established,
             ext_unix_sk: self.ext_unix_sk,
             shell_job: self.shell_job,
@@ -89,21 +95,30 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let shared = a.criu.shared()?;
     let criu_bin = criu::binary(g.criu.as_deref())?;
     if a.pre_dump {
-        let ok = std::process::Command::new(&criu_bin).args(["check", "--feature", "mem_dirty_track"]).output().is_ok_and(|o| o.status.success());
+        let ok = std::process::Command::new(&criu_bin)
+            .args(["check", "--feature", "mem_dirty_track"])
+            .output()
+            .is_ok_and(|o| o.status.success());
         if !ok {
             bail!("--pre-dump: this kernel has no soft-dirty memory tracking (criu check --feature mem_dirty_track fails)");
         }
         bail!("--pre-dump: not supported by hull yet");
     }
     let dir = StateDir::open(&g.root, &a.id)?;
-    let record = dir.load()?.with_context(|| format!("container {:?} is still being created", a.id))?;
+    let record = dir
+        .load()?
+        .with_context(|| format!("container {:?} is still being created", a.id))?;
     match dir.status(Some(&record)) {
         ContainerStatus::Running => {}
         status => bail!("cannot checkpoint container {:?}: it is {status}", a.id),
     }
     let opts = DumpOptions {
         shared,
-        parent_path: a.parent_path.as_deref().map(super::create::absolute).transpose()?,
+        parent_path: a
+            .parent_path
+            .as_deref()
+            .map(super::create::absolute)
+            .transpose()?,
         leave_running: a.leave_running,
     };
     criu::dump(&criu_bin, &record.id, &record.rootfs, record.pid, &opts)?;

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use super::{CgroupManagerArg, Global};
 use crate::plan::{Plan, PlanOptions};
 use crate::process::console::ConsoleTarget;
-use crate::process::notify;
 use crate::process::create::{self, CreateOptions};
+use crate::process::notify;
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
@@ -78,7 +78,11 @@ pub fn prepare_with(
     if notify_socket.is_some() {
         notify::add_to_spec(&mut spec, &g.root.join(&a.id));
     }
-    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
     let console = match (&a.console_socket, terminal && can_proxy) {
         (Some(path), _) => Some(ConsoleTarget::Socket(absolute(path)?)),
         (None, true) => Some(ConsoleTarget::Proxy),
@@ -90,17 +94,39 @@ pub fn prepare_with(
     if systemd_cgroup && no_cgroup {
         bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
     }
-    let plan_opts = PlanOptions { no_pivot: a.no_pivot, has_console: console.is_some(), extras, no_cgroup, systemd_cgroup };
+    let plan_opts = PlanOptions {
+        no_pivot: a.no_pivot,
+        has_console: console.is_some(),
+        extras,
+        no_cgroup,
+        systemd_cgroup,
+    };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
-    Ok((plan, CreateOptions { pid_file, console, preserve_fds: a.preserve_fds + listen_fds, notify_socket }))
+    Ok((
+        plan,
+        CreateOptions {
+            pid_file,
+            console,
+            preserve_fds: a.preserve_fds + listen_fds,
+            notify_socket,
+        },
+    ))
 }
 
 /// `LISTEN_FDS` from the caller (systemd socket activation), when it names us in LISTEN_PID
 /// (or does not name anyone).
 fn listen_fds() -> i32 {
-    let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<i32>().ok()) else { return 0 };
-    match std::env::var("LISTEN_PID").ok().and_then(|p| p.parse::<u32>().ok()) {
+    let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+    else {
+        return 0;
+    };
+    match std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+    {
         Some(pid) if pid != std::process::id() => 0,
         _ => n.max(0),
     }

@@ -15,7 +15,11 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let mode = if a.force { DeleteMode::Force } else { DeleteMode::Normal };
+    let mode = if a.force {
+        DeleteMode::Force
+    } else {
+        DeleteMode::Normal
+    };
     lifecycle::delete(&g.root, &a.id, mode)?;
     Ok(0)
 }

@@ -76,29 +76,65 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     lsm::apparmor("--apparmor", a.apparmor.as_deref())?;
     lsm::selinux("--process-label", a.process_label.as_deref())?;
     let dir = StateDir::open(&g.root, &a.id)?;
-    let record = dir.load()?.with_context(|| format!("container {:?} is still being created", a.id))?;
+    let record = dir
+        .load()?
+        .with_context(|| format!("container {:?} is still being created", a.id))?;
     let spec = process_spec(&a, record.process.clone())?;
-    lsm::check_process(&spec, if a.process.is_some() { "--process: " } else { "process." })?;
+    lsm::check_process(
+        &spec,
+        if a.process.is_some() {
+            "--process: "
+        } else {
+            "process."
+        },
+    )?;
     let console = match (&a.console_socket, spec.terminal().unwrap_or(false)) {
         (Some(path), _) => Some(ConsoleTarget::Socket(super::create::absolute(path)?)),
         (None, true) => Some(ConsoleTarget::Proxy),
         (None, false) => None,
     };
-    let plan = ProcessPlan::from_spec(&spec, &PlanOptions { has_console: console.is_some(), ..Default::default() })?;
-    let waited = if a.detach { None } else { Some(wait::prepare()?) };
-    let opts = ExecOptions { pid_file: a.pid_file.clone(), console, ignore_paused: a.ignore_paused, preserve_fds: a.preserve_fds };
+    let plan = ProcessPlan::from_spec(
+        &spec,
+        &PlanOptions {
+            has_console: console.is_some(),
+            ..Default::default()
+        },
+    )?;
+    let waited = if a.detach {
+        None
+    } else {
+        Some(wait::prepare()?)
+    };
+    let opts = ExecOptions {
+        pid_file: a.pid_file.clone(),
+        console,
+        ignore_paused: a.ignore_paused,
+        preserve_fds: a.preserve_fds,
+    };
     let execd = exec::exec(dir, &record, &plan, &opts)?;
     let Some(waited) = waited else { return Ok(0) };
-    wait::wait_forwarding(execd.pid, execd.pidfd.as_fd(), &waited, execd.master.as_ref())
+    wait::wait_forwarding(
+        execd.pid,
+        execd.pidfd.as_fd(),
+        &waited,
+        execd.master.as_ref(),
+    )
 }
 
 /// The process to run: `--process FILE`, or the container's own process with the command
 /// line's changes, as runc builds it.
 fn process_spec(a: &Args, base: Option<Process>) -> Result<Process> {
     if let Some(path) = &a.process {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading --process {}", path.display()))?;
-        return serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("parsing --process {}: line {} column {}: {e}", path.display(), e.line(), e.column()));
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --process {}", path.display()))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "parsing --process {}: line {} column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        });
     }
     if a.command.is_empty() {
         bail!("exec: give a command to run (or --process FILE)");
@@ -121,13 +157,20 @@ fn process_spec(a: &Args, base: Option<Process>) -> Result<Process> {
             Some((u, g)) => (u, Some(g)),
             None => (user.as_str(), None),
         };
-        p.user_mut().set_uid(uid.parse().with_context(|| format!("--user: bad uid {uid:?}"))?);
+        p.user_mut().set_uid(
+            uid.parse()
+                .with_context(|| format!("--user: bad uid {uid:?}"))?,
+        );
         if let Some(g) = gid {
-            p.user_mut().set_gid(g.parse().with_context(|| format!("--user: bad gid {g:?}"))?);
+            p.user_mut().set_gid(
+                g.parse()
+                    .with_context(|| format!("--user: bad gid {g:?}"))?,
+            );
         }
     }
     if !a.additional_gids.is_empty() {
-        p.user_mut().set_additional_gids(Some(a.additional_gids.clone()));
+        p.user_mut()
+            .set_additional_gids(Some(a.additional_gids.clone()));
     }
     if !a.cap.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();

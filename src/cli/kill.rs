@@ -23,12 +23,18 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir.load()?;
     match (dir.status(record.as_ref()), record) {
-        (ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused, Some(r)) => {
+        (
+            ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused,
+            Some(r),
+        ) => {
             lifecycle::send_signal(&r, signal, a.all)?;
             Ok(0)
         }
         // runc's words, "container not running": containerd's shim recognizes them and treats
         // a kill that raced the container's exit as done.
-        (status, _) => bail!("cannot kill container {:?}: container not running (it is {status})", a.id),
+        (status, _) => bail!(
+            "cannot kill container {:?}: container not running (it is {status})",
+            a.id
+        ),
     }
 }

@@ -26,7 +26,11 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     // A container deleted while we list is simply not listed.
     let states: Vec<StateJson> = ids
         .iter()
-        .filter_map(|id| lifecycle::snapshot(&g.root, id).ok().map(|s| StateJson::new(id, s)))
+        .filter_map(|id| {
+            lifecycle::snapshot(&g.root, id)
+                .ok()
+                .map(|s| StateJson::new(id, s))
+        })
         .collect();
     match a.format {
         Format::Json => println!("{}", serde_json::to_string(&states)?),
@@ -39,7 +43,14 @@ fn table(states: &[StateJson]) -> String {
     let rows: Vec<[String; 6]> = states
         .iter()
         .map(|s| {
-            [s.id.clone(), s.pid.to_string(), s.status.into(), s.bundle.display().to_string(), s.created.clone(), s.owner.clone()]
+            [
+                s.id.clone(),
+                s.pid.to_string(),
+                s.status.into(),
+                s.bundle.display().to_string(),
+                s.created.clone(),
+                s.owner.clone(),
+            ]
         })
         .collect();
     let header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from);
@@ -52,7 +63,11 @@ fn table(states: &[StateJson]) -> String {
     std::iter::once(&header)
         .chain(&rows)
         .map(|r| {
-            let cells: Vec<String> = r.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let cells: Vec<String> = r
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
             format!("{}\n", cells.join("   ").trim_end())
         })
         .collect()

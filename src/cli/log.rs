@@ -23,7 +23,11 @@ struct Config {
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
 pub fn init(file: Option<PathBuf>, format: LogFormat, debug: bool) {
-    let _ = CONFIG.set(Config { file, format, debug });
+    let _ = CONFIG.set(Config {
+        file,
+        format,
+        debug,
+    });
 }
 
 pub fn debug_enabled() -> bool {
@@ -95,6 +99,9 @@ mod tests {
 
     #[test]
     fn text_lines_quote_the_message() {
-        assert_eq!(format_line(LogFormat::Text, "debug", "a b", "T"), "time=\"T\" level=debug msg=\"a b\"\n");
+        assert_eq!(
+            format_line(LogFormat::Text, "debug", "a b", "T"),
+            "time=\"T\" level=debug msg=\"a b\"\n"
+        );
     }
 }

@@ -10,8 +10,8 @@ mod kill;
 mod list;
 pub mod log;
 mod pause;
-mod restore;
 mod ps;
+mod restore;
 mod run;
 mod spec;
 mod start;
@@ -82,7 +82,11 @@ pub struct Global {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "hull", about = "hull: a small, fast, runc-compatible OCI container runtime", disable_version_flag = true)]
+#[command(
+    name = "hull",
+    about = "hull: a small, fast, runc-compatible OCI container runtime",
+    disable_version_flag = true
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -143,10 +147,17 @@ pub fn main() -> i32 {
     // host binary) or ptrace us: every hull process, not only init (CVE-2019-5736).
     let _ = nix::sys::prctl::set_dumpable(false);
     let cli = Cli::parse();
-    log::init(cli.global.log.clone(), cli.global.log_format, cli.global.debug);
+    log::init(
+        cli.global.log.clone(),
+        cli.global.log_format,
+        cli.global.debug,
+    );
     if cli.version {
         println!("hull version {}", env!("CARGO_PKG_VERSION"));
-        println!("commit: {}", option_env!("HULL_COMMIT").unwrap_or("unknown"));
+        println!(
+            "commit: {}",
+            option_env!("HULL_COMMIT").unwrap_or("unknown")
+        );
         println!("spec: {SPEC_VERSION}");
         return 0;
     }

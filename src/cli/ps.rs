@@ -18,12 +18,19 @@ pub struct Args {
 pub fn run(g: &Global, a: Args) -> Result<i32> {
     let pids = lifecycle::pids(&StateDir::open(&g.root, &a.id)?)?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string(&pids.iter().map(|p| p.as_raw()).collect::<Vec<_>>())?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string(&pids.iter().map(|p| p.as_raw()).collect::<Vec<_>>())?
+        ),
         Format::Table => {
             println!("PID   CMD");
             for pid in pids {
                 let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let cmd: Vec<String> = cmd.split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+                let cmd: Vec<String> = cmd
+                    .split(|b| *b == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect();
                 println!("{:<5} {}", pid, cmd.join(" "));
             }
         }

@@ -1,8 +1,8 @@
 //! `hull restore --image-path P [--bundle B] [-d] ID`: a new, running container from CRIU
 //! images and a bundle (runc's flags). Without `-d` it waits for the container, as `run`.
 
-use std::os::fd::AsFd;
 use anyhow::Result;
+use std::os::fd::AsFd;
 
 use super::{create, Global};
 use crate::criu;
@@ -31,7 +31,11 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let criu_bin = criu::binary(g.criu.as_deref())?;
     let (plan, opts) = create::prepare(g, &a.create)?;
     // In the foreground the restored init (reparented when criu exits) is ours to wait for.
-    let waited = if a.detach { None } else { Some(wait::prepare()?) };
+    let waited = if a.detach {
+        None
+    } else {
+        Some(wait::prepare()?)
+    };
     let restored = restore::restore(&g.root, &plan, &opts, &criu_bin, &r)?;
     let Some(waited) = waited else { return Ok(0) };
     let id = plan.id.clone();

@@ -32,7 +32,11 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let (spec, extras) = crate::spec::load(&bundle)?;
     let (plan, opts) = create::prepare_with(g, c, spec, extras, &bundle, a.tty, !a.detach)?;
     let id = plan.id.clone();
-    let waited = if a.detach { None } else { Some(wait::prepare()?) };
+    let waited = if a.detach {
+        None
+    } else {
+        Some(wait::prepare()?)
+    };
     let created = create_container(&g.root, &plan, &opts)?;
     if let Err(e) = lifecycle::start(&created.dir) {
         drop(created.dir);
@@ -42,7 +46,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let Some(waited) = waited else { return Ok(0) };
     // Let `kill`, `delete` etc. work on the container while we wait.
     drop(created.dir);
-    let code = wait::wait_forwarding(created.pid, created.pidfd.as_fd(), &waited, created.master.as_ref())?;
+    let code = wait::wait_forwarding(
+        created.pid,
+        created.pidfd.as_fd(),
+        &waited,
+        created.master.as_ref(),
+    )?;
     if !a.keep {
         lifecycle::delete(&g.root, &id, DeleteMode::Force)?;
     }

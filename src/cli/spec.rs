@@ -23,7 +23,10 @@ pub fn run(a: Args) -> Result<i32> {
         bail!("{} exists: remove it first", path.display());
     }
     let mut spec = if a.rootless {
-        Spec::rootless(nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())
+        Spec::rootless(
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
     } else {
         Spec::default()
     };

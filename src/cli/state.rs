@@ -41,7 +41,11 @@ impl StateJson {
                 oci_version: r.oci_version,
                 id: r.id,
                 // A stopped container has no process: runc reports pid 0.
-                pid: if status == ContainerStatus::Stopped { 0 } else { r.pid },
+                pid: if status == ContainerStatus::Stopped {
+                    0
+                } else {
+                    r.pid
+                },
                 status: status.as_str(),
                 bundle: r.bundle,
                 rootfs: r.rootfs,
@@ -66,6 +70,9 @@ impl StateJson {
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
     let snap = lifecycle::snapshot(&g.root, &a.id)?;
-    println!("{}", serde_json::to_string_pretty(&StateJson::new(&a.id, snap))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&StateJson::new(&a.id, snap))?
+    );
     Ok(0)
 }

@@ -75,16 +75,26 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         Some(path) => {
             let text = if path.as_os_str() == "-" {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("reading --resources from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading --resources from stdin")?;
                 s
             } else {
-                std::fs::read_to_string(path).with_context(|| format!("reading --resources {}", path.display()))?
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --resources {}", path.display()))?
             };
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("parsing --resources: line {} column {}: {e}", e.line(), e.column()))?
+            serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "parsing --resources: line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                )
+            })?
         }
     };
     apply_flags(&a, &mut resources)?;
-    let resources: LinuxResources = serde_json::from_value(resources).context("--resources: not a linux.resources object")?;
+    let resources: LinuxResources =
+        serde_json::from_value(resources).context("--resources: not a linux.resources object")?;
     lifecycle::update(&StateDir::open(&g.root, &a.id)?, &resources)?;
     Ok(0)
 }
@@ -128,7 +138,11 @@ fn apply_flags(a: &Args, r: &mut Value) -> Result<()> {
         ("--kernel-memory-tcp", "kernelTCP", &a.kernel_memory_tcp),
     ] {
         if let Some(text) = value {
-            set("memory", key, json!(bytes(text).with_context(|| format!("{flag} {text:?}"))?));
+            set(
+                "memory",
+                key,
+                json!(bytes(text).with_context(|| format!("{flag} {text:?}"))?),
+            );
         }
     }
     Ok(())
@@ -141,7 +155,10 @@ fn bytes(text: &str) -> Result<i64> {
     if t == "-1" {
         return Ok(-1);
     }
-    let t = t.strip_suffix("ib").or_else(|| t.strip_suffix('b')).unwrap_or(&t);
+    let t = t
+        .strip_suffix("ib")
+        .or_else(|| t.strip_suffix('b'))
+        .unwrap_or(&t);
     let (digits, shift) = match t.chars().last() {
         Some('k') => (&t[..t.len() - 1], 10),
         Some('m') => (&t[..t.len() - 1], 20),
@@ -150,7 +167,10 @@ fn bytes(text: &str) -> Result<i64> {
         Some('p') => (&t[..t.len() - 1], 50),
         _ => (t, 0),
     };
-    let n: f64 = digits.trim().parse().map_err(|_| anyhow::anyhow!("not a size (bytes, or a number with k, m, g, t or p)"))?;
+    let n: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("not a size (bytes, or a number with k, m, g, t or p)"))?;
     if n < 0.0 || !n.is_finite() {
         bail!("a size must not be negative (use -1 for no limit)");
     }

@@ -20,7 +20,8 @@ pub fn run(kind: &str, hooks: &[HookPlan], state: &State, status: ContainerState
     }
     let json = state_json(state, status)?;
     for (i, hook) in hooks.iter().enumerate() {
-        run_one(hook, &json).with_context(|| format!("hooks.{kind}[{i}] {}", hook.path.display()))?;
+        run_one(hook, &json)
+            .with_context(|| format!("hooks.{kind}[{i}] {}", hook.path.display()))?;
     }
     Ok(())
 }
@@ -49,7 +50,13 @@ fn state_json(state: &State, status: ContainerState) -> Result<Vec<u8>> {
 }
 
 /// The state hooks see (runtime.md "State").
-pub fn state(version: &str, id: &str, pid: i32, bundle: &std::path::Path, annotations: &std::collections::BTreeMap<String, String>) -> State {
+pub fn state(
+    version: &str,
+    id: &str,
+    pid: i32,
+    bundle: &std::path::Path,
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> State {
     let mut s = State::default();
     s.set_version(version.to_owned());
     s.set_id(id.to_owned());
@@ -60,14 +67,16 @@ pub fn state(version: &str, id: &str, pid: i32, bundle: &std::path::Path, annota
 }
 
 fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
-    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating the hook's stdin pipe")?;
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .context("creating the hook's stdin pipe")?;
     let (pid, pidfd) = match sys::clone_fork(0).context("forking the hook")? {
         sys::Forked::Child => {
             // In the child: stdin from the pipe, then exec; only _exit on failure.
             if sys::dup2(read.as_raw_fd(), 0).is_err() {
                 sys::exit_now(126);
             }
-            let path = std::ffi::CString::new(hook.path.as_os_str().as_encoded_bytes()).unwrap_or_default();
+            let path = std::ffi::CString::new(hook.path.as_os_str().as_encoded_bytes())
+                .unwrap_or_default();
             let _ = sys::execve(&path, &hook.args, &hook.env);
             sys::exit_now(127)
         }
@@ -80,10 +89,16 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
     let _ = sys::ignore_sigpipe();
     let _ = std::fs::File::from(write).write_all(state_json);
     let _ = sys::default_sigpipe();
-    let timeout = hook.timeout_secs.map(|s| s.saturating_mul(1000)).unwrap_or(u32::MAX);
+    let timeout = hook
+        .timeout_secs
+        .map(|s| s.saturating_mul(1000))
+        .unwrap_or(u32::MAX);
     let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-    let ready = poll(&mut fds, PollTimeout::try_from(timeout.min(i32::MAX as u32) as i32).unwrap_or(PollTimeout::NONE))
-        .context("waiting for the hook")?;
+    let ready = poll(
+        &mut fds,
+        PollTimeout::try_from(timeout.min(i32::MAX as u32) as i32).unwrap_or(PollTimeout::NONE),
+    )
+    .context("waiting for the hook")?;
     if ready == 0 {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
         let _ = waitpid(pid, None);

@@ -11,8 +11,8 @@ use nix::sys::signal::Signal;
 use oci_spec::runtime::ContainerState;
 
 use crate::crash::crash_point;
-use crate::{cgroups, hooks, rootfs, sys};
 use crate::state::{open_init, ContainerStatus, StateDir};
+use crate::{cgroups, hooks, rootfs, sys};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteMode {
@@ -25,8 +25,10 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         Ok(d) => d,
         // Nothing to remove: --force succeeds, as runc's does.
         // (Truly absent: not merely out of reach, which stays an error.)
-        Err(_) if mode == DeleteMode::Force
-            && std::fs::symlink_metadata(root.join(id)).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        Err(_)
+            if mode == DeleteMode::Force
+                && std::fs::symlink_metadata(root.join(id))
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
         {
             return Ok(())
         }
@@ -37,7 +39,11 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
     match (dir.status(record.as_ref()), mode) {
         // runtime.md: deleting a container that is not stopped is an error (runc also
         // deletes created ones; the spec and its validation suite do not).
-        (status @ (ContainerStatus::Running | ContainerStatus::Created | ContainerStatus::Paused), DeleteMode::Normal) => {
+        (
+            status
+            @ (ContainerStatus::Running | ContainerStatus::Created | ContainerStatus::Paused),
+            DeleteMode::Normal,
+        ) => {
             bail!("cannot delete container {id:?}: it is {status} (stop it first, or use --force)")
         }
         (ContainerStatus::Creating, DeleteMode::Normal) => {
@@ -81,7 +87,12 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         if !record.own_mount_namespace {
             rootfs::detach_host_mounts(&record.rootfs);
         }
-        hooks::run_warn("poststop", &record.hooks().poststop, &record.hook_state(), ContainerState::Stopped);
+        hooks::run_warn(
+            "poststop",
+            &record.hooks().poststop,
+            &record.hook_state(),
+            ContainerState::Stopped,
+        );
     }
     crash_point("delete:cleaned");
     dir.remove()

@@ -47,7 +47,10 @@ pub fn start(dir: &StateDir) -> Result<()> {
         ContainerStatus::Created if record.as_ref().is_some_and(|r| r.process.is_none()) => {
             // Release init so it exits: the container stops, as there is nothing to run.
             fifo::signal_start(&dir.fifo_path())?;
-            bail!("cannot start container {:?}: config.json has no process", dir.id())
+            bail!(
+                "cannot start container {:?}: config.json has no process",
+                dir.id()
+            )
         }
         ContainerStatus::Created => {
             let notify = match record.as_ref().and_then(|r| r.notify_socket.as_ref()) {
@@ -62,13 +65,21 @@ pub fn start(dir: &StateDir) -> Result<()> {
             }
             crate::crash::crash_point("start:signalled");
             if let Some(r) = &record {
-                hooks::run_warn("poststart", &r.hooks().poststart, &r.hook_state(), ContainerState::Running);
+                hooks::run_warn(
+                    "poststart",
+                    &r.hooks().poststart,
+                    &r.hook_state(),
+                    ContainerState::Running,
+                );
             }
             Ok(())
         }
         ContainerStatus::Creating => bail!("container {:?} is still being created", dir.id()),
         ContainerStatus::Running | ContainerStatus::Paused => {
-            bail!("cannot start container {:?}: it is already running", dir.id())
+            bail!(
+                "cannot start container {:?}: it is already running",
+                dir.id()
+            )
         }
         ContainerStatus::Stopped => bail!("cannot start container {:?}: it has stopped", dir.id()),
     }
@@ -84,10 +95,20 @@ pub fn container_pids(record: &Record) -> Result<Vec<nix::unistd::Pid>> {
     if !record.own_pid_namespace {
         return Ok(vec![init]);
     }
-    let ns = std::fs::read_link(format!("/proc/{init}/ns/pid")).map_err(|e| anyhow::anyhow!("reading init's pid namespace: {e}"))?;
+    let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))
+        .map_err(|e| anyhow::anyhow!("reading init's pid namespace: {e}"))?;
     let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").map_err(|e| anyhow::anyhow!("reading /proc: {e}"))?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+    for entry in std::fs::read_dir("/proc")
+        .map_err(|e| anyhow::anyhow!("reading /proc: {e}"))?
+        .flatten()
+    {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
         if std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|p| p == ns) {
             out.push(nix::unistd::Pid::from_raw(pid));
         }

@@ -15,14 +15,21 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         return Signal::try_from(n).with_context(|| format!("unknown signal number {n}"));
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     Signal::from_str(&name).with_context(|| format!("unknown signal {s:?}"))
 }
 
 /// Signal init, or with `all` every process of the container's pid namespace.
 pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
     let Some(pidfd) = open_init(record) else {
-        bail!("cannot kill container {:?}: container not running", record.id);
+        bail!(
+            "cannot kill container {:?}: container not running",
+            record.id
+        );
     };
     if all {
         let pids = super::container_pids(record)?;
@@ -32,8 +39,12 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
             }
         }
     }
-    sys::pidfd_send_signal(pidfd.as_fd(), signal as i32)
-        .with_context(|| format!("sending {signal} to container {:?} (pid {})", record.id, record.pid))
+    sys::pidfd_send_signal(pidfd.as_fd(), signal as i32).with_context(|| {
+        format!(
+            "sending {signal} to container {:?} (pid {})",
+            record.id, record.pid
+        )
+    })
 }
 
 #[cfg(test)]

@@ -36,9 +36,13 @@ pub fn devices(linux: &Linux) -> Result<Vec<DevicePlan>> {
                 LinuxDeviceType::C | LinuxDeviceType::U => 'c',
                 LinuxDeviceType::B => 'b',
                 LinuxDeviceType::P => 'p',
-                LinuxDeviceType::A => bail!("{field}.type: \"a\" is only for cgroup rules, not a device to create"),
+                LinuxDeviceType::A => {
+                    bail!("{field}.type: \"a\" is only for cgroup rules, not a device to create")
+                }
             };
-            let num = |n: i64, what: &str| u64::try_from(n).map_err(|_| anyhow::anyhow!("{field}.{what}: {n} is negative"));
+            let num = |n: i64, what: &str| {
+                u64::try_from(n).map_err(|_| anyhow::anyhow!("{field}.{what}: {n} is negative"))
+            };
             Ok(DevicePlan {
                 path: d.path().clone(),
                 kind,
@@ -93,7 +97,9 @@ mod tests {
 
     #[test]
     fn sysctls_need_their_namespace() {
-        let l = linux(r#"{"namespaces":[{"type":"mount"},{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#);
+        let l = linux(
+            r#"{"namespaces":[{"type":"mount"},{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#,
+        );
         let ns = NamespacePlan::from_spec(&l).unwrap();
         assert_eq!(sysctls(&l, &ns).unwrap()["net.ipv4.ip_forward"], "1");
         let l = linux(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"kernel.shmmax":"1"}}"#);
@@ -107,7 +113,13 @@ mod tests {
     #[test]
     fn devices_are_checked() {
         let d = devices(&linux(r#"{"devices":[{"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":438}]}"#)).unwrap();
-        assert_eq!((d[0].kind, d[0].major, d[0].minor, d[0].mode), ('c', 10, 229, 0o666));
-        assert!(devices(&linux(r#"{"devices":[{"path":"dev/x","type":"c","major":1,"minor":1}]}"#)).is_err());
+        assert_eq!(
+            (d[0].kind, d[0].major, d[0].minor, d[0].mode),
+            ('c', 10, 229, 0o666)
+        );
+        assert!(devices(&linux(
+            r#"{"devices":[{"path":"dev/x","type":"c","major":1,"minor":1}]}"#
+        ))
+        .is_err());
     }
 }

@@ -114,7 +114,8 @@ fn mutated_configs_never_panic() {
         }
         let text = cfg.to_string();
         if let Ok(spec) = crate::spec::parse(&text) {
-            if Plan::from_spec(&spec, Path::new("/bundle"), "fuzz", &PlanOptions::default()).is_ok() {
+            if Plan::from_spec(&spec, Path::new("/bundle"), "fuzz", &PlanOptions::default()).is_ok()
+            {
                 planned += 1;
             }
         }

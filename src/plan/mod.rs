@@ -2,9 +2,9 @@
 //! file reads, so every rule here is unit-tested without root. The executors (process, rootfs,
 //! security) only ever see a `Plan`, never the raw spec.
 
+mod devices;
 #[cfg(test)]
 mod fuzz;
-mod devices;
 mod hooks;
 pub mod mounts;
 mod namespaces;
@@ -24,7 +24,9 @@ pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
 pub use process::{ProcessPlan, Rlimit, SchedPlan, UserPlan};
-pub use resources::{BlkioPlan, CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan, Throttle};
+pub use resources::{
+    BlkioPlan, CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan, Throttle,
+};
 pub use security::CapsPlan;
 
 /// Everything `create` needs, checked and in the shape the executors use.
@@ -102,20 +104,30 @@ impl Plan {
         if !bundle.is_absolute() {
             bail!("bundle path {} must be absolute", bundle.display());
         }
-        let root = spec.root().as_ref().context("root: missing (the rootfs path is required)")?;
+        let root = spec
+            .root()
+            .as_ref()
+            .context("root: missing (the rootfs path is required)")?;
         if root.path().as_os_str().is_empty() {
             bail!("root.path: empty");
         }
         let linux = spec.linux().clone().unwrap_or_default();
         let namespaces = NamespacePlan::from_spec(&linux)?;
         let sysctl = devices::sysctls(&linux, &namespaces)?;
-        let process = spec.process().as_ref().map(|p| ProcessPlan::from_spec(p, opts)).transpose()?;
+        let process = spec
+            .process()
+            .as_ref()
+            .map(|p| ProcessPlan::from_spec(p, opts))
+            .transpose()?;
         let mounts = spec
             .mounts()
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, m)| MountPlan::from_spec(m, opts.extras.mount_id_maps.get(&i), bundle).with_context(|| format!("mounts[{i}]")))
+            .map(|(i, m)| {
+                MountPlan::from_spec(m, opts.extras.mount_id_maps.get(&i), bundle)
+                    .with_context(|| format!("mounts[{i}]"))
+            })
             .collect::<Result<Vec<_>>>()?;
         let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
         let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
@@ -127,7 +139,9 @@ impl Plan {
             Some(p) => mounts::propagation_flag(p)
                 .with_context(|| format!("linux.rootfsPropagation: unknown value {p:?}"))?,
         };
-        let default_devices = !mounts.iter().any(|m| m.destination == Path::new("/dev") && m.is_bind());
+        let default_devices = !mounts
+            .iter()
+            .any(|m| m.destination == Path::new("/dev") && m.is_bind());
         Ok(Plan {
             id: id.to_owned(),
             oci_version: spec.version().clone(),
@@ -136,7 +150,10 @@ impl Plan {
                 path: bundle.join(root.path()),
                 readonly: root.readonly().unwrap_or(false),
                 propagation,
-                propagation_set: linux.rootfs_propagation().as_deref().is_some_and(|p| !p.is_empty()),
+                propagation_set: linux
+                    .rootfs_propagation()
+                    .as_deref()
+                    .is_some_and(|p| !p.is_empty()),
                 no_pivot: opts.no_pivot,
             },
             process,
@@ -147,9 +164,20 @@ impl Plan {
             readonly_paths: container_paths(linux.readonly_paths(), "linux.readonlyPaths")?,
             hostname,
             domainname,
-            annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
-            hooks: spec.hooks().as_ref().map(HooksPlan::from_spec).transpose()?.unwrap_or_default(),
-            resources: ResourcesPlan::from_spec(&linux, id, opts.systemd_cgroup)?.without_cgroup_if(opts.no_cgroup)?,
+            annotations: spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            hooks: spec
+                .hooks()
+                .as_ref()
+                .map(HooksPlan::from_spec)
+                .transpose()?
+                .unwrap_or_default(),
+            resources: ResourcesPlan::from_spec(&linux, id, opts.systemd_cgroup)?
+                .without_cgroup_if(opts.no_cgroup)?,
             devices: devices::devices(&linux)?,
             sysctl,
             seccomp: linux.seccomp().clone().map(|spec| SeccompPlan {
@@ -205,14 +233,18 @@ pub(crate) mod tests {
 
     #[test]
     fn absolute_root_path_is_kept() {
-        let p = plan(&MINIMAL.replace(r#""path":"rootfs""#, r#""path":"/srv/r","readonly":true"#)).unwrap();
+        let p = plan(&MINIMAL.replace(r#""path":"rootfs""#, r#""path":"/srv/r","readonly":true"#))
+            .unwrap();
         assert_eq!(p.root.path, Path::new("/srv/r"));
         assert!(p.root.readonly);
     }
 
     #[test]
     fn missing_root_is_an_error_missing_process_is_not() {
-        let err = plan(r#"{"ociVersion":"1.2.1","process":{"args":["x"],"cwd":"/","user":{"uid":0,"gid":0}}}"#).unwrap_err();
+        let err = plan(
+            r#"{"ociVersion":"1.2.1","process":{"args":["x"],"cwd":"/","user":{"uid":0,"gid":0}}}"#,
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("root"));
         let p = plan(r#"{"ociVersion":"1.2.1","root":{"path":"r"},"linux":{"namespaces":[{"type":"mount"}]}}"#).unwrap();
         assert!(p.process.is_none());
@@ -237,7 +269,10 @@ pub(crate) mod tests {
 
     #[test]
     fn masked_paths_must_be_absolute() {
-        let j = MINIMAL.replace(r#""namespaces""#, r#""maskedPaths":["proc/kcore"],"namespaces""#);
+        let j = MINIMAL.replace(
+            r#""namespaces""#,
+            r#""maskedPaths":["proc/kcore"],"namespaces""#,
+        );
         assert!(format!("{:#}", plan(&j).unwrap_err()).contains("linux.maskedPaths"));
     }
 }

@@ -111,23 +111,44 @@ impl MountPlan {
             _ => MountKind::Fresh,
         };
         let source = match (m.source(), kind) {
-            (None, MountKind::Bind { .. }) => bail!("source: a bind mount of {} needs a source", dest.display()),
+            (None, MountKind::Bind { .. }) => {
+                bail!("source: a bind mount of {} needs a source", dest.display())
+            }
             (Some(s), MountKind::Bind { .. }) => Some(bundle.join(s)),
             (s, _) => s.clone(),
         };
         if copy_up && fstype != "tmpfs" {
-            bail!("options: tmpcopyup is only for tmpfs, not {}", if bind { "bind" } else { &fstype });
+            bail!(
+                "options: tmpcopyup is only for tmpfs, not {}",
+                if bind { "bind" } else { &fstype }
+            );
         }
         let none = MountIdMaps::default();
         let maps = maps.unwrap_or(&none);
-        let (uid, gid) = (id_maps(&maps.uid_mappings, "uidMappings")?, id_maps(&maps.gid_mappings, "gidMappings")?);
+        let (uid, gid) = (
+            id_maps(&maps.uid_mappings, "uidMappings")?,
+            id_maps(&maps.gid_mappings, "gidMappings")?,
+        );
         let id_map = match (uid.is_empty(), gid.is_empty()) {
             (true, true) => None,
             (false, false) if bind => Some(MountIdMap { uid, gid }),
-            (false, false) => bail!("uidMappings: idmapped mounts are supported for bind mounts, not {fstype}"),
+            (false, false) => {
+                bail!("uidMappings: idmapped mounts are supported for bind mounts, not {fstype}")
+            }
             _ => bail!("uidMappings/gidMappings: an idmapped mount needs both"),
         };
-        Ok(Self { destination, source, fstype, kind, flags, propagation, data: data.join(","), recursive_attrs, copy_up, id_map })
+        Ok(Self {
+            destination,
+            source,
+            fstype,
+            kind,
+            flags,
+            propagation,
+            data: data.join(","),
+            recursive_attrs,
+            copy_up,
+            id_map,
+        })
     }
 
     pub fn is_bind(&self) -> bool {
@@ -217,15 +238,24 @@ pub const RECURSIVE_OPTIONS: [(&str, u64, u64); 18] = [
 ];
 
 fn recursive_attr(opt: &str) -> Option<(u64, u64)> {
-    RECURSIVE_OPTIONS.iter().find(|(name, ..)| *name == opt).map(|(_, set, clr)| (*set, *clr))
+    RECURSIVE_OPTIONS
+        .iter()
+        .find(|(name, ..)| *name == opt)
+        .map(|(_, set, clr)| (*set, *clr))
 }
 
 pub fn propagation_flag(opt: &str) -> Option<MsFlags> {
-    PROPAGATION.iter().find(|(name, _)| *name == opt).map(|(_, f)| *f)
+    PROPAGATION
+        .iter()
+        .find(|(name, _)| *name == opt)
+        .map(|(_, f)| *f)
 }
 
 fn flag_option(opt: &str) -> Option<(bool, MsFlags)> {
-    FLAG_OPTIONS.iter().find(|(name, ..)| *name == opt).map(|(_, set, f)| (*set, *f))
+    FLAG_OPTIONS
+        .iter()
+        .find(|(name, ..)| *name == opt)
+        .map(|(_, set, f)| (*set, *f))
 }
 
 #[cfg(test)]
@@ -234,7 +264,11 @@ mod tests {
 
     fn mount(json: &str) -> Result<MountPlan> {
         let maps: MountIdMaps = serde_json::from_str(json).unwrap();
-        MountPlan::from_spec(&serde_json::from_str(json).unwrap(), Some(&maps), Path::new("/bundle"))
+        MountPlan::from_spec(
+            &serde_json::from_str(json).unwrap(),
+            Some(&maps),
+            Path::new("/bundle"),
+        )
     }
 
     #[test]
@@ -266,32 +300,63 @@ mod tests {
 
     #[test]
     fn bind_without_source_and_typeless_mounts_are_errors() {
-        assert!(format!("{:#}", mount(r#"{"destination":"/x","type":"bind"}"#).unwrap_err()).contains("source"));
+        assert!(format!(
+            "{:#}",
+            mount(r#"{"destination":"/x","type":"bind"}"#).unwrap_err()
+        )
+        .contains("source"));
         assert!(format!("{:#}", mount(r#"{"destination":"/x"}"#).unwrap_err()).contains("type"));
     }
 
     #[test]
     fn recursive_attributes_tmpcopyup_and_idmaps() {
         let m = mount(r#"{"destination":"/x","type":"bind","source":"/s","options":["rbind","rro","rnosuid","rnoexec","rrw","rnoatime","rstrictatime"]}"#).unwrap();
-        assert_eq!(m.recursive_attrs.set, libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOEXEC | libc::MOUNT_ATTR_STRICTATIME);
-        assert_eq!(m.recursive_attrs.clr, libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR__ATIME);
-        assert!(m.flags.is_empty(), "recursive options are not mount(2) flags");
-        let m = mount(r#"{"destination":"/x","type":"tmpfs","options":["tmpcopyup","mode=755"]}"#).unwrap();
+        assert_eq!(
+            m.recursive_attrs.set,
+            libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOEXEC | libc::MOUNT_ATTR_STRICTATIME
+        );
+        assert_eq!(
+            m.recursive_attrs.clr,
+            libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR__ATIME
+        );
+        assert!(
+            m.flags.is_empty(),
+            "recursive options are not mount(2) flags"
+        );
+        let m = mount(r#"{"destination":"/x","type":"tmpfs","options":["tmpcopyup","mode=755"]}"#)
+            .unwrap();
         assert!(m.copy_up);
         assert_eq!(m.data, "mode=755");
-        assert!(format!("{:#}", mount(r#"{"destination":"/x","type":"proc","options":["tmpcopyup"]}"#).unwrap_err()).contains("tmpcopyup"));
+        assert!(format!(
+            "{:#}",
+            mount(r#"{"destination":"/x","type":"proc","options":["tmpcopyup"]}"#).unwrap_err()
+        )
+        .contains("tmpcopyup"));
         let maps = r#""uidMappings":[{"containerID":0,"hostID":1000,"size":10}],"gidMappings":[{"containerID":0,"hostID":2000,"size":10}]"#;
-        let m = mount(&format!(r#"{{"destination":"/x","type":"bind","source":"/s",{maps}}}"#)).unwrap();
+        let m = mount(&format!(
+            r#"{{"destination":"/x","type":"bind","source":"/s",{maps}}}"#
+        ))
+        .unwrap();
         let map = m.id_map.unwrap();
         assert_eq!((map.uid[0].host, map.gid[0].host), (1000, 2000));
         assert!(mount(&format!(r#"{{"destination":"/x","type":"tmpfs",{maps}}}"#)).is_err());
         let only_uid = r#"{"destination":"/x","type":"bind","source":"/s","uidMappings":[{"containerID":0,"hostID":1,"size":1}]}"#;
         assert!(format!("{:#}", mount(only_uid).unwrap_err()).contains("needs both"));
-        assert_eq!(mount(r#"{"destination":"/x","type":"tmpfs","options":["nosymfollow"]}"#).unwrap().flags, MS_NOSYMFOLLOW);
+        assert_eq!(
+            mount(r#"{"destination":"/x","type":"tmpfs","options":["nosymfollow"]}"#)
+                .unwrap()
+                .flags,
+            MS_NOSYMFOLLOW
+        );
     }
 
     #[test]
     fn cgroup_kind() {
-        assert_eq!(mount(r#"{"destination":"/sys/fs/cgroup","type":"cgroup"}"#).unwrap().kind, MountKind::Cgroup);
+        assert_eq!(
+            mount(r#"{"destination":"/sys/fs/cgroup","type":"cgroup"}"#)
+                .unwrap()
+                .kind,
+            MountKind::Cgroup
+        );
     }
 }

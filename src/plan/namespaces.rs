@@ -45,9 +45,15 @@ impl NamespacePlan {
             match ns.path() {
                 Some(p) if !p.as_os_str().is_empty() => {
                     if !p.is_absolute() {
-                        bail!("linux.namespaces: path {} for {kind} must be absolute", p.display());
+                        bail!(
+                            "linux.namespaces: path {} for {kind} must be absolute",
+                            p.display()
+                        );
                     }
-                    plan.join.push(Join { kind, path: p.clone() });
+                    plan.join.push(Join {
+                        kind,
+                        path: p.clone(),
+                    });
                 }
                 _ => plan.new.push(kind),
             }
@@ -61,7 +67,9 @@ impl NamespacePlan {
                 bail!("linux.uidMappings/gidMappings: a new user namespace needs both mappings");
             }
         } else if has_maps {
-            bail!("linux.uidMappings: mappings given but linux.namespaces creates no user namespace");
+            bail!(
+                "linux.uidMappings: mappings given but linux.namespaces creates no user namespace"
+            );
         }
         if let Some(offsets) = linux.time_offsets() {
             if !plan.creates(NsKind::Time) {
@@ -77,7 +85,8 @@ impl NamespacePlan {
                 if nanos >= 1_000_000_000 {
                     bail!("linux.timeOffsets.{clock}.nanosecs: {nanos} is not below one second");
                 }
-                plan.time_offsets.push(format!("{clock} {} {nanos}", off.secs().unwrap_or(0)));
+                plan.time_offsets
+                    .push(format!("{clock} {} {nanos}", off.secs().unwrap_or(0)));
             }
         }
         Ok(plan)
@@ -121,7 +130,10 @@ impl NamespacePlan {
     }
 }
 
-pub(crate) fn id_maps(maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>, field: &str) -> Result<Vec<IdMap>> {
+pub(crate) fn id_maps(
+    maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>,
+    field: &str,
+) -> Result<Vec<IdMap>> {
     maps.iter()
         .flatten()
         .enumerate()
@@ -133,14 +145,20 @@ pub(crate) fn id_maps(maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>, fie
                 .checked_add(m.size())
                 .and(m.host_id().checked_add(m.size()))
                 .with_context(|| format!("{field}[{i}]: range overflows 32 bits"))?;
-            Ok(IdMap { container: m.container_id(), host: m.host_id(), size: m.size() })
+            Ok(IdMap {
+                container: m.container_id(),
+                host: m.host_id(),
+                size: m.size(),
+            })
         })
         .collect()
 }
 
 /// The text written to `/proc/PID/uid_map` or `gid_map`.
 pub fn map_text(maps: &[IdMap]) -> String {
-    maps.iter().map(|m| format!("{} {} {}\n", m.container, m.host, m.size)).collect()
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container, m.host, m.size))
+        .collect()
 }
 
 #[cfg(test)]
@@ -158,16 +176,28 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(p.new, vec![NsKind::Mount, NsKind::Pid]);
-        assert_eq!(p.join[0].kind, NsKind::User, "user namespace is joined first");
-        assert_eq!(p.clone_flags(), (libc::CLONE_NEWNS | libc::CLONE_NEWPID) as u64);
+        assert_eq!(
+            p.join[0].kind,
+            NsKind::User,
+            "user namespace is joined first"
+        );
+        assert_eq!(
+            p.clone_flags(),
+            (libc::CLONE_NEWNS | libc::CLONE_NEWPID) as u64
+        );
         assert!(p.needs_intermediate());
     }
 
     #[test]
     fn duplicates_and_relative_paths_are_errors() {
-        assert!(NamespacePlan::from_spec(&linux(r#"{"namespaces":[{"type":"mount"},{"type":"mount"}]}"#)).is_err());
-        let err = NamespacePlan::from_spec(&linux(r#"{"namespaces":[{"type":"mount"},{"type":"network","path":"x"}]}"#))
-            .unwrap_err();
+        assert!(NamespacePlan::from_spec(&linux(
+            r#"{"namespaces":[{"type":"mount"},{"type":"mount"}]}"#
+        ))
+        .is_err());
+        let err = NamespacePlan::from_spec(&linux(
+            r#"{"namespaces":[{"type":"mount"},{"type":"network","path":"x"}]}"#,
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains("absolute"));
     }
 
@@ -192,9 +222,14 @@ mod tests {
     #[test]
     fn time_offsets_need_time_namespace_and_stay_out_of_clone() {
         let off = r#""timeOffsets":{"monotonic":{"secs":10,"nanosecs":5}}"#;
-        assert!(NamespacePlan::from_spec(&linux(&format!(r#"{{{off},"namespaces":[{{"type":"mount"}}]}}"#))).is_err());
-        let p = NamespacePlan::from_spec(&linux(&format!(r#"{{{off},"namespaces":[{{"type":"mount"}},{{"type":"time"}}]}}"#)))
-            .unwrap();
+        assert!(NamespacePlan::from_spec(&linux(&format!(
+            r#"{{{off},"namespaces":[{{"type":"mount"}}]}}"#
+        )))
+        .is_err());
+        let p = NamespacePlan::from_spec(&linux(&format!(
+            r#"{{{off},"namespaces":[{{"type":"mount"}},{{"type":"time"}}]}}"#
+        )))
+        .unwrap();
         assert_eq!(p.time_offsets, vec!["monotonic 10 5"]);
         assert_eq!(p.clone_flags(), libc::CLONE_NEWNS as u64);
     }

@@ -75,9 +75,16 @@ impl ProcessPlan {
             }
         }
         let env = cstrings(env_list, "process.env")?;
-        let path_env = env_list.iter().rev().find_map(|e| e.strip_prefix("PATH=")).map(str::to_owned);
+        let path_env = env_list
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .map(str::to_owned);
         if !p.cwd().is_absolute() {
-            bail!("process.cwd: {} must be an absolute path", p.cwd().display());
+            bail!(
+                "process.cwd: {} must be an absolute path",
+                p.cwd().display()
+            );
         }
         let terminal = p.terminal().unwrap_or(false);
         if terminal && !opts.has_console {
@@ -86,7 +93,9 @@ impl ProcessPlan {
         if !terminal && opts.has_console {
             bail!("--console-socket: given, but process.terminal is false");
         }
-        let console_size = p.console_size().map(|b| (clamp16(b.height()), clamp16(b.width())));
+        let console_size = p
+            .console_size()
+            .map(|b| (clamp16(b.height()), clamp16(b.width())));
         let user = p.user();
         Ok(Self {
             args,
@@ -104,7 +113,11 @@ impl ProcessPlan {
             oom_score_adj: p.oom_score_adj(),
             terminal,
             console_size,
-            capabilities: p.capabilities().as_ref().map(CapsPlan::from_spec).transpose()?,
+            capabilities: p
+                .capabilities()
+                .as_ref()
+                .map(CapsPlan::from_spec)
+                .transpose()?,
             scheduler: p.scheduler().as_ref().map(scheduler).transpose()?,
             io_priority: p.io_priority().as_ref().map(io_priority).transpose()?,
             source: p.clone(),
@@ -168,7 +181,10 @@ fn io_priority(p: &oci_spec::runtime::LinuxIOPriority) -> Result<u16> {
         C::IoprioClassIdle => 3,
     };
     if !(0..=7).contains(&p.priority()) {
-        bail!("process.ioPriority.priority: {} is outside 0..7", p.priority());
+        bail!(
+            "process.ioPriority.priority: {} is outside 0..7",
+            p.priority()
+        );
     }
     Ok(class << 13 | p.priority() as u16)
 }
@@ -180,7 +196,9 @@ fn clamp16(v: u64) -> u16 {
 fn cstrings(list: &[String], field: &str) -> Result<Vec<CString>> {
     list.iter()
         .enumerate()
-        .map(|(i, s)| CString::new(s.as_str()).with_context(|| format!("{field}[{i}]: contains a NUL byte")))
+        .map(|(i, s)| {
+            CString::new(s.as_str()).with_context(|| format!("{field}[{i}]: contains a NUL byte"))
+        })
         .collect()
 }
 
@@ -189,12 +207,21 @@ fn rlimits(p: &Process) -> Result<Vec<Rlimit>> {
     for (i, r) in p.rlimits().iter().flatten().enumerate() {
         let resource = rlimit_resource(r.typ());
         if r.soft() > r.hard() {
-            bail!("process.rlimits[{i}] ({}): soft limit {} is above hard limit {}", r.typ(), r.soft(), r.hard());
+            bail!(
+                "process.rlimits[{i}] ({}): soft limit {} is above hard limit {}",
+                r.typ(),
+                r.soft(),
+                r.hard()
+            );
         }
         if out.iter().any(|o| o.resource == resource) {
             bail!("process.rlimits[{i}]: {} appears twice", r.typ());
         }
-        out.push(Rlimit { resource, soft: r.soft(), hard: r.hard() });
+        out.push(Rlimit {
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
     }
     Ok(out)
 }
@@ -245,8 +272,16 @@ mod tests {
         for (from, to, field) in [
             (r#""args":["/bin/true"]"#, r#""args":[]"#, "process.args"),
             (r#""cwd":"/""#, r#""cwd":"rel""#, "process.cwd"),
-            (r#""cwd":"/""#, r#""cwd":"/","env":["NOEQUALS"]"#, "process.env[0]"),
-            (r#""cwd":"/""#, r#""cwd":"/","terminal":true"#, "process.terminal"),
+            (
+                r#""cwd":"/""#,
+                r#""cwd":"/","env":["NOEQUALS"]"#,
+                "process.env[0]",
+            ),
+            (
+                r#""cwd":"/""#,
+                r#""cwd":"/","terminal":true"#,
+                "process.terminal",
+            ),
             (
                 r#""cwd":"/""#,
                 r#""cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":10,"hard":5}]"#,
@@ -267,13 +302,19 @@ mod tests {
         let p = plan(&j).unwrap().process.unwrap();
         assert_eq!(p.scheduler.unwrap().policy, 3);
         assert_eq!(p.io_priority, Some(3 << 13));
-        let bad = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","scheduler":{"policy":"SCHED_FIFO","priority":0}"#);
+        let bad = MINIMAL.replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","scheduler":{"policy":"SCHED_FIFO","priority":0}"#,
+        );
         assert!(format!("{:#}", plan(&bad).unwrap_err()).contains("process.scheduler.priority"));
     }
 
     #[test]
     fn rlimits_are_planned() {
-        let j = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":100,"hard":200}]"#);
+        let j = MINIMAL.replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":100,"hard":200}]"#,
+        );
         let r = plan(&j).unwrap().process.unwrap().rlimits;
         assert_eq!(r[0].resource, nix::sys::resource::Resource::RLIMIT_NOFILE);
         assert_eq!((r[0].soft, r[0].hard), (100, 200));

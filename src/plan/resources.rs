@@ -63,7 +63,13 @@ impl DeviceRule {
     /// The v1 `devices.allow`/`devices.deny` line: `c 1:3 rwm`, `a *:* rwm`.
     pub fn v1_line(&self) -> String {
         let num = |n: Option<i64>| n.map_or("*".to_owned(), |n| n.to_string());
-        format!("{} {}:{} {}", self.kind, num(self.major), num(self.minor), self.access)
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            num(self.major),
+            num(self.minor),
+            self.access
+        )
     }
 }
 
@@ -93,7 +99,10 @@ impl Throttle {
             Self::ReadBps => ("blkio.throttle.read_bps_device", "throttleReadBpsDevice"),
             Self::WriteBps => ("blkio.throttle.write_bps_device", "throttleWriteBpsDevice"),
             Self::ReadIops => ("blkio.throttle.read_iops_device", "throttleReadIOPSDevice"),
-            Self::WriteIops => ("blkio.throttle.write_iops_device", "throttleWriteIOPSDevice"),
+            Self::WriteIops => (
+                "blkio.throttle.write_iops_device",
+                "throttleWriteIOPSDevice",
+            ),
         }
     }
 
@@ -135,9 +144,13 @@ impl ResourcesPlan {
         let path = match linux.cgroups_path() {
             p if systemd => systemd_path(p.as_deref(), id)?,
             None => CgroupPath::Absolute(Path::new("/hull").join(id)),
-            Some(p) if p.as_os_str().is_empty() => CgroupPath::Absolute(Path::new("/hull").join(id)),
+            Some(p) if p.as_os_str().is_empty() => {
+                CgroupPath::Absolute(Path::new("/hull").join(id))
+            }
             Some(p) => {
-                if p.components().any(|c| matches!(c, Component::ParentDir)) || p.to_string_lossy().contains(':') {
+                if p.components().any(|c| matches!(c, Component::ParentDir))
+                    || p.to_string_lossy().contains(':')
+                {
                     bail!("linux.cgroupsPath: {} must not contain \"..\" (or be a systemd slice:prefix:name without --systemd-cgroup)", p.display());
                 }
                 if p.is_absolute() {
@@ -157,7 +170,11 @@ impl ResourcesPlan {
         Self::with_devices(r, path, &None)
     }
 
-    fn with_devices(r: &LinuxResources, path: CgroupPath, linux_devices: &Option<Vec<oci_spec::runtime::LinuxDevice>>) -> Result<Self> {
+    fn with_devices(
+        r: &LinuxResources,
+        path: CgroupPath,
+        linux_devices: &Option<Vec<oci_spec::runtime::LinuxDevice>>,
+    ) -> Result<Self> {
         let memory = match r.memory() {
             None => MemoryPlan::default(),
             Some(m) => {
@@ -174,11 +191,17 @@ impl ResourcesPlan {
                     }
                 }
                 if m.swappiness().is_some_and(|s| s > 100) {
-                    bail!("linux.resources.memory.swappiness: {} is above 100", m.swappiness().unwrap_or(0));
+                    bail!(
+                        "linux.resources.memory.swappiness: {} is above 100",
+                        m.swappiness().unwrap_or(0)
+                    );
                 }
                 MemoryPlan {
                     limit,
-                    reservation: limit_value(m.reservation(), "linux.resources.memory.reservation")?,
+                    reservation: limit_value(
+                        m.reservation(),
+                        "linux.resources.memory.reservation",
+                    )?,
                     swap,
                     swappiness: m.swappiness(),
                     disable_oom_killer: m.disable_oom_killer().unwrap_or(false),
@@ -202,7 +225,9 @@ impl ResourcesPlan {
                 c.set_burst(c.burst().filter(|&v| v != 0));
                 if let Some(q) = c.quota() {
                     if q != -1 && q < 1000 {
-                        bail!("linux.resources.cpu.quota: {q} is below 1000 µs (use -1 for no limit)");
+                        bail!(
+                            "linux.resources.cpu.quota: {q} is below 1000 µs (use -1 for no limit)"
+                        );
                     }
                 }
                 if let Some(p) = c.period() {
@@ -215,7 +240,9 @@ impl ResourcesPlan {
                 }
                 for (field, list) in [("cpus", c.cpus()), ("mems", c.mems())] {
                     if let Some(l) = list {
-                        check_cpu_list(l).map_err(|why| anyhow::anyhow!("linux.resources.cpu.{field}: {l:?}: {why}"))?;
+                        check_cpu_list(l).map_err(|why| {
+                            anyhow::anyhow!("linux.resources.cpu.{field}: {l:?}: {why}")
+                        })?;
                     }
                 }
                 CpuPlan {
@@ -232,11 +259,19 @@ impl ResourcesPlan {
             }
         };
         let pids_limit = match r.pids() {
-            Some(p) if p.limit() < -1 => bail!("linux.resources.pids.limit: {} is negative (use -1 for no limit)", p.limit()),
+            Some(p) if p.limit() < -1 => bail!(
+                "linux.resources.pids.limit: {} is negative (use -1 for no limit)",
+                p.limit()
+            ),
             Some(p) if p.limit() != 0 => Some(p.limit()),
             _ => None,
         };
-        let blkio = r.block_io().as_ref().map(blkio_plan).transpose()?.unwrap_or_default();
+        let blkio = r
+            .block_io()
+            .as_ref()
+            .map(blkio_plan)
+            .transpose()?
+            .unwrap_or_default();
         let hugepages = r
             .hugepage_limits()
             .iter()
@@ -249,58 +284,111 @@ impl ResourcesPlan {
                 Ok((size, h.limit()))
             })
             .collect::<Result<_>>()?;
-        let mut devices: Vec<DeviceRule> =
-            r.devices().iter().flatten().enumerate().map(|(i, d)| device_rule(i, d)).collect::<Result<_>>()?;
+        let mut devices: Vec<DeviceRule> = r
+            .devices()
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, d)| device_rule(i, d))
+            .collect::<Result<_>>()?;
         if !devices.is_empty() {
             devices.extend(default_device_rules());
             // The devices the config creates are usable too (runc adds the same rules).
             // (fifos are not device-cgroup business)
-            let nodes = linux_devices.iter().flatten().filter(|d| d.typ() != oci_spec::runtime::LinuxDeviceType::P);
+            let nodes = linux_devices
+                .iter()
+                .flatten()
+                .filter(|d| d.typ() != oci_spec::runtime::LinuxDeviceType::P);
             for (i, d) in nodes.enumerate() {
-                let mut rule = device_rule(i, &oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
-                    .allow(true)
-                    .typ(d.typ())
-                    .major(d.major())
-                    .minor(d.minor())
-                    .access("rwm")
-                    .build()?)?;
+                let mut rule = device_rule(
+                    i,
+                    &oci_spec::runtime::LinuxDeviceCgroupBuilder::default()
+                        .allow(true)
+                        .typ(d.typ())
+                        .major(d.major())
+                        .minor(d.minor())
+                        .access("rwm")
+                        .build()?,
+                )?;
                 rule.allow = true;
                 devices.push(rule);
             }
         }
-        let unified: BTreeMap<String, String> = r.unified().clone().unwrap_or_default().into_iter().collect();
+        let unified: BTreeMap<String, String> = r
+            .unified()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         for key in unified.keys() {
             if key.contains('/') || !key.contains('.') {
                 bail!("linux.resources.unified: {key:?} is not a cgroup file name");
             }
         }
         let net_class_id = r.network().as_ref().and_then(|n| n.class_id());
-        let net_priorities =
-            r.network().as_ref().and_then(|n| n.priorities().clone()).unwrap_or_default().iter().map(|p| (p.name().clone(), p.priority())).collect();
-        let rdma = r.rdma().clone().unwrap_or_default().into_iter().map(|(dev, l)| (dev, (l.hca_handles(), l.hca_objects()))).collect();
-        Ok(Self { path, memory, cpu, pids_limit, blkio, hugepages, devices, unified, net_class_id, net_priorities, rdma, no_cgroup: false })
+        let net_priorities = r
+            .network()
+            .as_ref()
+            .and_then(|n| n.priorities().clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|p| (p.name().clone(), p.priority()))
+            .collect();
+        let rdma = r
+            .rdma()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(dev, l)| (dev, (l.hca_handles(), l.hca_objects())))
+            .collect();
+        Ok(Self {
+            path,
+            memory,
+            cpu,
+            pids_limit,
+            blkio,
+            hugepages,
+            devices,
+            unified,
+            net_class_id,
+            net_priorities,
+            rdma,
+            no_cgroup: false,
+        })
     }
 }
 
 /// runc's `slice:prefix:name` for the systemd driver: the scope `prefix-name.scope` in
 /// `slice` (default: the manager's); an empty path is `:hull:ID`.
 fn systemd_path(path: Option<&Path>, id: &str) -> Result<CgroupPath> {
-    let text = path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let text = path
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (slice, prefix, name) = match text.split(':').collect::<Vec<_>>()[..] {
         [""] => ("", "hull", id),
         [slice, prefix, name] => (slice, prefix, name),
-        _ => bail!("linux.cgroupsPath: expected \"slice:prefix:name\" for systemd cgroups, got {text:?}"),
+        _ => bail!(
+            "linux.cgroupsPath: expected \"slice:prefix:name\" for systemd cgroups, got {text:?}"
+        ),
     };
     let base = slice.strip_suffix(".slice").unwrap_or_default();
-    let bad_base = base.is_empty() || (base != "-" && (base.starts_with('-') || base.ends_with('-') || base.contains("--")));
+    let bad_base = base.is_empty()
+        || (base != "-" && (base.starts_with('-') || base.ends_with('-') || base.contains("--")));
     if !slice.is_empty() && (bad_base || slice.contains('/')) {
         bail!("linux.cgroupsPath: {slice:?} is not a valid systemd slice name");
     }
     if name.is_empty() || name.contains('/') || name.ends_with(".slice") {
         bail!("linux.cgroupsPath: {name:?} is not a valid systemd scope name (a container in its own slice is not supported)");
     }
-    let unit = if prefix.is_empty() { format!("{name}.scope") } else { format!("{prefix}-{name}.scope") };
-    Ok(CgroupPath::Systemd { slice: (!slice.is_empty()).then(|| slice.to_owned()), unit })
+    let unit = if prefix.is_empty() {
+        format!("{name}.scope")
+    } else {
+        format!("{prefix}-{name}.scope")
+    };
+    Ok(CgroupPath::Systemd {
+        slice: (!slice.is_empty()).then(|| slice.to_owned()),
+        unit,
+    })
 }
 
 impl ResourcesPlan {
@@ -338,7 +426,9 @@ impl ResourcesPlan {
 fn blkio_plan(b: &oci_spec::runtime::LinuxBlockIo) -> Result<BlkioPlan> {
     let weight = |w: Option<u16>, field: &str| -> Result<Option<u16>> {
         match w {
-            Some(w) if !(10..=1000).contains(&w) => bail!("linux.resources.blockIO.{field}: {w} is outside 10..1000"),
+            Some(w) if !(10..=1000).contains(&w) => {
+                bail!("linux.resources.blockIO.{field}: {w} is outside 10..1000")
+            }
             w => Ok(w),
         }
     };
@@ -351,7 +441,12 @@ fn blkio_plan(b: &oci_spec::runtime::LinuxBlockIo) -> Result<BlkioPlan> {
     };
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
         let field = format!("weightDevice[{i}]");
-        plan.weight_device.push((d.major(), d.minor(), weight(d.weight(), &format!("{field}.weight"))?, weight(d.leaf_weight(), &format!("{field}.leafWeight"))?));
+        plan.weight_device.push((
+            d.major(),
+            d.minor(),
+            weight(d.weight(), &format!("{field}.weight"))?,
+            weight(d.leaf_weight(), &format!("{field}.leafWeight"))?,
+        ));
     }
     for (kind, list) in [
         (Throttle::ReadBps, b.throttle_read_bps_device()),
@@ -370,9 +465,26 @@ fn blkio_plan(b: &oci_spec::runtime::LinuxBlockIo) -> Result<BlkioPlan> {
 /// Devices", plus the console, ptmx and pts), and mknod of any device node, as runc allows:
 /// access is governed by which nodes exist, the cgroup only backs that up.
 fn default_device_rules() -> Vec<DeviceRule> {
-    let rule = |kind, major, minor, access: &str| DeviceRule { allow: true, kind, major, minor, access: access.into() };
+    let rule = |kind, major, minor, access: &str| DeviceRule {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access: access.into(),
+    };
     let mut rules = vec![rule('c', None, None, "m"), rule('b', None, None, "m")];
-    for (major, minor) in [(1, Some(3)), (1, Some(5)), (1, Some(7)), (1, Some(8)), (1, Some(9)), (5, Some(0)), (5, Some(1)), (5, Some(2)), (136, None), (10, Some(200))] {
+    for (major, minor) in [
+        (1, Some(3)),
+        (1, Some(5)),
+        (1, Some(7)),
+        (1, Some(8)),
+        (1, Some(9)),
+        (5, Some(0)),
+        (5, Some(1)),
+        (5, Some(2)),
+        (136, None),
+        (10, Some(200)),
+    ] {
         rules.push(rule('c', Some(major), minor, "rwm"));
     }
     rules
@@ -399,7 +511,13 @@ fn device_rule(i: usize, d: &LinuxDeviceCgroup) -> Result<DeviceRule> {
     if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
         bail!("linux.resources.devices[{i}].access: {access:?} is not a combination of r, w, m");
     }
-    Ok(DeviceRule { allow: d.allow(), kind, major: d.major(), minor: d.minor(), access })
+    Ok(DeviceRule {
+        allow: d.allow(),
+        kind,
+        major: d.major(),
+        minor: d.minor(),
+        access,
+    })
 }
 
 /// `0-3,5,7-8`.
@@ -428,29 +546,70 @@ mod tests {
         let devices = r#"{"resources":{"devices":[{"allow":false,"access":"rwm"}]}}"#;
         let p = plan(devices).unwrap().without_cgroup_if(true).unwrap();
         assert!(p.no_cgroup && p.devices.is_empty());
-        assert!(!plan(devices).unwrap().without_cgroup_if(false).unwrap().devices.is_empty());
-        let err = plan(r#"{"resources":{"memory":{"limit":67108864}}}"#).unwrap().without_cgroup_if(true).unwrap_err();
-        assert!(format!("{err:#}").contains("--cgroup-manager disabled"), "{err:#}");
+        assert!(!plan(devices)
+            .unwrap()
+            .without_cgroup_if(false)
+            .unwrap()
+            .devices
+            .is_empty());
+        let err = plan(r#"{"resources":{"memory":{"limit":67108864}}}"#)
+            .unwrap()
+            .without_cgroup_if(true)
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("--cgroup-manager disabled"),
+            "{err:#}"
+        );
     }
 
     #[test]
     fn default_path_and_absolute_relative() {
-        assert_eq!(plan("{}").unwrap().path, CgroupPath::Absolute("/hull/c1".into()));
-        assert_eq!(plan(r#"{"cgroupsPath":"/a/b"}"#).unwrap().path, CgroupPath::Absolute("/a/b".into()));
-        assert_eq!(plan(r#"{"cgroupsPath":"a/b"}"#).unwrap().path, CgroupPath::Relative("a/b".into()));
+        assert_eq!(
+            plan("{}").unwrap().path,
+            CgroupPath::Absolute("/hull/c1".into())
+        );
+        assert_eq!(
+            plan(r#"{"cgroupsPath":"/a/b"}"#).unwrap().path,
+            CgroupPath::Absolute("/a/b".into())
+        );
+        assert_eq!(
+            plan(r#"{"cgroupsPath":"a/b"}"#).unwrap().path,
+            CgroupPath::Relative("a/b".into())
+        );
         assert!(plan(r#"{"cgroupsPath":"/a/../../b"}"#).is_err());
     }
 
     #[test]
     fn systemd_slice_prefix_name() {
-        let systemd = |path: Option<&str>| systemd_path(path.map(Path::new), "c1").map_err(|e| format!("{e:#}"));
-        let scope = |slice: Option<&str>, unit: &str| Ok(CgroupPath::Systemd { slice: slice.map(Into::into), unit: unit.into() });
+        let systemd = |path: Option<&str>| {
+            systemd_path(path.map(Path::new), "c1").map_err(|e| format!("{e:#}"))
+        };
+        let scope = |slice: Option<&str>, unit: &str| {
+            Ok(CgroupPath::Systemd {
+                slice: slice.map(Into::into),
+                unit: unit.into(),
+            })
+        };
         assert_eq!(systemd(None), scope(None, "hull-c1.scope"));
         assert_eq!(systemd(Some("")), scope(None, "hull-c1.scope"));
-        assert_eq!(systemd(Some("machine.slice:podman:abc")), scope(Some("machine.slice"), "podman-abc.scope"));
+        assert_eq!(
+            systemd(Some("machine.slice:podman:abc")),
+            scope(Some("machine.slice"), "podman-abc.scope")
+        );
         assert_eq!(systemd(Some(":crio:x")), scope(None, "crio-x.scope"));
-        assert_eq!(systemd(Some("a-b.slice::x")), scope(Some("a-b.slice"), "x.scope"));
-        for bad in ["/a/b", "a:b", "notaslice:p:n", "a--b.slice:p:n", "-a.slice:p:n", "s.slice:p:", "s.slice:p:x.slice"] {
+        assert_eq!(
+            systemd(Some("a-b.slice::x")),
+            scope(Some("a-b.slice"), "x.scope")
+        );
+        for bad in [
+            "/a/b",
+            "a:b",
+            "notaslice:p:n",
+            "a--b.slice:p:n",
+            "-a.slice:p:n",
+            "s.slice:p:",
+            "s.slice:p:x.slice",
+        ] {
             let e = systemd(Some(bad)).unwrap_err();
             assert!(e.starts_with("linux.cgroupsPath: "), "{bad}: {e}");
         }
@@ -461,7 +620,10 @@ mod tests {
         for (json, field) in [
             (r#"{"memory":{"limit":1000}}"#, "memory.limit"),
             (r#"{"memory":{"limit":-5}}"#, "memory.limit"),
-            (r#"{"memory":{"limit":104857600,"swap":1048576}}"#, "memory.swap"),
+            (
+                r#"{"memory":{"limit":104857600,"swap":1048576}}"#,
+                "memory.swap",
+            ),
             (r#"{"memory":{"swappiness":101}}"#, "swappiness"),
             (r#"{"cpu":{"quota":10}}"#, "cpu.quota"),
             (r#"{"cpu":{"shares":1}}"#, "cpu.shares"),
@@ -469,7 +631,10 @@ mod tests {
             (r#"{"cpu":{"cpus":"3-1"}}"#, "cpu.cpus"),
             (r#"{"pids":{"limit":-7}}"#, "pids.limit"),
             (r#"{"blockIO":{"weight":5}}"#, "blockIO.weight"),
-            (r#"{"devices":[{"allow":true,"access":"rwx"}]}"#, "devices[0].access"),
+            (
+                r#"{"devices":[{"allow":true,"access":"rwx"}]}"#,
+                "devices[0].access",
+            ),
             (r#"{"unified":{"../x":"1"}}"#, "unified"),
         ] {
             let err = plan(&format!(r#"{{"resources":{json}}}"#)).unwrap_err();
@@ -499,7 +664,10 @@ mod tests {
         assert_eq!(p.devices[0].v1_line(), "a *:* rwm");
         assert_eq!(p.devices[1].v1_line(), "c 1:3 rw");
         let lines: Vec<String> = p.devices.iter().map(|d| d.v1_line()).collect();
-        assert!(lines.contains(&"c *:* m".to_owned()) && lines.contains(&"c 136:* rwm".to_owned()), "{lines:?}");
+        assert!(
+            lines.contains(&"c *:* m".to_owned()) && lines.contains(&"c 136:* rwm".to_owned()),
+            "{lines:?}"
+        );
         let b = plan(
             r#"{"resources":{"blockIO":{"weight":300,"weightDevice":[{"major":254,"minor":0,"weight":500}],
                "throttleReadBpsDevice":[{"major":254,"minor":0,"rate":1048576}],"throttleWriteIOPSDevice":[{"major":254,"minor":0,"rate":100}]}}}"#,
@@ -507,7 +675,16 @@ mod tests {
         .unwrap();
         assert_eq!(b.blkio.weight, Some(300));
         assert_eq!(b.blkio.weight_device, vec![(254, 0, Some(500), None)]);
-        assert_eq!(b.blkio.throttle, vec![(Throttle::ReadBps, 254, 0, 1048576), (Throttle::WriteIops, 254, 0, 100)]);
-        assert!(plan(r#"{"resources":{"blockIO":{"weightDevice":[{"major":1,"minor":2,"weight":5}]}}}"#).is_err());
+        assert_eq!(
+            b.blkio.throttle,
+            vec![
+                (Throttle::ReadBps, 254, 0, 1048576),
+                (Throttle::WriteIops, 254, 0, 100)
+            ]
+        );
+        assert!(plan(
+            r#"{"resources":{"blockIO":{"weightDevice":[{"major":1,"minor":2,"weight":5}]}}}"#
+        )
+        .is_err());
     }
 }

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use caps::{CapsHashSet, Capability};
+use caps::{Capability, CapsHashSet};
 use oci_spec::runtime::LinuxCapabilities;
 
 /// The capability sets the container process gets. `None` in the plan means the config had no
@@ -37,7 +37,8 @@ fn set(names: &Option<oci_spec::runtime::Capabilities>, field: &str) -> Result<C
         .flatten()
         .map(|c| {
             let name = format!("CAP_{}", c.to_string().trim_start_matches("CAP_"));
-            Capability::from_str(&name).with_context(|| format!("process.capabilities.{field}: unknown capability {name}"))
+            Capability::from_str(&name)
+                .with_context(|| format!("process.capabilities.{field}: unknown capability {name}"))
         })
         .collect()
 }
@@ -62,7 +63,10 @@ mod tests {
 
     #[test]
     fn unknown_capability_is_rejected_by_name() {
-        let j = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","capabilities":{"bounding":["CAP_NOT_A_THING"]}"#);
+        let j = MINIMAL.replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","capabilities":{"bounding":["CAP_NOT_A_THING"]}"#,
+        );
         // oci-spec rejects names it does not know while parsing, with line and column.
         let err = format!("{:#}", crate::spec::parse(&j).unwrap_err());
         assert!(err.contains("CAP_NOT_A_THING"), "{err}");

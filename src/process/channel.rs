@@ -24,8 +24,8 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use anyhow::{bail, Context, Result};
 use nix::sys::socket::{
-    recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
-    UnixAddr,
+    recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType, UnixAddr,
 };
 
 use crate::sys;
@@ -62,8 +62,13 @@ pub struct Channel(OwnedFd);
 
 /// A connected pair: (parent's end, init's end). Both CLOEXEC.
 pub fn pair() -> Result<(Channel, Channel)> {
-    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .context("creating the init sync socketpair")?;
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("creating the init sync socketpair")?;
     Ok((Channel(a), Channel(b)))
 }
 
@@ -107,7 +112,8 @@ impl std::os::fd::AsRawFd for Channel {
 
 impl Channel {
     fn send(&self, bytes: &[u8]) -> Result<()> {
-        send(self.0.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL).context("writing to the init sync socket")?;
+        send(self.0.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL)
+            .context("writing to the init sync socket")?;
         Ok(())
     }
 
@@ -117,7 +123,12 @@ impl Channel {
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
-            match recvmsg::<UnixAddr>(self.0.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+            match recvmsg::<UnixAddr>(
+                self.0.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 r => {
                     let msg = r.context("reading the init sync socket")?;
@@ -140,8 +151,14 @@ impl Channel {
             ToParent::SeccompListener(fd) => {
                 let fds = [fd.as_raw_fd()];
                 let tag = msg.encode();
-                sendmsg::<UnixAddr>(self.0.as_raw_fd(), &[IoSlice::new(&tag)], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
-                    .context("sending the seccomp listener to the parent")?;
+                sendmsg::<UnixAddr>(
+                    self.0.as_raw_fd(),
+                    &[IoSlice::new(&tag)],
+                    &[ControlMessage::ScmRights(&fds)],
+                    MsgFlags::MSG_NOSIGNAL,
+                    None,
+                )
+                .context("sending the seccomp listener to the parent")?;
                 Ok(())
             }
             _ => self.send(&msg.encode()),
@@ -151,7 +168,10 @@ impl Channel {
     /// A message from init if one arrives within `ms` milliseconds (for error reports).
     pub fn try_recv_from_init(&self, ms: u16) -> Option<ToParent> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&self.0), PollFlags::POLLIN)];
+        let mut fds = [PollFd::new(
+            std::os::fd::AsFd::as_fd(&self.0),
+            PollFlags::POLLIN,
+        )];
         match poll(&mut fds, PollTimeout::from(ms)) {
             Ok(n) if n > 0 => self.recv_from_init().ok().flatten(),
             _ => None,
@@ -159,7 +179,9 @@ impl Channel {
     }
 
     pub fn recv_from_init(&self) -> Result<Option<ToParent>> {
-        self.recv()?.map(|(b, fd)| ToParent::decode(&b, fd)).transpose()
+        self.recv()?
+            .map(|(b, fd)| ToParent::decode(&b, fd))
+            .transpose()
     }
 
     pub fn send_to_init(&self, msg: ToInit) -> Result<()> {
@@ -198,14 +220,24 @@ mod tests {
         ] {
             let expected = format!("{m:?}");
             init.send_to_parent(&m).unwrap();
-            assert_eq!(format!("{:?}", parent.recv_from_init().unwrap().unwrap()), expected);
+            assert_eq!(
+                format!("{:?}", parent.recv_from_init().unwrap().unwrap()),
+                expected
+            );
         }
         let file = std::fs::File::open("/proc/self/cmdline").unwrap();
-        init.send_to_parent(&ToParent::SeccompListener(file.into())).unwrap();
-        let Some(ToParent::SeccompListener(fd)) = parent.recv_from_init().unwrap() else { panic!("no fd") };
+        init.send_to_parent(&ToParent::SeccompListener(file.into()))
+            .unwrap();
+        let Some(ToParent::SeccompListener(fd)) = parent.recv_from_init().unwrap() else {
+            panic!("no fd")
+        };
         let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
         assert!(target.ends_with("cmdline"), "{target:?}");
-        for m in [ToInit::CgroupJoined, ToInit::IdMapsWritten, ToInit::HooksDone(b"{}".to_vec())] {
+        for m in [
+            ToInit::CgroupJoined,
+            ToInit::IdMapsWritten,
+            ToInit::HooksDone(b"{}".to_vec()),
+        ] {
             parent.send_to_init(m.clone()).unwrap();
             assert_eq!(init.recv_from_parent().unwrap(), m);
         }

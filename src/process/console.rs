@@ -31,7 +31,8 @@ pub enum ConsoleTarget {
 pub fn open_target(target: &ConsoleTarget) -> Result<(OwnedFd, Option<UnixStream>)> {
     match target {
         ConsoleTarget::Socket(path) => {
-            let stream = UnixStream::connect(path).with_context(|| format!("connecting to --console-socket {}", path.display()))?;
+            let stream = UnixStream::connect(path)
+                .with_context(|| format!("connecting to --console-socket {}", path.display()))?;
             Ok((stream.into(), None))
         }
         ConsoleTarget::Proxy => {
@@ -42,7 +43,9 @@ pub fn open_target(target: &ConsoleTarget) -> Result<(OwnedFd, Option<UnixStream
 }
 
 /// `open_target` for an optional target: (the child's end, hull's end for a proxy).
-pub fn open_optional(target: Option<&ConsoleTarget>) -> Result<(Option<OwnedFd>, Option<UnixStream>)> {
+pub fn open_optional(
+    target: Option<&ConsoleTarget>,
+) -> Result<(Option<OwnedFd>, Option<UnixStream>)> {
     match target {
         Some(t) => open_target(t).map(|(theirs, ours)| (Some(theirs), ours)),
         None => Ok((None, None)),
@@ -54,8 +57,13 @@ pub fn receive_master(sock: &UnixStream) -> Result<OwnedFd> {
     let mut name = [0u8; 128];
     let mut iov = [std::io::IoSliceMut::new(&mut name)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = nix::sys::socket::recvmsg::<UnixAddr>(sock.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .context("receiving the pty master")?;
+    let msg = nix::sys::socket::recvmsg::<UnixAddr>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .context("receiving the pty master")?;
     for c in msg.cmsgs().context("reading the pty master message")? {
         if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
             if let Some(fd) = fds.first() {
@@ -69,20 +77,36 @@ pub fn receive_master(sock: &UnixStream) -> Result<OwnedFd> {
 /// Allocate a pty, hand its master to `socket`, return the slave (owned by the process's
 /// user, sized as configured). Also used by `restore`, for CRIU's shell job.
 pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).context("opening /dev/ptmx")?;
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .context("opening /dev/ptmx")?;
     unlockpt(&master).context("unlocking the pty")?;
     let name = ptsname_r(&master).context("naming the pty")?;
-    let slave = open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
-        .with_context(|| format!("opening {name}"))?;
+    let slave = open(
+        name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening {name}"))?;
     // The process owns its terminal, so it can reopen /dev/tty after dropping privileges.
-    fchown(&slave, Some(Uid::from_raw(process.user.uid)), Some(Gid::from_raw(process.user.gid)))
-        .with_context(|| format!("chown {name}"))?;
+    fchown(
+        &slave,
+        Some(Uid::from_raw(process.user.uid)),
+        Some(Gid::from_raw(process.user.gid)),
+    )
+    .with_context(|| format!("chown {name}"))?;
     if let Some((rows, cols)) = process.console_size {
-        sys::set_window_size(master.as_raw_fd(), rows, cols).context("setting process.consoleSize")?;
+        sys::set_window_size(master.as_raw_fd(), rows, cols)
+            .context("setting process.consoleSize")?;
     }
     let fds = [master.as_raw_fd()];
-    sendmsg::<UnixAddr>(socket.as_raw_fd(), &[IoSlice::new(name.as_bytes())], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
-        .context("sending the pty master to --console-socket")?;
+    sendmsg::<UnixAddr>(
+        socket.as_raw_fd(),
+        &[IoSlice::new(name.as_bytes())],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .context("sending the pty master to --console-socket")?;
     Ok(slave)
 }
 
@@ -91,7 +115,8 @@ pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> 
 pub fn attach(socket: &OwnedFd, process: &ProcessPlan) -> Result<()> {
     let slave = send_new_pty(socket, process)?;
     setsid().context("starting a session for the terminal")?;
-    sys::set_controlling_tty(slave.as_raw_fd()).context("making the pty our controlling terminal")?;
+    sys::set_controlling_tty(slave.as_raw_fd())
+        .context("making the pty our controlling terminal")?;
     for fd in 0..3 {
         sys::dup2(slave.as_raw_fd(), fd).with_context(|| format!("making the pty fd {fd}"))?;
     }

@@ -13,14 +13,14 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{self, Channel, ToInit, ToParent};
-use super::timeline::Timeline;
 use super::console::{self, ConsoleTarget};
 use super::fifo;
 use super::init::{self, ChildContext, Role};
-use crate::plan::{namespaces_map_text, NsKind, Plan};
-use crate::state::{pidfile, time, Record, StateDir};
+use super::timeline::Timeline;
 use crate::crash::crash_point;
+use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::security::seccomp::SeccompProgram;
+use crate::state::{pidfile, time, Record, StateDir};
 use crate::{cgroups, hooks, security, sys};
 
 #[derive(Debug, Clone, Default)]
@@ -46,7 +46,11 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     timeline.mark("load+plan");
     check_rootfs(&plan.root.path)?;
     let joins = open_namespaces(plan)?;
-    let seccomp = plan.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
+    let seccomp = plan
+        .seccomp
+        .as_ref()
+        .map(security::seccomp::compile)
+        .transpose()?;
     let dir = StateDir::create(root, &plan.id)?;
     if opts.notify_socket.is_some() {
         if let Err(e) = super::notify::make_dir(dir.path()) {
@@ -67,14 +71,29 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
             .inspect(|()| crash_point("create:cgroup"))
             .and_then(|()| cgroup.apply(&plan.resources));
         timeline.mark("cgroup");
-        let started = made.and_then(|()| start_init(&dir, plan, opts, &joins, seccomp.as_ref(), cgroup.as_ref(), timeline));
+        let started = made.and_then(|()| {
+            start_init(
+                &dir,
+                plan,
+                opts,
+                &joins,
+                seccomp.as_ref(),
+                cgroup.as_ref(),
+                timeline,
+            )
+        });
         if started.is_err() {
             let _ = cgroup.destroy();
         }
         started
     });
     match result {
-        Ok((pid, pidfd, master)) => Ok(Created { dir, pid, pidfd, master }),
+        Ok((pid, pidfd, master)) => Ok(Created {
+            dir,
+            pid,
+            pidfd,
+            master,
+        }),
         Err(e) => {
             let _ = dir.remove();
             Err(e)
@@ -96,7 +115,13 @@ fn open_namespaces(plan: &Plan) -> Result<Vec<(NsKind, OwnedFd)>> {
         .iter()
         .map(|j| {
             let fd = open(&j.path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-                .with_context(|| format!("linux.namespaces: {} namespace path {}", j.kind, j.path.display()))?;
+                .with_context(|| {
+                    format!(
+                        "linux.namespaces: {} namespace path {}",
+                        j.kind,
+                        j.path.display()
+                    )
+                })?;
             Ok((j.kind, fd))
         })
         .collect()
@@ -116,10 +141,21 @@ fn start_init(
     let fifo = fifo::create(&dir.fifo_path())?;
     let (parent, child) = channel::pair()?;
     let trampoline = init::trampoline_for(seccomp)?;
-    let prepared = crate::rootfs::FromParent { idmapped: crate::rootfs::idmap::prepare(plan)?, cgroup_dirs: cgroup.record().dirs };
-    let flags = if plan.namespaces.needs_intermediate() { 0 } else { plan.namespaces.clone_flags() };
+    let prepared = crate::rootfs::FromParent {
+        idmapped: crate::rootfs::idmap::prepare(plan)?,
+        cgroup_dirs: cgroup.record().dirs,
+    };
+    let flags = if plan.namespaces.needs_intermediate() {
+        0
+    } else {
+        plan.namespaces.clone_flags()
+    };
     let ctx = ChildContext {
-        role: Role::Init { plan, fifo, prepared: &prepared },
+        role: Role::Init {
+            plan,
+            fifo,
+            prepared: &prepared,
+        },
         namespaces: &plan.namespaces,
         process: plan.process.as_ref(),
         channel: child,
@@ -134,21 +170,40 @@ fn start_init(
     // On cgroup v2 init starts in its cgroup; on v1 it moves itself in; under systemd it
     // waits until the parent has had systemd move it.
     let target = cgroup.clone_target();
-    let tasks = if target.is_some() { Vec::new() } else { cgroup.self_join_files()? };
-    let (forked, cloned_in) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd())).context("clone3 of the init process")?;
+    let tasks = if target.is_some() {
+        Vec::new()
+    } else {
+        cgroup.self_join_files()?
+    };
+    let (forked, cloned_in) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd()))
+        .context("clone3 of the init process")?;
     let join = init::CgroupJoin::after_clone(cloned_in, &tasks);
     let (first, first_fd) = match forked {
-        sys::Forked::Child => init::run(ChildContext { cgroup: join, ..ctx }),
+        sys::Forked::Child => init::run(ChildContext {
+            cgroup: join,
+            ..ctx
+        }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
     drop(ctx);
     timeline.mark("clone");
     crash_point("create:clone");
-    let mut init = Init { first, init: first, pidfd: first_fd, timeline };
+    let mut init = Init {
+        first,
+        init: first,
+        pidfd: first_fd,
+        timeline,
+    };
     let by_parent = matches!(join, init::CgroupJoin::ByParent);
     drop(tasks);
-    let joined = if by_parent { cgroup.add(first).and_then(|()| parent.send_to_init(ToInit::CgroupJoined)) } else { Ok(()) };
+    let joined = if by_parent {
+        cgroup
+            .add(first)
+            .and_then(|()| parent.send_to_init(ToInit::CgroupJoined))
+    } else {
+        Ok(())
+    };
     let synced = joined.and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {
@@ -188,7 +243,12 @@ impl Init {
     }
 }
 
-fn sync_with_init(parent: &Channel, plan: &Plan, seccomp: Option<&SeccompProgram>, init: &mut Init) -> Result<()> {
+fn sync_with_init(
+    parent: &Channel,
+    plan: &Plan,
+    seccomp: Option<&SeccompProgram>,
+    init: &mut Init,
+) -> Result<()> {
     loop {
         match parent.recv_from_init()? {
             Some(ToParent::NeedIdMaps) => {
@@ -205,12 +265,24 @@ fn sync_with_init(parent: &Channel, plan: &Plan, seccomp: Option<&SeccompProgram
             }
             Some(ToParent::RunHooks) => {
                 let state = hook_state(plan, init.init);
-                hooks::run("prestart", &plan.hooks.prestart, &state, ContainerState::Created)?;
-                hooks::run("createRuntime", &plan.hooks.create_runtime, &state, ContainerState::Created)?;
+                hooks::run(
+                    "prestart",
+                    &plan.hooks.prestart,
+                    &state,
+                    ContainerState::Created,
+                )?;
+                hooks::run(
+                    "createRuntime",
+                    &plan.hooks.create_runtime,
+                    &state,
+                    ContainerState::Created,
+                )?;
                 parent.send_to_init(ToInit::HooksDone(serde_json::to_vec(&state)?))?;
             }
             Some(ToParent::SeccompListener(fd)) => {
-                let listener = seccomp.and_then(|s| s.listener.as_ref()).context("init sent a seccomp listener nobody asked for")?;
+                let listener = seccomp
+                    .and_then(|s| s.listener.as_ref())
+                    .context("init sent a seccomp listener nobody asked for")?;
                 let mut state = hook_state(plan, init.init);
                 state.set_status(ContainerState::Creating);
                 security::seccomp::send_listener(listener, fd, init.init.as_raw(), state)?;
@@ -223,13 +295,22 @@ fn sync_with_init(parent: &Channel, plan: &Plan, seccomp: Option<&SeccompProgram
                 return Ok(());
             }
             Some(ToParent::Error(msg)) => return Err(anyhow!(msg)),
-            None => bail!("init exited before it was ready ({})", describe_exit(init.first)),
+            None => bail!(
+                "init exited before it was ready ({})",
+                describe_exit(init.first)
+            ),
         }
     }
 }
 
 fn hook_state(plan: &Plan, pid: Pid) -> State {
-    hooks::state(&plan.oci_version, &plan.id, pid.as_raw(), &plan.bundle, &plan.annotations)
+    hooks::state(
+        &plan.oci_version,
+        &plan.id,
+        pid.as_raw(),
+        &plan.bundle,
+        &plan.annotations,
+    )
 }
 
 fn describe_exit(pid: Pid) -> String {
@@ -253,15 +334,22 @@ fn write_id_maps(pid: Pid, plan: &Plan) -> Result<()> {
         let path = format!("/proc/{pid}/{file}");
         let only_own = matches!(maps.as_slice(), [m] if m.host == own && m.size == 1);
         if !euid.is_root() && !only_own {
-            let helper = if file == "uid_map" { "newuidmap" } else { "newgidmap" };
-            run_map_helper(helper, pid, maps).with_context(|| format!("{field}: mapping more than id {own} without root"))?;
+            let helper = if file == "uid_map" {
+                "newuidmap"
+            } else {
+                "newgidmap"
+            };
+            run_map_helper(helper, pid, maps)
+                .with_context(|| format!("{field}: mapping more than id {own} without root"))?;
             continue;
         }
         if !euid.is_root() && file == "gid_map" {
             let setgroups = format!("/proc/{pid}/setgroups");
-            std::fs::write(&setgroups, "deny").with_context(|| format!("{field}: writing deny to {setgroups}"))?;
+            std::fs::write(&setgroups, "deny")
+                .with_context(|| format!("{field}: writing deny to {setgroups}"))?;
         }
-        std::fs::write(&path, namespaces_map_text(maps)).with_context(|| format!("{field}: writing {path}"))?;
+        std::fs::write(&path, namespaces_map_text(maps))
+            .with_context(|| format!("{field}: writing {path}"))?;
     }
     Ok(())
 }
@@ -271,16 +359,31 @@ fn run_map_helper(helper: &str, pid: Pid, maps: &[crate::plan::IdMap]) -> Result
     let mut cmd = std::process::Command::new(helper);
     cmd.arg(pid.to_string());
     for m in maps {
-        cmd.args([m.container.to_string(), m.host.to_string(), m.size.to_string()]);
+        cmd.args([
+            m.container.to_string(),
+            m.host.to_string(),
+            m.size.to_string(),
+        ]);
     }
-    let out = cmd.output().with_context(|| format!("running {helper} (install the uidmap package)"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {helper} (install the uidmap package)"))?;
     if !out.status.success() {
-        bail!("{helper} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "{helper} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
 
-fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup: &dyn cgroups::Manager) -> Result<()> {
+fn record(
+    dir: &StateDir,
+    plan: &Plan,
+    opts: &CreateOptions,
+    init: &Init,
+    cgroup: &dyn cgroups::Manager,
+) -> Result<()> {
     save_record(dir, plan, opts, init.init, cgroup)?;
     crash_point("create:record");
     if let Some(path) = &opts.pid_file {
@@ -290,7 +393,13 @@ fn record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, init: &Init, cgroup
 }
 
 /// The container's state.json, for init `pid` (also used by `restore`).
-pub fn save_record(dir: &StateDir, plan: &Plan, opts: &CreateOptions, pid: Pid, cgroup: &dyn cgroups::Manager) -> Result<()> {
+pub fn save_record(
+    dir: &StateDir,
+    plan: &Plan,
+    opts: &CreateOptions,
+    pid: Pid,
+    cgroup: &dyn cgroups::Manager,
+) -> Result<()> {
     let init_start_time = sys::process_start_time(pid).context("reading init's start time")?;
     let record = Record {
         oci_version: plan.oci_version.clone(),

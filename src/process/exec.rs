@@ -50,24 +50,41 @@ const JOIN_ORDER: [(NsKind, &str); 8] = [
 
 /// Takes the locked state dir and releases the lock once the process is forked: an exec into
 /// a paused container waits for `resume`, which needs the lock.
-pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOptions) -> Result<Execd> {
+pub fn exec(
+    dir: StateDir,
+    record: &Record,
+    process: &ProcessPlan,
+    opts: &ExecOptions,
+) -> Result<Execd> {
     match dir.status(Some(record)) {
         ContainerStatus::Running | ContainerStatus::Created => {}
         ContainerStatus::Paused if opts.ignore_paused => {}
         status => bail!("cannot exec in container {:?}: it is {status}", record.id),
     }
     // Holding init's pidfd pins it: its /proc entries cannot be a recycled pid's.
-    let _init = open_init(record).with_context(|| format!("container {:?} is not running", record.id))?;
+    let _init =
+        open_init(record).with_context(|| format!("container {:?} is not running", record.id))?;
     let (namespaces, joins) = container_namespaces(record.pid)?;
     let root = if record.own_mount_namespace {
         None
     } else {
         let path = format!("/proc/{}/root", record.pid);
-        Some(open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).context("opening the container's root")?)
+        Some(
+            open(
+                path.as_str(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .context("opening the container's root")?,
+        )
     };
     let (console, proxy) = console::open_optional(opts.console.as_ref())?;
     let cgroup = record.cgroup();
-    let seccomp = record.seccomp.as_ref().map(security::seccomp::compile).transpose()?;
+    let seccomp = record
+        .seccomp
+        .as_ref()
+        .map(security::seccomp::compile)
+        .transpose()?;
     let (parent, child) = channel::pair()?;
     let trampoline = init::trampoline_for(seccomp.as_ref())?;
     let ctx = ChildContext {
@@ -92,7 +109,9 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     let tasks = match (&cgroup, &target) {
         (Some(c), None) => match c.self_join_files() {
             Err(e) if rootless => {
-                crate::cli::log::debug(&format!("exec: the process stays outside the container's cgroup: {e:#}"));
+                crate::cli::log::debug(&format!(
+                    "exec: the process stays outside the container's cgroup: {e:#}"
+                ));
                 Vec::new()
             }
             other => other?,
@@ -101,16 +120,27 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
     };
     let into = target.as_ref().map(|t| t.as_fd());
     let (forked, cloned_in) = match sys::clone_fork_into(0, into) {
-        Err(e @ (nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)) if rootless && into.is_some() => {
-            crate::cli::log::debug(&format!("exec: not cloned into the container's cgroup: {e}"));
+        Err(e @ (nix::errno::Errno::EACCES | nix::errno::Errno::EPERM))
+            if rootless && into.is_some() =>
+        {
+            crate::cli::log::debug(&format!(
+                "exec: not cloned into the container's cgroup: {e}"
+            ));
             sys::clone_fork_into(0, None)
         }
         other => other,
     }
     .context("forking the exec process")?;
-    let join = if cgroup.is_some() { init::CgroupJoin::after_clone(cloned_in, &tasks) } else { init::CgroupJoin::Done };
+    let join = if cgroup.is_some() {
+        init::CgroupJoin::after_clone(cloned_in, &tasks)
+    } else {
+        init::CgroupJoin::Done
+    };
     let (first, first_fd) = match forked {
-        sys::Forked::Child => init::run(ChildContext { cgroup: join, ..ctx }),
+        sys::Forked::Child => init::run(ChildContext {
+            cgroup: join,
+            ..ctx
+        }),
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(ctx);
@@ -124,9 +154,14 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
         Some(c) if by_parent => c
             .add(first)
             .or_else(|e| {
-                let denied = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied));
+                let denied = e.chain().any(|c| {
+                    c.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+                });
                 if rootless && denied {
-                    crate::cli::log::debug(&format!("exec: the process stays outside the container's cgroup: {e:#}"));
+                    crate::cli::log::debug(&format!(
+                        "exec: the process stays outside the container's cgroup: {e:#}"
+                    ));
                     return Ok(());
                 }
                 Err(e)
@@ -135,11 +170,17 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
             // cgroup write.
             .map_err(|e| {
                 if let Some(ToParent::Error(msg)) = parent.try_recv_from_init(100) {
-                    return e.context(format!("the exec process failed before it joined the cgroup: {msg}"));
+                    return e.context(format!(
+                        "the exec process failed before it joined the cgroup: {msg}"
+                    ));
                 }
                 match waitpid(first, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-                    Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => e.context(format!("the exec process was killed by {sig} before it joined the cgroup")),
-                    Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => e.context(format!("the exec process exited ({code}) before it joined the cgroup")),
+                    Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => e.context(format!(
+                        "the exec process was killed by {sig} before it joined the cgroup"
+                    )),
+                    Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => e.context(format!(
+                        "the exec process exited ({code}) before it joined the cgroup"
+                    )),
                     other => e.context(format!("the exec process: {other:?}")),
                 }
             })
@@ -164,7 +205,11 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
                 }
             }
             Ok(Some(ToParent::Error(msg))) => break Err(anyhow!(msg)),
-            Ok(Some(other)) => break Err(anyhow!("unexpected message from the exec process: {other:?}")),
+            Ok(Some(other)) => {
+                break Err(anyhow!(
+                    "unexpected message from the exec process: {other:?}"
+                ))
+            }
             // The channel is close-on-exec: EOF means execve succeeded.
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
@@ -176,7 +221,11 @@ pub fn exec(dir: StateDir, record: &Record, process: &ProcessPlan, opts: &ExecOp
         return Err(e);
     }
     let master = proxy.as_ref().map(console::receive_master).transpose()?;
-    Ok(Execd { pid: target.0, pidfd: target.1, master })
+    Ok(Execd {
+        pid: target.0,
+        pidfd: target.1,
+        master,
+    })
 }
 
 fn write_pid_file(opts: &ExecOptions, pid: Pid) -> Result<()> {
@@ -193,7 +242,8 @@ fn container_namespaces(pid: i32) -> Result<(NamespacePlan, Vec<(NsKind, OwnedFd
     let mut fds = Vec::new();
     for (kind, name) in JOIN_ORDER {
         let path = PathBuf::from(format!("/proc/{pid}/ns/{name}"));
-        let theirs = std::fs::read_link(&path).with_context(|| format!("reading {}", path.display()))?;
+        let theirs =
+            std::fs::read_link(&path).with_context(|| format!("reading {}", path.display()))?;
         let ours = std::fs::read_link(format!("/proc/self/ns/{name}")).ok();
         if ours.as_ref() == Some(&theirs) {
             continue;
@@ -208,9 +258,22 @@ fn container_namespaces(pid: i32) -> Result<(NamespacePlan, Vec<(NsKind, OwnedFd
 
 /// Pass an exec'd process's seccomp listener on, with the container's state (running) and the
 /// process's own pid.
-fn send_listener(seccomp: Option<&security::seccomp::SeccompProgram>, record: &Record, pid: Pid, fd: OwnedFd) -> Result<()> {
-    let listener = seccomp.and_then(|s| s.listener.as_ref()).context("the exec process sent a seccomp listener nobody asked for")?;
-    let mut state = crate::hooks::state(&record.oci_version, &record.id, record.pid, &record.bundle, &record.annotations);
+fn send_listener(
+    seccomp: Option<&security::seccomp::SeccompProgram>,
+    record: &Record,
+    pid: Pid,
+    fd: OwnedFd,
+) -> Result<()> {
+    let listener = seccomp
+        .and_then(|s| s.listener.as_ref())
+        .context("the exec process sent a seccomp listener nobody asked for")?;
+    let mut state = crate::hooks::state(
+        &record.oci_version,
+        &record.id,
+        record.pid,
+        &record.bundle,
+        &record.annotations,
+    );
     state.set_status(oci_spec::runtime::ContainerState::Running);
     security::seccomp::send_listener(listener, fd, pid.as_raw(), state)
 }

@@ -19,13 +19,20 @@ pub fn resolve(arg0: &CStr, path_env: Option<&str>) -> Result<CString> {
         check(name).map_err(|why| anyhow::anyhow!("process.args[0]: {}: {why}", name.display()))?;
         return Ok(arg0.to_owned());
     }
-    for dir in path_env.unwrap_or(DEFAULT_PATH).split(':').filter(|d| !d.is_empty()) {
+    for dir in path_env
+        .unwrap_or(DEFAULT_PATH)
+        .split(':')
+        .filter(|d| !d.is_empty())
+    {
         let candidate = Path::new(dir).join(name);
         if check(&candidate).is_ok() {
             return Ok(CString::new(candidate.as_os_str().as_bytes())?);
         }
     }
-    bail!("process.args[0]: {:?}: executable file not found in $PATH", name)
+    bail!(
+        "process.args[0]: {:?}: executable file not found in $PATH",
+        name
+    )
 }
 
 fn check(path: &Path) -> std::result::Result<(), String> {
@@ -47,8 +54,14 @@ mod tests {
     fn finds_through_path_and_rejects_missing() {
         let sh = resolve(c"sh", Some("/nonexistent:/bin")).unwrap();
         assert_eq!(sh.as_bytes(), b"/bin/sh");
-        assert!(resolve(c"no-such-program-xyz", None).unwrap_err().to_string().contains("not found"));
+        assert!(resolve(c"no-such-program-xyz", None)
+            .unwrap_err()
+            .to_string()
+            .contains("not found"));
         assert!(resolve(c"/proc/version", None).is_err());
-        assert!(resolve(c"/", None).unwrap_err().to_string().contains("directory"));
+        assert!(resolve(c"/", None)
+            .unwrap_err()
+            .to_string()
+            .contains("directory"));
     }
 }

@@ -40,7 +40,11 @@ pub fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
 /// init has left hull's code: its fifo handle is close-on-exec, so the fifo losing its last
 /// reader means init exec'd the user's program (or died). Only then may poststart hooks run.
 pub fn signal_start(path: &Path) -> Result<()> {
-    let fd = match open(path, OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty()) {
+    let fd = match open(
+        path,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
         Err(Errno::ENXIO) => bail!("the container's init process is not waiting to start"),
         r => r.with_context(|| format!("opening exec fifo {}", path.display()))?,
     };
@@ -65,7 +69,9 @@ pub fn signal_start(path: &Path) -> Result<()> {
     .context("reopening the exec fifo")?;
     let mut byte = [0u8; 1];
     match nix::unistd::read(&reader, &mut byte) {
-        Ok(1) if byte[0] == FAILED => bail!("a startContainer hook failed (see the container's stderr); the container stopped"),
+        Ok(1) if byte[0] == FAILED => bail!(
+            "a startContainer hook failed (see the container's stderr); the container stopped"
+        ),
         _ => Ok(()),
     }
 }

@@ -21,16 +21,20 @@ use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{Channel, ToInit, ToParent};
 use super::timeline::Timeline;
+use super::trampoline::Trampoline;
 use super::{console, exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
-use super::trampoline::Trampoline;
 use crate::security::seccomp::SeccompProgram;
 use crate::{hooks, rootfs, security, sys};
 
 /// Who the forked child becomes.
 pub enum Role<'a> {
     /// The container's init: builds the container, then waits on the exec fifo for `start`.
-    Init { plan: &'a Plan, fifo: OwnedFd, prepared: &'a rootfs::FromParent },
+    Init {
+        plan: &'a Plan,
+        fifo: OwnedFd,
+        prepared: &'a rootfs::FromParent,
+    },
     /// A process `exec`'d into an existing container: joins it and runs at once. `root` is the
     /// container's root when it shares hull's mount namespace (then joining gives no root).
     Exec { root: Option<OwnedFd> },
@@ -86,7 +90,9 @@ pub fn run(ctx: ChildContext) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = ctx.channel.send_to_parent(&ToParent::Error(format!("{err:#}")));
+    let _ = ctx
+        .channel
+        .send_to_parent(&ToParent::Error(format!("{err:#}")));
     sys::exit_now(1)
 }
 
@@ -130,17 +136,26 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     }
     // Before any seccomp filter goes on: older profiles do not allow close_range.
     prepare_fds(ctx.preserve_fds)?;
-    let program = ctx.process.map(|p| become_process(p, ctx.seccomp, &ctx.channel)).transpose()?;
+    let program = ctx
+        .process
+        .map(|p| become_process(p, ctx.seccomp, &ctx.channel))
+        .transpose()?;
     timeline.mark("process");
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
     if let Role::Init { fifo, plan, .. } = &ctx.role {
-        ctx.channel.send_to_parent(&ToParent::Ready(timeline.encode()))?;
+        ctx.channel
+            .send_to_parent(&ToParent::Ready(timeline.encode()))?;
         fifo::wait_for_start(fifo)?;
         if let Some(state) = &hook_state {
             // No one is left to report to: a failing startContainer hook ends the container.
-            if let Err(e) = hooks::run("startContainer", &plan.hooks.start_container, state, ContainerState::Created) {
+            if let Err(e) = hooks::run(
+                "startContainer",
+                &plan.hooks.start_container,
+                state,
+                ContainerState::Created,
+            ) {
                 eprintln!("hull: {e:#}");
                 fifo::report_failure(fifo);
                 sys::exit_now(1);
@@ -154,7 +169,9 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     };
     // With no_new_privs the filter goes on as late as possible: only execve runs under it.
     // (A filter with a listener went on earlier, while the parent could pass the fd on.)
-    if let (Some(filter @ SeccompProgram { listener: None, .. }), true) = (ctx.seccomp, process.no_new_privileges) {
+    if let (Some(filter @ SeccompProgram { listener: None, .. }), true) =
+        (ctx.seccomp, process.no_new_privileges)
+    {
         security::seccomp::load(filter)?;
     }
     let err = match ctx.trampoline {
@@ -195,8 +212,14 @@ fn build_container(
         let ToInit::HooksDone(json) = channel.recv_from_parent()? else {
             anyhow::bail!("unexpected message from the parent while waiting for hooks");
         };
-        let state: State = serde_json::from_slice(&json).context("parsing the state sent for hooks")?;
-        hooks::run("createContainer", &plan.hooks.create_container, &state, ContainerState::Created)?;
+        let state: State =
+            serde_json::from_slice(&json).context("parsing the state sent for hooks")?;
+        hooks::run(
+            "createContainer",
+            &plan.hooks.create_container,
+            &state,
+            ContainerState::Created,
+        )?;
         *hook_state = Some(state);
         timeline.mark("hooks");
         Ok(())
@@ -207,7 +230,11 @@ fn build_container(
 
 /// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,
 /// no_new_privs; then find the program, so a missing one fails `create`.
-fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>, channel: &Channel) -> Result<CString> {
+fn become_process(
+    process: &ProcessPlan,
+    seccomp: Option<&SeccompProgram>,
+    channel: &Channel,
+) -> Result<CString> {
     security::user::apply_rlimits(&process.rlimits)?;
     if let Some(s) = &process.scheduler {
         security::user::set_scheduler(s)?;
@@ -231,7 +258,12 @@ fn become_process(process: &ProcessPlan, seccomp: Option<&SeccompProgram>, chann
     sys::set_umask(process.user.umask.unwrap_or(0o022));
     if process.no_new_privileges {
         prctl::set_no_new_privs().context("setting no_new_privs (process.noNewPrivileges)")?;
-        if let Some(filter @ SeccompProgram { listener: Some(_), .. }) = seccomp {
+        if let Some(
+            filter @ SeccompProgram {
+                listener: Some(_), ..
+            },
+        ) = seccomp
+        {
             load_seccomp(filter, channel)?;
         }
     }
@@ -255,10 +287,16 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
         CgroupJoin::Done => {}
         CgroupJoin::Itself(files) => {
             for (path, fd) in files {
-                nix::unistd::write(fd, b"0").with_context(|| format!("joining the cgroup: writing to {}", path.display()))?;
+                nix::unistd::write(fd, b"0").with_context(|| {
+                    format!("joining the cgroup: writing to {}", path.display())
+                })?;
             }
         }
-        CgroupJoin::ByParent => match ctx.channel.recv_from_parent().context("waiting to join the cgroup")? {
+        CgroupJoin::ByParent => match ctx
+            .channel
+            .recv_from_parent()
+            .context("waiting to join the cgroup")?
+        {
             ToInit::CgroupJoined => {}
             other => anyhow::bail!("unexpected message from the parent: {other:?}"),
         },
@@ -272,14 +310,16 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
             unshare(CloneFlags::CLONE_NEWUSER).context("creating the user namespace")?;
             request_id_maps(&ctx.channel)?;
         }
-        let mut rest = CloneFlags::from_bits_retain(ns.clone_flags() as i32) - CloneFlags::CLONE_NEWUSER;
+        let mut rest =
+            CloneFlags::from_bits_retain(ns.clone_flags() as i32) - CloneFlags::CLONE_NEWUSER;
         if ns.creates(NsKind::Cgroup) {
             rest |= CloneFlags::CLONE_NEWCGROUP;
         }
         unshare(rest).context("creating namespaces")?;
         // setns/unshare of a pid namespace applies to children only: fork init into it.
         if let sys::Forked::Parent { child, .. } = sys::clone_fork(0).context("forking init")? {
-            ctx.channel.send_to_parent(&ToParent::InitPid(child.as_raw()))?;
+            ctx.channel
+                .send_to_parent(&ToParent::InitPid(child.as_raw()))?;
             sys::exit_now(0);
         }
     } else if ns.creates(NsKind::User) {
@@ -293,11 +333,15 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
         unshare(CloneFlags::CLONE_NEWCGROUP).context("creating the cgroup namespace")?;
     }
     if ns.creates(NsKind::Time) {
-        unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).context("creating the time namespace")?;
+        unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+            .context("creating the time namespace")?;
         // Offsets apply to the namespace our children (and we, at execve) will be in.
         if !ns.time_offsets.is_empty() {
-            security::procfs::write("/proc/self/timens_offsets", ns.time_offsets.join("\n").as_bytes())
-                .context("writing /proc/self/timens_offsets (linux.timeOffsets)")?;
+            security::procfs::write(
+                "/proc/self/timens_offsets",
+                ns.time_offsets.join("\n").as_bytes(),
+            )
+            .context("writing /proc/self/timens_offsets (linux.timeOffsets)")?;
         }
     }
     Ok(())
@@ -318,7 +362,9 @@ fn request_id_maps(channel: &Channel) -> Result<()> {
     // of the container exists yet (no mount, no exec), so nothing can use the short window.
     prctl::set_dumpable(true).context("making the process dumpable for the id maps")?;
     channel.send_to_parent(&ToParent::NeedIdMaps)?;
-    channel.recv_from_parent().context("waiting for the id maps")?;
+    channel
+        .recv_from_parent()
+        .context("waiting for the id maps")?;
     prctl::set_dumpable(false).context("making the process non-dumpable")?;
     Ok(())
 }
@@ -329,7 +375,10 @@ fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
     nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
-        _ => anyhow::bail!("process.cwd: {} is outside the container's root", cwd.display()),
+        _ => anyhow::bail!(
+            "process.cwd: {} is outside the container's root",
+            cwd.display()
+        ),
     }
 }
 
@@ -346,7 +395,9 @@ fn prepare_fds(preserve: i32) -> Result<()> {
 /// the program is exec'd directly, and `--debug` says so.
 pub fn trampoline_for(seccomp: Option<&SeccompProgram>) -> anyhow::Result<Option<Trampoline>> {
     if seccomp.is_some_and(|s| !s.allows_execveat) {
-        crate::cli::log::debug("linux.seccomp does not allow execveat: exec without hull's trampoline");
+        crate::cli::log::debug(
+            "linux.seccomp does not allow execveat: exec without hull's trampoline",
+        );
         return Ok(None);
     }
     Trampoline::new().map(Some)

@@ -4,13 +4,13 @@
 pub mod channel;
 pub mod console;
 pub mod create;
+pub mod exec;
+mod exec_path;
 pub mod fifo;
+mod init;
 pub mod notify;
 pub mod restore;
 pub mod timeline;
 pub mod trampoline;
 pub mod tty_proxy;
-mod init;
-mod exec_path;
-pub mod exec;
 pub mod wait;

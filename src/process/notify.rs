@@ -17,7 +17,9 @@ const SOCKET: &str = "notify.sock";
 
 /// The caller's NOTIFY_SOCKET, if any.
 pub fn host_socket() -> Option<PathBuf> {
-    std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from).filter(|p| !p.as_os_str().is_empty())
+    std::env::var_os("NOTIFY_SOCKET")
+        .map(PathBuf::from)
+        .filter(|p| !p.as_os_str().is_empty())
 }
 
 /// The directory in the state dir that holds the container's socket.
@@ -31,7 +33,11 @@ pub fn add_to_spec(spec: &mut Spec, container_dir: &Path) {
         .destination(IN_CONTAINER_DIR)
         .typ("bind")
         .source(state_dir(container_dir))
-        .options(vec!["bind".to_owned(), "nosuid".to_owned(), "nodev".to_owned()])
+        .options(vec![
+            "bind".to_owned(),
+            "nosuid".to_owned(),
+            "nodev".to_owned(),
+        ])
         .build();
     if let Ok(m) = mount {
         let mut mounts = spec.mounts().clone().unwrap_or_default();
@@ -77,13 +83,22 @@ pub fn forward_ready(sock: &UnixDatagram, record: &Record, host: &Path) -> Resul
     while Liveness::of(record) == Liveness::Alive {
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
             Err(e) => return Err(e).context("reading the container's notify socket"),
         };
         let msg = &buf[..n];
         if msg.split(|b| *b == b'\n').any(|l| l == b"READY=1") {
             let out = UnixDatagram::unbound()?;
-            out.send_to(msg, host).with_context(|| format!("forwarding READY=1 to NOTIFY_SOCKET {}", host.display()))?;
+            out.send_to(msg, host).with_context(|| {
+                format!("forwarding READY=1 to NOTIFY_SOCKET {}", host.display())
+            })?;
             return Ok(());
         }
     }

@@ -22,12 +22,23 @@ pub struct Restored {
     pub pidfd: OwnedFd,
 }
 
-pub fn restore(root: &Path, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, r: &RestoreOptions) -> Result<Restored> {
+pub fn restore(
+    root: &Path,
+    plan: &Plan,
+    opts: &CreateOptions,
+    criu_bin: &Path,
+    r: &RestoreOptions,
+) -> Result<Restored> {
     criu::check_images(r, &plan.root.path)?;
     let dir = StateDir::create(root, &plan.id)?;
     let result = cgroups::for_container(&plan.resources).and_then(|cgroup| {
-        let made = dir.save_cgroup(&cgroup.record()).and_then(|()| cgroup.create()).and_then(|()| dir.save_cgroup(&cgroup.record())).and_then(|()| cgroup.apply(&plan.resources));
-        let restored = made.and_then(|()| run_restore(&dir, plan, opts, criu_bin, r, cgroup.as_ref()));
+        let made = dir
+            .save_cgroup(&cgroup.record())
+            .and_then(|()| cgroup.create())
+            .and_then(|()| dir.save_cgroup(&cgroup.record()))
+            .and_then(|()| cgroup.apply(&plan.resources));
+        let restored =
+            made.and_then(|()| run_restore(&dir, plan, opts, criu_bin, r, cgroup.as_ref()));
         if restored.is_err() {
             let _ = cgroup.destroy();
         }
@@ -42,7 +53,14 @@ pub fn restore(root: &Path, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, 
     }
 }
 
-fn run_restore(dir: &StateDir, plan: &Plan, opts: &CreateOptions, criu_bin: &Path, r: &RestoreOptions, cgroup: &dyn cgroups::Manager) -> Result<(Pid, OwnedFd)> {
+fn run_restore(
+    dir: &StateDir,
+    plan: &Plan,
+    opts: &CreateOptions,
+    criu_bin: &Path,
+    r: &RestoreOptions,
+    cgroup: &dyn cgroups::Manager,
+) -> Result<(Pid, OwnedFd)> {
     let pid_path = dir.path().join("criu.pid");
     let args = criu::restore_args(&plan.root.path, r, &pid_path)?;
     // A terminal container (a shell job): CRIU gives it the terminal criu runs on, a new pty
@@ -84,7 +102,10 @@ fn run_restore(dir: &StateDir, plan: &Plan, opts: &CreateOptions, criu_bin: &Pat
     let work = r.work();
     match waitpid(child, None) {
         Ok(WaitStatus::Exited(_, 0)) => {}
-        _ => bail!("restore: criu restore failed: {}", criu::log_errors(&work.join("restore.log"))),
+        _ => bail!(
+            "restore: criu restore failed: {}",
+            criu::log_errors(&work.join("restore.log"))
+        ),
     }
     let text = std::fs::read_to_string(&pid_path).context("reading criu's pid file")?;
     let pid = Pid::from_raw(text.trim().parse().context("criu's pid file")?);

@@ -33,7 +33,11 @@ impl Timeline {
 
     /// `name=µs;name=µs` for the channel.
     pub fn encode(&self) -> String {
-        self.marks.iter().map(|(n, t)| format!("{n}={t}")).collect::<Vec<_>>().join(";")
+        self.marks
+            .iter()
+            .map(|(n, t)| format!("{n}={t}"))
+            .collect::<Vec<_>>()
+            .join(";")
     }
 
     pub fn decode(s: &str) -> Self {

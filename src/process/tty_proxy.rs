@@ -64,7 +64,10 @@ pub fn pump(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
 /// Copy whatever the container still wrote after it exited.
 pub fn drain(master: &OwnedFd) -> Result<()> {
     let stdout = std::io::stdout();
-    let _ = nix::fcntl::fcntl(master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+    let _ = nix::fcntl::fcntl(
+        master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
     while pump(master.as_fd(), stdout.as_fd()) {}
     Ok(())
 }

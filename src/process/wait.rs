@@ -32,14 +32,21 @@ pub fn prepare() -> Result<SigSet> {
     let mut set = SigSet::empty();
     FORWARDED.iter().for_each(|s| set.add(*s));
     set.add(Signal::SIGCHLD);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).context("blocking signals")?;
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .context("blocking signals")?;
     Ok(set)
 }
 
 /// Wait for `pid` to exit, forwarding signals to it (and, with `master`, proxying the
 /// terminal); returns its exit status as a shell would (128+N when killed by signal N).
-pub fn wait_forwarding(pid: Pid, pidfd: BorrowedFd<'_>, waited: &SigSet, master: Option<&OwnedFd>) -> Result<i32> {
-    let signals = SignalFd::with_flags(waited, SfdFlags::SFD_CLOEXEC).context("creating a signalfd")?;
+pub fn wait_forwarding(
+    pid: Pid,
+    pidfd: BorrowedFd<'_>,
+    waited: &SigSet,
+    master: Option<&OwnedFd>,
+) -> Result<i32> {
+    let signals =
+        SignalFd::with_flags(waited, SfdFlags::SFD_CLOEXEC).context("creating a signalfd")?;
     let _raw = master.map(|m| {
         tty_proxy::copy_window_size(m.as_fd());
         tty_proxy::RawMode::enter()
@@ -59,7 +66,10 @@ pub fn wait_forwarding(pid: Pid, pidfd: BorrowedFd<'_>, waited: &SigSet, master:
             Err(nix::errno::Errno::EINTR) => continue,
             r => r.context("waiting for the container")?,
         };
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
         drop(fds);
         let mut i = 1;
         if let Some(m) = master.filter(|_| master_open) {
@@ -76,7 +86,9 @@ pub fn wait_forwarding(pid: Pid, pidfd: BorrowedFd<'_>, waited: &SigSet, master:
         if !ready[0] {
             continue;
         }
-        let Some(info) = signals.read_signal().context("reading the signalfd")? else { continue };
+        let Some(info) = signals.read_signal().context("reading the signalfd")? else {
+            continue;
+        };
         let sig = Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGCHLD);
         match sig {
             Signal::SIGCHLD => {
@@ -87,7 +99,9 @@ pub fn wait_forwarding(pid: Pid, pidfd: BorrowedFd<'_>, waited: &SigSet, master:
                     return Ok(code);
                 }
             }
-            Signal::SIGWINCH if master.is_some() => tty_proxy::copy_window_size(master.unwrap().as_fd()),
+            Signal::SIGWINCH if master.is_some() => {
+                tty_proxy::copy_window_size(master.unwrap().as_fd())
+            }
             other => {
                 let _ = sys::pidfd_send_signal(pidfd, other as i32);
             }

@@ -19,7 +19,8 @@ pub fn mask_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
-    let null = open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).context("opening /dev/null")?;
+    let null = open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .context("opening /dev/null")?;
     let st = fstat(null.as_fd()).context("stat /dev/null")?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFCHR
         || (major(st.st_rdev), minor(st.st_rdev)) != (1, 3)
@@ -27,12 +28,27 @@ pub fn mask_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
         bail!("/dev/null is not the null device (1:3): refusing to mask paths with it");
     }
     for path in paths {
-        let Some(target) = existing(root, path)? else { continue };
-        let is_dir = SFlag::from_bits_truncate(fstat(target.as_fd())?.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
+        let Some(target) = existing(root, path)? else {
+            continue;
+        };
+        let is_dir = SFlag::from_bits_truncate(fstat(target.as_fd())?.st_mode) & SFlag::S_IFMT
+            == SFlag::S_IFDIR;
         let result = if is_dir {
-            mount(Some("tmpfs"), &fd_path(&target), Some("tmpfs"), MsFlags::MS_RDONLY, None::<&str>)
+            mount(
+                Some("tmpfs"),
+                &fd_path(&target),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
         } else {
-            mount(Some(&fd_path(&null)), &fd_path(&target), None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            mount(
+                Some(&fd_path(&null)),
+                &fd_path(&target),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
         };
         result.with_context(|| format!("masking {} (linux.maskedPaths)", path.display()))?;
     }
@@ -42,12 +58,21 @@ pub fn mask_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
 /// Bind each path onto itself and remount it read-only.
 pub fn readonly_paths(root: &Root, paths: &[PathBuf]) -> Result<()> {
     for path in paths {
-        let Some(target) = existing(root, path)? else { continue };
-        mount(Some(&fd_path(&target)), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-            .with_context(|| format!("bind-mounting {} (linux.readonlyPaths)", path.display()))?;
+        let Some(target) = existing(root, path)? else {
+            continue;
+        };
+        mount(
+            Some(&fd_path(&target)),
+            &fd_path(&target),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .with_context(|| format!("bind-mounting {} (linux.readonlyPaths)", path.display()))?;
         let mounted = root.open_path(path)?;
-        remount_bind(&mounted, MsFlags::MS_RDONLY)
-            .with_context(|| format!("making {} read-only (linux.readonlyPaths)", path.display()))?;
+        remount_bind(&mounted, MsFlags::MS_RDONLY).with_context(|| {
+            format!("making {} read-only (linux.readonlyPaths)", path.display())
+        })?;
     }
     Ok(())
 }

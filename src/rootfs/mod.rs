@@ -27,7 +27,11 @@ pub struct FromParent {
 
 /// Build the container's root and enter it; `before_pivot` runs once the mounts are made
 /// (the hooks' moment).
-pub fn setup(plan: &Plan, prepared: &FromParent, before_pivot: impl FnOnce() -> Result<()>) -> Result<()> {
+pub fn setup(
+    plan: &Plan,
+    prepared: &FromParent,
+    before_pivot: impl FnOnce() -> Result<()>,
+) -> Result<()> {
     let rootfs = &plan.root.path;
     let own_ns = plan.namespaces.has_mount_namespace();
     if own_ns {
@@ -47,23 +51,57 @@ pub fn setup(plan: &Plan, prepared: &FromParent, before_pivot: impl FnOnce() -> 
     // Its own user namespace, or hull's (podman's rootless mode): no mknod, bind devices.
     let in_userns = plan.namespaces.has(NsKind::User) || crate::rootless::is_rootless();
     // Relative paths in mount options (overlay's lowerdir=, ...) are the bundle's, as in runc.
-    nix::unistd::chdir(&plan.bundle).with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
+    nix::unistd::chdir(&plan.bundle)
+        .with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
     // pivot_root needs the new root to be a mount point: the rootfs bound onto itself, or the
     // mount the config puts at "/" (an overlay of image layers, say).
-    let root_mount = plan.mounts.iter().position(|m| m.destination == std::path::Path::new("/"));
+    let root_mount = plan
+        .mounts
+        .iter()
+        .position(|m| m.destination == std::path::Path::new("/"));
     match root_mount {
-        Some(i) => mount_root(&plan.mounts[i], rootfs).with_context(|| format!("mounts[{i}]: mounting the root at {}", rootfs.display()))?,
-        None => mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).with_context(|| {
-            let hint = if in_userns { " (in a user namespace the mapped root must be able to reach it)" } else { "" };
-            format!("bind-mounting rootfs {} onto itself{hint}", rootfs.display())
+        Some(i) => mount_root(&plan.mounts[i], rootfs)
+            .with_context(|| format!("mounts[{i}]: mounting the root at {}", rootfs.display()))?,
+        None => mount(
+            Some(rootfs),
+            rootfs,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .with_context(|| {
+            let hint = if in_userns {
+                " (in a user namespace the mapped root must be able to reach it)"
+            } else {
+                ""
+            };
+            format!(
+                "bind-mounting rootfs {} onto itself{hint}",
+                rootfs.display()
+            )
         })?,
     }
     let root = Root::open(rootfs)?;
-    for (i, m) in plan.mounts.iter().enumerate().filter(|(i, _)| Some(*i) != root_mount) {
-        let own_cgroup = (!plan.namespaces.has(NsKind::Cgroup)).then_some(prepared.cgroup_dirs.as_slice());
-        let how = mount::How { idmapped: prepared.idmapped.get(i), in_userns, own_cgroup };
-        mount::mount(&root, m, &how)
-            .with_context(|| format!("mounts[{i}]: mounting {} at {}", m.fstype_or_bind(), m.destination.display()))?;
+    for (i, m) in plan
+        .mounts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != root_mount)
+    {
+        let own_cgroup =
+            (!plan.namespaces.has(NsKind::Cgroup)).then_some(prepared.cgroup_dirs.as_slice());
+        let how = mount::How {
+            idmapped: prepared.idmapped.get(i),
+            in_userns,
+            own_cgroup,
+        };
+        mount::mount(&root, m, &how).with_context(|| {
+            format!(
+                "mounts[{i}]: mounting {} at {}",
+                m.fstype_or_bind(),
+                m.destination.display()
+            )
+        })?;
     }
     if plan.default_devices {
         dev::create_default_devices(&root, in_userns)?;
@@ -85,11 +123,18 @@ pub fn setup(plan: &Plan, prepared: &FromParent, before_pivot: impl FnOnce() -> 
     }
     if own_ns && plan.root.propagation_set {
         // The pivot left "/" private-ish; give it the propagation the config asked for.
-        mount(None::<&str>, "/", None::<&str>, plan.root.propagation, None::<&str>)
-            .context("setting the propagation of / (linux.rootfsPropagation)")?;
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            plan.root.propagation,
+            None::<&str>,
+        )
+        .context("setting the propagation of / (linux.rootfsPropagation)")?;
     }
     if plan.root.readonly {
-        mount::remount_readonly(std::path::Path::new("/")).context("making the rootfs read-only (root.readonly)")?;
+        mount::remount_readonly(std::path::Path::new("/"))
+            .context("making the rootfs read-only (root.readonly)")?;
     }
     Ok(())
 }
@@ -106,7 +151,12 @@ fn write_sysctls(root: &Root, plan: &Plan) -> Result<()> {
     for (key, value) in &plan.sysctl {
         let path = std::path::PathBuf::from(format!("/proc/sys/{}", key.replace('.', "/")));
         root.write_proc_file(&path, value.as_bytes())
-            .with_context(|| format!("linux.sysctl: writing {value:?} to {} (is /proc mounted?)", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "linux.sysctl: writing {value:?} to {} (is /proc mounted?)",
+                    path.display()
+                )
+            })?;
     }
     Ok(())
 }
@@ -115,10 +165,24 @@ fn write_sysctls(root: &Root, plan: &Plan) -> Result<()> {
 fn mount_root(m: &crate::plan::MountPlan, rootfs: &std::path::Path) -> Result<()> {
     let (source, fstype, flags) = match m.kind {
         crate::plan::MountKind::Bind { recursive } => {
-            let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
-            (m.source.as_deref().context("bind mount without a source")?, None, MsFlags::MS_BIND | rec)
+            let rec = if recursive {
+                MsFlags::MS_REC
+            } else {
+                MsFlags::empty()
+            };
+            (
+                m.source.as_deref().context("bind mount without a source")?,
+                None,
+                MsFlags::MS_BIND | rec,
+            )
         }
-        crate::plan::MountKind::Fresh => (m.source.as_deref().unwrap_or(std::path::Path::new(&m.fstype)), Some(m.fstype.as_str()), m.flags),
+        crate::plan::MountKind::Fresh => (
+            m.source
+                .as_deref()
+                .unwrap_or(std::path::Path::new(&m.fstype)),
+            Some(m.fstype.as_str()),
+            m.flags,
+        ),
         crate::plan::MountKind::Cgroup => anyhow::bail!("a cgroup filesystem cannot be the root"),
     };
     let data = (!m.data.is_empty()).then_some(m.data.as_str());
@@ -127,11 +191,20 @@ fn mount_root(m: &crate::plan::MountPlan, rootfs: &std::path::Path) -> Result<()
 
 /// Make the mount that holds `path` private if it is shared.
 fn make_parent_private(path: &std::path::Path) -> Result<()> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
-    let Some((mount_point, shared)) = parent_mount(&text, path) else { return Ok(()) };
+    let text =
+        std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    let Some((mount_point, shared)) = parent_mount(&text, path) else {
+        return Ok(());
+    };
     if shared {
-        mount(None::<&str>, mount_point.as_str(), None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
-            .with_context(|| format!("making {mount_point} private for pivot_root"))?;
+        mount(
+            None::<&str>,
+            mount_point.as_str(),
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .with_context(|| format!("making {mount_point} private for pivot_root"))?;
     }
     Ok(())
 }
@@ -146,7 +219,8 @@ fn parent_mount(mountinfo: &str, path: &std::path::Path) -> Option<(String, bool
             let mount_point = *fields.get(4)?;
             let optional = fields.iter().skip(6).take_while(|f| **f != "-");
             let shared = optional.clone().any(|f| f.starts_with("shared:"));
-            path.starts_with(mount_point).then(|| (mount_point.to_owned(), shared))
+            path.starts_with(mount_point)
+                .then(|| (mount_point.to_owned(), shared))
         })
         // The longest mount point wins; among equals the last (top-most) one, as max_by_key
         // returns the last maximum.
@@ -165,8 +239,17 @@ mod tests {
 2 1 0:5 / /run rw shared:2 - tmpfs tmpfs rw
 3 1 0:6 / /run/x rw - tmpfs tmpfs rw
 4 1 0:7 / /runner rw shared:9 - tmpfs tmpfs rw";
-        assert_eq!(parent_mount(mi, Path::new("/run/b/rootfs")), Some(("/run".into(), true)));
-        assert_eq!(parent_mount(mi, Path::new("/run/x/rootfs")), Some(("/run/x".into(), false)));
-        assert_eq!(parent_mount(mi, Path::new("/srv/r")), Some(("/".into(), true)));
+        assert_eq!(
+            parent_mount(mi, Path::new("/run/b/rootfs")),
+            Some(("/run".into(), true))
+        );
+        assert_eq!(
+            parent_mount(mi, Path::new("/run/x/rootfs")),
+            Some(("/run/x".into(), false))
+        );
+        assert_eq!(
+            parent_mount(mi, Path::new("/srv/r")),
+            Some(("/".into(), true))
+        );
     }
 }

@@ -37,8 +37,14 @@ pub fn mount(root: &Root, m: &MountPlan, how: &How) -> Result<()> {
     }
     for &p in &m.propagation {
         let target = root.open_path(&m.destination)?;
-        mount2(None::<&str>, &fd_path(&target), None::<&str>, p, None::<&str>)
-            .context("setting mount propagation")?;
+        mount2(
+            None::<&str>,
+            &fd_path(&target),
+            None::<&str>,
+            p,
+            None::<&str>,
+        )
+        .context("setting mount propagation")?;
     }
     Ok(())
 }
@@ -49,11 +55,22 @@ fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>)
     let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
     let target = root.ensure(&m.destination, kind)?;
     if let Some(tree) = idmapped {
-        sys::move_mount_to(tree.as_fd(), target.as_fd()).with_context(|| format!("attaching the idmapped {}", source.display()))?;
+        sys::move_mount_to(tree.as_fd(), target.as_fd())
+            .with_context(|| format!("attaching the idmapped {}", source.display()))?;
     } else {
-        let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
-        mount2(Some(source), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | rec, None::<&str>)
-            .with_context(|| format!("bind-mounting {}", source.display()))?;
+        let rec = if recursive {
+            MsFlags::MS_REC
+        } else {
+            MsFlags::empty()
+        };
+        mount2(
+            Some(source),
+            &fd_path(&target),
+            None::<&str>,
+            MsFlags::MS_BIND | rec,
+            None::<&str>,
+        )
+        .with_context(|| format!("bind-mounting {}", source.display()))?;
     }
     // A bind mount takes its flags only from a second, remounting call.
     let flags = m.flags - MsFlags::MS_REMOUNT;
@@ -67,8 +84,14 @@ fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>)
 fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
     // procfs and sysfs where the image put a symlink would land wherever it points, and
     // later masks and writes would miss them (CVE-2019-16884): runc's rule, refuse.
-    if matches!(m.fstype.as_str(), "proc" | "sysfs") && matches!(root.open_no_symlinks(&m.destination), Err(Errno::ELOOP)) {
-        bail!("destination {} is a symlink in the rootfs: refusing to mount {} there", m.destination.display(), m.fstype);
+    if matches!(m.fstype.as_str(), "proc" | "sysfs")
+        && matches!(root.open_no_symlinks(&m.destination), Err(Errno::ELOOP))
+    {
+        bail!(
+            "destination {} is a symlink in the rootfs: refusing to mount {} there",
+            m.destination.display(),
+            m.fstype
+        );
     }
     let target = root.ensure(&m.destination, Kind::Dir)?;
     let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
@@ -77,21 +100,46 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
         // `target` keeps naming the directory underneath once the tmpfs covers it. A
         // read-only tmpfs is filled first, then made read-only.
         let writable = m.flags - MsFlags::MS_RDONLY;
-        mount2(Some(source), &fd_path(&target), Some(m.fstype.as_str()), writable, data)?;
+        mount2(
+            Some(source),
+            &fd_path(&target),
+            Some(m.fstype.as_str()),
+            writable,
+            data,
+        )?;
         let fresh = root.open_path(&m.destination)?;
-        super::copyup::copy_tree(&target, &fresh).context("tmpcopyup: copying the destination's files into the tmpfs")?;
+        super::copyup::copy_tree(&target, &fresh)
+            .context("tmpcopyup: copying the destination's files into the tmpfs")?;
         if m.flags.contains(MsFlags::MS_RDONLY) {
-            mount2(None::<&str>, &fd_path(&fresh), None::<&str>, m.flags | MsFlags::MS_REMOUNT, data)
-                .context("tmpcopyup: making the tmpfs read-only")?;
+            mount2(
+                None::<&str>,
+                &fd_path(&fresh),
+                None::<&str>,
+                m.flags | MsFlags::MS_REMOUNT,
+                data,
+            )
+            .context("tmpcopyup: making the tmpfs read-only")?;
         }
         return Ok(());
     }
-    match mount2(Some(source), &fd_path(&target), Some(m.fstype.as_str()), m.flags, data) {
+    match mount2(
+        Some(source),
+        &fd_path(&target),
+        Some(m.fstype.as_str()),
+        m.flags,
+        data,
+    ) {
         // Without its own network namespace a user namespace may not mount sysfs: show the
         // host's, read-only where asked, as runc does.
         Err(Errno::EPERM) if in_userns && m.fstype == "sysfs" => {
-            mount2(Some("/sys"), &fd_path(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .context("bind-mounting the host's /sys instead")?;
+            mount2(
+                Some("/sys"),
+                &fd_path(&target),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .context("bind-mounting the host's /sys instead")?;
             let flags = m.flags - MsFlags::MS_REMOUNT;
             if !flags.is_empty() {
                 remount_bind(&root.open_path(&m.destination)?, flags)?;

@@ -13,22 +13,36 @@ use nix::unistd::{chdir, chroot, fchdir};
 pub fn pivot_root(rootfs: &Path) -> Result<()> {
     let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
     let old_root = open("/", flags, Mode::empty()).context("opening the old root")?;
-    let new_root = open(rootfs, flags, Mode::empty()).with_context(|| format!("opening {}", rootfs.display()))?;
+    let new_root = open(rootfs, flags, Mode::empty())
+        .with_context(|| format!("opening {}", rootfs.display()))?;
     fchdir(&new_root).context("entering the new root")?;
     // Stacks the old root on top of the new one at "/": no put_old directory is needed.
-    nix::unistd::pivot_root(".", ".").with_context(|| format!("pivot_root into {}", rootfs.display()))?;
+    nix::unistd::pivot_root(".", ".")
+        .with_context(|| format!("pivot_root into {}", rootfs.display()))?;
     fchdir(&old_root).context("entering the old root")?;
     // Make sure the unmount below cannot propagate to the host's mounts.
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .context("making the old root a slave mount")?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("making the old root a slave mount")?;
     umount2(".", MntFlags::MNT_DETACH).context("detaching the old root")?;
     chdir("/").context("chdir to the new root")
 }
 
 pub fn move_root(rootfs: &Path) -> Result<()> {
     chdir(rootfs).with_context(|| format!("chdir {}", rootfs.display()))?;
-    mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
-        .with_context(|| format!("moving {} to / (--no-pivot)", rootfs.display()))?;
+    mount(
+        Some(rootfs),
+        "/",
+        None::<&str>,
+        MsFlags::MS_MOVE,
+        None::<&str>,
+    )
+    .with_context(|| format!("moving {} to / (--no-pivot)", rootfs.display()))?;
     chroot(".").context("chroot into the rootfs (--no-pivot)")?;
     chdir("/").context("chdir to the new root")
 }

@@ -25,8 +25,12 @@ pub struct Root {
 
 impl Root {
     pub fn open(path: &Path) -> Result<Self> {
-        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .with_context(|| format!("opening rootfs {}", path.display()))?;
+        let fd = nix::fcntl::open(
+            path,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("opening rootfs {}", path.display()))?;
         Ok(Self { fd })
     }
 
@@ -35,8 +39,15 @@ impl Root {
     }
 
     /// The one openat2 call: `path` resolved inside the root (always RESOLVE_IN_ROOT).
-    fn open_in_root(&self, path: &Path, flags: OFlag, resolve: ResolveFlag) -> nix::Result<OwnedFd> {
-        let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | resolve);
+    fn open_in_root(
+        &self,
+        path: &Path,
+        flags: OFlag,
+        resolve: ResolveFlag,
+    ) -> nix::Result<OwnedFd> {
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | resolve);
         openat2(self.fd.as_fd(), relative(path).as_path(), how)
     }
 
@@ -53,7 +64,11 @@ impl Root {
     /// Write to an existing procfs file inside the root (the container's /proc/sys), after
     /// checking it really is on procfs (not a file the rootfs put in the way).
     pub fn write_proc_file(&self, path: &Path, data: &[u8]) -> Result<()> {
-        let fd = self.open_in_root(path, OFlag::O_WRONLY | OFlag::O_NOFOLLOW, ResolveFlag::RESOLVE_NO_MAGICLINKS)?;
+        let fd = self.open_in_root(
+            path,
+            OFlag::O_WRONLY | OFlag::O_NOFOLLOW,
+            ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        )?;
         crate::security::procfs::write_verified(fd, path, data)
     }
 
@@ -71,12 +86,20 @@ impl Root {
             r => return r.with_context(|| format!("resolving {} in the rootfs", path.display())),
         }
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-            return self.open_path(&rel).with_context(|| format!("resolving {}", path.display()));
+            return self
+                .open_path(&rel)
+                .with_context(|| format!("resolving {}", path.display()));
         };
         let dir = self.ensure_following(parent, Kind::Dir, links)?;
         let made = match kind {
             Kind::Dir => mkdirat(dir.as_fd(), name, Mode::from_bits_truncate(0o755)),
-            Kind::File => mknodat(dir.as_fd(), name, SFlag::S_IFREG, Mode::from_bits_truncate(0o644), 0),
+            Kind::File => mknodat(
+                dir.as_fd(),
+                name,
+                SFlag::S_IFREG,
+                Mode::from_bits_truncate(0o644),
+                0,
+            ),
         };
         match made {
             Ok(()) => {}
@@ -84,15 +107,21 @@ impl Root {
             Err(Errno::EEXIST) => {
                 if let Ok(target) = nix::fcntl::readlinkat(dir.as_fd(), name) {
                     if links >= 40 {
-                        anyhow::bail!("resolving {} in the rootfs: too many levels of symlinks", path.display());
+                        anyhow::bail!(
+                            "resolving {} in the rootfs: too many levels of symlinks",
+                            path.display()
+                        );
                     }
                     let next = Path::new("/").join(parent).join(target);
                     return self.ensure_following(&next, kind, links + 1);
                 }
             }
-            Err(e) => return Err(e).with_context(|| format!("creating {} in the rootfs", path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("creating {} in the rootfs", path.display()))
+            }
         }
-        self.open_path(&rel).with_context(|| format!("resolving {} in the rootfs", path.display()))
+        self.open_path(&rel)
+            .with_context(|| format!("resolving {} in the rootfs", path.display()))
     }
 }
 
@@ -140,7 +169,9 @@ mod tests {
         // An absolute symlink that would escape on the host lands inside the root.
         symlink("/etc", root_dir.join("escape")).unwrap();
         let root = Root::open(&root_dir).unwrap();
-        let fd = root.ensure(Path::new("/escape/made-inside"), Kind::File).unwrap();
+        let fd = root
+            .ensure(Path::new("/escape/made-inside"), Kind::File)
+            .unwrap();
         drop(fd);
         assert!(root_dir.join("etc/made-inside").exists());
         assert!(!Path::new("/etc/made-inside").exists());

@@ -17,8 +17,9 @@ fn supported(set: &CapsHashSet, all: &CapsHashSet) -> CapsHashSet {
 pub fn drop_bounding(plan: &CapsPlan) -> Result<()> {
     let all = caps::runtime::thread_all_supported();
     for cap in all.difference(&plan.bounding) {
-        caps::drop(None, CapSet::Bounding, *cap)
-            .with_context(|| format!("dropping {cap} from the bounding set (process.capabilities.bounding)"))?;
+        caps::drop(None, CapSet::Bounding, *cap).with_context(|| {
+            format!("dropping {cap} from the bounding set (process.capabilities.bounding)")
+        })?;
     }
     nix::sys::prctl::set_keepcaps(true).context("prctl(PR_SET_KEEPCAPS)")
 }
@@ -27,9 +28,13 @@ pub fn drop_bounding(plan: &CapsPlan) -> Result<()> {
 pub fn apply(plan: &CapsPlan) -> Result<()> {
     let all = caps::runtime::thread_all_supported();
     // No set can gain what init does not hold: name the culprits rather than report EPERM.
-    let held = caps::read(None, CapSet::Permitted).context("reading init's permitted capabilities")?;
+    let held =
+        caps::read(None, CapSet::Permitted).context("reading init's permitted capabilities")?;
     let wanted: CapsHashSet = plan.permitted.union(&plan.effective).copied().collect();
-    let mut missing: Vec<String> = supported(&wanted, &all).difference(&held).map(|c| c.to_string()).collect();
+    let mut missing: Vec<String> = supported(&wanted, &all)
+        .difference(&held)
+        .map(|c| c.to_string())
+        .collect();
     if !missing.is_empty() {
         missing.sort();
         anyhow::bail!(
@@ -50,11 +55,17 @@ pub fn apply(plan: &CapsPlan) -> Result<()> {
     if !plan.ambient.is_empty() {
         // The kernel raises an ambient capability only if it is permitted and inheritable;
         // runc (and crun's own `spec`, which has no inheritable set) skip the others.
-        let raisable: CapsHashSet = plan.ambient.iter().filter(|c| plan.permitted.contains(c) && plan.inheritable.contains(c)).copied().collect();
+        let raisable: CapsHashSet = plan
+            .ambient
+            .iter()
+            .filter(|c| plan.permitted.contains(c) && plan.inheritable.contains(c))
+            .copied()
+            .collect();
         if raisable.len() != plan.ambient.len() {
             crate::cli::log::debug("process.capabilities.ambient: skipping capabilities that are not both permitted and inheritable");
         }
-        caps::set(None, CapSet::Ambient, &supported(&raisable, &all)).context("setting process.capabilities.ambient")?;
+        caps::set(None, CapSet::Ambient, &supported(&raisable, &all))
+            .context("setting process.capabilities.ambient")?;
     }
     nix::sys::prctl::set_keepcaps(false).context("prctl(PR_SET_KEEPCAPS)")
 }

@@ -20,8 +20,14 @@ pub fn check_spec(spec: &Spec) -> Result<()> {
 
 /// The same for an exec'd process (`--process` JSON or flags); `prefix` names where it came from.
 pub fn check_process(p: &Process, prefix: &str) -> Result<()> {
-    apparmor(&format!("{prefix}apparmorProfile"), p.apparmor_profile().as_deref())?;
-    selinux(&format!("{prefix}selinuxLabel"), p.selinux_label().as_deref())
+    apparmor(
+        &format!("{prefix}apparmorProfile"),
+        p.apparmor_profile().as_deref(),
+    )?;
+    selinux(
+        &format!("{prefix}selinuxLabel"),
+        p.selinux_label().as_deref(),
+    )
 }
 
 /// Refuse an AppArmor profile given in `field`.
@@ -41,9 +47,15 @@ enum Lsm {
 }
 
 fn check(field: &str, label: Option<&str>, lsm: Lsm) -> Result<()> {
-    let Some(label) = label.filter(|l| !l.is_empty()) else { return Ok(()) };
+    let Some(label) = label.filter(|l| !l.is_empty()) else {
+        return Ok(());
+    };
     let (name, enabled) = match lsm {
-        Lsm::AppArmor => ("AppArmor", std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'))),
+        Lsm::AppArmor => (
+            "AppArmor",
+            std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+                .is_ok_and(|s| s.starts_with('Y')),
+        ),
         Lsm::SeLinux => ("SELinux", Path::new("/sys/fs/selinux/enforce").exists()),
     };
     if enabled {
@@ -58,10 +70,14 @@ mod tests {
 
     #[test]
     fn labels_are_refused_by_field_and_empty_ones_ignored() {
-        let spec: Spec = serde_json::from_str(r#"{"ociVersion":"1.2.0","linux":{"mountLabel":"system_u:object_r:x:s0"}}"#).unwrap();
+        let spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.2.0","linux":{"mountLabel":"system_u:object_r:x:s0"}}"#,
+        )
+        .unwrap();
         assert!(format!("{:#}", check_spec(&spec).unwrap_err()).starts_with("linux.mountLabel: "));
         let p: Process = serde_json::from_str(r#"{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},"apparmorProfile":"docker-default","selinuxLabel":""}"#).unwrap();
-        assert!(format!("{:#}", check_process(&p, "process.").unwrap_err()).starts_with("process.apparmorProfile: \"docker-default\""));
+        assert!(format!("{:#}", check_process(&p, "process.").unwrap_err())
+            .starts_with("process.apparmorProfile: \"docker-default\""));
         let p: Process = serde_json::from_str(r#"{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},"apparmorProfile":"","selinuxLabel":""}"#).unwrap();
         assert!(check_process(&p, "process.").is_ok());
     }

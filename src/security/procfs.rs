@@ -12,8 +12,12 @@ use nix::sys::statfs::{fstatfs, PROC_SUPER_MAGIC};
 
 /// Open `path` for writing (not through a symlink), check it is procfs, write `data`.
 pub fn write(path: &str, data: &[u8]) -> Result<()> {
-    let fd = open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::empty())
-        .with_context(|| format!("opening {path}"))?;
+    let fd = open(
+        path,
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening {path}"))?;
     write_verified(fd, Path::new(path), data)
 }
 
@@ -21,9 +25,13 @@ pub fn write(path: &str, data: &[u8]) -> Result<()> {
 pub fn write_verified(fd: OwnedFd, path: &Path, data: &[u8]) -> Result<()> {
     let fs = fstatfs(&fd).with_context(|| format!("fstatfs of {}", path.display()))?;
     if fs.filesystem_type() != PROC_SUPER_MAGIC {
-        bail!("{} is not on procfs: refusing to write to it", path.display());
+        bail!(
+            "{} is not on procfs: refusing to write to it",
+            path.display()
+        );
     }
-    let written = nix::unistd::write(&fd, data).with_context(|| format!("writing {}", path.display()))?;
+    let written =
+        nix::unistd::write(&fd, data).with_context(|| format!("writing {}", path.display()))?;
     if written != data.len() {
         bail!("short write to {}", path.display());
     }

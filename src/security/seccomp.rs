@@ -10,9 +10,13 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-use oci_spec::runtime::{ContainerProcessState, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator, State};
+use oci_spec::runtime::{
+    ContainerProcessState, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator, State,
+};
 
 use crate::plan::SeccompPlan;
 use crate::sys;
@@ -46,20 +50,33 @@ const HAND_OVER_SYSCALL: &str = "sendmsg";
 pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
     let s = &plan.spec;
     let default_errno = s.default_errno_ret();
-    let default = action(s.default_action(), default_errno, "linux.seccomp.defaultAction")?;
+    let default = action(
+        s.default_action(),
+        default_errno,
+        "linux.seccomp.defaultAction",
+    )?;
     if default == ScmpAction::Notify {
         bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the runtime's own syscalls after the filter would wait for a listener that has no fd yet)");
     }
     let mut notifies = false;
     let mut ctx = ScmpFilterContext::new(default).context("linux.seccomp: creating the filter")?;
     for arch in s.architectures().iter().flatten() {
-        let name = serde_json::to_value(arch)?.as_str().unwrap_or_default().to_owned();
-        let a = ScmpArch::from_str(&name).with_context(|| format!("linux.seccomp.architectures: unknown {name}"))?;
-        ctx.add_arch(a).with_context(|| format!("linux.seccomp.architectures: adding {name}"))?;
+        let name = serde_json::to_value(arch)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let a = ScmpArch::from_str(&name)
+            .with_context(|| format!("linux.seccomp.architectures: unknown {name}"))?;
+        ctx.add_arch(a)
+            .with_context(|| format!("linux.seccomp.architectures: adding {name}"))?;
     }
     for (i, rule) in s.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
-        let act = action(rule.action(), rule.errno_ret().or(None), &format!("{field}.action"))?;
+        let act = action(
+            rule.action(),
+            rule.errno_ret().or(None),
+            &format!("{field}.action"),
+        )?;
         // libseccomp refuses a rule that repeats the default action; it would be a no-op.
         if act == default {
             continue;
@@ -112,21 +129,33 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
     for f in s.flags().iter().flatten() {
         flags |= match f {
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG as u32,
-            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC as u32,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => {
+                libc::SECCOMP_FILTER_FLAG_TSYNC as u32
+            }
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32
+            }
             #[allow(unreachable_patterns)]
             other => bail!("linux.seccomp.flags: {other:?} is not supported"),
         };
     }
     let listener = match (notifies, s.listener_path()) {
         (false, _) => None,
-        (true, None) => bail!("linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY"),
+        (true, None) => {
+            bail!("linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY")
+        }
         (true, Some(path)) if !path.is_absolute() => {
-            bail!("linux.seccomp.listenerPath: {} must be an absolute path", path.display())
+            bail!(
+                "linux.seccomp.listenerPath: {} must be an absolute path",
+                path.display()
+            )
         }
         (true, Some(path)) => {
             flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
-            Some(Listener { path: path.clone(), metadata: s.listener_metadata().clone() })
+            Some(Listener {
+                path: path.clone(),
+                metadata: s.listener_metadata().clone(),
+            })
         }
     };
     if plan.wait_killable_recv {
@@ -139,25 +168,44 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
         bail!("linux.seccomp.flags: SECCOMP_FILTER_FLAG_TSYNC cannot be combined with SCMP_ACT_NOTIFY (the kernel refuses it)");
     }
     let allows_execveat = allows(s, default, "execveat");
-    Ok(SeccompProgram { bpf: export(&ctx)?, flags, listener, allows_execveat })
+    Ok(SeccompProgram {
+        bpf: export(&ctx)?,
+        flags,
+        listener,
+        allows_execveat,
+    })
 }
 
 /// Whether `name` is allowed whatever its arguments: by the default action and no rule of
 /// another action, or by an unconditional allow rule.
 fn allows(s: &oci_spec::runtime::LinuxSeccomp, default: ScmpAction, name: &str) -> bool {
-    let passes = |a: LinuxSeccompAction| matches!(a, LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog);
-    let rules: Vec<_> = s.syscalls().iter().flatten().filter(|r| r.names().iter().any(|n| n == name)).collect();
+    let passes = |a: LinuxSeccompAction| {
+        matches!(
+            a,
+            LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+        )
+    };
+    let rules: Vec<_> = s
+        .syscalls()
+        .iter()
+        .flatten()
+        .filter(|r| r.names().iter().any(|n| n == name))
+        .collect();
     if matches!(default, ScmpAction::Allow | ScmpAction::Log) {
         rules.iter().all(|r| passes(r.action()))
     } else {
-        rules.iter().any(|r| passes(r.action()) && r.args().as_ref().map_or(true, |a| a.is_empty()))
+        rules
+            .iter()
+            .any(|r| passes(r.action()) && r.args().as_ref().map_or(true, |a| a.is_empty()))
             && rules.iter().all(|r| passes(r.action()))
     }
 }
 
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
-    let mut mem = std::fs::File::from(sys::memfd("hull-seccomp").context("memfd for the seccomp program")?);
-    ctx.export_bpf(&mem).context("linux.seccomp: exporting the BPF program")?;
+    let mut mem =
+        std::fs::File::from(sys::memfd("hull-seccomp").context("memfd for the seccomp program")?);
+    ctx.export_bpf(&mem)
+        .context("linux.seccomp: exporting the BPF program")?;
     mem.rewind()?;
     let mut bpf = Vec::new();
     mem.read_to_end(&mut bpf)?;
@@ -167,11 +215,17 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
 fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<ScmpAction> {
     let errno = errno.unwrap_or(libc::EPERM as u32);
     Ok(match a {
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => ScmpAction::KillThread,
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            ScmpAction::KillThread
+        }
         LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
         LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
-        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(i32::try_from(errno).with_context(|| format!("{field}: errnoRet {errno}"))?),
-        LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(u16::try_from(errno).unwrap_or(u16::MAX)),
+        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(
+            i32::try_from(errno).with_context(|| format!("{field}: errnoRet {errno}"))?,
+        ),
+        LinuxSeccompAction::ScmpActTrace => {
+            ScmpAction::Trace(u16::try_from(errno).unwrap_or(u16::MAX))
+        }
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
         LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
@@ -187,8 +241,12 @@ pub fn load(p: &SeccompProgram) -> Result<Option<OwnedFd>> {
 /// holding the container process state as JSON, the fd in SCM_RIGHTS, named "seccompFd".
 pub fn send_listener(listener: &Listener, fd: OwnedFd, pid: i32, state: State) -> Result<()> {
     let path = &listener.path;
-    let sock = UnixStream::connect(path)
-        .with_context(|| format!("linux.seccomp.listenerPath: connecting to {}", path.display()))?;
+    let sock = UnixStream::connect(path).with_context(|| {
+        format!(
+            "linux.seccomp.listenerPath: connecting to {}",
+            path.display()
+        )
+    })?;
     let mut msg = ContainerProcessState::default();
     msg.set_version(state.version().clone());
     msg.set_fds(vec!["seccompFd".to_owned()]);
@@ -197,8 +255,19 @@ pub fn send_listener(listener: &Listener, fd: OwnedFd, pid: i32, state: State) -
     msg.set_state(state);
     let json = serde_json::to_vec(&msg)?;
     let fds = [fd.as_raw_fd()];
-    sendmsg::<UnixAddr>(sock.as_raw_fd(), &[IoSlice::new(&json)], &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
-        .with_context(|| format!("linux.seccomp.listenerPath: sending the listener fd to {}", path.display()))?;
+    sendmsg::<UnixAddr>(
+        sock.as_raw_fd(),
+        &[IoSlice::new(&json)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .with_context(|| {
+        format!(
+            "linux.seccomp.listenerPath: sending the listener fd to {}",
+            path.display()
+        )
+    })?;
     Ok(())
 }
 
@@ -207,7 +276,10 @@ mod tests {
     use super::*;
 
     fn seccomp(json: &str) -> SeccompPlan {
-        SeccompPlan { spec: serde_json::from_str(json).unwrap(), wait_killable_recv: false }
+        SeccompPlan {
+            spec: serde_json::from_str(json).unwrap(),
+            wait_killable_recv: false,
+        }
     }
 
     #[test]
@@ -220,7 +292,10 @@ mod tests {
                             {"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
         ))
         .unwrap();
-        assert!(!p.bpf.is_empty() && p.bpf.len() % 8 == 0, "whole sock_filter entries");
+        assert!(
+            !p.bpf.is_empty() && p.bpf.len() % 8 == 0,
+            "whole sock_filter entries"
+        );
         assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_LOG as u32);
     }
 
@@ -232,44 +307,78 @@ mod tests {
             )))
         };
         let p = notify(r#""listenerPath":"/run/l.sock","listenerMetadata":"m","#).unwrap();
-        assert_eq!(p.listener, Some(Listener { path: "/run/l.sock".into(), metadata: Some("m".into()) }));
+        assert_eq!(
+            p.listener,
+            Some(Listener {
+                path: "/run/l.sock".into(),
+                metadata: Some("m".into())
+            })
+        );
         assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
         for (extra, field) in [
             ("", "listenerPath: required"),
             (r#""listenerPath":"l.sock","#, "must be an absolute path"),
-            (r#""listenerPath":"/l","flags":["SECCOMP_FILTER_FLAG_TSYNC"],"#, "TSYNC cannot"),
+            (
+                r#""listenerPath":"/l","flags":["SECCOMP_FILTER_FLAG_TSYNC"],"#,
+                "TSYNC cannot",
+            ),
         ] {
             let err = format!("{:#}", notify(extra).unwrap_err());
             assert!(err.contains(field), "{err}");
         }
-        let mut killable = seccomp(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#);
+        let mut killable = seccomp(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+        );
         killable.wait_killable_recv = true;
-        assert!(compile(&killable).unwrap().flags & libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32 != 0);
+        assert!(
+            compile(&killable).unwrap().flags & libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32
+                != 0
+        );
         killable.spec = serde_json::from_str(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
-        assert!(format!("{:#}", compile(&killable).unwrap_err()).contains("WAIT_KILLABLE_RECV needs"));
+        assert!(
+            format!("{:#}", compile(&killable).unwrap_err()).contains("WAIT_KILLABLE_RECV needs")
+        );
     }
 
     #[test]
     fn knows_whether_execveat_gets_through() {
         for (json, expected) in [
             (r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, true),
-            (r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ERRNO"}]}"#, false),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+                false,
+            ),
             (r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#, false),
-            (r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","execveat"],"action":"SCMP_ACT_ALLOW"}]}"#, true),
-            (r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#, false),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","execveat"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                true,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+                false,
+            ),
         ] {
-            assert_eq!(compile(&seccomp(json)).unwrap().allows_execveat, expected, "{json}");
+            assert_eq!(
+                compile(&seccomp(json)).unwrap().allows_execveat,
+                expected,
+                "{json}"
+            );
         }
     }
 
     #[test]
     fn notify_is_refused_where_it_would_deadlock() {
-        let err = compile(&seccomp(r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/l"}"#)).unwrap_err();
+        let err = compile(&seccomp(
+            r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/l"}"#,
+        ))
+        .unwrap_err();
         assert!(format!("{err:#}").contains("linux.seccomp.defaultAction"));
         let err = compile(&seccomp(
             r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
         ))
         .unwrap_err();
-        assert!(format!("{err:#}").contains("syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg"));
+        assert!(
+            format!("{err:#}").contains("syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg")
+        );
     }
 }

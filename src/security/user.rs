@@ -9,11 +9,20 @@ use crate::plan::{Rlimit, UserPlan};
 
 /// Become uid/gid with exactly the additional gids (an empty list drops the caller's groups).
 pub fn switch(user: &UserPlan) -> Result<()> {
-    let groups: Vec<Gid> = user.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+    let groups: Vec<Gid> = user
+        .additional_gids
+        .iter()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
     match setgroups(&groups) {
         // A user namespace mapped without root has setgroups denied (and no groups to drop).
         Err(Errno::EPERM) if groups.is_empty() && setgroups_denied() => {}
-        r => r.with_context(|| format!("setgroups {:?} (process.user.additionalGids)", user.additional_gids))?,
+        r => r.with_context(|| {
+            format!(
+                "setgroups {:?} (process.user.additionalGids)",
+                user.additional_gids
+            )
+        })?,
     }
     let gid = Gid::from_raw(user.gid);
     setresgid(gid, gid, gid).with_context(|| format!("setgid {} (process.user.gid)", user.gid))?;
@@ -38,7 +47,12 @@ pub fn apply_rlimits(limits: &[Rlimit]) -> Result<()> {
             ),
             (Err(e), _) => e.to_string(),
         };
-        bail!("setrlimit {:?} soft {} hard {} (process.rlimits): {why}", r.resource, r.soft, r.hard);
+        bail!(
+            "setrlimit {:?} soft {} hard {} (process.rlimits): {why}",
+            r.resource,
+            r.soft,
+            r.hard
+        );
     }
     Ok(())
 }
@@ -50,8 +64,10 @@ pub fn set_oom_score_adj(adj: i32) -> Result<()> {
 
 /// process.scheduler.
 pub fn set_scheduler(s: &crate::plan::SchedPlan) -> Result<()> {
-    crate::sys::sched_setattr(s.policy, s.flags, s.nice, s.priority, s.runtime, s.deadline, s.period)
-        .context("sched_setattr (process.scheduler)")
+    crate::sys::sched_setattr(
+        s.policy, s.flags, s.nice, s.priority, s.runtime, s.deadline, s.period,
+    )
+    .context("sched_setattr (process.scheduler)")
 }
 
 /// process.ioPriority.

@@ -33,7 +33,9 @@ const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
 /// Read and parse `BUNDLE/config.json`.
 pub fn load(bundle: &Path) -> Result<(Spec, Extras)> {
     match fs::metadata(bundle) {
-        Err(e) if e.kind() == ErrorKind::NotFound => bail!("bundle {} does not exist", bundle.display()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            bail!("bundle {} does not exist", bundle.display())
+        }
         Err(e) => return Err(e).with_context(|| format!("bundle {}", bundle.display())),
         Ok(m) if !m.is_dir() => bail!("bundle {} is not a directory", bundle.display()),
         Ok(_) => {}
@@ -63,19 +65,33 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
         // The typed parse reports the error with its field, line and column.
         return Ok((parse_spec(text)?, extras));
     };
-    for (i, m) in value.get("mounts").and_then(|m| m.as_array()).into_iter().flatten().enumerate() {
-        let maps: MountIdMaps = serde_json::from_value(m.clone()).with_context(|| format!("mounts[{i}]: uidMappings/gidMappings"))?;
+    for (i, m) in value
+        .get("mounts")
+        .and_then(|m| m.as_array())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let maps: MountIdMaps = serde_json::from_value(m.clone())
+            .with_context(|| format!("mounts[{i}]: uidMappings/gidMappings"))?;
         if maps.uid_mappings.is_some() || maps.gid_mappings.is_some() {
             extras.mount_id_maps.insert(i, maps);
         }
     }
-    if let Some(flags) = value.pointer_mut("/linux/seccomp/flags").and_then(|f| f.as_array_mut()) {
+    if let Some(flags) = value
+        .pointer_mut("/linux/seccomp/flags")
+        .and_then(|f| f.as_array_mut())
+    {
         let before = flags.len();
         flags.retain(|f| f != WAIT_KILLABLE_RECV);
         extras.seccomp_wait_killable_recv = flags.len() != before;
     }
     // Only then is the text oci-spec sees different from the file (line numbers too).
-    let spec = if extras.seccomp_wait_killable_recv { parse_spec(&value.to_string())? } else { parse_spec(text)? };
+    let spec = if extras.seccomp_wait_killable_recv {
+        parse_spec(&value.to_string())?
+    } else {
+        parse_spec(text)?
+    };
     Ok((spec, extras))
 }
 
@@ -108,7 +124,9 @@ fn check_version(version: &str) -> Result<()> {
     let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
     match (major, minor) {
         (Some(1), Some(_)) => Ok(()),
-        _ => bail!("ociVersion: unsupported version {version:?} (hull supports 1.x, up to {SPEC_VERSION})"),
+        _ => bail!(
+            "ociVersion: unsupported version {version:?} (hull supports 1.x, up to {SPEC_VERSION})"
+        ),
     }
 }
 
@@ -125,7 +143,9 @@ mod tests {
 
     #[test]
     fn type_errors_name_the_field() {
-        let err = parse(r#"{"ociVersion":"1.0.0","process":{"user":{"uid":"root","gid":0},"cwd":"/"}}"#).unwrap_err();
+        let err =
+            parse(r#"{"ociVersion":"1.0.0","process":{"user":{"uid":"root","gid":0},"cwd":"/"}}"#)
+                .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.starts_with("process.user.uid: line 1 column"), "{msg}");
     }
@@ -136,9 +156,23 @@ mod tests {
             "flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}}}"#;
         let (spec, extras) = parse_with_extras(j).unwrap();
         assert!(extras.seccomp_wait_killable_recv);
-        let flags = spec.linux().as_ref().unwrap().seccomp().as_ref().unwrap().flags().clone().unwrap();
+        let flags = spec
+            .linux()
+            .as_ref()
+            .unwrap()
+            .seccomp()
+            .as_ref()
+            .unwrap()
+            .flags()
+            .clone()
+            .unwrap();
         assert_eq!(flags.len(), 1);
-        assert!(!parse_with_extras(&j.replace(",\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"", "")).unwrap().1.seccomp_wait_killable_recv);
+        assert!(
+            !parse_with_extras(&j.replace(",\"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV\"", ""))
+                .unwrap()
+                .1
+                .seccomp_wait_killable_recv
+        );
     }
 
     #[test]

@@ -55,16 +55,28 @@ impl Record {
     /// The manager of the container's cgroup, if it has one.
     /// The container's cgroup; `None` also for a rootless container that runs without one.
     pub fn cgroup(&self) -> Option<Box<dyn crate::cgroups::Manager>> {
-        self.cgroup.as_ref().filter(|c| c.version != 0).map(crate::cgroups::from_record)
+        self.cgroup
+            .as_ref()
+            .filter(|c| c.version != 0)
+            .map(crate::cgroups::from_record)
     }
 
     /// The hooks as planned (validated at create, so this cannot fail on a record we wrote).
     pub fn hooks(&self) -> crate::plan::HooksPlan {
-        self.hooks.as_ref().and_then(|h| crate::plan::HooksPlan::from_spec(h).ok()).unwrap_or_default()
+        self.hooks
+            .as_ref()
+            .and_then(|h| crate::plan::HooksPlan::from_spec(h).ok())
+            .unwrap_or_default()
     }
 
     /// The state hooks see.
     pub fn hook_state(&self) -> oci_spec::runtime::State {
-        crate::hooks::state(&self.oci_version, &self.id, self.pid, &self.bundle, &self.annotations)
+        crate::hooks::state(
+            &self.oci_version,
+            &self.id,
+            self.pid,
+            &self.bundle,
+            &self.annotations,
+        )
     }
 }

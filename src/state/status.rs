@@ -110,22 +110,37 @@ mod tests {
 
     #[test]
     fn no_record_is_creating() {
-        assert_eq!(ContainerStatus::derive(None, true), ContainerStatus::Creating);
+        assert_eq!(
+            ContainerStatus::derive(None, true),
+            ContainerStatus::Creating
+        );
     }
 
     #[test]
     fn live_process_with_fifo_is_created_without_is_running() {
         let me = nix::unistd::getpid();
         let r = record(me.as_raw(), sys::process_start_time(me).unwrap());
-        assert_eq!(ContainerStatus::derive(Some(&r), true), ContainerStatus::Created);
-        assert_eq!(ContainerStatus::derive(Some(&r), false), ContainerStatus::Running);
+        assert_eq!(
+            ContainerStatus::derive(Some(&r), true),
+            ContainerStatus::Created
+        );
+        assert_eq!(
+            ContainerStatus::derive(Some(&r), false),
+            ContainerStatus::Running
+        );
     }
 
     #[test]
     fn reused_pid_is_stopped() {
         let me = nix::unistd::getpid();
         let r = record(me.as_raw(), sys::process_start_time(me).unwrap() + 1);
-        assert_eq!(ContainerStatus::derive(Some(&r), false), ContainerStatus::Stopped);
-        assert_eq!(ContainerStatus::derive(Some(&record(0, 0)), true), ContainerStatus::Stopped);
+        assert_eq!(
+            ContainerStatus::derive(Some(&r), false),
+            ContainerStatus::Stopped
+        );
+        assert_eq!(
+            ContainerStatus::derive(Some(&record(0, 0)), true),
+            ContainerStatus::Stopped
+        );
     }
 }

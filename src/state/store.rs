@@ -65,7 +65,11 @@ impl StateDir {
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, e)| e)
             .with_context(|| format!("locking state dir {}", path.display()))?;
-        Ok(Self { path, id: id.to_owned(), lock })
+        Ok(Self {
+            path,
+            id: id.to_owned(),
+            lock,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -103,15 +107,18 @@ impl StateDir {
             .with_context(|| format!("writing {}", tmp.display()))?;
         // No fsync: the state lives on a tmpfs (/run) and dies with the machine anyway; the
         // rename alone keeps readers from ever seeing a half-written file.
-        f.write_all(&json).with_context(|| format!("writing {}", tmp.display()))?;
-        fs::rename(&tmp, self.path.join(RECORD)).with_context(|| format!("renaming {} into place", tmp.display()))
+        f.write_all(&json)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, self.path.join(RECORD))
+            .with_context(|| format!("renaming {} into place", tmp.display()))
     }
 
     /// Note the container's cgroup as soon as it exists, so `delete --force` can remove it
     /// even if `create` dies before writing the record.
     pub fn save_cgroup(&self, cgroup: &crate::cgroups::CgroupRecord) -> Result<()> {
         let path = self.path.join(CGROUP_NOTE);
-        std::fs::write(&path, serde_json::to_vec(cgroup)?).with_context(|| format!("writing {}", path.display()))
+        std::fs::write(&path, serde_json::to_vec(cgroup)?)
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     pub fn load_cgroup(&self) -> Option<crate::cgroups::CgroupRecord> {
@@ -125,7 +132,8 @@ impl StateDir {
 
     /// Remove the whole state dir (the lock goes with it).
     pub fn remove(self) -> Result<()> {
-        fs::remove_dir_all(&self.path).with_context(|| format!("removing state dir {}", self.path.display()))
+        fs::remove_dir_all(&self.path)
+            .with_context(|| format!("removing state dir {}", self.path.display()))
     }
 }
 

@@ -4,7 +4,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, as `2026-11-23T22:23:41.123456789Z`.
 pub fn now_rfc3339() -> String {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     format_rfc3339(since.as_secs() as i64, since.subsec_nanos())
 }
 
@@ -43,7 +45,13 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(format_rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000000005Z");
-        assert_eq!(format_rfc3339(1_795_472_621, 0), "2026-11-23T22:23:41.000000000Z");
+        assert_eq!(
+            format_rfc3339(951_782_400, 5),
+            "2000-02-29T00:00:00.000000005Z"
+        );
+        assert_eq!(
+            format_rfc3339(1_795_472_621, 0),
+            "2026-11-23T22:23:41.000000000Z"
+        );
     }
 }

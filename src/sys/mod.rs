@@ -39,7 +39,10 @@ pub fn clone_fork(namespace_flags: u64) -> Result<Forked, Errno> {
 
 /// [`clone_fork`], the child starting in the cgroup v2 directory `cgroup` (CLONE_INTO_CGROUP).
 /// The flag says whether it did: not after the fallback to clone(2).
-pub fn clone_fork_into(namespace_flags: u64, cgroup: Option<BorrowedFd>) -> Result<(Forked, bool), Errno> {
+pub fn clone_fork_into(
+    namespace_flags: u64,
+    cgroup: Option<BorrowedFd>,
+) -> Result<(Forked, bool), Errno> {
     let mut pidfd: RawFd = -1;
     // CLONE_INTO_CGROUP is bit 33: libc's c_int constant cannot hold it.
     let into: u64 = cgroup.map_or(0, |_| 0x2_0000_0000);
@@ -54,18 +57,37 @@ pub fn clone_fork_into(namespace_flags: u64, cgroup: Option<BorrowedFd>) -> Resu
     // space and returns here with 0. hull is single-threaded at every fork, so no lock can be
     // held by a thread that does not exist in the child. `args` outlives the call.
     let ret = unsafe {
-        libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>())
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
     };
     // Seccomp profiles older than clone3 make it fail with ENOSYS (startContainer hooks run
     // under the container's filter): fall back to clone(2) and a pidfd from pidfd_open.
     if Errno::result(ret) == Err(Errno::ENOSYS) {
         // SAFETY: as above; with a null stack, clone behaves like fork.
-        let pid = unsafe { libc::syscall(libc::SYS_clone, namespace_flags | libc::SIGCHLD as u64, 0, 0, 0, 0) };
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                namespace_flags | libc::SIGCHLD as u64,
+                0,
+                0,
+                0,
+                0,
+            )
+        };
         return match Errno::result(pid)? {
             0 => Ok((Forked::Child, false)),
             pid => {
                 let child = Pid::from_raw(pid as i32);
-                Ok((Forked::Parent { child, pidfd: pidfd_open(child)? }, false))
+                Ok((
+                    Forked::Parent {
+                        child,
+                        pidfd: pidfd_open(child)?,
+                    },
+                    false,
+                ))
             }
         };
     }
@@ -95,7 +117,13 @@ pub fn pidfd_open(pid: Pid) -> Result<OwnedFd, Errno> {
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments and a null siginfo, which the kernel accepts.
     let ret = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, std::ptr::null::<u8>(), 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<u8>(),
+            0,
+        )
     };
     Errno::result(ret).map(drop)
 }
@@ -104,7 +132,12 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), Errno
 pub fn cloexec_from(first: RawFd) -> Result<(), Errno> {
     // SAFETY: close_range only changes fd flags; no memory is passed.
     let ret = unsafe {
-        libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+        libc::syscall(
+            libc::SYS_close_range,
+            first as u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
     };
     Errno::result(ret).map(drop)
 }
@@ -132,7 +165,12 @@ pub fn set_controlling_tty(fd: RawFd) -> Result<(), Errno> {
 
 /// TIOCSWINSZ: set a terminal's size.
 pub fn set_window_size(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a winsize struct that lives through the call.
     let ret = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
     Errno::result(ret).map(drop)
@@ -167,13 +205,19 @@ fn memfd_with(name: &str, flags: libc::c_uint) -> Result<OwnedFd, Errno> {
 /// With SECCOMP_FILTER_FLAG_NEW_LISTENER, returns the notification listener fd.
 pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<Option<OwnedFd>, Errno> {
     let prog = libc::sock_fprog {
-        len: u16::try_from(bpf.len() / std::mem::size_of::<libc::sock_filter>()).map_err(|_| Errno::E2BIG)?,
+        len: u16::try_from(bpf.len() / std::mem::size_of::<libc::sock_filter>())
+            .map_err(|_| Errno::E2BIG)?,
         filter: bpf.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: `prog` points into `bpf`, which outlives the call; the kernel copies the program
     // and validates every instruction, so a malformed buffer is an EINVAL, not UB.
     let ret = unsafe {
-        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &prog as *const libc::sock_fprog)
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
     };
     let ret = Errno::result(ret)?;
     let listener = flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32 != 0;
@@ -183,14 +227,25 @@ pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<Option<OwnedFd>, Errno> {
 
 /// mount_setattr(2) on the mount `fd` refers to (AT_EMPTY_PATH): set and clear MOUNT_ATTR_*
 /// flags, over the whole tree below it when `recursive`; `userns` for MOUNT_ATTR_IDMAP.
-pub fn mount_setattr(fd: BorrowedFd, recursive: bool, set: u64, clr: u64, userns: Option<BorrowedFd>) -> Result<(), Errno> {
+pub fn mount_setattr(
+    fd: BorrowedFd,
+    recursive: bool,
+    set: u64,
+    clr: u64,
+    userns: Option<BorrowedFd>,
+) -> Result<(), Errno> {
     let attr = libc::mount_attr {
         attr_set: set,
         attr_clr: clr,
         propagation: 0,
         userns_fd: userns.map_or(0, |u| u.as_raw_fd() as u64),
     };
-    let flags = libc::AT_EMPTY_PATH as libc::c_uint | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint
+        | if recursive {
+            libc::AT_RECURSIVE as libc::c_uint
+        } else {
+            0
+        };
     // SAFETY: `attr` is a valid mount_attr that outlives the call, its size is passed, and
     // the path is an empty C string (AT_EMPTY_PATH: the fd itself is the target).
     let ret = unsafe {
@@ -209,7 +264,13 @@ pub fn mount_setattr(fd: BorrowedFd, recursive: bool, set: u64, clr: u64, userns
 /// open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount (tree, if `recursive`) at
 /// `path`, to be set up and attached with [`move_mount_to`].
 pub fn open_tree_clone(path: &CStr, recursive: bool) -> Result<OwnedFd, Errno> {
-    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    let flags = libc::OPEN_TREE_CLONE
+        | libc::OPEN_TREE_CLOEXEC
+        | if recursive {
+            libc::AT_RECURSIVE as libc::c_uint
+        } else {
+            0
+        };
     // SAFETY: `path` is a valid C string for the duration of the call.
     let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) };
     let fd = Errno::result(fd)?;
@@ -221,7 +282,16 @@ pub fn open_tree_clone(path: &CStr, recursive: bool) -> Result<OwnedFd, Errno> {
 pub fn move_mount_to(from: BorrowedFd, to: BorrowedFd) -> Result<(), Errno> {
     let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
     // SAFETY: both paths are empty C strings; the fds name source and target.
-    let ret = unsafe { libc::syscall(libc::SYS_move_mount, from.as_raw_fd(), c"".as_ptr(), to.as_raw_fd(), c"".as_ptr(), flags) };
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+        )
+    };
     Errno::result(ret).map(drop)
 }
 
@@ -281,7 +351,8 @@ mod bpf {
 fn bpf<T>(cmd: libc::c_int, attr: &mut T) -> Result<libc::c_long, Errno> {
     // SAFETY: `attr` is one of the #[repr(C)] prefixes of `union bpf_attr` above, valid for
     // the call; the kernel reads (and for queries writes) at most its size.
-    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
+    let ret =
+        unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
     Errno::result(ret)
 }
 
@@ -352,14 +423,27 @@ pub fn owned_fd(fd: RawFd) -> OwnedFd {
 
 /// TIOCGWINSZ: a terminal's size as (rows, columns), if `fd` is a terminal.
 pub fn window_size(fd: RawFd) -> Option<(u16, u16)> {
-    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ writes a winsize struct into `ws`, which lives through the call.
     let ret = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
     (ret == 0).then_some((ws.ws_row, ws.ws_col))
 }
 
 /// sched_setattr(2) for the calling thread.
-pub fn sched_setattr(policy: u32, flags: u64, nice: i32, priority: u32, runtime: u64, deadline: u64, period: u64) -> Result<(), Errno> {
+pub fn sched_setattr(
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+    runtime: u64,
+    deadline: u64,
+    period: u64,
+) -> Result<(), Errno> {
     #[repr(C)]
     struct SchedAttr {
         size: u32,
@@ -371,7 +455,16 @@ pub fn sched_setattr(policy: u32, flags: u64, nice: i32, priority: u32, runtime:
         deadline: u64,
         period: u64,
     }
-    let attr = SchedAttr { size: std::mem::size_of::<SchedAttr>() as u32, policy, flags, nice, priority, runtime, deadline, period };
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        policy,
+        flags,
+        nice,
+        priority,
+        runtime,
+        deadline,
+        period,
+    };
     // SAFETY: `attr` is a complete sched_attr (VER0 layout, its size in `size`) that outlives
     // the call; pid 0 is the calling thread.
     let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
@@ -395,13 +488,25 @@ pub fn set_personality(persona: u64) -> Result<(), Errno> {
 /// SIGPIPE ignored: a write to a closed pipe fails with EPIPE instead of killing us.
 pub fn ignore_sigpipe() -> Result<(), Errno> {
     // SAFETY: SIG_IGN is not a handler function, so no Rust code can run as a handler.
-    unsafe { nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn) }.map(drop)
+    unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    }
+    .map(drop)
 }
 
 /// Restore the default disposition of SIGPIPE (Rust's runtime ignores it).
 pub fn default_sigpipe() -> Result<(), Errno> {
     // SAFETY: SIG_DFL is not a handler function, so no Rust code can run as a handler.
-    unsafe { nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) }.map(drop)
+    unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    }
+    .map(drop)
 }
 
 /// setdomainname(2), which nix does not wrap.
@@ -441,7 +546,11 @@ pub fn parse_start_time(stat: &str) -> Option<u64> {
 /// The one-letter state of a process from /proc/PID/stat (R, S, Z, ...).
 pub fn process_state(pid: Pid) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 1..].split_whitespace().next()?.chars().next()
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 /// execve that returns only on failure.
@@ -458,7 +567,8 @@ mod tests {
 
     #[test]
     fn start_time_is_field_22_even_with_odd_comm() {
-        let line = "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
+        let line =
+            "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
         assert_eq!(parse_start_time(line), Some(98765));
     }
 

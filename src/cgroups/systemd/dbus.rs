@@ -147,7 +147,11 @@ impl Reader<'_> {
         self.at = self.at.next_multiple_of(n);
     }
     fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).context("D-Bus message truncated")?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .context("D-Bus message truncated")?;
         let s = &self.buf[self.at..end];
         self.at = end;
         Ok(s)
@@ -187,7 +191,9 @@ pub struct Connection {
 /// A `unix:path=…` D-Bus address from the environment variable `var`.
 fn address_from(var: &str) -> Option<PathBuf> {
     let value = std::env::var(var).ok()?;
-    let path = value.split(';').find_map(|a| a.strip_prefix("unix:path="))?;
+    let path = value
+        .split(';')
+        .find_map(|a| a.strip_prefix("unix:path="))?;
     Some(PathBuf::from(path.split(',').next().unwrap_or(path)))
 }
 
@@ -212,7 +218,8 @@ fn user_address() -> Result<(PathBuf, bool)> {
     if let Some(path) = address_from("DBUS_SESSION_BUS_ADDRESS") {
         return Ok((path, true));
     }
-    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").context("no DBUS_SESSION_BUS_ADDRESS or XDG_RUNTIME_DIR to find the user's systemd")?;
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .context("no DBUS_SESSION_BUS_ADDRESS or XDG_RUNTIME_DIR to find the user's systemd")?;
     let private = Path::new(&runtime_dir).join("systemd/private");
     if private.exists() {
         return Ok((private, false));
@@ -227,7 +234,10 @@ fn host_uid() -> u32 {
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
     map.lines()
         .filter_map(|l| {
-            let f: Vec<u32> = l.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+            let f: Vec<u32> = l
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
             (f.len() == 3 && euid >= f[0] && euid - f[0] < f[2]).then(|| f[1] + (euid - f[0]))
         })
         .next()
@@ -237,14 +247,34 @@ fn host_uid() -> u32 {
 impl Connection {
     /// The system manager (`user` false) or the caller's user manager.
     pub fn to_manager(user: bool) -> Result<Self> {
-        let (path, is_bus) = if user { user_address()? } else { system_address() };
-        let which = if user { "the user's systemd" } else { "systemd" };
-        let stream = UnixStream::connect(&path).with_context(|| format!("connecting to {which} at {} (is {which} running?)", path.display()))?;
+        let (path, is_bus) = if user {
+            user_address()?
+        } else {
+            system_address()
+        };
+        let which = if user {
+            "the user's systemd"
+        } else {
+            "systemd"
+        };
+        let stream = UnixStream::connect(&path).with_context(|| {
+            format!(
+                "connecting to {which} at {} (is {which} running?)",
+                path.display()
+            )
+        })?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut c = Connection { stream, serial: 0 };
-        c.authenticate().with_context(|| format!("D-Bus authentication at {}", path.display()))?;
+        c.authenticate()
+            .with_context(|| format!("D-Bus authentication at {}", path.display()))?;
         if is_bus {
-            c.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", &[])?;
+            c.call(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "Hello",
+                &[],
+            )?;
         }
         Ok(c)
     }
@@ -252,9 +282,12 @@ impl Connection {
     fn authenticate(&mut self) -> Result<()> {
         let uid = host_uid().to_string();
         let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
-        self.stream.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+        self.stream
+            .write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
         let mut line = String::new();
-        BufReader::new(&self.stream).take(512).read_line(&mut line)?;
+        BufReader::new(&self.stream)
+            .take(512)
+            .read_line(&mut line)?;
         if !line.starts_with("OK ") {
             bail!("refused: {}", line.trim());
         }
@@ -264,14 +297,36 @@ impl Connection {
 
     /// Call a method of systemd's manager object.
     pub fn manager(&mut self, method: &str, args: &[Arg]) -> Result<()> {
-        self.call("org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", method, args)
+        self.call(
+            "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager",
+            method,
+            args,
+        )
     }
 
     /// Send a method call and wait for its reply; an error reply is a [`DbusError`].
-    fn call(&mut self, destination: &str, path: &str, interface: &str, member: &str, args: &[Arg]) -> Result<()> {
+    fn call(
+        &mut self,
+        destination: &str,
+        path: &str,
+        interface: &str,
+        member: &str,
+        args: &[Arg],
+    ) -> Result<()> {
         self.serial += 1;
         let serial = self.serial;
-        self.stream.write_all(&method_call(serial, destination, path, interface, member, args)).context("writing to D-Bus")?;
+        self.stream
+            .write_all(&method_call(
+                serial,
+                destination,
+                path,
+                interface,
+                member,
+                args,
+            ))
+            .context("writing to D-Bus")?;
         loop {
             let (kind, reply_to, error) = self.read_message().context("reading from D-Bus")?;
             if reply_to != Some(serial) {
@@ -279,7 +334,12 @@ impl Connection {
             }
             return match kind {
                 METHOD_RETURN => Ok(()),
-                ERROR => Err(error.unwrap_or_else(|| DbusError { name: "unknown".into(), message: String::new() }).into()),
+                ERROR => Err(error
+                    .unwrap_or_else(|| DbusError {
+                        name: "unknown".into(),
+                        message: String::new(),
+                    })
+                    .into()),
                 _ => continue,
             };
         }
@@ -301,7 +361,10 @@ impl Connection {
         let mut msg = vec![0u8; header_len + body_len];
         msg[..16].copy_from_slice(&fixed);
         self.stream.read_exact(&mut msg[16..])?;
-        let mut r = Reader { buf: &msg[..16 + fields_len], at: 16 };
+        let mut r = Reader {
+            buf: &msg[..16 + fields_len],
+            at: 16,
+        };
         let (mut reply_to, mut error_name, mut signature) = (None, None, String::new());
         while r.at < r.buf.len() {
             r.align(8);
@@ -330,7 +393,16 @@ impl Connection {
             }
         }
         let error = error_name.map(|name| {
-            let message = if signature.starts_with('s') { Reader { buf: &msg[header_len..], at: 0 }.str().unwrap_or_default() } else { String::new() };
+            let message = if signature.starts_with('s') {
+                Reader {
+                    buf: &msg[header_len..],
+                    at: 0,
+                }
+                .str()
+                .unwrap_or_default()
+            } else {
+                String::new()
+            };
             DbusError { name, message }
         });
         Ok((fixed[1], reply_to, error))
@@ -338,7 +410,14 @@ impl Connection {
 }
 
 /// A method call message (header and body).
-fn method_call(serial: u32, destination: &str, path: &str, interface: &str, member: &str, args: &[Arg]) -> Vec<u8> {
+fn method_call(
+    serial: u32,
+    destination: &str,
+    path: &str,
+    interface: &str,
+    member: &str,
+    args: &[Arg],
+) -> Vec<u8> {
     let mut body = Writer::default();
     for arg in args {
         match arg {
@@ -358,7 +437,11 @@ fn method_call(serial: u32, destination: &str, path: &str, interface: &str, memb
             w.align(8);
             w.u8(code);
             w.signature(sig);
-            if sig == "g" { w.signature(value) } else { w.str(value) }
+            if sig == "g" {
+                w.signature(value)
+            } else {
+                w.str(value)
+            }
         };
         field(w, 1, "o", path);
         field(w, 2, "s", interface);
@@ -379,21 +462,53 @@ mod tests {
 
     #[test]
     fn a_call_is_marshalled_as_the_specification_says() {
-        let props = [("PIDs", Value::U32s(vec![7])), ("Delegate", Value::Bool(true))];
-        let m = method_call(3, "d", "/p", "i", "M", &[Arg::Str("u.scope"), Arg::Properties(&props), Arg::NoAuxUnits]);
+        let props = [
+            ("PIDs", Value::U32s(vec![7])),
+            ("Delegate", Value::Bool(true)),
+        ];
+        let m = method_call(
+            3,
+            "d",
+            "/p",
+            "i",
+            "M",
+            &[
+                Arg::Str("u.scope"),
+                Arg::Properties(&props),
+                Arg::NoAuxUnits,
+            ],
+        );
         assert_eq!(&m[..4], &[b'l', 1, 0, 1]);
-        assert_eq!(u32::from_le_bytes(m[8..12].try_into().unwrap()), 3, "serial");
+        assert_eq!(
+            u32::from_le_bytes(m[8..12].try_into().unwrap()),
+            3,
+            "serial"
+        );
         let fields = u32::from_le_bytes(m[12..16].try_into().unwrap()) as usize;
         let body_at = (16 + fields).next_multiple_of(8);
         let body = &m[body_at..];
-        assert_eq!(u32::from_le_bytes(m[4..8].try_into().unwrap()) as usize, body.len());
+        assert_eq!(
+            u32::from_le_bytes(m[4..8].try_into().unwrap()) as usize,
+            body.len()
+        );
         // "u.scope": length 7, the bytes, a NUL; then the a(sv) length, padded to 8.
         assert_eq!(&body[..12], b"\x07\0\0\0u.scope\0");
         let props_len = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
         // (s "PIDs", g "au", au [7]): 4+5, 1+2+1, padding to 4, the array's length, 7.
-        let first = [&b"\x04\0\0\0PIDs\0"[..], b"\x02au\0", b"\0\0\0", b"\x04\0\0\0", b"\x07\0\0\0"].concat();
+        let first = [
+            &b"\x04\0\0\0PIDs\0"[..],
+            b"\x02au\0",
+            b"\0\0\0",
+            b"\x04\0\0\0",
+            b"\x07\0\0\0",
+        ]
+        .concat();
         assert_eq!(&body[16..16 + first.len()], &first[..]);
-        assert_eq!(props_len, 24 + 20, "two structs, the second starting 8-aligned");
+        assert_eq!(
+            props_len,
+            24 + 20,
+            "two structs, the second starting 8-aligned"
+        );
         // The signature header field names all three arguments.
         let header = String::from_utf8_lossy(&m[..body_at]);
         assert!(header.contains("sa(sv)a(sa(sv))"), "{header}");
@@ -428,10 +543,19 @@ mod tests {
         m.buf.extend_from_slice(&body.buf);
         let (a, b) = UnixStream::pair().unwrap();
         (&a).write_all(&m.buf).unwrap();
-        let mut c = Connection { stream: b, serial: 0 };
+        let mut c = Connection {
+            stream: b,
+            serial: 0,
+        };
         let (kind, reply_to, error) = c.read_message().unwrap();
         assert_eq!((kind, reply_to), (ERROR, Some(3)));
         let e = error.unwrap();
-        assert_eq!((e.name.as_str(), e.message.as_str()), ("org.freedesktop.systemd1.NoSuchUnit", "Unit x.scope not loaded."));
+        assert_eq!(
+            (e.name.as_str(), e.message.as_str()),
+            (
+                "org.freedesktop.systemd1.NoSuchUnit",
+                "Unit x.scope not loaded."
+            )
+        );
     }
 }

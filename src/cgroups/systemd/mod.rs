@@ -39,18 +39,36 @@ impl Systemd {
     /// slice is user.slice.
     pub fn new(slice: Option<&str>, unit: &str) -> Result<Self> {
         let user = crate::rootless::is_rootless();
-        let slice = slice.unwrap_or(if user { "user.slice" } else { "system.slice" }).to_owned();
+        let slice = slice
+            .unwrap_or(if user { "user.slice" } else { "system.slice" })
+            .to_owned();
         // Where the scope will be, as far as the slice says: a user manager's slices are below
         // its own cgroup, known once the scope exists (`start` moves `fs` there).
         let path = format!("{}/{unit}", expand_slice(&slice));
         let fs = super::for_path(&CgroupPath::Absolute(path.into()))?;
-        let planned = Planned { slice, resources: None };
-        Ok(Self { unit: unit.to_owned(), user, fs: RefCell::new(fs), planned: RefCell::new(Some(planned)) })
+        let planned = Planned {
+            slice,
+            resources: None,
+        };
+        Ok(Self {
+            unit: unit.to_owned(),
+            user,
+            fs: RefCell::new(fs),
+            planned: RefCell::new(Some(planned)),
+        })
     }
 
     pub fn from_record(unit: &str, record: &CgroupRecord) -> Self {
-        let fs = super::from_fs_record(&CgroupRecord { systemd_unit: None, ..record.clone() });
-        Self { unit: unit.to_owned(), user: crate::rootless::is_rootless(), fs: RefCell::new(fs), planned: RefCell::new(None) }
+        let fs = super::from_fs_record(&CgroupRecord {
+            systemd_unit: None,
+            ..record.clone()
+        });
+        Self {
+            unit: unit.to_owned(),
+            user: crate::rootless::is_rootless(),
+            fs: RefCell::new(fs),
+            planned: RefCell::new(None),
+        }
     }
 
     fn started(&self) -> bool {
@@ -65,7 +83,10 @@ impl Systemd {
     fn start(&self, pid: Pid, plan: Planned) -> Result<()> {
         let v2 = super::host_is_v2();
         let mut props = vec![
-            ("Description", Value::Str(format!("hull container {}", self.unit))),
+            (
+                "Description",
+                Value::Str(format!("hull container {}", self.unit)),
+            ),
             ("Slice", Value::Str(plan.slice.clone())),
             ("Delegate", Value::Bool(true)),
             ("PIDs", Value::U32s(vec![pid.as_raw() as u32])),
@@ -75,16 +96,33 @@ impl Systemd {
             ("MemoryAccounting", Value::Bool(true)),
             ("CPUAccounting", Value::Bool(true)),
             ("TasksAccounting", Value::Bool(true)),
-            (if v2 { "IOAccounting" } else { "BlockIOAccounting" }, Value::Bool(true)),
+            (
+                if v2 {
+                    "IOAccounting"
+                } else {
+                    "BlockIOAccounting"
+                },
+                Value::Bool(true),
+            ),
         ];
         if let Some(r) = &plan.resources {
             props.extend(unit_properties(r, v2));
         }
         let mut bus = self.bus()?;
-        let args = |props| [Arg::Str(&self.unit), Arg::Str("fail"), Arg::Properties(props), Arg::NoAuxUnits];
+        let args = |props| {
+            [
+                Arg::Str(&self.unit),
+                Arg::Str("fail"),
+                Arg::Properties(props),
+                Arg::NoAuxUnits,
+            ]
+        };
         match bus.manager("StartTransientUnit", &args(&props)) {
             // A failed scope of the same name that systemd still keeps: reset it, try once more.
-            Err(e) if e.downcast_ref::<DbusError>().is_some_and(|d| d.name.ends_with(".UnitExists")) => {
+            Err(e)
+                if e.downcast_ref::<DbusError>()
+                    .is_some_and(|d| d.name.ends_with(".UnitExists")) =>
+            {
                 let _ = bus.manager("ResetFailedUnit", &[Arg::Str(&self.unit)]);
                 bus.manager("StartTransientUnit", &args(&props))
             }
@@ -110,7 +148,10 @@ impl Systemd {
 
 impl Manager for Systemd {
     fn record(&self) -> CgroupRecord {
-        CgroupRecord { systemd_unit: Some(self.unit.clone()), ..self.fs.borrow().record() }
+        CgroupRecord {
+            systemd_unit: Some(self.unit.clone()),
+            ..self.fs.borrow().record()
+        }
     }
 
     /// Nothing yet: a scope is made with its first process (`add`).
@@ -127,7 +168,14 @@ impl Manager for Systemd {
         let props = unit_properties(resources, super::host_is_v2());
         if !props.is_empty() {
             self.bus()?
-                .manager("SetUnitProperties", &[Arg::Str(&self.unit), Arg::Bool(true), Arg::Properties(&props)])
+                .manager(
+                    "SetUnitProperties",
+                    &[
+                        Arg::Str(&self.unit),
+                        Arg::Bool(true),
+                        Arg::Properties(&props),
+                    ],
+                )
                 .with_context(|| format!("systemd: setting the limits of {}", self.unit))?;
         }
         self.fs.borrow().apply(resources)
@@ -158,8 +206,12 @@ impl Manager for Systemd {
     fn destroy(&self) -> Result<()> {
         if let Ok(mut bus) = self.bus() {
             match bus.manager("StopUnit", &[Arg::Str(&self.unit), Arg::Str("replace")]) {
-                Err(e) if e.downcast_ref::<DbusError>().is_some_and(|d| d.name.ends_with(".NoSuchUnit")) => {}
-                Err(e) => crate::cli::log::debug(&format!("systemd: stopping {}: {e:#}", self.unit)),
+                Err(e)
+                    if e.downcast_ref::<DbusError>()
+                        .is_some_and(|d| d.name.ends_with(".NoSuchUnit")) => {}
+                Err(e) => {
+                    crate::cli::log::debug(&format!("systemd: stopping {}: {e:#}", self.unit))
+                }
                 Ok(()) => {}
             }
             let _ = bus.manager("ResetFailedUnit", &[Arg::Str(&self.unit)]);
@@ -181,11 +233,19 @@ impl Manager for Systemd {
 
     /// Only into an existing scope (exec): init is moved in by systemd.
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
-        if self.started() { self.fs.borrow().clone_target() } else { None }
+        if self.started() {
+            self.fs.borrow().clone_target()
+        } else {
+            None
+        }
     }
 
     fn self_join_files(&self) -> Result<Vec<(std::path::PathBuf, std::os::fd::OwnedFd)>> {
-        if self.started() { self.fs.borrow().self_join_files() } else { Ok(Vec::new()) }
+        if self.started() {
+            self.fs.borrow().self_join_files()
+        } else {
+            Ok(Vec::new())
+        }
     }
 }
 
@@ -214,7 +274,10 @@ fn wait_for_scope(pid: Pid, unit: &str) -> Result<String> {
     loop {
         let cgroups = super::fs::cgroups_of(&pid.to_string())?;
         // v2's line ("0::/…") if there is one, else any v1 hierarchy systemd manages.
-        let found = cgroups.iter().find(|(c, p)| c.is_empty() && p.ends_with(&suffix)).or_else(|| cgroups.iter().find(|(_, p)| p.ends_with(&suffix)));
+        let found = cgroups
+            .iter()
+            .find(|(c, p)| c.is_empty() && p.ends_with(&suffix))
+            .or_else(|| cgroups.iter().find(|(_, p)| p.ends_with(&suffix)));
         if let Some((_, path)) = found {
             return Ok(path.clone());
         }
@@ -232,7 +295,10 @@ fn unit_properties(r: &ResourcesPlan, v2: bool) -> Vec<(&'static str, Value)> {
     let infinity_or = |v: i64| Value::U64(if v < 0 { u64::MAX } else { v as u64 });
     let mut props = Vec::new();
     if let Some(limit) = r.memory.limit {
-        props.push((if v2 { "MemoryMax" } else { "MemoryLimit" }, infinity_or(limit)));
+        props.push((
+            if v2 { "MemoryMax" } else { "MemoryLimit" },
+            infinity_or(limit),
+        ));
     }
     if v2 {
         if let Some(low) = r.memory.reservation {
@@ -250,12 +316,20 @@ fn unit_properties(r: &ResourcesPlan, v2: bool) -> Vec<(&'static str, Value)> {
         props.push(("TasksMax", infinity_or(if pids <= 0 { -1 } else { pids })));
     }
     if let Some(shares) = r.cpu.shares {
-        props.push(if v2 { ("CPUWeight", Value::U64(super::v2::shares_to_weight(shares))) } else { ("CPUShares", Value::U64(shares)) });
+        props.push(if v2 {
+            ("CPUWeight", Value::U64(super::v2::shares_to_weight(shares)))
+        } else {
+            ("CPUShares", Value::U64(shares))
+        });
     }
     if let Some(quota) = r.cpu.quota {
         let period = r.cpu.period.unwrap_or(100_000).max(1);
         // systemd counts in 1% steps (10 ms of CPU per second): round up, as runc does.
-        let per_sec = if quota <= 0 { u64::MAX } else { (quota as u64 * 1_000_000 / period).div_ceil(10_000) * 10_000 };
+        let per_sec = if quota <= 0 {
+            u64::MAX
+        } else {
+            (quota as u64 * 1_000_000 / period).div_ceil(10_000) * 10_000
+        };
         props.push(("CPUQuotaPerSecUSec", Value::U64(per_sec)));
         if v2 {
             props.push(("CPUQuotaPeriodUSec", Value::U64(period)));
@@ -301,7 +375,10 @@ mod tests {
     #[test]
     fn slices_expand_to_their_parents() {
         assert_eq!(expand_slice("system.slice"), "/system.slice");
-        assert_eq!(expand_slice("a-b-c.slice"), "/a.slice/a-b.slice/a-b-c.slice");
+        assert_eq!(
+            expand_slice("a-b-c.slice"),
+            "/a.slice/a-b.slice/a-b-c.slice"
+        );
         assert_eq!(expand_slice("-.slice"), "");
     }
 
@@ -318,14 +395,35 @@ mod tests {
     #[test]
     fn limits_become_unit_properties() {
         let json = r#"{"memory":{"limit":67108864,"swap":100663296},"cpu":{"shares":1024,"quota":50001,"period":100000,"cpus":"0"},"pids":{"limit":-1}}"#;
-        let r = ResourcesPlan::from_resources(&serde_json::from_str(json).unwrap(), CgroupPath::Absolute("/".into())).unwrap();
+        let r = ResourcesPlan::from_resources(
+            &serde_json::from_str(json).unwrap(),
+            CgroupPath::Absolute("/".into()),
+        )
+        .unwrap();
         let v2 = unit_properties(&r, true);
-        let get = |props: &[(&str, Value)], name: &str| props.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let get = |props: &[(&str, Value)], name: &str| {
+            props
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(get(&v2, "MemoryMax"), Some(Value::U64(64 << 20)));
-        assert_eq!(get(&v2, "MemorySwapMax"), Some(Value::U64(32 << 20)), "v2 swap is swap alone");
-        assert_eq!(get(&v2, "TasksMax"), Some(Value::U64(u64::MAX)), "-1 means no limit");
+        assert_eq!(
+            get(&v2, "MemorySwapMax"),
+            Some(Value::U64(32 << 20)),
+            "v2 swap is swap alone"
+        );
+        assert_eq!(
+            get(&v2, "TasksMax"),
+            Some(Value::U64(u64::MAX)),
+            "-1 means no limit"
+        );
         assert_eq!(get(&v2, "CPUWeight"), Some(Value::U64(39)));
-        assert_eq!(get(&v2, "CPUQuotaPerSecUSec"), Some(Value::U64(510_000)), "rounded up to 1%");
+        assert_eq!(
+            get(&v2, "CPUQuotaPerSecUSec"),
+            Some(Value::U64(510_000)),
+            "rounded up to 1%"
+        );
         assert_eq!(get(&v2, "AllowedCPUs"), Some(Value::Bytes(vec![1])));
         let v1 = unit_properties(&r, false);
         assert_eq!(get(&v1, "MemoryLimit"), Some(Value::U64(64 << 20)));

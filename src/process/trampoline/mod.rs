@@ -25,9 +25,13 @@ impl Trampoline {
     pub fn new() -> Result<Trampoline> {
         let fd = sys::exec_memfd("hull-trampoline").context("memfd for the exec trampoline")?;
         let mut file = std::fs::File::from(fd);
-        file.write_all(IMAGE).context("writing the exec trampoline")?;
+        file.write_all(IMAGE)
+            .context("writing the exec trampoline")?;
         // Sealed: nothing, not even a process that got hold of the fd, can change it.
-        let seals = SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE;
+        let seals = SealFlag::F_SEAL_SEAL
+            | SealFlag::F_SEAL_SHRINK
+            | SealFlag::F_SEAL_GROW
+            | SealFlag::F_SEAL_WRITE;
         fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).context("sealing the exec trampoline")?;
         Ok(Trampoline(file.into()))
     }
@@ -61,9 +65,16 @@ mod tests {
     fn refuses_to_run_without_the_magic_argv0() {
         let t = Trampoline::new().unwrap();
         let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t.0));
-        let out = std::process::Command::new(&path).arg("/bin/true").arg("true").output().unwrap();
+        let out = std::process::Command::new(&path)
+            .arg("/bin/true")
+            .arg("true")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(126));
-        let out = std::process::Command::new(&path).arg0("hull-trampoline").args(["/bin/sh", "sh", "-c", "echo via $0"]).output();
+        let out = std::process::Command::new(&path)
+            .arg0("hull-trampoline")
+            .args(["/bin/sh", "sh", "-c", "echo via $0"])
+            .output();
         assert_eq!(String::from_utf8_lossy(&out.unwrap().stdout), "via sh\n");
     }
 }
