@@ -528,3 +528,201 @@ fn delete_removes_the_parents_it_made() {
         "a removes the shared parent it made, now empty"
     );
 }
+
+/// The last online CPU ("0-1" → "1"): a cpuset a container can be given on any machine.
+fn last_online_cpu() -> String {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    let last = online.trim().rsplit([',', '-']).next().unwrap().to_owned();
+    last
+}
+
+/// The memory and cpu fields the first test leaves out, each read back from its file: swap,
+/// swappiness, disableOOMKiller, kernelTCP, period, burst, idle, cpus, mems (v1); on v2 their
+/// conversions (swap is memory+swap in the spec, swap alone in memory.swap.max) and `unified`.
+#[test]
+fn every_memory_and_cpu_field_is_written() {
+    let env = Env::new("cgevery");
+    let id = env.id("a");
+    let path = format!("{CGROUP_BASE}/{id}");
+    let cpu = last_online_cpu();
+    let mut c = config(&["sleep", "60"]);
+    c["linux"]["resources"] = json!({
+        "memory": {"limit": 67108864, "swap": 134217728, "swappiness": 20,
+                   "disableOOMKiller": true, "kernelTCP": 16777216},
+        "cpu": {"quota": 20000, "period": 50000, "burst": 10000, "idle": 1,
+                "cpus": cpu, "mems": "0"}
+    });
+    if is_v2() {
+        c["linux"]["resources"]["memory"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|k, _| k == "limit" || k == "swap");
+        c["linux"]["resources"]["unified"] = json!({"memory.high": "50331648"});
+    }
+    run_detached(&env, &id, &c);
+    if is_v2() {
+        let d = cgroup_dir("", &path);
+        assert_eq!(read(&d, "memory.max"), "67108864");
+        assert_eq!(read(&d, "memory.swap.max"), "67108864");
+        assert_eq!(read(&d, "memory.high"), "50331648");
+        assert_eq!(read(&d, "cpu.max"), "20000 50000");
+        assert_eq!(read(&d, "cpu.max.burst"), "10000");
+        assert_eq!(read(&d, "cpu.idle"), "1");
+        assert_eq!(read(&d, "cpuset.cpus"), cpu);
+        assert_eq!(read(&d, "cpuset.mems"), "0");
+    } else {
+        let mem = cgroup_dir("memory", &path);
+        assert_eq!(read(&mem, "memory.memsw.limit_in_bytes"), "134217728");
+        assert_eq!(read(&mem, "memory.swappiness"), "20");
+        assert!(read(&mem, "memory.oom_control").contains("oom_kill_disable 1"));
+        assert_eq!(read(&mem, "memory.kmem.tcp.limit_in_bytes"), "16777216");
+        let cpu_dir = cgroup_dir("cpu", &path);
+        assert_eq!(read(&cpu_dir, "cpu.cfs_period_us"), "50000");
+        assert_eq!(read(&cpu_dir, "cpu.cfs_quota_us"), "20000");
+        assert_eq!(read(&cpu_dir, "cpu.cfs_burst_us"), "10000");
+        assert_eq!(read(&cpu_dir, "cpu.idle"), "1");
+        let set = cgroup_dir("cpuset", &path);
+        assert_eq!(read(&set, "cpuset.cpus"), cpu);
+        assert_eq!(read(&set, "cpuset.mems"), "0");
+    }
+    // The cpuset is the one the container's processes get.
+    let out = env.hull(&[
+        "exec",
+        &id,
+        "grep",
+        "Cpus_allowed_list",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        stdout(&out).split_whitespace().last(),
+        Some(cpu.as_str()),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+
+    // `unified` is for v2 only: on v1 it is refused by name, as runc does.
+    if !is_v2() {
+        let id = env.id("unified");
+        let mut c = config(&["true"]);
+        c["linux"]["resources"] = json!({"unified": {"memory.high": "50331648"}});
+        let bundle = env.bundle(&id, &c);
+        assert_fails(
+            &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+            "linux.resources.unified",
+        );
+        assert!(!env.state_dir(&id).exists());
+    }
+}
+
+/// Realtime runtime/period (v1 with RT group scheduling, as here): the kernel takes a child's
+/// runtime only when every parent has that much, so the test gives its own parent a budget.
+#[test]
+fn realtime_cpu_budget_is_written_on_v1() {
+    let parent = Path::new(V1).join("cpu/hull-test-rt");
+    if is_v2() || !Path::new(V1).join("cpu/cpu.rt_runtime_us").exists() {
+        return; // v2 has no realtime group scheduling (runc ignores the fields there too)
+    }
+    let env = Env::new("cgrt");
+    let id = env.id("a");
+    std::fs::create_dir_all(&parent).unwrap();
+    // 10% of each second; the kernel compares runtime/period ratios down the tree.
+    std::fs::write(parent.join("cpu.rt_runtime_us"), "100000").unwrap();
+    let mut c = config(&["sleep", "60"]);
+    c["linux"]["cgroupsPath"] = json!(format!("/hull-test-rt/{id}"));
+    c["linux"]["resources"] = json!({"cpu": {"realtimePeriod": 100000, "realtimeRuntime": 5000}});
+    run_detached(&env, &id, &c);
+    let d = parent.join(&id);
+    assert_eq!(read(&d, "cpu.rt_period_us"), "100000");
+    assert_eq!(read(&d, "cpu.rt_runtime_us"), "5000");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert!(!d.exists());
+    // Over the parent's budget: the kernel's EINVAL, named by field and file.
+    let id = env.id("over");
+    c["linux"]["cgroupsPath"] = json!(format!("/hull-test-rt/{id}"));
+    c["linux"]["resources"]["cpu"]["realtimeRuntime"] = json!(50000);
+    let bundle = env.bundle(&id, &c);
+    assert_fails(
+        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
+        "linux.resources.cpu.realtimeRuntime",
+    );
+    assert!(!parent.join(&id).exists());
+    for h in [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd",
+    ] {
+        let _ = std::fs::remove_dir(Path::new(V1).join(h).join("hull-test-rt"));
+    }
+}
+
+/// Pause really freezes: a counter the container writes stops while paused and goes on after
+/// resume (read from the host through /proc/PID/root, since exec into a paused container waits).
+#[test]
+fn pause_stops_a_counter_and_resume_restarts_it() {
+    let env = Env::new("cgcounter");
+    let id = env.id("a");
+    run_detached(
+        &env,
+        &id,
+        &config(&[
+            "sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done",
+        ]),
+    );
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let counter = PathBuf::from(format!("/proc/{pid}/root/tmp/n"));
+    let value = || -> u64 {
+        std::fs::read_to_string(&counter)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    let sleep = |ms| std::thread::sleep(std::time::Duration::from_millis(ms));
+    sleep(200);
+    assert!(env.hull(&["pause", &id]).status.success());
+    sleep(100);
+    let frozen = value();
+    sleep(400);
+    assert_eq!(value(), frozen, "the counter moved while paused");
+    assert!(frozen > 0);
+    assert!(env.hull(&["resume", &id]).status.success());
+    sleep(400);
+    assert!(value() > frozen, "the counter did not go on after resume");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}
+
+/// hugepageLimits: written where the host has the hugetlb controller, else refused by name.
+#[test]
+fn hugepage_limits_are_written_or_refused_by_name() {
+    let env = Env::new("cghuge");
+    let id = env.id("a");
+    let mut c = config(&["sleep", "30"]);
+    c["linux"]["resources"] = json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]});
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    let (has, file) = if is_v2() {
+        let controllers =
+            std::fs::read_to_string(Path::new(V1).join("cgroup.controllers")).unwrap();
+        (
+            controllers.split_whitespace().any(|c| c == "hugetlb"),
+            "hugetlb.2MB.max",
+        )
+    } else {
+        (
+            Path::new(V1).join("hugetlb").is_dir(),
+            "hugetlb.2MB.limit_in_bytes",
+        )
+    };
+    if has {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            read(&cgroup_dir("hugetlb", &format!("{CGROUP_BASE}/{id}")), file),
+            "4194304"
+        );
+        assert!(env.hull(&["delete", "--force", &id]).status.success());
+    } else {
+        assert_fails(&out, "linux.resources.hugepageLimits");
+        assert!(!env.state_dir(&id).exists());
+    }
+}

@@ -299,3 +299,106 @@ fn masking_refuses_a_dev_null_that_is_not_the_null_device() {
     );
     assert!(!env.state_dir(&id).exists());
 }
+
+/// Per-mount flags, tmpfs size/mode, propagation flags of a `mounts` entry, and a file bound
+/// onto a destination that does not exist yet (created as a file, not a directory), each
+/// seen in the container's own mountinfo or with stat.
+#[test]
+fn mount_flags_propagation_and_file_binds_are_seen_inside() {
+    let env = Env::new("mntflags");
+    let file = env.base.join("bound-file");
+    std::fs::write(&file, "file-bind\n").unwrap();
+    let mut c = config(&[]);
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    for m in [
+        json!({"destination": "/t1", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "nodev", "noexec", "strictatime", "size=1m", "mode=700"]}),
+        json!({"destination": "/t2", "type": "tmpfs", "source": "tmpfs", "options": ["relatime", "rshared"]}),
+        json!({"destination": "/t3", "type": "tmpfs", "source": "tmpfs", "options": ["unbindable"]}),
+        json!({"destination": "/t4", "type": "tmpfs", "source": "tmpfs", "options": ["private"]}),
+        json!({"destination": "/etc/bound-file", "type": "bind", "source": file, "options": ["bind", "ro"]}),
+    ] {
+        mounts.push(m);
+    }
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "for t in /t1 /t2 /t3 /t4 /etc/bound-file; do grep \" $t \" /proc/self/mountinfo; done; \
+         stat -c '%F %a' /t1; [ -f /etc/bound-file ] && cat /etc/bound-file; \
+         echo x > /etc/bound-file 2>/dev/null || echo RO",
+    );
+    let line = |dest: &str| -> String {
+        out.lines()
+            .find(|l| l.split(' ').nth(4) == Some(dest))
+            .unwrap_or_else(|| panic!("{dest} not mounted: {out}"))
+            .to_owned()
+    };
+    // mountinfo: id parent major:minor root mountpoint per-mount-options [optional...] - fs source super-options
+    let per_mount = |l: &str| l.split(' ').nth(5).unwrap().to_owned();
+    let optional = |l: &str| {
+        l.split(" - ")
+            .next()
+            .unwrap()
+            .split(' ')
+            .skip(6)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let t1 = line("/t1");
+    let opts = per_mount(&t1);
+    for flag in ["nosuid", "nodev", "noexec"] {
+        assert!(opts.split(',').any(|o| o == flag), "/t1 lacks {flag}: {t1}");
+    }
+    assert!(
+        !opts.contains("relatime") && !opts.contains("noatime"),
+        "strictatime: {t1}"
+    );
+    assert!(t1.contains("size=1024k") && t1.contains("mode=700"), "{t1}");
+    let t2 = line("/t2");
+    assert!(per_mount(&t2).split(',').any(|o| o == "relatime"), "{t2}");
+    assert!(optional(&t2).contains("shared:"), "rshared: {t2}");
+    assert!(
+        optional(&line("/t3")).contains("unbindable"),
+        "{}",
+        line("/t3")
+    );
+    assert!(
+        optional(&line("/t4")).is_empty(),
+        "private: {}",
+        line("/t4")
+    );
+    assert!(
+        per_mount(&line("/etc/bound-file")).starts_with("ro"),
+        "{}",
+        line("/etc/bound-file")
+    );
+    assert!(out.contains("directory 700"), "{out}");
+    assert!(
+        out.contains("file-bind\nRO"),
+        "a file bound on a new file, read-only: {out}"
+    );
+    // The destination was made inside the rootfs copy, never on the host's /etc.
+    assert!(!Path::new("/etc/bound-file").exists());
+}
+
+/// A masked file is the real null device (1:3) and a masked directory a read-only tmpfs.
+#[test]
+fn masked_paths_are_the_null_device_and_a_read_only_tmpfs() {
+    let env = Env::new("maskstat");
+    let out = env.sh(
+        &env.id("a"),
+        config(&[]),
+        "stat -c '%F %t:%T' /proc/timer_list; grep ' /sys/firmware ' /proc/self/mountinfo; \
+         touch /sys/firmware/x 2>/dev/null || echo RO-DIR",
+    );
+    assert!(out.contains("character special file 1:3"), "{out}");
+    let fw = out
+        .lines()
+        .find(|l| l.contains(" /sys/firmware "))
+        .expect("/sys/firmware masked");
+    assert!(
+        fw.split(' ').nth(5).unwrap().starts_with("ro") && fw.contains(" - tmpfs "),
+        "{fw}"
+    );
+    assert!(out.contains("RO-DIR"), "{out}");
+}

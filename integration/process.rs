@@ -347,3 +347,79 @@ fn signals_reach_the_container_with_default_dispositions() {
         "SIGPIPE is ignored in the container: {out}"
     );
 }
+
+/// Every RLIMIT_* name the spec lists, read back from the container's /proc/self/limits (all
+/// at or below this host's hard limits: root here lacks CAP_SYS_RESOURCE), and oomScoreAdj.
+#[test]
+fn every_rlimit_and_oom_score_adj_are_seen_inside() {
+    let env = Env::new("rlimits");
+    // (name, soft, hard, the row of /proc/self/limits)
+    let limits = [
+        ("RLIMIT_CPU", 100u64, 200u64, "Max cpu time"),
+        ("RLIMIT_FSIZE", 1 << 30, 1 << 31, "Max file size"),
+        ("RLIMIT_DATA", 1 << 32, 1 << 33, "Max data size"),
+        ("RLIMIT_STACK", 4 << 20, 8 << 20, "Max stack size"),
+        ("RLIMIT_CORE", 0, 1 << 20, "Max core file size"),
+        ("RLIMIT_RSS", 1 << 30, 1 << 31, "Max resident set"),
+        ("RLIMIT_NPROC", 500, 600, "Max processes"),
+        ("RLIMIT_NOFILE", 1000, 2000, "Max open files"),
+        ("RLIMIT_MEMLOCK", 65536, 131072, "Max locked memory"),
+        ("RLIMIT_AS", 1 << 34, 1 << 35, "Max address space"),
+        ("RLIMIT_LOCKS", 300, 400, "Max file locks"),
+        ("RLIMIT_SIGPENDING", 700, 800, "Max pending signals"),
+        ("RLIMIT_MSGQUEUE", 8192, 16384, "Max msgqueue size"),
+        ("RLIMIT_NICE", 0, 0, "Max nice priority"),
+        ("RLIMIT_RTPRIO", 0, 0, "Max realtime priority"),
+        ("RLIMIT_RTTIME", 1000, 2000, "Max realtime timeout"),
+    ];
+    let mut c = config(&[]);
+    c["process"]["rlimits"] = limits
+        .iter()
+        .map(|(name, soft, hard, _)| json!({"type": name, "soft": soft, "hard": hard}))
+        .collect();
+    c["process"]["oomScoreAdj"] = json!(500);
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cat /proc/self/limits; echo oom=$(cat /proc/self/oom_score_adj)",
+    );
+    for (name, soft, hard, row) in limits {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("{row}: {out}"));
+        let fields: Vec<&str> = line[row.len()..].split_whitespace().collect();
+        assert_eq!(
+            (fields[0], fields[1]),
+            (soft.to_string().as_str(), hard.to_string().as_str()),
+            "{name}: {line}"
+        );
+    }
+    assert!(out.contains("oom=500"), "{out}");
+}
+
+/// An exec'd process gets stdio and nothing else of hull's (CVE-2024-21626 for exec).
+#[test]
+fn only_stdio_reaches_an_exec_process() {
+    let env = Env::new("execfds");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    let out = env.hull(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "ls /proc/self/fd | sort -n | tr '\\n' ' '",
+    ]);
+    assert_eq!(stdout(&out).trim(), "0 1 2 3", "{}", stderr(&out));
+    // A cwd through a leaked fd is refused, as for init.
+    assert_fails(
+        &env.hull(&["exec", "--cwd", "/proc/self/fd/5", &id, "true"]),
+        "cwd",
+    );
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

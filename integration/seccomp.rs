@@ -283,3 +283,45 @@ fn argument_conditions_select_the_calls() {
     let out = env.sh(&env.id("a"), c, "trap '' USR1 USR2 SYS; for s in 0 USR1 USR2 SYS; do kill -$s $$ 2>/dev/null; echo $s=$?; done");
     assert_eq!(out, "0=0\nUSR1=1\nUSR2=1\nSYS=1\n");
 }
+
+/// `errnoRet` other than EPERM reaches the caller; `/proc/self/status` counts one filter; and
+/// the comparison operators the other test leaves out (NE, LT, LE, GE), each on `kill`'s
+/// signal argument: 0, USR1 (10), USR2 (12) and SYS (31) are sent, 1 means refused.
+#[test]
+fn errno_values_and_the_other_comparison_operators() {
+    let env = Env::new("seccompops");
+    let mut c = config(&[]);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]
+    });
+    let out = env.sh(
+        &env.id("errno"),
+        c,
+        "mkdir /tmp/x 2>&1; grep Seccomp_filters /proc/self/status",
+    );
+    assert!(
+        out.contains("No space left on device"),
+        "errnoRet 28 is ENOSPC: {out}"
+    );
+    assert!(out.contains("Seccomp_filters:\t1"), "{out}");
+    for (op, value, expected) in [
+        ("SCMP_CMP_NE", 10, "0=1 USR1=0 USR2=1 SYS=1"),
+        ("SCMP_CMP_LT", 12, "0=1 USR1=1 USR2=0 SYS=0"),
+        ("SCMP_CMP_LE", 12, "0=1 USR1=1 USR2=1 SYS=0"),
+        ("SCMP_CMP_GE", 12, "0=0 USR1=0 USR2=1 SYS=1"),
+    ] {
+        let mut c = config(&[]);
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                          "args": [{"index": 1, "value": value, "op": op}]}]
+        });
+        let out = env.sh(
+            &env.id(&op[9..].to_lowercase()),
+            c,
+            "trap '' USR1 USR2 SYS; for s in 0 USR1 USR2 SYS; do kill -$s $$ 2>/dev/null; echo -n \"$s=$? \"; done",
+        );
+        assert_eq!(out.trim(), expected, "{op} {value}");
+    }
+}
