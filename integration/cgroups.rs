@@ -118,6 +118,18 @@ fn pause_resume_ps_and_exec_into_paused() {
     assert_eq!(ps.len(), 2, "{ps:?}");
     assert!(ps.contains(&env.state(&id)["pid"].as_i64().unwrap()));
     assert!(stdout(&env.hull(&["ps", &id])).contains("sleep 60"));
+    // runc's form: the host's ps with the given options, only the container's rows.
+    let table = stdout(&env.hull(&["ps", &id, "-o", "pid,args"]));
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[0].contains("PID") && rows[1..].iter().all(|r| r.contains("sleep 60")),
+        "{table}"
+    );
+    assert_fails(
+        &env.hull(&["ps", "--format", "json", &id, "-ef"]),
+        "--format json",
+    );
 
     assert!(env.hull(&["pause", &id]).status.success());
     assert_eq!(env.status(&id), "paused");
@@ -215,6 +227,51 @@ fn update_changes_limits() {
         &env.hull(&["update", "--memory", "lots", &id]),
         "--memory \"lots\"",
     );
+    // The rest of runc's flags.
+    let cpu = last_online_cpu();
+    let out = env.hull(&[
+        "update",
+        "--memory",
+        "96m",
+        "--memory-reservation",
+        "32m",
+        "--memory-swap",
+        "256m",
+        "--cpuset-cpus",
+        &cpu,
+        "--cpuset-mems",
+        "0",
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(&cgroup_dir("cpuset", &path), "cpuset.cpus"), cpu);
+    assert_eq!(read(&cgroup_dir("cpuset", &path), "cpuset.mems"), "0");
+    if is_v2() {
+        assert_eq!(read(&cgroup_dir("memory", &path), "memory.low"), "33554432");
+        // swap alone: 256m of memory+swap minus the 96m limit
+        assert_eq!(
+            read(&cgroup_dir("memory", &path), "memory.swap.max"),
+            "167772160"
+        );
+    } else {
+        let m = cgroup_dir("memory", &path);
+        assert_eq!(read(&m, "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(read(&m, "memory.memsw.limit_in_bytes"), "268435456");
+        let out = env.hull(&[
+            "update",
+            "--kernel-memory-tcp",
+            "8m",
+            "--cpu-rt-period",
+            "100000",
+            &id,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(read(&m, "memory.kmem.tcp.limit_in_bytes"), "8388608");
+        assert_eq!(
+            read(&cgroup_dir("cpu", &path), "cpu.rt_period_us"),
+            "100000"
+        );
+    }
 }
 
 /// memory.useHierarchy: written on v1 (where this kernel keeps it on; turning it off is refused
@@ -346,6 +403,37 @@ fn events_stats_report_usage() {
     assert_eq!(data["memory"]["usage"]["limit"], 67108864);
     assert!(data["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
     assert!(data["cpu"]["usage"]["total"].as_u64().is_some());
+    // Without --stats: a stats line every --interval seconds until the container is gone.
+    let lines = env.base.join("events.out");
+    let mut events = std::process::Command::new(HULL)
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "events",
+            "--interval",
+            "1",
+            &id,
+        ])
+        .stdout(std::fs::File::create(&lines).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    let ended = poll_until(50, 100, || events.try_wait().unwrap().is_some());
+    if !ended {
+        let _ = events.kill();
+    }
+    let _ = events.wait();
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let stats = text
+        .lines()
+        .filter(|l| l.contains("\"type\":\"stats\""))
+        .count();
+    assert!(
+        (2..=4).contains(&stats),
+        "one line a second for 2.5 s: {text}"
+    );
+    assert!(ended, "events went on after the container was deleted");
 }
 
 /// The machine's first block device (a disk, else a loop device), as (major, minor).

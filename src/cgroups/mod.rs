@@ -50,6 +50,11 @@ pub trait Manager {
     fn pids(&self) -> Result<Vec<Pid>>;
     fn set_frozen(&self, frozen: bool) -> Result<()>;
     fn is_frozen(&self) -> bool;
+    /// SIGKILL every process in it at once, where the kernel can (v2's `cgroup.kill`): no
+    /// race with processes forking meanwhile. False when it cannot.
+    fn kill_all(&self) -> bool {
+        false
+    }
     /// Remove the (empty) cgroup directories.
     fn destroy(&self) -> Result<()>;
     /// Usage figures in the shape of runc's `events --stats` data.

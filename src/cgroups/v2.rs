@@ -251,11 +251,13 @@ impl Manager for V2 {
         fs::read(&self.dir, "cgroup.freeze").is_ok_and(|s| s == "1")
     }
 
+    fn kill_all(&self) -> bool {
+        fs::exists(&self.dir, "cgroup.kill") && fs::write(&self.dir, "cgroup.kill", "1").is_ok()
+    }
+
     fn destroy(&self) -> Result<()> {
         // cgroup.kill ends whatever is left (e.g. processes of a shared pid namespace).
-        if fs::exists(&self.dir, "cgroup.kill") {
-            let _ = fs::write(&self.dir, "cgroup.kill", "1");
-        }
+        self.kill_all();
         fs::remove_dir(&self.dir)?;
         super::remove_parents(&self.parents.borrow());
         Ok(())

@@ -1,6 +1,7 @@
-//! `hull ps [--format table|json] ID`: the processes in the container's cgroup.
+//! `hull ps [--format table|json] ID [PS_ARGS...]`: the processes in the container's cgroup;
+//! with PS_ARGS, the host's `ps PS_ARGS` rows of those processes (runc's form, e.g. `-ef`).
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
 use super::{Format, Global};
 use crate::lifecycle;
@@ -13,10 +14,20 @@ pub struct Args {
     pub format: Format,
     /// Container ID
     pub id: String,
+    /// Arguments for the host's ps(1), whose rows of the container's processes are printed
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
     let pids = lifecycle::pids(&StateDir::open(&g.root, &a.id)?)?;
+    if !a.ps_args.is_empty() {
+        if a.format == Format::Json {
+            bail!("ps arguments cannot be used with --format json");
+        }
+        let pids: Vec<i32> = pids.iter().map(|p| p.as_raw()).collect();
+        return ps_rows(&a.ps_args, &pids);
+    }
     match a.format {
         Format::Json => println!(
             "{}",
@@ -33,6 +44,38 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
                     .collect();
                 println!("{:<5} {}", pid, cmd.join(" "));
             }
+        }
+    }
+    Ok(0)
+}
+
+/// Run `ps ARGS` and print its header and the rows whose PID column holds one of `pids`.
+fn ps_rows(args: &[String], pids: &[i32]) -> Result<i32> {
+    let out = std::process::Command::new("ps")
+        .args(args)
+        .output()
+        .context("running ps (procps)")?;
+    if !out.status.success() {
+        bail!(
+            "ps {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let Some(column) = header.split_whitespace().position(|h| h == "PID") else {
+        bail!("ps {}: its output has no PID column", args.join(" "));
+    };
+    println!("{header}");
+    for line in lines {
+        let pid = line
+            .split_whitespace()
+            .nth(column)
+            .and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            println!("{line}");
         }
     }
     Ok(0)

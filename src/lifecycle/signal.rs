@@ -32,12 +32,8 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
         );
     };
     if all {
-        let pids = super::container_pids(record)?;
-        for pid in pids {
-            if let Ok(fd) = sys::pidfd_open(pid) {
-                let _ = sys::pidfd_send_signal(fd.as_fd(), signal as i32);
-            }
-        }
+        // Init is one of them; a second signal could find it already reaped.
+        return signal_every_process(record, signal);
     }
     sys::pidfd_send_signal(pidfd.as_fd(), signal as i32).with_context(|| {
         format!(
@@ -45,6 +41,29 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
             record.id, record.pid
         )
     })
+}
+
+/// `kill --all`: every process of the container. SIGKILL goes through `cgroup.kill` where
+/// there is one; elsewhere (v1) the cgroup is frozen while SIGKILL is sent, so no process can
+/// fork a child the list missed (runc's way); other signals go to each process as listed.
+fn signal_every_process(record: &Record, signal: Signal) -> Result<()> {
+    let cgroup = record.cgroup();
+    if signal == Signal::SIGKILL && cgroup.as_ref().is_some_and(|c| c.kill_all()) {
+        return Ok(());
+    }
+    let freeze = signal == Signal::SIGKILL && cgroup.as_ref().is_some_and(|c| !c.is_frozen());
+    let frozen = freeze && cgroup.as_ref().is_some_and(|c| c.set_frozen(true).is_ok());
+    let pids = super::container_pids(record);
+    for pid in pids.iter().flatten() {
+        if let Ok(fd) = sys::pidfd_open(*pid) {
+            let _ = sys::pidfd_send_signal(fd.as_fd(), signal as i32);
+        }
+    }
+    if let (true, Some(c)) = (frozen, &cgroup) {
+        c.set_frozen(false)
+            .context("thawing the cgroup after SIGKILL")?;
+    }
+    pids.map(|_| ())
 }
 
 #[cfg(test)]

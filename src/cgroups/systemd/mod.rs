@@ -202,6 +202,10 @@ impl Manager for Systemd {
         self.fs.borrow().is_frozen()
     }
 
+    fn kill_all(&self) -> bool {
+        self.fs.borrow().kill_all()
+    }
+
     /// Stop the scope (systemd removes its cgroup), then remove whatever is left.
     fn destroy(&self) -> Result<()> {
         if let Ok(mut bus) = self.bus() {
