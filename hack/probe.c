@@ -1,9 +1,13 @@
 /* hull-probe: a tiny static helper that hack/mkrootfs puts in the test rootfs, for what
  * busybox cannot show. `hull-probe ids` prints the real, effective and saved uids (a setuid
- * copy, /bin/hull-probe-suid, shows whether exec granted privileges). */
+ * copy, /bin/hull-probe-suid, shows whether exec granted privileges). `hull-probe lock FILE
+ * CMD...` takes an exclusive flock on FILE and execs CMD holding it (Debian's busybox has no
+ * flock); `hull-probe trylock FILE` prints "got" or "held". */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -14,6 +18,25 @@ int main(int argc, char **argv)
 		printf("ruid=%u euid=%u suid=%u\n", r, e, s);
 		return 0;
 	}
-	fprintf(stderr, "usage: hull-probe ids\n");
+	if (argc >= 4 && strcmp(argv[1], "lock") == 0) {
+		int fd = open(argv[2], O_RDWR | O_CREAT, 0644); /* no O_CLOEXEC: CMD keeps the lock */
+		if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		execvp(argv[3], argv + 3);
+		perror(argv[3]);
+		return 127;
+	}
+	if (argc == 3 && strcmp(argv[1], "trylock") == 0) {
+		int fd = open(argv[2], O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		puts(flock(fd, LOCK_EX | LOCK_NB) == 0 ? "got" : "held");
+		return 0;
+	}
+	fprintf(stderr, "usage: hull-probe ids | lock FILE CMD... | trylock FILE\n");
 	return 2;
 }

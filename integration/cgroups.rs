@@ -415,6 +415,7 @@ fn events_stats_report_usage() {
             &id,
         ])
         .stdout(std::fs::File::create(&lines).unwrap())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2500));

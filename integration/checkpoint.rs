@@ -321,3 +321,85 @@ fn terminal_container_restores_as_a_shell_job() {
     );
     assert!(wait_for_count(&env, &b, first + 2) > first);
 }
+
+/// The CRIU flags that change what happens: a container holding a file lock cannot be dumped
+/// without --file-locks and can with it (the lock is held again after restore); --work-path
+/// receives CRIU's logs instead of the image directory; restore's --pid-file names the
+/// restored init; the other flags are passed and accepted; --lazy-pages is refused by name.
+#[test]
+fn criu_flags_file_locks_work_path_and_restore_pid_file() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckptflags");
+    let (a, b) = (env.id("a"), env.id("b"));
+    let mut c = counter_config();
+    c["process"]["args"] = json!(["hull-probe", "lock", "/tmp/lock", "sh", "-c", COUNTER]);
+    let bundle = env.bundle(&a, &c);
+    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for_count(&env, &a, 5);
+    let (images, work) = (env.base.join("images"), env.base.join("work"));
+    let img = images.to_str().unwrap();
+    let out = env.hull(&["checkpoint", "--image-path", img, &a]);
+    assert_fails(&out, "");
+    assert!(
+        stderr(&out).to_lowercase().contains("lock"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.status(&a), "running", "a failed dump leaves it running");
+    assert_fails(
+        &env.hull(&["checkpoint", "--lazy-pages", "--image-path", img, &a]),
+        "--lazy-pages",
+    );
+    let _ = std::fs::remove_dir_all(&images);
+    let out = env.hull(&[
+        "checkpoint",
+        "--file-locks",
+        "--tcp-established",
+        "--ext-unix-sk",
+        "--auto-dedup",
+        "--manage-cgroups-mode",
+        "soft",
+        "--work-path",
+        work.to_str().unwrap(),
+        "--image-path",
+        img,
+        &a,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(work.join("dump.log").exists(), "CRIU's log in --work-path");
+    assert!(!images.join("dump.log").exists());
+    assert!(env.hull(&["delete", &a]).status.success());
+
+    let restored = env.bundle(&b, &c);
+    let pid_file = env.base.join("restored.pid");
+    let out = env.hull(&[
+        "restore",
+        "-d",
+        "--file-locks",
+        "--image-path",
+        img,
+        "--work-path",
+        work.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "-b",
+        restored.to_str().unwrap(),
+        &b,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(work.join("restore.log").exists());
+    let pid = env.state(&b)["pid"].as_i64().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        pid.to_string()
+    );
+    let first = count(&env, &b);
+    assert!(wait_for_count(&env, &b, first + 2) > first, "it counts on");
+    // The lock came back with it: a second flock on the same file cannot have it.
+    let out = env.hull(&["exec", &b, "hull-probe", "trylock", "/tmp/lock"]);
+    assert_eq!(stdout(&out).trim(), "held", "{}", stderr(&out));
+    assert!(env.hull(&["delete", "--force", &b]).status.success());
+}
