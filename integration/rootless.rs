@@ -244,7 +244,7 @@ fn rootless_spec_runs_exec_ps_kill_delete() {
         &id,
         "sh",
         "-c",
-        "cat /proc/self/uid_map; id -u; echo $$",
+        "cat /proc/self/uid_map; id -u; echo $$; cat /proc/self/gid_map /proc/self/setgroups",
     ]);
     assert!(out.status.success(), "exec: {}", stderr(&out));
     let text = stdout(&out);
@@ -256,6 +256,14 @@ fn rootless_spec_runs_exec_ps_kill_delete() {
         "{text}"
     );
     assert_eq!(lines[1], "0");
+    // A single gid mapping written by the user itself needs setgroups denied first.
+    assert!(
+        lines[3]
+            .split_whitespace()
+            .eq(["0", &user.gid.to_string(), "1"]),
+        "{text}"
+    );
+    assert_eq!(lines[4], "deny", "{text}");
     // ps without a cgroup: the processes of the container's pid namespace.
     let ps: Vec<i64> = serde_json::from_slice(&user.hull(&["ps", "--format", "json", &id]).stdout)
         .unwrap_or_default();
