@@ -4,47 +4,54 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use super::args::{switch, valued, Command, Flag, Matches};
 use super::Global;
 use crate::criu::{self, DumpOptions, Shared};
 use crate::state::{ContainerStatus, StateDir};
 
 /// Flags `checkpoint` and `restore` share (runc's names).
-#[derive(Debug, clap::Args)]
 pub struct CriuFlags {
-    /// Directory of the images (default: ./checkpoint)
-    #[arg(long)]
     pub image_path: Option<PathBuf>,
-    /// Directory for CRIU's logs and work files (default: the image path)
-    #[arg(long)]
     pub work_path: Option<PathBuf>,
-    /// Allow open TCP connections
-    #[arg(long)]
     pub tcp_established: bool,
-    /// Allow external unix sockets
-    #[arg(long)]
     pub ext_unix_sk: bool,
-    /// Allow a container attached to a shell job (terminal)
-    #[arg(long)]
     pub shell_job: bool,
-    /// Handle file locks
-    #[arg(long)]
     pub file_locks: bool,
-    /// CRIU's cgroup mode: soft, full, strict, ignore (default: ignore; restore puts the
-    /// container in its cgroup itself)
-    #[arg(long)]
     pub manage_cgroups_mode: Option<String>,
-    /// A namespace of this type created empty instead of dumped (e.g. network)
-    #[arg(long)]
     pub empty_ns: Vec<String>,
-    /// Deduplicate images against the parent's
-    #[arg(long)]
     pub auto_dedup: bool,
-    /// Lazy migration through a page server (not supported)
-    #[arg(long)]
     pub lazy_pages: bool,
 }
 
+pub const CRIU_FLAGS: &[Flag] = &[
+    valued("image-path", None, "DIR", "Directory of the images (default: ./checkpoint)"),
+    valued("work-path", None, "DIR", "Directory for CRIU's logs and work files (default: the image path)"),
+    switch("tcp-established", None, "Allow open TCP connections"),
+    switch("ext-unix-sk", None, "Allow external unix sockets"),
+    switch("shell-job", None, "Allow a container attached to a shell job (terminal)"),
+    switch("file-locks", None, "Handle file locks"),
+    valued("manage-cgroups-mode", None, "MODE", "CRIU's cgroup mode: soft, full, strict, ignore (default: ignore; restore puts the container in its cgroup itself)"),
+    valued("empty-ns", None, "TYPE", "A namespace of this type created empty instead of dumped (e.g. network); repeatable"),
+    switch("auto-dedup", None, "Deduplicate images against the parent's"),
+    switch("lazy-pages", None, "Lazy migration through a page server (not supported)"),
+];
+
 impl CriuFlags {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(CriuFlags {
+            image_path: m.path("image-path"),
+            work_path: m.path("work-path"),
+            tcp_established: m.flag("tcp-established"),
+            ext_unix_sk: m.flag("ext-unix-sk"),
+            shell_job: m.flag("shell-job"),
+            file_locks: m.flag("file-locks"),
+            manage_cgroups_mode: m.string("manage-cgroups-mode")?,
+            empty_ns: m.strings("empty-ns")?,
+            auto_dedup: m.flag("auto-dedup"),
+            lazy_pages: m.flag("lazy-pages"),
+        })
+    }
+
     /// The options, paths made absolute; `--lazy-pages` refused.
     pub fn shared(&self) -> Result<Shared> {
         if self.lazy_pages {
@@ -74,21 +81,53 @@ impl CriuFlags {
     }
 }
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
     pub criu: CriuFlags,
-    /// Images of a previous (pre-)dump to build on
-    #[arg(long)]
     pub parent_path: Option<PathBuf>,
-    /// Leave the container running after the checkpoint
-    #[arg(long)]
     pub leave_running: bool,
-    /// Dump memory only, leave the container running (needs soft-dirty tracking)
-    #[arg(long)]
     pub pre_dump: bool,
-    /// Container ID
     pub id: String,
+}
+
+pub const COMMAND: Command = Command {
+    name: "checkpoint",
+    alias: None,
+    about: "Checkpoint a running container with CRIU",
+    flags: &[
+        CRIU_FLAGS,
+        &[
+            valued(
+                "parent-path",
+                None,
+                "DIR",
+                "Images of a previous (pre-)dump to build on",
+            ),
+            switch(
+                "leave-running",
+                None,
+                "Leave the container running after the checkpoint",
+            ),
+            switch(
+                "pre-dump",
+                None,
+                "Dump memory only, leave the container running (needs soft-dirty tracking)",
+            ),
+        ],
+    ],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            criu: CriuFlags::from(m)?,
+            parent_path: m.path("parent-path"),
+            leave_running: m.flag("leave-running"),
+            pre_dump: m.flag("pre-dump"),
+            id: m.positional("ID")?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

@@ -4,34 +4,81 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use super::args::{switch, valued, Command, Flag, Matches};
 use super::{CgroupManagerArg, Global};
 use crate::plan::{Plan, PlanOptions};
 use crate::process::console::ConsoleTarget;
 use crate::process::create::{self, CreateOptions};
 use crate::process::notify;
 
-#[derive(Debug, clap::Args)]
+/// create's arguments (`--no-new-keyring` is accepted and has no effect).
 pub struct CreateArgs {
-    /// Path to the bundle directory (holding config.json)
-    #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
-    /// File to write the init process's pid to
-    #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to send the pty master to (process.terminal)
-    #[arg(long)]
     pub console_socket: Option<PathBuf>,
-    /// Use MS_MOVE + chroot instead of pivot_root
-    #[arg(long)]
     pub no_pivot: bool,
-    /// Do not create a new session keyring (accepted; hull never creates one)
-    #[arg(long)]
-    pub no_new_keyring: bool,
-    /// Pass this many fds above stdio (3, 4, ...) to the container
-    #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
-    /// Container ID
     pub id: String,
+}
+
+/// create's flags, which `run` and `restore` take too.
+pub const FLAGS: &[Flag] = &[
+    valued(
+        "bundle",
+        Some('b'),
+        "DIR",
+        "Path to the bundle directory (holding config.json) [default: .]",
+    ),
+    valued(
+        "pid-file",
+        None,
+        "FILE",
+        "File to write the init process's pid to",
+    ),
+    valued(
+        "console-socket",
+        None,
+        "SOCKET",
+        "Unix socket to send the pty master to (process.terminal)",
+    ),
+    switch(
+        "no-pivot",
+        None,
+        "Use MS_MOVE + chroot instead of pivot_root",
+    ),
+    switch(
+        "no-new-keyring",
+        None,
+        "Do not create a new session keyring (accepted; hull never creates one)",
+    ),
+    valued(
+        "preserve-fds",
+        None,
+        "N",
+        "Pass this many fds above stdio (3, 4, ...) to the container",
+    ),
+];
+
+pub const COMMAND: Command = Command {
+    name: "create",
+    alias: None,
+    about: "Create a container from a bundle; it waits for `start`",
+    flags: &[FLAGS],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl CreateArgs {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(CreateArgs {
+            bundle: m.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
+            pid_file: m.path("pid-file"),
+            console_socket: m.path("console-socket"),
+            no_pivot: m.flag("no-pivot"),
+            preserve_fds: m.parse("preserve-fds")?.unwrap_or(0),
+            id: m.positional("ID")?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {

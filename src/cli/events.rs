@@ -6,20 +6,42 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use super::args::{switch, valued, Command, Matches};
 use super::Global;
 use crate::lifecycle;
 use crate::state::{ContainerStatus, StateDir};
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print the stats once and exit
-    #[arg(long)]
     pub stats: bool,
-    /// Seconds between stats lines
-    #[arg(long, default_value_t = 5)]
     pub interval: u64,
-    /// Container ID
     pub id: String,
+}
+
+pub const COMMAND: Command = Command {
+    name: "events",
+    alias: None,
+    about: "Usage figures of the container as JSON (once with --stats)",
+    flags: &[&[
+        switch("stats", None, "Print the stats once and exit"),
+        valued(
+            "interval",
+            None,
+            "SECONDS",
+            "Seconds between stats lines [default: 5]",
+        ),
+    ]],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            stats: m.flag("stats"),
+            interval: m.parse("interval")?.unwrap_or(5),
+            id: m.positional("ID")?,
+        })
+    }
 }
 
 /// How often the OOM counter is looked at between stats lines.

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
+use super::args::{switch, valued, Command, Matches};
 use super::Global;
 use crate::plan::{PlanOptions, ProcessPlan};
 use crate::process::console::ConsoleTarget;
@@ -15,58 +16,122 @@ use crate::process::wait;
 use crate::security::lsm;
 use crate::state::StateDir;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A process.json (runtime-spec `process`) describing the process; replaces the config's
-    #[arg(short, long)]
     pub process: Option<PathBuf>,
-    /// Working directory inside the container
-    #[arg(long)]
     pub cwd: Option<PathBuf>,
-    /// Set an environment variable (KEY=VALUE), repeatable
-    #[arg(short, long)]
     pub env: Vec<String>,
-    /// UID[:GID] to run as
-    #[arg(short, long)]
     pub user: Option<String>,
-    /// Additional group id, repeatable
-    #[arg(short = 'g', long)]
     pub additional_gids: Vec<u32>,
-    /// Add a capability (CAP_NAME), repeatable
-    #[arg(short, long)]
     pub cap: Vec<String>,
-    /// Set no_new_privs for the process
-    #[arg(long)]
     pub no_new_privs: bool,
-    /// Allocate a pseudo-terminal
-    #[arg(short, long)]
     pub tty: bool,
-    /// Return once the process runs; do not wait for it
-    #[arg(short, long)]
     pub detach: bool,
-    /// File to write the process's pid to
-    #[arg(long)]
     pub pid_file: Option<PathBuf>,
-    /// Unix socket to send the pty master to
-    #[arg(long)]
     pub console_socket: Option<PathBuf>,
-    /// Pass this many fds above stdio to the process
-    #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
-    /// SELinux label for the process (refused: no SELinux on this host)
-    #[arg(long)]
     pub process_label: Option<String>,
-    /// AppArmor profile for the process (refused: no AppArmor on this host)
-    #[arg(long)]
     pub apparmor: Option<String>,
-    /// Allow exec into a paused container
-    #[arg(long)]
     pub ignore_paused: bool,
-    /// Container ID
     pub id: String,
-    /// Command and arguments (unless --process)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+pub const COMMAND: Command = Command {
+    name: "exec",
+    alias: None,
+    about: "Run another process in a running container",
+    flags: &[&[
+        valued(
+            "process",
+            Some('p'),
+            "FILE",
+            "A process.json (runtime-spec `process`) describing the process; replaces the config's",
+        ),
+        valued("cwd", None, "DIR", "Working directory inside the container"),
+        valued(
+            "env",
+            Some('e'),
+            "KEY=VALUE",
+            "Set an environment variable, repeatable",
+        ),
+        valued("user", Some('u'), "UID[:GID]", "User to run as"),
+        valued(
+            "additional-gids",
+            Some('g'),
+            "GID",
+            "Additional group id, repeatable",
+        ),
+        valued(
+            "cap",
+            Some('c'),
+            "CAP",
+            "Add a capability (CAP_NAME), repeatable",
+        ),
+        switch("no-new-privs", None, "Set no_new_privs for the process"),
+        switch("tty", Some('t'), "Allocate a pseudo-terminal"),
+        switch(
+            "detach",
+            Some('d'),
+            "Return once the process runs; do not wait for it",
+        ),
+        valued(
+            "pid-file",
+            None,
+            "FILE",
+            "File to write the process's pid to",
+        ),
+        valued(
+            "console-socket",
+            None,
+            "SOCKET",
+            "Unix socket to send the pty master to",
+        ),
+        valued(
+            "preserve-fds",
+            None,
+            "N",
+            "Pass this many fds above stdio to the process",
+        ),
+        valued(
+            "process-label",
+            None,
+            "LABEL",
+            "SELinux label for the process (refused: no SELinux on this host)",
+        ),
+        valued(
+            "apparmor",
+            None,
+            "PROFILE",
+            "AppArmor profile for the process (refused: no AppArmor on this host)",
+        ),
+        switch("ignore-paused", None, "Allow exec into a paused container"),
+    ]],
+    usage: "ID [COMMAND [ARGS...]]",
+    rest_after: Some(1),
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            process: m.path("process"),
+            cwd: m.path("cwd"),
+            env: m.strings("env")?,
+            user: m.string("user")?,
+            additional_gids: m.parse_all("additional-gids")?,
+            cap: m.strings("cap")?,
+            no_new_privs: m.flag("no-new-privs"),
+            tty: m.flag("tty"),
+            detach: m.flag("detach"),
+            pid_file: m.path("pid-file"),
+            console_socket: m.path("console-socket"),
+            preserve_fds: m.parse("preserve-fds")?.unwrap_or(0),
+            process_label: m.string("process-label")?,
+            apparmor: m.string("apparmor")?,
+            ignore_paused: m.flag("ignore-paused"),
+            id: m.positional("ID")?,
+            command: m.rest()?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

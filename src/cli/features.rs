@@ -4,8 +4,18 @@
 use anyhow::Result;
 use serde_json::json;
 
+use super::args::Command;
 use crate::plan::mounts::{FLAG_OPTIONS, PROPAGATION, RECURSIVE_OPTIONS};
 use crate::spec::SPEC_VERSION;
+
+pub const COMMAND: Command = Command {
+    name: "features",
+    alias: None,
+    about: "Print what this build supports (runtime-spec features.md) as JSON",
+    flags: &[],
+    usage: "",
+    rest_after: None,
+};
 
 pub fn run() -> Result<i32> {
     let mut mount_options: Vec<&str> = FLAG_OPTIONS.iter().map(|(n, ..)| *n).collect();

@@ -2,20 +2,38 @@
 
 use anyhow::{bail, Result};
 
+use super::args::{switch, Command, Matches};
 use super::Global;
 use crate::lifecycle;
 use crate::state::{ContainerStatus, StateDir};
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Signal every process of the container, not just init
-    #[arg(short, long)]
     pub all: bool,
-    /// Container ID
     pub id: String,
-    /// Signal name (KILL, SIGKILL) or number (9)
-    #[arg(default_value = "SIGTERM")]
     pub signal: String,
+}
+
+pub const COMMAND: Command = Command {
+    name: "kill",
+    alias: None,
+    about: "Send a signal to the container's init process",
+    flags: &[&[switch(
+        "all",
+        Some('a'),
+        "Signal every process of the container, not just init",
+    )]],
+    usage: "ID [SIGNAL (name like KILL or SIGKILL, or number; default SIGTERM)]",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            all: m.flag("all"),
+            id: m.positional("ID")?,
+            signal: m.optional("SIGNAL")?.unwrap_or_else(|| "SIGTERM".into()),
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

@@ -2,19 +2,41 @@
 
 use anyhow::Result;
 
+use super::args::{switch, valued, Command, Matches};
 use super::state::StateJson;
 use super::{Format, Global};
 use crate::lifecycle;
 use crate::state::list_ids;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output format
-    #[arg(short, long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Print only the container IDs
-    #[arg(short, long)]
     pub quiet: bool,
+}
+
+pub const COMMAND: Command = Command {
+    name: "list",
+    alias: Some("ps-all"),
+    about: "List containers",
+    flags: &[&[
+        valued(
+            "format",
+            Some('f'),
+            "table|json",
+            "Output format [default: table]",
+        ),
+        switch("quiet", Some('q'), "Print only the container IDs"),
+    ]],
+    usage: "",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            format: m.parse("format")?.unwrap_or(Format::Table),
+            quiet: m.flag("quiet"),
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

@@ -8,10 +8,21 @@ use std::sync::OnceLock;
 
 use crate::state::time;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        super::args::one_of(
+            "the log format",
+            s,
+            &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+        )
+    }
 }
 
 struct Config {

@@ -1,5 +1,6 @@
 //! The runc-compatible command line: global flags, one file per command, no runtime logic.
 
+mod args;
 mod checkpoint;
 mod create;
 mod delete;
@@ -21,23 +22,51 @@ mod update;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+
+use args::{switch, valued, Command, Flag, Matches, Stop};
 
 use crate::spec::SPEC_VERSION;
 
 /// `--format` of `list` and `ps`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
 }
 
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        args::one_of(
+            "the format",
+            s,
+            &[("table", Format::Table), ("json", Format::Json)],
+        )
+    }
+}
+
 /// `--cgroup-manager` (crun's flag; podman passes `disabled` for `--cgroups=disabled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupManagerArg {
     Cgroupfs,
     Systemd,
     Disabled,
+}
+
+impl std::str::FromStr for CgroupManagerArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        use CgroupManagerArg::*;
+        args::one_of(
+            "the cgroup manager",
+            s,
+            &[
+                ("cgroupfs", Cgroupfs),
+                ("systemd", Systemd),
+                ("disabled", Disabled),
+            ],
+        )
+    }
 }
 
 /// runc's choice: root's state in /run; a rootless user's in their runtime dir (or /tmp).
@@ -52,89 +81,64 @@ fn default_root() -> PathBuf {
     }
 }
 
-/// Flags every command sees.
-#[derive(Debug, Clone, clap::Args)]
+/// Flags every command sees (before the command or among its own).
+#[derive(Debug, Clone)]
 pub struct Global {
-    /// Directory for container state (tmpfs recommended) [default: /run/hull, or
-    /// $XDG_RUNTIME_DIR/hull when not run as root]
-    #[arg(long, global = true, default_value_os_t = default_root(), hide_default_value = true)]
     pub root: PathBuf,
-    /// Append log lines (errors; debug with --debug) to this file
-    #[arg(long, global = true)]
     pub log: Option<PathBuf>,
-    /// Format of the log file
-    #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: log::LogFormat,
-    /// Log debug lines, including a per-phase timeline
-    #[arg(long, global = true)]
     pub debug: bool,
-    /// The criu binary for checkpoint/restore (default: criu on PATH)
-    #[arg(long, global = true)]
     pub criu: Option<PathBuf>,
-    /// Manage cgroups through systemd: the container is a transient scope, cgroupsPath is
-    /// `slice:prefix:name`
-    #[arg(long, global = true)]
     pub systemd_cgroup: bool,
-    /// cgroup driver: cgroupfs (the default), systemd (as --systemd-cgroup) or disabled (no
-    /// cgroup at all; resource limits are refused, device rules are not enforced)
-    #[arg(long, global = true, value_enum)]
     pub cgroup_manager: Option<CgroupManagerArg>,
 }
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "hull",
-    about = "hull: a small, fast, runc-compatible OCI container runtime",
-    disable_version_flag = true
-)]
-struct Cli {
-    #[command(flatten)]
-    global: Global,
-    /// Print the version
-    #[arg(short = 'v', long)]
-    version: bool,
-    #[command(subcommand)]
-    command: Option<Command>,
+const GLOBAL_FLAGS: &[Flag] = &[
+    valued("root", None, "DIR", "Directory for container state (tmpfs recommended) [default: /run/hull, or $XDG_RUNTIME_DIR/hull when not run as root]"),
+    valued("log", None, "FILE", "Append log lines (errors; debug with --debug) to this file"),
+    valued("log-format", None, "text|json", "Format of the log file [default: text]"),
+    switch("debug", None, "Log debug lines, including a per-phase timeline"),
+    valued("criu", None, "PATH", "The criu binary for checkpoint/restore (default: criu on PATH)"),
+    switch("systemd-cgroup", None, "Manage cgroups through systemd: the container is a transient scope, cgroupsPath is `slice:prefix:name`"),
+    valued("cgroup-manager", None, "cgroupfs|systemd|disabled", "cgroup driver: cgroupfs (the default), systemd (as --systemd-cgroup) or disabled (no cgroup at all; resource limits are refused, device rules are not enforced)"),
+    switch("version", Some('v'), "Print the version"),
+];
+
+impl Global {
+    fn from(m: &Matches) -> Result<Global> {
+        Ok(Global {
+            root: m.path("root").unwrap_or_else(default_root),
+            log: m.path("log"),
+            log_format: m.parse("log-format")?.unwrap_or(log::LogFormat::Text),
+            debug: m.flag("debug"),
+            criu: m.path("criu"),
+            systemd_cgroup: m.flag("systemd-cgroup"),
+            cgroup_manager: m.parse("cgroup-manager")?,
+        })
+    }
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Create a container from a bundle; it waits for `start`
-    Create(create::CreateArgs),
-    /// Run the user process of a created container
-    Start(start::Args),
-    /// Print the state of a container as JSON
-    State(state::Args),
-    /// Send a signal to the container's init process
-    Kill(kill::Args),
-    /// Delete a container and everything it holds
-    Delete(delete::Args),
-    /// Run another process in a running container
-    Exec(exec::Args),
-    /// Create and start a container, and wait for it
-    Run(run::Args),
-    /// List containers
-    #[command(visible_alias = "ps-all")]
-    List(list::Args),
-    /// Write a default config.json
-    Spec(spec::Args),
-    /// Freeze every process of the container (cgroup freezer)
-    Pause(pause::Args),
-    /// Thaw a paused container
-    Resume(pause::Args),
-    /// List the processes of the container
-    Ps(ps::Args),
-    /// Change the resource limits of a running container
-    Update(update::Args),
-    /// Usage figures of the container as JSON (once with --stats)
-    Events(events::Args),
-    /// Print what this build supports (runtime-spec features.md) as JSON
-    Features,
-    /// Checkpoint a running container with CRIU
-    Checkpoint(checkpoint::Args),
-    /// Restore a container from a checkpoint
-    Restore(restore::Args),
-}
+const ABOUT: &str = "hull: a small, fast, runc-compatible OCI container runtime";
+
+const COMMANDS: &[&Command] = &[
+    &create::COMMAND,
+    &start::COMMAND,
+    &state::COMMAND,
+    &kill::COMMAND,
+    &delete::COMMAND,
+    &exec::COMMAND,
+    &run::COMMAND,
+    &list::COMMAND,
+    &spec::COMMAND,
+    &pause::PAUSE,
+    &pause::RESUME,
+    &ps::COMMAND,
+    &update::COMMAND,
+    &events::COMMAND,
+    &features::COMMAND,
+    &checkpoint::COMMAND,
+    &restore::COMMAND,
+];
 
 /// Parse argv, run the command, report errors; returns the process exit status.
 pub fn main() -> i32 {
@@ -146,13 +150,27 @@ pub fn main() -> i32 {
     // No process of a container that shares our pid namespace may open /proc/<hull>/exe (the
     // host binary) or ptrace us: every hull process, not only init (CVE-2019-5736).
     let _ = nix::sys::prctl::set_dumpable(false);
-    let cli = Cli::parse();
-    log::init(
-        cli.global.log.clone(),
-        cli.global.log_format,
-        cli.global.debug,
-    );
-    if cli.version {
+    let (command, mut m) =
+        match args::parse(std::env::args_os().skip(1), GLOBAL_FLAGS, ABOUT, COMMANDS) {
+            Ok(parsed) => parsed,
+            Err(Stop::Help(text)) => {
+                print!("{text}");
+                return 0;
+            }
+            Err(Stop::Error(e)) => {
+                eprintln!("hull: {e}");
+                return 1;
+            }
+        };
+    let global = match Global::from(&m) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("hull: {e:#}");
+            return 1;
+        }
+    };
+    log::init(global.log.clone(), global.log_format, global.debug);
+    if m.flag("version") {
         println!("hull version {}", env!("CARGO_PKG_VERSION"));
         println!(
             "commit: {}",
@@ -161,11 +179,11 @@ pub fn main() -> i32 {
         println!("spec: {SPEC_VERSION}");
         return 0;
     }
-    let Some(command) = cli.command else {
+    let Some(command) = command else {
         eprintln!("hull: no command given (see hull --help)");
         return 1;
     };
-    match dispatch(&cli.global, command) {
+    match dispatch(&global, command.name, &mut m) {
         Ok(code) => code,
         Err(e) => {
             log::error(&format!("{e:#}"));
@@ -174,24 +192,34 @@ pub fn main() -> i32 {
     }
 }
 
-fn dispatch(g: &Global, command: Command) -> Result<i32> {
-    match command {
-        Command::Create(a) => create::run(g, a),
-        Command::Start(a) => start::run(g, a),
-        Command::State(a) => state::run(g, a),
-        Command::Kill(a) => kill::run(g, a),
-        Command::Delete(a) => delete::run(g, a),
-        Command::Exec(a) => exec::run(g, a),
-        Command::Run(a) => run::run(g, a),
-        Command::List(a) => list::run(g, a),
-        Command::Spec(a) => spec::run(a),
-        Command::Pause(a) => pause::pause(g, a),
-        Command::Resume(a) => pause::resume(g, a),
-        Command::Ps(a) => ps::run(g, a),
-        Command::Update(a) => update::run(g, a),
-        Command::Features => features::run(),
-        Command::Checkpoint(a) => checkpoint::run(g, a),
-        Command::Restore(a) => restore::run(g, a),
-        Command::Events(a) => events::run(g, a),
+/// Read the command's arguments, then run it. Both kinds of error are reported alike (the
+/// log file too), with status 1, as runc does.
+fn dispatch(g: &Global, name: &str, m: &mut Matches) -> Result<i32> {
+    match name {
+        "create" => create::run(g, args(m, create::CreateArgs::from)?),
+        "start" => start::run(g, args(m, start::Args::from)?),
+        "state" => state::run(g, args(m, state::Args::from)?),
+        "kill" => kill::run(g, args(m, kill::Args::from)?),
+        "delete" => delete::run(g, args(m, delete::Args::from)?),
+        "exec" => exec::run(g, args(m, exec::Args::from)?),
+        "run" => run::run(g, args(m, run::Args::from)?),
+        "list" => list::run(g, args(m, list::Args::from)?),
+        "spec" => spec::run(args(m, spec::Args::from)?),
+        "pause" => pause::pause(g, args(m, pause::Args::from)?),
+        "resume" => pause::resume(g, args(m, pause::Args::from)?),
+        "ps" => ps::run(g, args(m, ps::Args::from)?),
+        "update" => update::run(g, args(m, update::Args::from)?),
+        "events" => events::run(g, args(m, events::Args::from)?),
+        "features" => args(m, |_| Ok(())).and_then(|()| features::run()),
+        "checkpoint" => checkpoint::run(g, args(m, checkpoint::Args::from)?),
+        "restore" => restore::run(g, args(m, restore::Args::from)?),
+        other => unreachable!("command {other} is in COMMANDS but not here"),
     }
+}
+
+/// A command's arguments as `read` takes them, if nothing was left over.
+fn args<T>(m: &mut Matches, read: impl FnOnce(&mut Matches) -> Result<T>) -> Result<T> {
+    let args = read(m)?;
+    m.finish()?;
+    Ok(args)
 }

@@ -3,20 +3,39 @@
 
 use anyhow::{bail, Context, Result};
 
+use super::args::{valued, Command, Matches};
 use super::{Format, Global};
 use crate::lifecycle;
 use crate::state::StateDir;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output format: json is the list of pids (what containerd reads)
-    #[arg(short, long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Container ID
     pub id: String,
-    /// Arguments for the host's ps(1), whose rows of the container's processes are printed
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub ps_args: Vec<String>,
+}
+
+pub const COMMAND: Command = Command {
+    name: "ps",
+    alias: None,
+    about: "List the processes of the container",
+    flags: &[&[valued(
+        "format",
+        Some('f'),
+        "table|json",
+        "Output format: json is the list of pids (what containerd reads) [default: table]",
+    )]],
+    usage: "ID [PS_ARGS... (for the host's ps, e.g. -ef: its rows of the container's processes)]",
+    rest_after: Some(1),
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            format: m.parse("format")?.unwrap_or(Format::Table),
+            id: m.positional("ID")?,
+            ps_args: m.rest()?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

@@ -4,23 +4,51 @@
 use anyhow::Result;
 use std::os::fd::AsFd;
 
+use super::args::{switch, Command, Matches};
 use super::{create, Global};
 use crate::criu;
 use crate::lifecycle::{self, DeleteMode};
 use crate::process::{restore, wait};
 
-#[derive(Debug, clap::Args)]
+/// restore's arguments (`--no-subreaper` is accepted and has no effect).
 pub struct Args {
-    #[command(flatten)]
     pub create: create::CreateArgs,
-    #[command(flatten)]
     pub criu: super::checkpoint::CriuFlags,
-    /// Return once restored; do not wait for the container
-    #[arg(short, long)]
     pub detach: bool,
-    /// Accepted for runc compatibility (hull is a subreaper only while it waits)
-    #[arg(long)]
-    pub no_subreaper: bool,
+}
+
+pub const COMMAND: Command = Command {
+    name: "restore",
+    alias: None,
+    about: "Restore a container from a checkpoint",
+    flags: &[
+        create::FLAGS,
+        super::checkpoint::CRIU_FLAGS,
+        &[
+            switch(
+                "detach",
+                Some('d'),
+                "Return once restored; do not wait for the container",
+            ),
+            switch(
+                "no-subreaper",
+                None,
+                "Accepted for runc compatibility (hull is a subreaper only while it waits)",
+            ),
+        ],
+    ],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            criu: super::checkpoint::CriuFlags::from(m)?,
+            detach: m.flag("detach"),
+            create: create::CreateArgs::from(m)?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

@@ -5,24 +5,41 @@ use std::os::fd::AsFd;
 
 use anyhow::Result;
 
+use super::args::{switch, Command, Matches};
 use super::{create, Global};
 use crate::lifecycle::{self, DeleteMode};
 use crate::process::create::create as create_container;
 use crate::process::wait;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
     pub create: create::CreateArgs,
-    /// Return after start; do not wait for the container
-    #[arg(short, long)]
     pub detach: bool,
-    /// Keep the container's state after it exits (no delete)
-    #[arg(long)]
     pub keep: bool,
-    /// Give the process a terminal (process.terminal), proxied by hull unless --console-socket
-    #[arg(short, long)]
     pub tty: bool,
+}
+
+pub const COMMAND: Command = Command {
+    name: "run",
+    alias: None,
+    about: "Create and start a container, and wait for it",
+    flags: &[create::FLAGS, &[
+        switch("detach", Some('d'), "Return after start; do not wait for the container"),
+        switch("keep", None, "Keep the container's state after it exits (no delete)"),
+        switch("tty", Some('t'), "Give the process a terminal (process.terminal), proxied by hull unless --console-socket"),
+    ]],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            detach: m.flag("detach"),
+            keep: m.flag("keep"),
+            tty: m.flag("tty"),
+            create: create::CreateArgs::from(m)?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

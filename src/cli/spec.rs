@@ -5,16 +5,42 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Spec;
 
+use super::args::{switch, valued, Command, Matches};
 use crate::spec::SPEC_VERSION;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Directory to write config.json in
-    #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
-    /// A config for a container started by an unprivileged user (user namespace, id maps)
-    #[arg(long)]
     pub rootless: bool,
+}
+
+pub const COMMAND: Command = Command {
+    name: "spec",
+    alias: None,
+    about: "Write a default config.json",
+    flags: &[&[
+        valued(
+            "bundle",
+            Some('b'),
+            "DIR",
+            "Directory to write config.json in [default: .]",
+        ),
+        switch(
+            "rootless",
+            None,
+            "A config for a container started by an unprivileged user (user namespace, id maps)",
+        ),
+    ]],
+    usage: "",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            bundle: m.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
+            rootless: m.flag("rootless"),
+        })
+    }
 }
 
 pub fn run(a: Args) -> Result<i32> {

@@ -2,14 +2,30 @@
 
 use anyhow::Result;
 
+use super::args::{Command, Matches};
 use super::Global;
 use crate::lifecycle;
 use crate::state::StateDir;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Container ID
     pub id: String,
+}
+
+pub const COMMAND: Command = Command {
+    name: "start",
+    alias: None,
+    about: "Run the user process of a created container",
+    flags: &[],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            id: m.positional("ID")?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {

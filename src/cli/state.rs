@@ -6,15 +6,31 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::args::{Command, Matches};
 use super::Global;
 use crate::lifecycle::{self, Snapshot};
 use crate::spec::SPEC_VERSION;
 use crate::state::ContainerStatus;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Container ID
     pub id: String,
+}
+
+pub const COMMAND: Command = Command {
+    name: "state",
+    alias: None,
+    about: "Print the state of a container as JSON",
+    flags: &[],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            id: m.positional("ID")?,
+        })
+    }
 }
 
 /// The JSON object `state` prints (and `list --format json` lists), in runc's field order.

@@ -8,65 +8,127 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Value};
 
+use super::args::{valued, Command, Matches};
 use super::Global;
 use crate::lifecycle;
 use crate::state::StateDir;
 
-#[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A runtime-spec linux.resources JSON object, from a file or "-" for stdin
-    #[arg(short, long)]
     pub resources: Option<PathBuf>,
-    /// Block IO weight (10..1000)
-    #[arg(long)]
     pub blkio_weight: Option<u16>,
-    /// CPU CFS period (µs)
-    #[arg(long)]
     pub cpu_period: Option<u64>,
-    /// CPU CFS quota (µs per period; -1 for none)
-    #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<i64>,
-    /// CPU shares (relative weight)
-    #[arg(long)]
     pub cpu_share: Option<u64>,
-    /// CPU realtime period (µs)
-    #[arg(long)]
     pub cpu_rt_period: Option<u64>,
-    /// CPU realtime runtime (µs)
-    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<i64>,
-    /// CPUs to run on (e.g. 0-2,4)
-    #[arg(long)]
     pub cpuset_cpus: Option<String>,
-    /// Memory nodes to use
-    #[arg(long)]
     pub cpuset_mems: Option<String>,
-    /// Memory limit (bytes, or with a k/m/g/t suffix; -1 for none)
-    #[arg(long, allow_hyphen_values = true)]
     pub memory: Option<String>,
-    /// Memory soft limit
-    #[arg(long, allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
-    /// Memory plus swap limit (-1 for unlimited swap)
-    #[arg(long, allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    /// Kernel memory limit (v1 only, deprecated by the kernel)
-    #[arg(long, allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
-    /// Kernel TCP buffer memory limit (v1 only)
-    #[arg(long, allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
-    /// Maximum number of processes (-1 or 0 for none)
-    #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Intel RDT L3 cache schema (not supported)
-    #[arg(long)]
     pub l3_cache_schema: Option<String>,
-    /// Intel RDT memory bandwidth schema (not supported)
-    #[arg(long)]
     pub mem_bw_schema: Option<String>,
-    /// Container ID
     pub id: String,
+}
+
+pub const COMMAND: Command = Command {
+    name: "update",
+    alias: None,
+    about: "Change the resource limits of a running container",
+    flags: &[&[
+        valued(
+            "resources",
+            Some('r'),
+            "FILE|-",
+            "A runtime-spec linux.resources JSON object, from a file or \"-\" for stdin",
+        ),
+        valued("blkio-weight", None, "N", "Block IO weight (10..1000)"),
+        valued("cpu-period", None, "US", "CPU CFS period (µs)"),
+        valued(
+            "cpu-quota",
+            None,
+            "US",
+            "CPU CFS quota (µs per period; -1 for none)",
+        ),
+        valued("cpu-share", None, "N", "CPU shares (relative weight)"),
+        valued("cpu-rt-period", None, "US", "CPU realtime period (µs)"),
+        valued("cpu-rt-runtime", None, "US", "CPU realtime runtime (µs)"),
+        valued("cpuset-cpus", None, "CPUS", "CPUs to run on (e.g. 0-2,4)"),
+        valued("cpuset-mems", None, "NODES", "Memory nodes to use"),
+        valued(
+            "memory",
+            None,
+            "SIZE",
+            "Memory limit (bytes, or with a k/m/g/t suffix; -1 for none)",
+        ),
+        valued("memory-reservation", None, "SIZE", "Memory soft limit"),
+        valued(
+            "memory-swap",
+            None,
+            "SIZE",
+            "Memory plus swap limit (-1 for unlimited swap)",
+        ),
+        valued(
+            "kernel-memory",
+            None,
+            "SIZE",
+            "Kernel memory limit (v1 only, deprecated by the kernel)",
+        ),
+        valued(
+            "kernel-memory-tcp",
+            None,
+            "SIZE",
+            "Kernel TCP buffer memory limit (v1 only)",
+        ),
+        valued(
+            "pids-limit",
+            None,
+            "N",
+            "Maximum number of processes (-1 or 0 for none)",
+        ),
+        valued(
+            "l3-cache-schema",
+            None,
+            "SCHEMA",
+            "Intel RDT L3 cache schema (not supported)",
+        ),
+        valued(
+            "mem-bw-schema",
+            None,
+            "SCHEMA",
+            "Intel RDT memory bandwidth schema (not supported)",
+        ),
+    ]],
+    usage: "ID",
+    rest_after: None,
+};
+
+impl Args {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(Args {
+            resources: m.path("resources"),
+            blkio_weight: m.parse("blkio-weight")?,
+            cpu_period: m.parse("cpu-period")?,
+            cpu_quota: m.parse("cpu-quota")?,
+            cpu_share: m.parse("cpu-share")?,
+            cpu_rt_period: m.parse("cpu-rt-period")?,
+            cpu_rt_runtime: m.parse("cpu-rt-runtime")?,
+            cpuset_cpus: m.string("cpuset-cpus")?,
+            cpuset_mems: m.string("cpuset-mems")?,
+            memory: m.string("memory")?,
+            memory_reservation: m.string("memory-reservation")?,
+            memory_swap: m.string("memory-swap")?,
+            kernel_memory: m.string("kernel-memory")?,
+            kernel_memory_tcp: m.string("kernel-memory-tcp")?,
+            pids_limit: m.parse("pids-limit")?,
+            l3_cache_schema: m.string("l3-cache-schema")?,
+            mem_bw_schema: m.string("mem-bw-schema")?,
+            id: m.positional("ID")?,
+        })
+    }
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
