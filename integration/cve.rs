@@ -149,3 +149,41 @@ fn cwd_through_proc_self_fd_does_not_reach_the_host() {
         assert!(!env.state_dir(&id).exists());
     }
 }
+
+/// Init stays non-dumpable until it execs the container's program: while it waits for
+/// `start`, its /proc files belong to root (its memory was made in the host's namespace), not
+/// to the uid it already runs as (1000 → 101000), so that uid's processes cannot ptrace it or
+/// open its fds. After the exec they are the uid's again.
+#[test]
+fn init_is_not_dumpable_until_exec() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new("dumpable");
+    let id = env.id("a");
+    let mut c = config(&["sleep", "30"]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let status = format!("/proc/{pid}/status");
+    let owner = std::fs::metadata(&status).unwrap().uid();
+    let uids = std::fs::read_to_string(&status).unwrap();
+    assert!(
+        uids.contains("Uid:\t101000"),
+        "init already runs as 1000: {uids}"
+    );
+    assert_eq!(owner, 0, "non-dumpable: owned by root, not by 101000");
+    assert!(env.hull(&["start", &id]).status.success());
+    assert!(
+        poll_until(50, 20, || std::fs::metadata(&status)
+            .is_ok_and(|m| m.uid() == 101000)),
+        "after exec: dumpable again"
+    );
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

@@ -402,3 +402,155 @@ fn masked_paths_are_the_null_device_and_a_read_only_tmpfs() {
     );
     assert!(out.contains("RO-DIR"), "{out}");
 }
+
+/// A user namespace over the test rootfs (host ids 100000-165535).
+fn userns(mut c: serde_json::Value) -> serde_json::Value {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c
+}
+
+fn host_mount(args: &[&str]) {
+    let st = Command::new("mount").args(args).status().unwrap();
+    assert!(st.success(), "mount {args:?}");
+}
+
+/// `rslave` on a bind of a shared host mount: the container's copy is its slave (master:N)
+/// and a mount made on the host later appears inside; a plain `bind` leaves the source's
+/// submounts out (only `rbind` takes them).
+#[test]
+fn slave_binds_receive_host_mounts_and_plain_binds_leave_submounts_out() {
+    let env = Env::new("mntslave");
+    let vol = env.base.join("vol");
+    let _vol = HostMount::tmpfs(&vol);
+    host_mount(&["--make-shared", vol.to_str().unwrap()]);
+    let outer = env.base.join("outer");
+    let _sub = HostMount::tmpfs(&outer.join("sub"));
+    std::fs::write(outer.join("sub/marker"), "x").unwrap();
+    let id = env.id("a");
+    let mut c = config(&["sleep", "30"]);
+    let m = c["mounts"].as_array_mut().unwrap();
+    m.push(json!({"destination": "/slave", "type": "bind", "source": vol, "options": ["rbind", "rslave"]}));
+    m.push(json!({"destination": "/plain", "type": "bind", "source": outer, "options": ["bind"]}));
+    m.push(
+        json!({"destination": "/recursive", "type": "bind", "source": outer, "options": ["rbind"]}),
+    );
+    let bundle = env.bundle(&id, &c);
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    let late = vol.join("late");
+    let _late = HostMount::tmpfs(&late);
+    let out = stdout(&env.hull(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /proc/self/mountinfo; ls /plain/sub; ls /recursive/sub",
+    ]));
+    let slave = mountinfo_options(&out, "/slave");
+    assert!(slave.contains(" master:"), "rslave: {slave}");
+    assert!(
+        out.lines()
+            .any(|l| l.split(' ').nth(4) == Some("/slave/late")),
+        "the host's later mount propagated: {out}"
+    );
+    assert!(
+        !out.lines()
+            .any(|l| l.split(' ').nth(4) == Some("/plain/sub")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.split(' ').nth(4) == Some("/recursive/sub")),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("marker").count(),
+        1,
+        "only the rbind has the submount's file: {out}"
+    );
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}
+
+/// In a user namespace the flags of a mount from the host are locked: a bind remounted
+/// read-only must keep the source's nosuid/nodev/noexec, or the kernel refuses (EPERM).
+#[test]
+fn a_read_only_bind_keeps_the_sources_locked_flags_in_a_user_namespace() {
+    let env = Env::new("mntlocked");
+    let vol = env.base.join("vol");
+    let _vol = HostMount::tmpfs(&vol);
+    host_mount(&["-o", "remount,nosuid,nodev,noexec", vol.to_str().unwrap()]);
+    let mut c = userns(config(&[]));
+    // /home exists in the test rootfs, which the namespace's root cannot write to.
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/home", "type": "bind", "source": vol, "options": ["bind", "ro"]}),
+    );
+    let out = env.sh(&env.id("a"), c, "grep ' /home ' /proc/self/mountinfo");
+    let opts = out.split(' ').nth(5).unwrap_or_default().to_owned();
+    for flag in ["ro", "nosuid", "nodev", "noexec"] {
+        assert!(opts.split(',').any(|o| o == flag), "{flag}: {out}");
+    }
+}
+
+/// `linux.devices` in a user namespace (no mknod there): bound from the host's device node.
+#[test]
+fn devices_in_a_user_namespace_are_bound_from_the_host() {
+    let env = Env::new("usernsdev");
+    let mut c = userns(config(&[]));
+    c["linux"]["devices"] = json!([{"path": "/dev/full", "type": "c", "major": 1, "minor": 7}]);
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "stat -c '%F %t:%T' /dev/full; echo x 2>&1 > /dev/full; grep -c ' /dev/full ' /proc/self/mountinfo",
+    );
+    assert!(out.contains("character special file 1:7"), "{out}");
+    assert!(
+        out.contains("No space left on device"),
+        "it is the full device: {out}"
+    );
+    assert!(out.trim_end().ends_with('1'), "a bind mount: {out}");
+}
+
+/// A `user` namespace joined by path: the container gets that namespace's mappings.
+#[test]
+fn a_user_namespace_is_joined_by_path() {
+    let env = Env::new("usernspath");
+    let a = env.id("a");
+    let bundle = env.bundle(&a, &userns(config(&["sleep", "30"])));
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a])
+        .status
+        .success());
+    let pid = env.state(&a)["pid"].as_i64().unwrap();
+    let want = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+    let mut c = config(&[]);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+    let out = env.sh(
+        &env.id("b"),
+        c,
+        "readlink /proc/self/ns/user; cat /proc/self/uid_map",
+    );
+    assert!(
+        out.starts_with(&format!("{}\n", want.display())),
+        "{out} vs {}",
+        want.display()
+    );
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .eq(["0", "100000", "65536"]),
+        "{out}"
+    );
+    assert!(env.hull(&["delete", "--force", &a]).status.success());
+}

@@ -333,7 +333,10 @@ pub fn one_of<T: Copy>(what: &str, v: &str, choices: &[(&str, T)]) -> Result<T, 
 
 fn flag_lines(out: &mut String, flags: &[Flag]) {
     for f in flags {
-        let short = f.short.map(|c| format!("-{c}, ")).unwrap_or_else(|| "    ".into());
+        let short = f
+            .short
+            .map(|c| format!("-{c}, "))
+            .unwrap_or_else(|| "    ".into());
         let value = f.value.map(|v| format!(" <{v}>")).unwrap_or_default();
         let _ = writeln!(
             out,

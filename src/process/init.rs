@@ -325,8 +325,10 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
     } else if ns.creates(NsKind::User) {
         request_id_maps(&ctx.channel)?;
     }
-    if ns.creates(NsKind::User) {
-        // Become the namespace's root (if the maps give it one) to set up the container.
+    if ns.has(NsKind::User) {
+        // Become the namespace's root (if the maps give it one) to set up the container. A
+        // joined namespace needs it as much: setns keeps the host ids, which that namespace
+        // does not map, so files it makes (e.g. in /dev's tmpfs) would fail with EOVERFLOW.
         let _ = setresgid(0).and_then(|()| setresuid(0));
     }
     if ns.creates(NsKind::Cgroup) && !ns.needs_intermediate() {

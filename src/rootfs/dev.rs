@@ -33,11 +33,19 @@ const SYMLINKS: [(&str, &str); 5] = [
 ];
 
 /// mknod the default devices in `/dev` (0666, root-owned); in a user namespace, where mknod is
-/// not allowed, bind-mount the host's devices instead.
-pub fn create_default_devices(root: &Root, in_userns: bool) -> Result<()> {
+/// not allowed, bind-mount the host's devices instead. One that `linux.devices` also lists is
+/// left to it (made once, as configured).
+pub fn create_default_devices(
+    root: &Root,
+    in_userns: bool,
+    configured: &[DevicePlan],
+) -> Result<()> {
     let dev = root.ensure(Path::new("/dev"), Kind::Dir)?;
     for (name, major, minor) in DEFAULT_DEVICES {
         let path = Path::new("/dev").join(name);
+        if configured.iter().any(|d| d.path == path) {
+            continue;
+        }
         if in_userns {
             let target = root.ensure(&path, Kind::File)?;
             let host = Path::new("/dev").join(name);

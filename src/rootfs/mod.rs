@@ -104,7 +104,7 @@ pub fn setup(
         })?;
     }
     if plan.default_devices {
-        dev::create_default_devices(&root, in_userns)?;
+        dev::create_default_devices(&root, in_userns, &plan.devices)?;
     }
     dev::create_devices(&root, &plan.devices, in_userns)?;
     // Before readonlyPaths, which usually make /proc/sys read-only.
