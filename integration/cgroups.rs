@@ -815,3 +815,70 @@ fn hugepage_limits_are_written_or_refused_by_name() {
         assert!(!env.state_dir(&id).exists());
     }
 }
+
+/// blockIO.weight: written (v2's io.weight, converted from the v1 range) where the host has
+/// a weight file, else refused by name (this v1 host has no BFQ, so no blkio.weight).
+#[test]
+fn block_io_weight_is_written_or_refused_by_name() {
+    let env = Env::new("cgweight");
+    let id = env.id("a");
+    let mut c = config(&["sleep", "30"]);
+    c["linux"]["resources"] = json!({"blockIO": {"weight": 500}});
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    if out.status.success() {
+        let path = format!("{CGROUP_BASE}/{id}");
+        if is_v2() {
+            assert_eq!(read(&cgroup_dir("", &path), "io.weight"), "default 4950");
+        } else {
+            assert_eq!(read(&cgroup_dir("blkio", &path), "blkio.weight"), "500");
+        }
+        assert!(env.hull(&["delete", "--force", &id]).status.success());
+    } else {
+        assert_fails(&out, "linux.resources.blockIO.weight");
+        assert!(!env.state_dir(&id).exists());
+        assert!(!cgroup_dir("blkio", &format!("{CGROUP_BASE}/{id}")).exists());
+    }
+}
+
+/// A relative cgroupsPath is under the caller's own cgroup (runc's rule), per hierarchy: the
+/// caller here sits in a memory cgroup of its own, and the container's memory cgroup is made
+/// below it while the other hierarchies' are below their roots (v1; on v2 the caller's cgroup
+/// could not also have children with controllers).
+#[test]
+fn a_relative_cgroups_path_is_under_the_callers_cgroup() {
+    if is_v2() {
+        return;
+    }
+    let env = Env::new("cgrel");
+    let id = env.id("a");
+    let caller = Path::new(V1).join("memory").join(CGROUP_BASE.trim_start_matches('/')).join(format!("caller-{id}"));
+    std::fs::create_dir_all(&caller).unwrap();
+    let mut c = config(&["sleep", "30"]);
+    let relative = format!("{}/{id}", CGROUP_BASE.trim_start_matches('/'));
+    c["linux"]["cgroupsPath"] = json!(relative);
+    c["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
+    let bundle = env.bundle(&id, &c);
+    // stderr through a file: the detached container holds what it inherits.
+    let err = env.base.join("run.err");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo $$ > {}/cgroup.procs && exec \"$@\"", caller.display()))
+        .args(["sh", HULL, "--root", env.root.to_str().unwrap(), "run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{}", std::fs::read_to_string(&err).unwrap());
+    let mem = caller.join(&relative);
+    assert_eq!(read(&mem, "memory.limit_in_bytes"), "67108864");
+    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    assert!(read(&mem, "cgroup.procs").lines().any(|l| l == pid));
+    assert!(read(&cgroup_dir("pids", &format!("/{relative}")), "cgroup.procs").lines().any(|l| l == pid));
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert!(!mem.exists());
+    let _ = std::fs::remove_dir(caller.join(CGROUP_BASE.trim_start_matches('/')));
+    // The caller's exited hull may still be uncharging from it for a moment.
+    assert!(poll_until(50, 20, || std::fs::remove_dir(&caller).is_ok() || !caller.exists()));
+}
