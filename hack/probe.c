@@ -2,16 +2,35 @@
  * busybox cannot show. `hull-probe ids` prints the real, effective and saved uids (a setuid
  * copy, /bin/hull-probe-suid, shows whether exec granted privileges). `hull-probe lock FILE
  * CMD...` takes an exclusive flock on FILE and execs CMD holding it (Debian's busybox has no
- * flock); `hull-probe trylock FILE` prints "got" or "held". */
+ * flock); `hull-probe trylock FILE` prints "got" or "held". `hull-probe thread-getppid`
+ * calls getppid in a second thread, then the main thread prints "main alive" (seccomp's
+ * KILL_THREAD ends only that thread, KILL_PROCESS all of it). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+static void *call_getppid(void *arg)
+{
+	(void)arg;
+	syscall(SYS_getppid);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "thread-getppid") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, call_getppid, NULL) != 0)
+			return 1;
+		usleep(300 * 1000);
+		puts("main alive");
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[1], "ids") == 0) {
 		uid_t r, e, s;
 		getresuid(&r, &e, &s);
@@ -37,6 +56,6 @@ int main(int argc, char **argv)
 		puts(flock(fd, LOCK_EX | LOCK_NB) == 0 ? "got" : "held");
 		return 0;
 	}
-	fprintf(stderr, "usage: hull-probe ids | lock FILE CMD... | trylock FILE\n");
+	fprintf(stderr, "usage: hull-probe ids | lock FILE CMD... | trylock FILE | thread-getppid\n");
 	return 2;
 }

@@ -852,7 +852,10 @@ fn a_relative_cgroups_path_is_under_the_callers_cgroup() {
     }
     let env = Env::new("cgrel");
     let id = env.id("a");
-    let caller = Path::new(V1).join("memory").join(CGROUP_BASE.trim_start_matches('/')).join(format!("caller-{id}"));
+    let caller = Path::new(V1)
+        .join("memory")
+        .join(CGROUP_BASE.trim_start_matches('/'))
+        .join(format!("caller-{id}"));
     std::fs::create_dir_all(&caller).unwrap();
     let mut c = config(&["sleep", "30"]);
     let relative = format!("{}/{id}", CGROUP_BASE.trim_start_matches('/'));
@@ -863,22 +866,44 @@ fn a_relative_cgroups_path_is_under_the_callers_cgroup() {
     let err = env.base.join("run.err");
     let status = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("echo $$ > {}/cgroup.procs && exec \"$@\"", caller.display()))
-        .args(["sh", HULL, "--root", env.root.to_str().unwrap(), "run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && exec \"$@\"",
+            caller.display()
+        ))
+        .args([
+            "sh",
+            HULL,
+            "--root",
+            env.root.to_str().unwrap(),
+            "run",
+            "-d",
+            "-b",
+            bundle.to_str().unwrap(),
+            &id,
+        ])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&err).unwrap())
         .status()
         .unwrap();
-    assert!(status.success(), "{}", std::fs::read_to_string(&err).unwrap());
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&err).unwrap()
+    );
     let mem = caller.join(&relative);
     assert_eq!(read(&mem, "memory.limit_in_bytes"), "67108864");
     let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
     assert!(read(&mem, "cgroup.procs").lines().any(|l| l == pid));
-    assert!(read(&cgroup_dir("pids", &format!("/{relative}")), "cgroup.procs").lines().any(|l| l == pid));
+    assert!(
+        read(&cgroup_dir("pids", &format!("/{relative}")), "cgroup.procs")
+            .lines()
+            .any(|l| l == pid)
+    );
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     assert!(!mem.exists());
     let _ = std::fs::remove_dir(caller.join(CGROUP_BASE.trim_start_matches('/')));
     // The caller's exited hull may still be uncharging from it for a moment.
-    assert!(poll_until(50, 20, || std::fs::remove_dir(&caller).is_ok() || !caller.exists()));
+    assert!(poll_until(50, 20, || std::fs::remove_dir(&caller).is_ok()
+        || !caller.exists()));
 }

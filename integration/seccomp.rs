@@ -325,3 +325,59 @@ fn errno_values_and_the_other_comparison_operators() {
         assert_eq!(out.trim(), expected, "{op} {value}");
     }
 }
+
+/// KILL_THREAD ends only the thread that made the call, KILL_PROCESS the whole process (with
+/// SIGSYS): the difference shows with a second thread, in which hull-probe calls getppid.
+#[test]
+fn kill_thread_ends_a_thread_and_kill_process_the_process() {
+    let env = Env::new("seccompthreads");
+    for (action, code, alive) in [
+        ("SCMP_ACT_KILL_THREAD", 0, true),
+        ("SCMP_ACT_KILL_PROCESS", 128 + 31, false),
+    ] {
+        let mut c = config(&["hull-probe", "thread-getppid"]);
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getppid"], "action": action}]
+        });
+        let (got, out, err) = env.run(&env.id(&action[9..].to_lowercase()), &c);
+        assert_eq!(got, code, "{action}: {out} {err}");
+        assert_eq!(out.contains("main alive"), alive, "{action}: {out}");
+    }
+}
+
+/// SCMP_ACT_LOG allows the call and the kernel logs it (an audit line with the LOG action's
+/// code, 0x7ffc0000, in the kernel log: no auditd here).
+#[test]
+fn log_action_allows_and_the_kernel_logs_the_call() {
+    let logged = |comm: &str| -> usize {
+        let out = std::process::Command::new("dmesg").output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("code=0x7ffc0000") && l.contains(&format!("comm=\"{comm}\"")))
+            .count()
+    };
+    if !std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_logged")
+        .unwrap_or_default()
+        .contains("log")
+    {
+        return; // the host has switched LOG's logging off
+    }
+    let env = Env::new("seccomplog");
+    let before = logged("rmdir");
+    let mut c = config(&[]);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["rmdir"], "action": "SCMP_ACT_LOG"}]
+    });
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "mkdir /tmp/d && rmdir /tmp/d && echo removed",
+    );
+    assert_eq!(out, "removed\n");
+    assert!(
+        poll_until(50, 20, || logged("rmdir") > before),
+        "no kernel log line for the LOG rule"
+    );
+}
