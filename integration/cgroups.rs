@@ -907,3 +907,23 @@ fn a_relative_cgroups_path_is_under_the_callers_cgroup() {
     assert!(poll_until(50, 20, || std::fs::remove_dir(&caller).is_ok()
         || !caller.exists()));
 }
+
+/// A `cgroup` mount is the container's own view: with its cgroup namespace, each hierarchy is
+/// rooted at the container's cgroup, so its limit is at the top; devpts has the modes asked.
+#[test]
+fn cgroup_mount_shows_the_containers_own_cgroup_and_devpts_modes() {
+    let env = Env::new("cgmount");
+    let mut c = config(&[]);
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+    c["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; \
+         stat -c '%a' /dev/pts/ptmx; touch /sys/fs/cgroup/x 2>/dev/null || echo RO",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "67108864", "{out}");
+    assert_eq!(lines[1], "666", "ptmxmode=0666: {out}");
+    assert_eq!(lines[2], "RO", "{out}");
+}

@@ -187,3 +187,40 @@ fn init_is_not_dumpable_until_exec() {
     );
     assert!(env.hull(&["delete", "--force", &id]).status.success());
 }
+
+/// CVE-2025-31133: a rootfs whose /dev/null is a symlink to a host-sensitive file must not
+/// turn masking into a bind of that file. hull masks with its own, verified null device.
+#[test]
+fn a_dev_null_symlink_in_the_rootfs_does_not_redirect_masking() {
+    let env = Env::new("fakenull");
+    let root = env.base.join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    std::fs::create_dir_all(root.join("proc")).unwrap();
+    std::fs::copy(rootfs().join("bin/busybox"), root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", root.join("dev/null")).unwrap();
+    let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let mut c = config(&[
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "wc -c < /proc/timer_list; echo '|/evil' > /proc/timer_list 2>/dev/null; true",
+    ]);
+    c["root"] = json!({"path": root, "readonly": false});
+    // Only /proc: /dev stays the rootfs's own, with its planted /dev/null.
+    c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
+    c["linux"]["maskedPaths"] = json!(["/proc/timer_list"]);
+    c["linux"]["readonlyPaths"] = json!([]);
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(
+        out.trim(),
+        "0",
+        "the masked file is the real null device: {out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        before
+    );
+}

@@ -381,3 +381,56 @@ fn log_action_allows_and_the_kernel_logs_the_call() {
         "no kernel log line for the LOG rule"
     );
 }
+
+/// `defaultErrnoRet`: the errno of the default action. Everything the kernel headers name is
+/// allowed except mkdir/mkdirat, which fall to the default ERRNO 28 (ENOSPC, not EPERM).
+#[test]
+fn default_errno_ret_is_the_default_actions_errno() {
+    let header = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+        .expect("libc6-dev (hack/test installs it)");
+    let allowed: Vec<&str> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define __NR_"))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| !n.starts_with("mkdir"))
+        .collect();
+    assert!(allowed.len() > 300, "{}", allowed.len());
+    let env = Env::new("seccompdefault");
+    let mut c = config(&[]);
+    c["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 28,
+        "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]
+    });
+    let out = env.sh(&env.id("a"), c, "mkdir /tmp/x 2>&1; echo alive");
+    assert!(
+        out.contains("No space left on device") && out.ends_with("alive\n"),
+        "{out}"
+    );
+}
+
+/// A syscall name this libseccomp does not know is skipped, as runc does, with a debug line.
+#[test]
+fn unknown_syscall_names_are_skipped_with_a_debug_line() {
+    let env = Env::new("seccompunknown");
+    let id = env.id("a");
+    let mut c = with_filter("SCMP_ACT_ERRNO", false);
+    c["process"]["args"] = json!(["true"]);
+    let bundle = env.bundle(&id, &c);
+    let log = env.base.join("debug.log");
+    let out = env.hull(&[
+        "--debug",
+        "--log",
+        log.to_str().unwrap(),
+        "run",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().any(|l| l.contains("not_a_real_syscall")),
+        "{text}"
+    );
+}
