@@ -403,3 +403,131 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     assert_eq!(stdout(&out).trim(), "held", "{}", stderr(&out));
     assert!(env.hull(&["delete", "--force", &b]).status.success());
 }
+
+/// `--empty-ns network` (runc's name; CRIU's is `net`): the network namespace is not dumped
+/// and the restore gets a new, empty one; other types are refused by name. Then a restore in
+/// the foreground, which waits for the container and exits with its status, as `run` does.
+#[test]
+fn empty_network_namespace_and_a_foreground_restore() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckptemptyns");
+    let (a, b) = (env.id("a"), env.id("b"));
+    start_counter(&env, &a);
+    let images = env.base.join("images");
+    let img = images.to_str().unwrap();
+    assert_fails(
+        &env.hull(&["checkpoint", "--empty-ns", "ipc", "--image-path", img, &a]),
+        "--empty-ns ipc",
+    );
+    let out = env.hull(&[
+        "checkpoint",
+        "--empty-ns",
+        "network",
+        "--image-path",
+        img,
+        &a,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(env.hull(&["delete", &a]).status.success());
+
+    let bundle = env.bundle(&b, &counter_config());
+    let log = std::fs::File::create(env.base.join("restore.log")).unwrap();
+    let mut restore = std::process::Command::new(HULL)
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "restore",
+            "--image-path",
+            img,
+            "-b",
+            bundle.to_str().unwrap(),
+            &b,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    assert!(
+        poll_until(100, 50, || env.hull(&["state", &b]).status.success()),
+        "never restored"
+    );
+    let first = wait_for_count(&env, &b, 1);
+    assert!(first >= 5, "restarted from scratch? {first}");
+    let out = stdout(&env.hull(&["exec", &b, "cat", "/proc/net/dev"]));
+    assert_eq!(
+        out.lines().filter(|l| l.contains(':')).count(),
+        1,
+        "only lo: {out}"
+    );
+    assert!(env.hull(&["kill", &b, "KILL"]).status.success());
+    let status = restore.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(137),
+        "the foreground restore exits with the container's status"
+    );
+    assert!(!env.state_dir(&b).exists(), "and removes it");
+}
+
+/// A container whose stdout is a unix (datagram) socket connected to a process outside it cannot be
+/// dumped unless `--ext-unix-sk` says external sockets are fine; the failed dump leaves it
+/// running.
+#[test]
+fn an_external_unix_socket_needs_ext_unix_sk() {
+    if !criu_works() {
+        return;
+    }
+    let env = Env::new("ckptextsk");
+    let a = env.id("a");
+    // In the host's network namespace, where CRIU can see the socket and its peer (ours).
+    let mut c = counter_config();
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "network");
+    let bundle = env.bundle(&a, &c);
+    // A datagram socket connected to a named one of ours: what CRIU's --ext-unix-sk takes
+    // (half of a stream connection, or a nameless peer, it refuses even then).
+    let ours = std::os::unix::net::UnixDatagram::bind(env.base.join("peer.sock")).unwrap();
+    let theirs = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    theirs.connect(env.base.join("peer.sock")).unwrap();
+    let st = std::process::Command::new(HULL)
+        .args([
+            "--root",
+            env.root.to_str().unwrap(),
+            "run",
+            "-d",
+            "-b",
+            bundle.to_str().unwrap(),
+            &a,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(
+            theirs,
+        )))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    wait_for_count(&env, &a, 3);
+    let images = env.base.join("images");
+    let img = images.to_str().unwrap();
+    let out = env.hull(&["checkpoint", "--image-path", img, &a]);
+    assert_fails(&out, "");
+    let log = std::fs::read_to_string(images.join("dump.log")).unwrap_or_default();
+    assert!(
+        log.contains("ext-unix-sk") || stderr(&out).contains("ext-unix-sk"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.status(&a), "running");
+    let _ = std::fs::remove_dir_all(&images);
+    let out = env.hull(&["checkpoint", "--ext-unix-sk", "--image-path", img, &a]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.status(&a), "stopped");
+    drop(ours);
+    assert!(env.hull(&["delete", &a]).status.success());
+}

@@ -75,9 +75,21 @@ impl CriuFlags {
             shell_job: self.shell_job,
             file_locks: self.file_locks,
             manage_cgroups_mode: self.manage_cgroups_mode.clone(),
-            empty_ns: self.empty_ns.clone(),
+            empty_ns: self
+                .empty_ns
+                .iter()
+                .map(|ns| criu_namespace(ns))
+                .collect::<Result<_>>()?,
             auto_dedup: self.auto_dedup,
         })
+    }
+}
+
+/// runc's `--empty-ns` takes the runtime-spec's name; CRIU's own flag knows only `net`.
+fn criu_namespace(ns: &str) -> Result<String> {
+    match ns {
+        "network" | "net" => Ok("net".into()),
+        other => bail!("--empty-ns {other}: CRIU can leave only the network namespace empty"),
     }
 }
 
