@@ -391,6 +391,8 @@ fn another_user_cannot_see_or_touch_the_containers() {
         vec!["state", id.as_str()],
         vec!["kill", id.as_str(), "KILL"],
         vec!["delete", "--force", id.as_str()],
+        vec!["exec", id.as_str(), "true"],
+        vec!["ps", id.as_str()],
         vec!["list"],
     ] {
         let mut full = vec!["--root", theirs.to_str().unwrap()];
