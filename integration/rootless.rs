@@ -154,6 +154,34 @@ impl User {
         }
         format!("/{rel}")
     }
+
+    /// The v2 way to delegate: a cgroup of the user's own (its directory, `cgroup.procs`,
+    /// `cgroup.subtree_control`, `cgroup.threads`), with the pids controller available, and a
+    /// leaf in it for the user's processes (v2 keeps processes out of inner cgroups). Returns
+    /// (the delegated cgroup's path, the leaf's directory).
+    fn delegate_v2_cgroup(&mut self) -> (String, PathBuf) {
+        let top = Path::new("/sys/fs/cgroup");
+        let rel = format!(
+            "{}/deleg-{}",
+            CGROUP_BASE.trim_start_matches('/'),
+            self.name
+        );
+        let dir = top.join(&rel);
+        let leaf = dir.join("caller");
+        std::fs::create_dir_all(&leaf).unwrap();
+        for d in [top, &top.join(CGROUP_BASE.trim_start_matches('/'))] {
+            std::fs::write(d.join("cgroup.subtree_control"), "+pids").unwrap();
+        }
+        for d in [&dir, &leaf] {
+            std::os::unix::fs::chown(d, Some(self.uid), Some(self.gid)).unwrap();
+            for f in ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] {
+                std::os::unix::fs::chown(d.join(f), Some(self.uid), Some(self.gid)).unwrap();
+            }
+        }
+        self.cgroups.push(dir);
+        self.cgroups.push(leaf.clone());
+        (format!("/{rel}"), leaf)
+    }
 }
 
 impl Drop for User {
@@ -625,4 +653,51 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+/// cgroup v2 delegated the plain way (a subtree chowned to the user, no systemd): hull, run
+/// by the user from a leaf of it, makes the container's cgroup beside that leaf, writes the
+/// limit and puts init there; delete removes it.
+#[test]
+fn rootless_delegated_v2_cgroup_is_used() {
+    if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return; // v1: limits_need_a_delegated_cgroup covers its delegation
+    }
+    let env = Env::new("rootlessv2cg");
+    let mut user = User::new(&env, "d");
+    let (delegated, leaf) = user.delegate_v2_cgroup();
+    let id = env.id("a");
+    let mut c = rootless_config(&env, &user, &["sleep", "30"]);
+    c["linux"]["cgroupsPath"] = json!(format!("{delegated}/{id}"));
+    c["linux"]["resources"] = json!({"pids": {"limit": 20}});
+    let b = bundle(&env, "rlv2", &c);
+    let out = user.command_in(
+        Some(&leaf),
+        HULL,
+        &["run", "-d", "-b", b.to_str().unwrap(), &id],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = Path::new("/sys/fs/cgroup")
+        .join(delegated.trim_start_matches('/'))
+        .join(&id);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pids.max"))
+            .unwrap()
+            .trim(),
+        "20"
+    );
+    let state = user.hull(&["state", &id]);
+    let pid = serde_json::from_slice::<serde_json::Value>(&state.stdout).unwrap()["pid"]
+        .as_i64()
+        .unwrap();
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+    assert!(
+        procs.lines().any(|l| l == pid.to_string()),
+        "{pid} not in {procs:?}"
+    );
+    assert!(user
+        .command_in(Some(&leaf), HULL, &["delete", "--force", &id])
+        .status
+        .success());
+    assert!(!dir.exists(), "the user removed its container's cgroup");
 }

@@ -102,7 +102,7 @@ pub fn parse(
         let text = arg.to_str().unwrap_or("");
         if text == "--" {
             let tail = argv.by_ref();
-            if rest_starts || command.is_some_and(|c| c.rest_after.is_some()) {
+            if command.is_some_and(|c| c.rest_after.is_some()) {
                 m.rest.extend(tail);
             } else {
                 m.positionals.extend(tail);
