@@ -230,14 +230,17 @@ fn linux_devices_are_created_as_configured() {
     c["linux"]["devices"] = json!([
         {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 5, "gid": 6},
         {"path": "/dev/hull/loop9", "type": "b", "major": 7, "minor": 9},
-        {"path": "/dev/hullfifo", "type": "p", "major": 0, "minor": 0}
+        {"path": "/dev/hullfifo", "type": "p", "major": 0, "minor": 0},
+        {"path": "/dev/hullu", "type": "u", "major": 1, "minor": 9}
     ]);
     c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
     let out = env.sh(
         &env.id("a"),
         c,
-        "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9 /dev/hullfifo",
+        "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9 /dev/hullfifo /dev/hullu",
     );
+    // "u": an unbuffered character device, made like "c".
+    assert!(out.contains("/dev/hullu character special file 1:9"), "{out}");
     assert!(out.contains("/dev/hullfifo fifo"), "{out}");
     assert!(
         out.contains("/dev/fuse character special file a:e5 600 5:6"),
