@@ -244,3 +244,15 @@ pub fn mount_with(needle: &str) -> bool {
         .unwrap()
         .contains(needle)
 }
+
+/// `c` with a user namespace of its own over the test rootfs: container ids 0-65535 are host
+/// ids 100000-165535.
+pub fn with_user_namespace(mut c: Value) -> Value {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c
+}

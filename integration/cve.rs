@@ -159,13 +159,7 @@ fn init_is_not_dumpable_until_exec() {
     use std::os::unix::fs::MetadataExt;
     let env = Env::new("dumpable");
     let id = env.id("a");
-    let mut c = config(&["sleep", "30"]);
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let mut c = with_user_namespace(config(&["sleep", "30"]));
     c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     let bundle = env.bundle(&id, &c);
     let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);

@@ -157,14 +157,8 @@ fn idmapped_bind_mount_shows_and_writes_mapped_owners() {
     let meta = std::fs::metadata(host.join("new")).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
     // In a user namespace (container 0 = host 100000), the same mapping means the same.
-    let mut c = config(&[]);
+    let mut c = with_user_namespace(config(&[]));
     c["mounts"].as_array_mut().unwrap().push(idmapped);
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     // The shared rootfs and its mount options suit a user namespace? /sys needs a netns: it has one.
     let out = env.sh(
         &env.id("userns"),
@@ -403,17 +397,6 @@ fn masked_paths_are_the_null_device_and_a_read_only_tmpfs() {
     assert!(out.contains("RO-DIR"), "{out}");
 }
 
-/// A user namespace over the test rootfs (host ids 100000-165535).
-fn userns(mut c: serde_json::Value) -> serde_json::Value {
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c
-}
-
 fn host_mount(args: &[&str]) {
     let st = Command::new("mount").args(args).status().unwrap();
     assert!(st.success(), "mount {args:?}");
@@ -486,7 +469,7 @@ fn a_read_only_bind_keeps_the_sources_locked_flags_in_a_user_namespace() {
     let vol = env.base.join("vol");
     let _vol = HostMount::tmpfs(&vol);
     host_mount(&["-o", "remount,nosuid,nodev,noexec", vol.to_str().unwrap()]);
-    let mut c = userns(config(&[]));
+    let mut c = with_user_namespace(config(&[]));
     // /home exists in the test rootfs, which the namespace's root cannot write to.
     c["mounts"].as_array_mut().unwrap().push(
         json!({"destination": "/home", "type": "bind", "source": vol, "options": ["bind", "ro"]}),
@@ -502,7 +485,7 @@ fn a_read_only_bind_keeps_the_sources_locked_flags_in_a_user_namespace() {
 #[test]
 fn devices_in_a_user_namespace_are_bound_from_the_host() {
     let env = Env::new("usernsdev");
-    let mut c = userns(config(&[]));
+    let mut c = with_user_namespace(config(&[]));
     c["linux"]["devices"] = json!([{"path": "/dev/full", "type": "c", "major": 1, "minor": 7}]);
     let out = env.sh(
         &env.id("a"),
@@ -522,7 +505,7 @@ fn devices_in_a_user_namespace_are_bound_from_the_host() {
 fn a_user_namespace_is_joined_by_path() {
     let env = Env::new("usernspath");
     let a = env.id("a");
-    let bundle = env.bundle(&a, &userns(config(&["sleep", "30"])));
+    let bundle = env.bundle(&a, &with_user_namespace(config(&["sleep", "30"])));
     assert!(env
         .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a])
         .status

@@ -107,14 +107,7 @@ fn joining_a_missing_namespace_path_fails_cleanly() {
 }
 
 fn userns_config() -> serde_json::Value {
-    let mut c = config(&[]);
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c
+    with_user_namespace(config(&[]))
 }
 
 #[test]

@@ -240,7 +240,10 @@ fn linux_devices_are_created_as_configured() {
         "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/hull/loop9 /dev/hullfifo /dev/hullu",
     );
     // "u": an unbuffered character device, made like "c".
-    assert!(out.contains("/dev/hullu character special file 1:9"), "{out}");
+    assert!(
+        out.contains("/dev/hullu character special file 1:9"),
+        "{out}"
+    );
     assert!(out.contains("/dev/hullfifo fifo"), "{out}");
     assert!(
         out.contains("/dev/fuse character special file a:e5 600 5:6"),
