@@ -111,14 +111,31 @@ impl NamespacePlan {
         self.has(NsKind::Mount)
     }
 
-    /// Flags for the namespaces init can get straight from clone3. Left out: a new time
-    /// namespace (its offsets must be written before any process enters it, so init unshares
-    /// it and moves into it at execve) and a new cgroup namespace (it must be rooted at the
-    /// container's cgroup, which init joins only after the fork).
+    /// Flags for the namespaces init gets from clone3: a new pid namespace (init must be its
+    /// first process) and a new user namespace (it must own the pid namespace). The others
+    /// init makes itself ([`Self::unshare_flags`]) once it is in its cgroup, so their kernel
+    /// memory (a network namespace's above all) is charged to the container, not to hull's
+    /// caller (a shim or conmon), as runc and crun do.
     pub fn clone_flags(&self) -> u64 {
         self.new
             .iter()
-            .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
+            .filter(|k| matches!(k, NsKind::User | NsKind::Pid))
+            .fold(0, |acc, k| acc | *k as u64)
+    }
+
+    /// Flags for the new namespaces init unshares itself, in its cgroup: all but user and pid
+    /// (see [`Self::clone_flags`]), time (its offsets must be written before any process
+    /// enters it, so init moves into it at execve) and cgroup (unshared on its own, rooted at
+    /// the container's cgroup).
+    pub fn unshare_flags(&self) -> u64 {
+        self.new
+            .iter()
+            .filter(|k| {
+                !matches!(
+                    k,
+                    NsKind::User | NsKind::Pid | NsKind::Time | NsKind::Cgroup
+                )
+            })
             .fold(0, |acc, k| acc | *k as u64)
     }
 
@@ -181,10 +198,8 @@ mod tests {
             NsKind::User,
             "user namespace is joined first"
         );
-        assert_eq!(
-            p.clone_flags(),
-            (libc::CLONE_NEWNS | libc::CLONE_NEWPID) as u64
-        );
+        assert_eq!(p.clone_flags(), libc::CLONE_NEWPID as u64);
+        assert_eq!(p.unshare_flags(), libc::CLONE_NEWNS as u64);
         assert!(p.needs_intermediate());
     }
 
@@ -231,6 +246,7 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(p.time_offsets, vec!["monotonic 10 5"]);
-        assert_eq!(p.clone_flags(), libc::CLONE_NEWNS as u64);
+        assert_eq!(p.clone_flags(), 0);
+        assert_eq!(p.unshare_flags(), libc::CLONE_NEWNS as u64);
     }
 }

@@ -279,8 +279,8 @@ fn load_seccomp(filter: &SeccompProgram, channel: &Channel) -> Result<()> {
     Ok(())
 }
 
-/// Join the requested namespaces, then create the new ones (user first, so it owns the rest).
-/// The namespaces from clone3 already exist when nothing is joined.
+/// Enter the cgroup, join the requested namespaces, then create the new ones (user first, so
+/// it owns the rest). When nothing is joined, clone3 already made the user and pid ones.
 fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
     let ns = ctx.namespaces;
     match ctx.cgroup {
@@ -310,8 +310,8 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
             unshare(CloneFlags::CLONE_NEWUSER).context("creating the user namespace")?;
             request_id_maps(&ctx.channel)?;
         }
-        let mut rest =
-            CloneFlags::from_bits_retain(ns.clone_flags() as i32) - CloneFlags::CLONE_NEWUSER;
+        let mut rest = CloneFlags::from_bits_retain((ns.clone_flags() | ns.unshare_flags()) as i32)
+            - CloneFlags::CLONE_NEWUSER;
         if ns.creates(NsKind::Cgroup) {
             rest |= CloneFlags::CLONE_NEWCGROUP;
         }
@@ -331,8 +331,16 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
         // does not map, so files it makes (e.g. in /dev's tmpfs) would fail with EOVERFLOW.
         let _ = setresgid(0).and_then(|()| setresuid(0));
     }
-    if ns.creates(NsKind::Cgroup) && !ns.needs_intermediate() {
-        unshare(CloneFlags::CLONE_NEWCGROUP).context("creating the cgroup namespace")?;
+    if !ns.needs_intermediate() {
+        // In its cgroup now: the namespaces made here are charged to it (clone_flags says why),
+        // and the cgroup namespace is rooted at it.
+        let mut flags = CloneFlags::from_bits_retain(ns.unshare_flags() as i32);
+        if ns.creates(NsKind::Cgroup) {
+            flags |= CloneFlags::CLONE_NEWCGROUP;
+        }
+        if !flags.is_empty() {
+            unshare(flags).context("creating namespaces")?;
+        }
     }
     if ns.creates(NsKind::Time) {
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
