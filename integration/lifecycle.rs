@@ -333,3 +333,56 @@ fn features_describe_this_build() {
         "{cg}"
     );
 }
+
+/// runc's flag forms, as managers and scripts write them: Go's single-dash long flags,
+/// `--flag=value`, global flags after the command, runc's accepted-and-ignored flags; a
+/// usage error names the flag and exits 1.
+#[test]
+fn runc_flag_forms_are_understood() {
+    let env = Env::new("flagforms");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["true"]));
+    let root = env.root.to_str().unwrap();
+    let out = env.hull(&[
+        "run",
+        "--no-subreaper",
+        "--keep",
+        "-bundle",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root_eq = format!("--root={root}");
+    for args in [
+        vec!["-root", root, "list", "-q"],
+        vec!["--rootless", "auto", &root_eq, "list"],
+        vec!["list", "--format=json", "--root", root],
+    ] {
+        let out = std::process::Command::new(HULL)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains(&id), "{args:?}: {}", stdout(&out));
+    }
+    for (args, needle) in [
+        (vec!["--root", root, "list", "--frobnicate"], "--frobnicate"),
+        (
+            vec!["--rootless", "maybe", "--root", root, "list"],
+            "--rootless",
+        ),
+        (vec!["--root", root, "state"], "missing ID"),
+        (
+            vec!["--root", root, "kill", &id, "KILL", "extra"],
+            "\"extra\"",
+        ),
+    ] {
+        let out = std::process::Command::new(HULL)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    assert!(env.hull(&["delete", &id]).status.success());
+}

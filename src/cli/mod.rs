@@ -101,11 +101,16 @@ const GLOBAL_FLAGS: &[Flag] = &[
     valued("criu", None, "PATH", "The criu binary for checkpoint/restore (default: criu on PATH)"),
     switch("systemd-cgroup", None, "Manage cgroups through systemd: the container is a transient scope, cgroupsPath is `slice:prefix:name`"),
     valued("cgroup-manager", None, "cgroupfs|systemd|disabled", "cgroup driver: cgroupfs (the default), systemd (as --systemd-cgroup) or disabled (no cgroup at all; resource limits are refused, device rules are not enforced)"),
+    valued("rootless", None, "true|false|auto", "Accepted for runc compatibility: hull tells from its own uid whether it runs rootless [default: auto]"),
     switch("version", Some('v'), "Print the version"),
 ];
 
 impl Global {
     fn from(m: &Matches) -> Result<Global> {
+        if let Some(v) = m.string("rootless")? {
+            let choices = [("true", ()), ("false", ()), ("auto", ())];
+            args::one_of("--rootless", &v, &choices).map_err(anyhow::Error::msg)?;
+        }
         Ok(Global {
             root: m.path("root").unwrap_or_else(default_root),
             log: m.path("log"),

@@ -26,6 +26,7 @@ pub const COMMAND: Command = Command {
         switch("detach", Some('d'), "Return after start; do not wait for the container"),
         switch("keep", None, "Keep the container's state after it exits (no delete)"),
         switch("tty", Some('t'), "Give the process a terminal (process.terminal), proxied by hull unless --console-socket"),
+        switch("no-subreaper", None, "Accepted for runc compatibility (hull is a subreaper only while it waits)"),
     ]],
     usage: "ID",
     rest_after: None,
