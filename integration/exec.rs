@@ -207,3 +207,39 @@ fn exec_ignore_paused_runs_once_resumed() {
     let out = exec.join().unwrap();
     assert_eq!(stdout(&out), "ran-after-resume\n", "{}", stderr(&out));
 }
+
+/// process.execCPUAffinity: an exec'd process runs on `final` once in the container's cgroup;
+/// init is not touched (the spec: "not applicable to the container's init process").
+#[test]
+fn exec_cpu_affinity_final_is_the_exec_processs() {
+    let env = Env::new("execaffinity");
+    let id = env.id("a");
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .unwrap()
+        .trim()
+        .to_owned();
+    let last = online.rsplit([',', '-']).next().unwrap().to_owned();
+    let mut c = config(&["sleep", "30"]);
+    c["process"]["execCPUAffinity"] = json!({"initial": online, "final": last});
+    let bundle = env.bundle(&id, &c);
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    let cpus = |args: &[&str]| {
+        let out = env.hull(args);
+        let text = stdout(&out);
+        text.lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap_or_else(|| panic!("{text} {}", stderr(&out)))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(cpus(&["exec", &id, "cat", "/proc/self/status"]), last);
+    assert_eq!(
+        cpus(&["exec", &id, "cat", "/proc/1/status"]),
+        online,
+        "init keeps its CPUs"
+    );
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

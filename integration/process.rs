@@ -423,3 +423,29 @@ fn only_stdio_reaches_an_exec_process() {
     );
     assert!(env.hull(&["delete", "--force", &id]).status.success());
 }
+
+/// linux.memoryPolicy: set_mempolicy(2) before the program runs, seen in its numa_maps.
+#[test]
+fn memory_policy_is_the_processs() {
+    let env = Env::new("mempolicy");
+    for (policy, want) in [
+        (json!({"mode": "MPOL_BIND", "nodes": "0"}), "bind:0"),
+        (
+            json!({"mode": "MPOL_INTERLEAVE", "nodes": "0"}),
+            "interleave:0",
+        ),
+        (
+            json!({"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}),
+            "prefer=static:0",
+        ),
+    ] {
+        let mut c = config(&[]);
+        c["linux"]["memoryPolicy"] = policy;
+        let out = env.sh(
+            &env.id(&want.replace([':', '='], "-")),
+            c,
+            "head -1 /proc/self/numa_maps",
+        );
+        assert!(out.contains(want), "{want}: {out}");
+    }
+}

@@ -56,8 +56,90 @@ pub struct Plan {
     pub sysctl: BTreeMap<String, String>,
     /// linux.personality as the personality(2) persona.
     pub personality: Option<u64>,
+    /// linux.memoryPolicy, ready for set_mempolicy(2).
+    pub memory_policy: Option<MemoryPolicyPlan>,
     /// linux.seccomp, compiled (and so validated) by the parent before the fork.
     pub seccomp: Option<SeccompPlan>,
+}
+
+/// `linux.memoryPolicy`: set_mempolicy(2)'s mode (flags OR'ed in) and node bitmask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryPolicyPlan {
+    pub mode: i32,
+    pub nodemask: Vec<u64>,
+}
+
+impl MemoryPolicyPlan {
+    fn from_spec(p: &oci_spec::runtime::LinuxMemoryPolicy) -> Result<Self> {
+        use oci_spec::runtime::{MemoryPolicyFlagType as F, MemoryPolicyModeType as M};
+        let mode = match p.mode() {
+            M::MpolDefault => 0,
+            M::MpolPreferred => 1,
+            M::MpolBind => 2,
+            M::MpolInterleave => 3,
+            M::MpolLocal => 4,
+            M::MpolPreferredMany => 5,
+            M::MpolWeightedInterleave => 6,
+        };
+        let flags = p.flags().iter().flatten().fold(0, |acc, f| {
+            acc | match f {
+                F::MpolFNumaBalancing => 1 << 13,
+                F::MpolFRelativeNodes => 1 << 14,
+                F::MpolFStaticNodes => 1 << 15,
+            }
+        });
+        let nodes = match p.nodes().as_deref().filter(|n| !n.is_empty()) {
+            None => Vec::new(),
+            Some(list) => id_set(list, "linux.memoryPolicy.nodes")?,
+        };
+        // DEFAULT and LOCAL take no nodes; the others need some (the kernel says EINVAL).
+        if matches!(mode, 0 | 4) != nodes.is_empty() {
+            bail!(
+                "linux.memoryPolicy: {:?} {}",
+                p.mode(),
+                if nodes.is_empty() {
+                    "needs nodes"
+                } else {
+                    "takes no nodes"
+                }
+            );
+        }
+        let mut nodemask = Vec::new();
+        for n in nodes {
+            let (word, bit) = (n as usize / 64, n % 64);
+            if nodemask.len() <= word {
+                nodemask.resize(word + 1, 0);
+            }
+            nodemask[word] |= 1 << bit;
+        }
+        Ok(MemoryPolicyPlan {
+            mode: mode | flags,
+            nodemask,
+        })
+    }
+}
+
+/// Ranges of a list like `0-3,5,7-8` (cpus, memory nodes).
+pub(crate) fn id_ranges(list: &str) -> std::result::Result<Vec<(u32, u32)>, &'static str> {
+    list.split(',')
+        .map(|part| {
+            let mut ends = part.splitn(2, '-').map(|n| n.trim().parse::<u32>());
+            match (ends.next(), ends.next()) {
+                (Some(Ok(a)), Some(Ok(b))) if a <= b => Ok((a, b)),
+                (Some(Ok(a)), None) => Ok((a, a)),
+                _ => Err("not a list like 0-3,5"),
+            }
+        })
+        .collect()
+}
+
+/// The ids of such a list, each below 1024 (a CPU set's or node mask's size here).
+pub(crate) fn id_set(list: &str, field: &str) -> Result<Vec<u32>> {
+    let ranges = id_ranges(list).map_err(|why| anyhow::anyhow!("{field}: {list:?}: {why}"))?;
+    if ranges.iter().any(|&(_, b)| b >= 1024) {
+        bail!("{field}: {list:?}: ids go up to 1023");
+    }
+    Ok(ranges.into_iter().flat_map(|(a, b)| a..=b).collect())
 }
 
 /// linux.seccomp as configured; the parent compiles it before each fork (create and exec),
@@ -112,6 +194,7 @@ impl Plan {
             bail!("root.path: empty");
         }
         let linux = spec.linux().clone().unwrap_or_default();
+        refuse_unsupported(&linux)?;
         let namespaces = NamespacePlan::from_spec(&linux)?;
         let sysctl = devices::sysctls(&linux, &namespaces)?;
         let process = spec
@@ -184,12 +267,30 @@ impl Plan {
                 spec,
                 wait_killable_recv: opts.extras.seccomp_wait_killable_recv,
             }),
+            memory_policy: linux
+                .memory_policy()
+                .as_ref()
+                .map(MemoryPolicyPlan::from_spec)
+                .transpose()?,
             personality: linux.personality().as_ref().map(|p| match p.domain() {
                 oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0x0000,
                 oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
             }),
         })
     }
+}
+
+/// Fields hull does not implement: refused by name rather than silently ignored.
+fn refuse_unsupported(linux: &oci_spec::runtime::Linux) -> Result<()> {
+    if linux.intel_rdt().is_some() {
+        bail!("linux.intelRdt: Intel RDT (resctrl) is not supported by hull");
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        bail!(
+            "linux.netDevices: moving network devices into the container is not supported by hull"
+        );
+    }
+    Ok(())
 }
 
 /// maskedPaths / readonlyPaths must be absolute container paths.
@@ -248,6 +349,66 @@ pub(crate) mod tests {
         assert!(format!("{err:#}").contains("root"));
         let p = plan(r#"{"ociVersion":"1.2.1","root":{"path":"r"},"linux":{"namespaces":[{"type":"mount"}]}}"#).unwrap();
         assert!(p.process.is_none());
+    }
+
+    #[test]
+    fn unsupported_linux_fields_are_refused_by_name() {
+        for (field, json) in [
+            ("linux.intelRdt", r#""intelRdt":{"closID":"x"}"#),
+            (
+                "linux.netDevices",
+                r#""netDevices":{"eth9":{"name":"eth1"}}"#,
+            ),
+        ] {
+            let j = MINIMAL.replace(r#""linux":{"#, &format!(r#""linux":{{{json},"#));
+            assert!(
+                format!("{:#}", plan(&j).unwrap_err()).contains(field),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn memory_policy_and_id_lists() {
+        let with = |p: &str| {
+            plan(&MINIMAL.replace(r#""linux":{"#, &format!(r#""linux":{{"memoryPolicy":{p},"#)))
+        };
+        let p = with(r#"{"mode":"MPOL_BIND","nodes":"0,2-3,64","flags":["MPOL_F_STATIC_NODES"]}"#)
+            .unwrap();
+        let m = p.memory_policy.unwrap();
+        assert_eq!(m.mode, 2 | 1 << 15);
+        assert_eq!(m.nodemask, vec![0b1101, 1]);
+        assert_eq!(
+            with(r#"{"mode":"MPOL_LOCAL"}"#)
+                .unwrap()
+                .memory_policy
+                .unwrap()
+                .mode,
+            4
+        );
+        for bad in [
+            r#"{"mode":"MPOL_BIND"}"#,
+            r#"{"mode":"MPOL_DEFAULT","nodes":"0"}"#,
+            r#"{"mode":"MPOL_BIND","nodes":"3-1"}"#,
+            r#"{"mode":"MPOL_BIND","nodes":"4096"}"#,
+        ] {
+            assert!(
+                format!("{:#}", with(bad).unwrap_err()).contains("linux.memoryPolicy"),
+                "{bad}"
+            );
+        }
+        assert_eq!(id_set("0-2,5", "f").unwrap(), vec![0, 1, 2, 5]);
+        assert!(id_ranges("1,").is_err() && id_ranges("a").is_err() && id_ranges("2-1").is_err());
+    }
+
+    #[test]
+    fn exec_cpu_affinity_is_planned() {
+        let j = MINIMAL.replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","execCPUAffinity":{"initial":"0-1","final":"1"}"#,
+        );
+        let a = plan(&j).unwrap().process.unwrap().exec_affinity;
+        assert_eq!((a.initial, a.final_cpus), (Some(vec![0, 1]), Some(vec![1])));
     }
 
     #[test]

@@ -30,8 +30,34 @@ pub struct ProcessPlan {
     pub scheduler: Option<SchedPlan>,
     /// process.ioPriority as the ioprio_set(2) value (class << 13 | level).
     pub io_priority: Option<u16>,
+    /// process.execCPUAffinity (for `exec`'d processes only, as the spec says).
+    pub exec_affinity: ExecAffinity,
     /// The spec object this plan came from, kept in the state as the defaults of `exec`.
     pub source: Process,
+}
+
+/// `process.execCPUAffinity`: the CPUs of hull's `exec` before the process enters the
+/// container's cgroup (`initial`), and of the process once it is in (`final`); `None`: leave
+/// the affinity as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecAffinity {
+    pub initial: Option<Vec<u32>>,
+    pub final_cpus: Option<Vec<u32>>,
+}
+
+impl ExecAffinity {
+    fn from_spec(a: &oci_spec::runtime::ExecCPUAffinity) -> Result<Self> {
+        let set = |list: &Option<String>, field: &str| {
+            list.as_deref()
+                .filter(|l| !l.is_empty())
+                .map(|l| super::id_set(l, field))
+                .transpose()
+        };
+        Ok(ExecAffinity {
+            initial: set(a.initial(), "process.execCPUAffinity.initial")?,
+            final_cpus: set(a.cpu_affinity_final(), "process.execCPUAffinity.final")?,
+        })
+    }
 }
 
 /// `struct sched_attr`'s fields.
@@ -120,6 +146,12 @@ impl ProcessPlan {
                 .transpose()?,
             scheduler: p.scheduler().as_ref().map(scheduler).transpose()?,
             io_priority: p.io_priority().as_ref().map(io_priority).transpose()?,
+            exec_affinity: p
+                .exec_cpu_affinity()
+                .as_ref()
+                .map(ExecAffinity::from_spec)
+                .transpose()?
+                .unwrap_or_default(),
             source: p.clone(),
         })
     }

@@ -240,7 +240,7 @@ impl ResourcesPlan {
                 }
                 for (field, list) in [("cpus", c.cpus()), ("mems", c.mems())] {
                     if let Some(l) = list {
-                        check_cpu_list(l).map_err(|why| {
+                        super::id_ranges(l).map_err(|why| {
                             anyhow::anyhow!("linux.resources.cpu.{field}: {l:?}: {why}")
                         })?;
                     }
@@ -518,19 +518,6 @@ fn device_rule(i: usize, d: &LinuxDeviceCgroup) -> Result<DeviceRule> {
         minor: d.minor(),
         access,
     })
-}
-
-/// `0-3,5,7-8`.
-fn check_cpu_list(list: &str) -> std::result::Result<(), &'static str> {
-    for part in list.split(',') {
-        let mut ends = part.splitn(2, '-').map(|n| n.trim().parse::<u32>());
-        match (ends.next(), ends.next()) {
-            (Some(Ok(a)), Some(Ok(b))) if a <= b => {}
-            (Some(Ok(_)), None) => {}
-            _ => return Err("not a list like 0-3,5"),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -118,6 +118,11 @@ pub fn exec(
         },
         _ => Vec::new(),
     };
+    // execCPUAffinity.initial: where this process (and so the child, until it is in the
+    // container's cgroup) runs; `final` is the child's once it is in.
+    if let Some(cpus) = &process.exec_affinity.initial {
+        security::user::set_affinity(cpus, "process.execCPUAffinity.initial")?;
+    }
     let into = target.as_ref().map(|t| t.as_fd());
     let (forked, cloned_in) = match sys::clone_fork_into(0, into) {
         Err(e @ (nix::errno::Errno::EACCES | nix::errno::Errno::EPERM))

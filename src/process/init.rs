@@ -109,6 +109,12 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     prctl::set_dumpable(false).context("making the process non-dumpable")?;
     enter_namespaces(ctx)?;
     timeline.mark("namespaces");
+    // In the container's cgroup now: an exec'd process's execCPUAffinity.final applies.
+    if let (Role::Exec { .. }, Some(p)) = (&ctx.role, ctx.process) {
+        if let Some(cpus) = &p.exec_affinity.final_cpus {
+            security::user::set_affinity(cpus, "process.execCPUAffinity.final")?;
+        }
+    }
     if let Some(adj) = ctx.process.and_then(|p| p.oom_score_adj) {
         security::user::set_oom_score_adj(adj)?;
     }
@@ -119,6 +125,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
             build_container(plan, prepared, &ctx.channel, &mut hook_state, &mut timeline)?;
             if let Some(persona) = plan.personality {
                 sys::set_personality(persona).context("personality (linux.personality)")?;
+            }
+            if let Some(policy) = &plan.memory_policy {
+                sys::set_mempolicy(policy.mode, &policy.nodemask)
+                    .context("set_mempolicy (linux.memoryPolicy)")?;
             }
         }
         Role::Exec { root: Some(root) } => {

@@ -62,6 +62,17 @@ pub fn set_oom_score_adj(adj: i32) -> Result<()> {
         .with_context(|| format!("writing {adj} to /proc/self/oom_score_adj (process.oomScoreAdj)"))
 }
 
+/// Run the calling thread on these CPUs only (process.execCPUAffinity).
+pub fn set_affinity(cpus: &[u32], field: &str) -> Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for &cpu in cpus {
+        set.set(cpu as usize)
+            .with_context(|| format!("{field}: CPU {cpu}"))?;
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .with_context(|| format!("{field}: sched_setaffinity"))
+}
+
 /// process.scheduler.
 pub fn set_scheduler(s: &crate::plan::SchedPlan) -> Result<()> {
     crate::sys::sched_setattr(

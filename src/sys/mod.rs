@@ -485,6 +485,20 @@ pub fn set_personality(persona: u64) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// set_mempolicy(2) for the calling thread (inherited across fork and execve): `mode` with its
+/// flags OR'ed in, and the nodes as a bitmask of `nodemask.len() * 64` bits.
+pub fn set_mempolicy(mode: i32, nodemask: &[u64]) -> Result<(), Errno> {
+    let maxnode = (nodemask.len() * 64) as libc::c_ulong;
+    let mask = if nodemask.is_empty() {
+        std::ptr::null()
+    } else {
+        nodemask.as_ptr()
+    };
+    // SAFETY: the kernel reads `maxnode` bits from `mask`, which `nodemask` holds (or none).
+    let ret = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, mask, maxnode) };
+    Errno::result(ret).map(drop)
+}
+
 /// SIGPIPE ignored: a write to a closed pipe fails with EPIPE instead of killing us.
 pub fn ignore_sigpipe() -> Result<(), Errno> {
     // SAFETY: SIG_IGN is not a handler function, so no Rust code can run as a handler.
