@@ -172,11 +172,11 @@ pub fn parse(
     Ok((command, m))
 }
 
+/// The flags known at this point: the command's first (`spec --rootless` is spec's switch,
+/// not the global `--rootless VALUE`), then the global ones.
 fn tables<'a>(globals: &'a [Flag], command: Option<&'a Command>) -> Vec<&'a [Flag]> {
-    let mut tables = vec![globals];
-    if let Some(c) = command {
-        tables.extend(c.flags.iter().copied());
-    }
+    let mut tables: Vec<&[Flag]> = command.map(|c| c.flags.to_vec()).unwrap_or_default();
+    tables.push(globals);
     tables
 }
 
@@ -223,9 +223,10 @@ fn flag<'a, 't>(
 }
 
 impl Matches {
-    /// Whether a switch was given.
+    /// Whether a switch was given (a valued flag of the same name, e.g. the global
+    /// `--rootless VALUE` beside `spec --rootless`, does not count).
     pub fn flag(&self, long: &str) -> bool {
-        self.values.iter().any(|(n, _)| *n == long)
+        self.values.iter().any(|(n, v)| *n == long && v.is_none())
     }
 
     /// Every value given for a flag, in order.
@@ -433,6 +434,41 @@ mod tests {
         m.finish().unwrap();
         let (_, m) = parse_ok(&["run", "--detach=false", "--tty=true", "id"]);
         assert!(!m.flag("detach") && m.flag("tty"));
+    }
+
+    #[test]
+    fn a_commands_flag_wins_over_a_global_one_of_the_same_name() {
+        const G: &[Flag] = &[valued("rootless", None, "V", "")];
+        const SPEC: Command = Command {
+            name: "spec",
+            alias: None,
+            about: "",
+            flags: &[&[
+                switch("rootless", None, ""),
+                valued("bundle", Some('b'), "D", ""),
+            ]],
+            usage: "",
+            rest_after: None,
+        };
+        let (_, m) = parse(
+            ["--rootless", "auto", "spec", "--rootless", "-b", "d"].map(OsString::from),
+            G,
+            "",
+            &[&SPEC],
+        )
+        .unwrap();
+        assert_eq!(
+            m.strings("rootless").unwrap(),
+            ["auto"],
+            "the global one, before the command"
+        );
+        assert!(
+            m.values
+                .iter()
+                .any(|(n, v)| *n == "rootless" && v.is_none()),
+            "spec's switch"
+        );
+        assert_eq!(m.path("bundle"), Some(PathBuf::from("d")));
     }
 
     #[test]
