@@ -4,14 +4,17 @@
  * CMD...` takes an exclusive flock on FILE and execs CMD holding it (Debian's busybox has no
  * flock); `hull-probe trylock FILE` prints "got" or "held". `hull-probe thread-getppid`
  * calls getppid in a second thread, then the main thread prints "main alive" (seccomp's
- * KILL_THREAD ends only that thread, KILL_PROCESS all of it). */
+ * KILL_THREAD ends only that thread, KILL_PROCESS all of it). `hull-probe mkdir DIR` prints
+ * "made" or the error (the i386 build, hull-probe32, makes the call in the x86 ABI). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void *call_getppid(void *arg)
@@ -23,6 +26,13 @@ static void *call_getppid(void *arg)
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "mkdir") == 0) {
+		if (mkdir(argv[2], 0755) == 0)
+			puts("made");
+		else
+			puts(strerror(errno));
+		return 0;
+	}
 	if (argc == 2 && strcmp(argv[1], "thread-getppid") == 0) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, call_getppid, NULL) != 0)
@@ -56,6 +66,6 @@ int main(int argc, char **argv)
 		puts(flock(fd, LOCK_EX | LOCK_NB) == 0 ? "got" : "held");
 		return 0;
 	}
-	fprintf(stderr, "usage: hull-probe ids | lock FILE CMD... | trylock FILE | thread-getppid\n");
+	fprintf(stderr, "usage: hull-probe ids | lock FILE CMD... | trylock FILE | thread-getppid | mkdir DIR\n");
 	return 2;
 }

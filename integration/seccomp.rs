@@ -477,3 +477,38 @@ fn logs_a_line(env: &Env, c: &serde_json::Value, script: &str, code: &str, tries
     }
     false
 }
+
+/// `architectures`: a rule covers every listed ABI, so an i386 program's mkdir (another
+/// syscall number) is refused like the native one; left out of the list, the x86 ABI is not
+/// allowed at all and libseccomp's bad-arch action kills the program (SIGSYS).
+#[test]
+fn architectures_cover_the_x86_abi_or_keep_it_out() {
+    let env = Env::new("seccomparch");
+    for (arches, native, x86) in [
+        (
+            json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]),
+            "Operation not permitted",
+            "Operation not permitted\nrc=0",
+        ),
+        (
+            json!(["SCMP_ARCH_X86_64"]),
+            "Operation not permitted",
+            "rc=159",
+        ),
+    ] {
+        let mut c = config(&[]);
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": arches,
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        });
+        let out = env.sh(
+            &env.id(&format!("arches{}", arches.as_array().unwrap().len())),
+            c,
+            "hull-probe mkdir /tmp/a; hull-probe32 mkdir /tmp/b; echo rc=$?",
+        );
+        let (first, rest) = out.split_once('\n').unwrap();
+        assert_eq!(first, native, "{arches}: {out}");
+        assert_eq!(rest.trim_end(), x86, "{arches}: {out}");
+    }
+}
