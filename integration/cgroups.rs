@@ -695,12 +695,7 @@ fn every_memory_and_cpu_field_is_written() {
         let id = env.id("unified");
         let mut c = config(&["true"]);
         c["linux"]["resources"] = json!({"unified": {"memory.high": "50331648"}});
-        let bundle = env.bundle(&id, &c);
-        assert_fails(
-            &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
-            "linux.resources.unified",
-        );
-        assert!(!env.state_dir(&id).exists());
+        env.assert_create_refused(&id, &c, "linux.resources.unified");
     }
 }
 

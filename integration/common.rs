@@ -117,6 +117,16 @@ impl Env {
         out
     }
 
+    /// `create` of `config` as `id` fails naming `needle`, and leaves no state dir.
+    pub fn assert_create_refused(&self, id: &str, config: &Value, needle: &str) {
+        let bundle = self.bundle(id, config);
+        assert_fails(
+            &self.hull(&["create", "-b", bundle.to_str().unwrap(), id]),
+            needle,
+        );
+        assert!(!self.state_dir(id).exists(), "{id}: state dir left behind");
+    }
+
     pub fn state(&self, id: &str) -> Value {
         let out = self.hull(&["state", id]);
         assert!(out.status.success(), "state {id}: {}", stderr(&out));

@@ -215,12 +215,7 @@ fn proc_destination_that_is_a_symlink_is_refused() {
     let mut c = minimal_config(&root, &["true"]);
     c["mounts"] = json!([{"destination": "/proc", "type": "proc", "source": "proc"}]);
     let id = env.id("a");
-    let bundle = env.bundle(&id, &c);
-    assert_fails(
-        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
-        "destination /proc is a symlink",
-    );
-    assert!(!env.state_dir(&id).exists());
+    env.assert_create_refused(&id, &c, "destination /proc is a symlink");
 }
 
 /// `..` and dangling symlinks in destinations resolve inside the rootfs, never on the host.

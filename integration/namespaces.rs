@@ -98,12 +98,7 @@ fn joining_a_missing_namespace_path_fails_cleanly() {
         .as_array_mut()
         .unwrap()
         .push(json!({"type": "network", "path": "/no/such/netns"}));
-    let bundle = env.bundle(&id, &c);
-    assert_fails(
-        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
-        "/no/such/netns",
-    );
-    assert!(!env.state_dir(&id).exists());
+    env.assert_create_refused(&id, &c, "/no/such/netns");
 }
 
 fn userns_config() -> serde_json::Value {

@@ -229,12 +229,7 @@ fn capabilities_the_caller_lacks_are_named() {
     }
     let mut c = config(&["true"]);
     c["process"]["capabilities"] = json!({"bounding": ["CAP_SYS_RESOURCE"], "effective": ["CAP_SYS_RESOURCE"], "permitted": ["CAP_SYS_RESOURCE"]});
-    let bundle = env.bundle(&id, &c);
-    assert_fails(
-        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
-        "CAP_SYS_RESOURCE",
-    );
-    assert!(!env.state_dir(&id).exists());
+    env.assert_create_refused(&id, &c, "CAP_SYS_RESOURCE");
 }
 
 #[test]

@@ -93,12 +93,7 @@ fn terminal_without_console_socket_is_refused() {
     let id = env.id("a");
     let mut c = config(&["true"]);
     c["process"]["terminal"] = json!(true);
-    let bundle = env.bundle(&id, &c);
-    assert_fails(
-        &env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]),
-        "process.terminal",
-    );
-    assert!(!env.state_dir(&id).exists());
+    env.assert_create_refused(&id, &c, "process.terminal");
 }
 
 #[test]
