@@ -100,6 +100,9 @@ impl Drop for Podman {
         let _ = self.podman(&["rmi", "-a", "-f"]);
         unmount_under(&self.dir);
         remove_cgroup_tree(&self.cgroup_parent);
+        // Rootful podman gives its runtime the state root /run/<runtime>: hull makes it at
+        // podman's first call. The test's containers are gone, so it is empty: ours to remove.
+        let _ = std::fs::remove_dir("/run/hull");
         let _ = &self.env;
     }
 }
