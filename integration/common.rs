@@ -143,6 +143,10 @@ impl Env {
 }
 
 impl Drop for Env {
+    /// Deletes what the test left, then checks the host's mount table: nothing may stay
+    /// mounted under the test's directory (checked after every test, not only at the end of
+    /// the run). Leftovers are detached first, so removing the directory cannot reach into a
+    /// bind of a host path.
     fn drop(&mut self) {
         if let Ok(entries) = std::fs::read_dir(&self.root) {
             for e in entries.flatten() {
@@ -150,8 +154,26 @@ impl Drop for Env {
                 let _ = self.hull(&["delete", "--force", &id]);
             }
         }
+        let left = mounts_under(&self.base);
+        for m in left.iter().rev() {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
         let _ = std::fs::remove_dir_all(&self.base);
+        if !left.is_empty() && !std::thread::panicking() {
+            panic!("the test left mounts on the host: {left:?}");
+        }
     }
+}
+
+/// Mount points on the host under `dir`, in mount order.
+fn mounts_under(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| Path::new(p).starts_with(dir))
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn stdout(o: &Output) -> String {
