@@ -405,15 +405,8 @@ fn events_stats_report_usage() {
     assert!(data["cpu"]["usage"]["total"].as_u64().is_some());
     // Without --stats: a stats line every --interval seconds until the container is gone.
     let lines = env.base.join("events.out");
-    let mut events = std::process::Command::new(HULL)
-        .args([
-            "--root",
-            env.root.to_str().unwrap(),
-            "events",
-            "--interval",
-            "1",
-            &id,
-        ])
+    let mut events = env
+        .command(&["events", "--interval", "1", &id])
         .stdout(std::fs::File::create(&lines).unwrap())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -518,15 +511,8 @@ fn oom_kill_is_reported_by_events() {
         c["linux"]["resources"]["memory"]["swap"] = json!(limit);
     }
     run_detached(&env, &id, &c);
-    let events = std::process::Command::new(HULL)
-        .args([
-            "--root",
-            env.root.to_str().unwrap(),
-            "events",
-            "--interval",
-            "60",
-            &id,
-        ])
+    let events = env
+        .command(&["events", "--interval", "60", &id])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&events.stdout);
@@ -616,13 +602,6 @@ fn delete_removes_the_parents_it_made() {
         !parent.exists(),
         "a removes the shared parent it made, now empty"
     );
-}
-
-/// The last online CPU ("0-1" → "1"): a cpuset a container can be given on any machine.
-fn last_online_cpu() -> String {
-    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
-    let last = online.trim().rsplit([',', '-']).next().unwrap().to_owned();
-    last
 }
 
 /// The memory and cpu fields the first test leaves out, each read back from its file: swap,

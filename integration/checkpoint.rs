@@ -434,10 +434,8 @@ fn empty_network_namespace_and_a_foreground_restore() {
 
     let bundle = env.bundle(&b, &counter_config());
     let log = std::fs::File::create(env.base.join("restore.log")).unwrap();
-    let mut restore = std::process::Command::new(HULL)
-        .args([
-            "--root",
-            env.root.to_str().unwrap(),
+    let mut restore = env
+        .command(&[
             "restore",
             "--image-path",
             img,
@@ -445,7 +443,6 @@ fn empty_network_namespace_and_a_foreground_restore() {
             bundle.to_str().unwrap(),
             &b,
         ])
-        .stdin(std::process::Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -494,17 +491,8 @@ fn an_external_unix_socket_needs_ext_unix_sk() {
     let ours = std::os::unix::net::UnixDatagram::bind(env.base.join("peer.sock")).unwrap();
     let theirs = std::os::unix::net::UnixDatagram::unbound().unwrap();
     theirs.connect(env.base.join("peer.sock")).unwrap();
-    let st = std::process::Command::new(HULL)
-        .args([
-            "--root",
-            env.root.to_str().unwrap(),
-            "run",
-            "-d",
-            "-b",
-            bundle.to_str().unwrap(),
-            &a,
-        ])
-        .stdin(std::process::Stdio::null())
+    let st = env
+        .command(&["run", "-d", "-b", bundle.to_str().unwrap(), &a])
         .stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(
             theirs,
         )))

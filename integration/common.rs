@@ -77,17 +77,25 @@ impl Env {
 
     /// Run hull with `--root` set to this test's state root. Output goes through files, not
     /// pipes: a created container's init inherits hull's stdio and would hold a pipe open.
+    /// `hull --root ROOT ARGS` with stdin from /dev/null, for a test to give its own stdout,
+    /// stderr or environment, or to spawn.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(HULL);
+        cmd.arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
     pub fn hull(&self, args: &[&str]) -> Output {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let (out_path, err_path) = (
             self.base.join(format!(".out-{n}")),
             self.base.join(format!(".err-{n}")),
         );
-        let status = Command::new(HULL)
-            .arg("--root")
-            .arg(&self.root)
-            .args(args)
-            .stdin(Stdio::null())
+        let status = self
+            .command(args)
             .stdout(std::fs::File::create(&out_path).unwrap())
             .stderr(std::fs::File::create(&err_path).unwrap())
             .status()
@@ -287,4 +295,17 @@ pub fn with_user_namespace(mut c: Value) -> Value {
     c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     c
+}
+
+/// The machine's online CPUs, as the kernel lists them ("0-1").
+pub fn online_cpus() -> String {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The last online CPU ("0-1" → "1"): a cpuset a container can be given on any machine.
+pub fn last_online_cpu() -> String {
+    online_cpus().rsplit([',', '-']).next().unwrap().to_owned()
 }

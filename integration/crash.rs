@@ -2,17 +2,13 @@
 //! `state`/`list` still answer and `delete --force` removes every trace: state dir, cgroup,
 //! processes, mounts.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::common::*;
 
 fn hull_crashing_at(env: &Env, phase: &str, args: &[&str]) -> std::process::ExitStatus {
-    Command::new(HULL)
-        .arg("--root")
-        .arg(&env.root)
-        .args(args)
+    env.command(args)
         .env("HULL_CRASH_AT", phase)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

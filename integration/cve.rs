@@ -93,15 +93,7 @@ fn host_hull_processes_are_not_reachable_through_proc() {
     c["linux"]["namespaces"] =
         json!([{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}]);
     let bundle = env.bundle(&id, &c);
-    let mut cmd = std::process::Command::new(HULL);
-    cmd.args([
-        "--root",
-        env.root.to_str().unwrap(),
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
+    let mut cmd = env.command(&["run", "-b", bundle.to_str().unwrap(), &id]);
     // SAFETY (test): between fork and exec only the capset syscalls of `caps::drop` run.
     unsafe {
         cmd.pre_exec(|| {

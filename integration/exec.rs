@@ -214,11 +214,7 @@ fn exec_ignore_paused_runs_once_resumed() {
 fn exec_cpu_affinity_final_is_the_exec_processs() {
     let env = Env::new("execaffinity");
     let id = env.id("a");
-    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
-        .unwrap()
-        .trim()
-        .to_owned();
-    let last = online.rsplit([',', '-']).next().unwrap().to_owned();
+    let (online, last) = (online_cpus(), last_online_cpu());
     let mut c = config(&["sleep", "30"]);
     c["process"]["execCPUAffinity"] = json!({"initial": online, "final": last});
     let bundle = env.bundle(&id, &c);

@@ -189,15 +189,8 @@ fn config_changes_after_create_do_not_affect_the_container() {
     let id = env.id("a");
     let bundle = env.bundle(&id, &config(&["sh", "-c", "echo original > /dev/stderr"]));
     let log = env.base.join("out");
-    let status = std::process::Command::new(HULL)
-        .args([
-            "--root",
-            env.root.to_str().unwrap(),
-            "create",
-            "-b",
-            bundle.to_str().unwrap(),
-            &id,
-        ])
+    let status = env
+        .command(&["create", "-b", bundle.to_str().unwrap(), &id])
         .stderr(std::fs::File::create(&log).unwrap())
         .status()
         .unwrap();

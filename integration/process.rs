@@ -302,16 +302,8 @@ fn notify_socket_ready_reaches_the_caller() {
         .unwrap();
     // stderr through a file: the detached container keeps it open.
     let err_file = env.base.join("notify.err");
-    let status = std::process::Command::new(HULL)
-        .args([
-            "--root",
-            env.root.to_str().unwrap(),
-            "run",
-            "-d",
-            "-b",
-            bundle.to_str().unwrap(),
-            &id,
-        ])
+    let status = env
+        .command(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
         .env("NOTIFY_SOCKET", &host_socket)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&err_file).unwrap())
