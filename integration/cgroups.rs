@@ -411,22 +411,24 @@ fn events_stats_report_usage() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Wait for the lines themselves (never count them against the clock: a loaded machine
+    // or an emulated guest stretches every second).
+    let stats = || {
+        std::fs::read_to_string(&lines)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"type\":\"stats\""))
+            .count()
+    };
+    let repeated = poll_until(600, 100, || stats() >= 2);
     assert!(env.hull(&["delete", "--force", &id]).status.success());
-    let ended = poll_until(50, 100, || events.try_wait().unwrap().is_some());
+    let ended = poll_until(300, 100, || events.try_wait().unwrap().is_some());
     if !ended {
         let _ = events.kill();
     }
     let _ = events.wait();
     let text = std::fs::read_to_string(&lines).unwrap();
-    let stats = text
-        .lines()
-        .filter(|l| l.contains("\"type\":\"stats\""))
-        .count();
-    assert!(
-        (2..=4).contains(&stats),
-        "one line a second for 2.5 s: {text}"
-    );
+    assert!(repeated, "a stats line every --interval: {text}");
     assert!(ended, "events went on after the container was deleted");
 }
 
