@@ -80,7 +80,12 @@ impl Env {
     /// `hull --root ROOT ARGS` with stdin from /dev/null, for a test to give its own stdout,
     /// stderr or environment, or to spawn.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(HULL);
+        self.command_of(Path::new(HULL), args)
+    }
+
+    /// [`Env::command`] with another hull binary (e.g. a private copy a test attacks).
+    pub fn command_of(&self, hull: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(hull);
         cmd.arg("--root")
             .arg(&self.root)
             .args(args)
@@ -89,13 +94,18 @@ impl Env {
     }
 
     pub fn hull(&self, args: &[&str]) -> Output {
+        self.hull_of(Path::new(HULL), args)
+    }
+
+    /// [`Env::hull`] with another hull binary.
+    pub fn hull_of(&self, hull: &Path, args: &[&str]) -> Output {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let (out_path, err_path) = (
             self.base.join(format!(".out-{n}")),
             self.base.join(format!(".err-{n}")),
         );
         let status = self
-            .command(args)
+            .command_of(hull, args)
             .stdout(std::fs::File::create(&out_path).unwrap())
             .stderr(std::fs::File::create(&err_path).unwrap())
             .status()

@@ -210,3 +210,110 @@ fn a_dev_null_symlink_in_the_rootfs_does_not_redirect_masking() {
         before
     );
 }
+
+/// CVE-2019-5736 through `/proc/PID/exe`, played as the container: a container holding
+/// `CAP_SYS_PTRACE` (non-dumpable does not stop it) watches its pid namespace for hull
+/// processes — init between `create` and `start`, then the children of a stream of `exec`s —,
+/// tries to open each one's binary for writing, keeps an `O_PATH` handle, tries to seize the
+/// process with ptrace, and once no hull runs, reopens every handle for writing and writes.
+/// hull runs from a read-only view of its binary (EROFS) and forks an exec'd process into the
+/// container only once it holds the container's own privileges.
+fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new(name);
+    // A private copy: only this test's processes run it, so "text busy" ends when they do.
+    let hull = env.base.join("hull");
+    std::fs::copy(HULL, &hull).unwrap();
+    let before = std::fs::read(&hull).unwrap();
+    let meta = std::fs::metadata(&hull).unwrap();
+    let dir = env.base.join("attack");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = config(&["sleep", "120"]);
+    c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/attack", "type": "bind", "source": dir, "options": ["rbind", "rw"]}),
+    );
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &c);
+    let hull_ok = |args: &[&str]| {
+        let out = env.hull_of(&hull, args);
+        assert!(out.status.success(), "hull {args:?}: {}", stderr(&out));
+    };
+    hull_ok(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    let (dev, ino) = (meta.dev().to_string(), meta.ino().to_string());
+    hull_ok(&[
+        "exec",
+        "-d",
+        &id,
+        "hull-probe",
+        "attack-exe",
+        &dev,
+        &ino,
+        "/attack",
+    ]);
+    let report = || std::fs::read_to_string(dir.join("out")).unwrap_or_default();
+    // Window 1: init, from create until start.
+    assert!(
+        poll_until(300, 100, || report().contains("pid 1: seize")),
+        "the attacker never saw init: {}",
+        report()
+    );
+    hull_ok(&["start", &id]);
+    // Window 2: exec'd processes, visible only briefly; as many as it takes to see two.
+    let seen = |r: &str| r.lines().filter(|l| l.contains(": seize")).count();
+    for _ in 0..600 {
+        if seen(&report()) >= 3 {
+            break;
+        }
+        hull_ok(&["exec", &id, "true"]);
+    }
+    std::fs::write(dir.join("stop"), "").unwrap();
+    assert!(
+        poll_until(600, 100, || report().contains("done")),
+        "the attacker did not finish: {}",
+        report()
+    );
+    // With the original binary: the copy may be what the attack destroyed.
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    let r = report();
+    assert!(seen(&r) >= 3, "too few hull processes seen: {r}");
+    for bad in ["OPENED", "PRIVILEGED", "WROTE"] {
+        assert!(!r.contains(bad), "{bad}: {r}");
+    }
+    let kept: Vec<&str> = r.lines().filter(|l| l.starts_with("kept handle")).collect();
+    assert!(!kept.is_empty(), "{r}");
+    assert!(
+        kept.iter().all(|l| l.ends_with("Read-only file system")),
+        "{r}"
+    );
+    assert!(
+        std::fs::read(&hull).unwrap() == before,
+        "the binary changed"
+    );
+}
+
+/// All capabilities a root container can have here (the caller's permitted set).
+fn all_caps() -> Vec<String> {
+    caps::read(None, caps::CapSet::Permitted)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
+#[test]
+fn hull_binary_out_of_reach_of_cap_sys_ptrace() {
+    let mut caps: Vec<String> = default_caps()["bounding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    caps.push("CAP_SYS_PTRACE".into());
+    attack_the_hull_binary("exeattack", caps);
+}
+
+#[test]
+fn hull_binary_out_of_reach_of_all_capabilities() {
+    attack_the_hull_binary("exeattackall", all_caps());
+}

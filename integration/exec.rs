@@ -84,11 +84,11 @@ fn exec_process_json_and_pid_file() {
     let process = env.base.join("process.json");
     std::fs::write(
         &process,
-        serde_json::to_vec(&json!({"args": ["sh", "-c", "echo from-json $X"], "env": ["X=1", "PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}})).unwrap(),
+        serde_json::to_vec(&json!({"args": ["sh", "-c", "echo from-json $X $(cat /proc/self/oom_score_adj)"], "env": ["X=1", "PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "oomScoreAdj": 300})).unwrap(),
     )
     .unwrap();
     let out = env.hull(&["exec", "--process", process.to_str().unwrap(), &id]);
-    assert_eq!(stdout(&out), "from-json 1\n", "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from-json 1 300\n", "{}", stderr(&out));
 
     let pid_file = env.base.join("exec.pid");
     let out = env.hull(&[

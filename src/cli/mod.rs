@@ -188,6 +188,14 @@ pub fn main() -> i32 {
         eprintln!("hull: no command given (see hull --help)");
         return 1;
     };
+    // These commands put a hull process where a container can see it (init, exec children):
+    // from here on, hull runs from a read-only view of its binary (security::exe says why).
+    if matches!(command.name, "create" | "run" | "exec") {
+        if let Err(e) = crate::security::exe::ensure_protected() {
+            log::error(&format!("{e:#}"));
+            return 1;
+        }
+    }
     match dispatch(&global, command.name, &mut m) {
         Ok(code) => code,
         Err(e) => {

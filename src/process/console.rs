@@ -12,7 +12,7 @@ use nix::fcntl::{open, OFlag};
 use nix::pty::{posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use nix::sys::stat::Mode;
-use nix::unistd::{fchown, setsid, Gid, Uid};
+use nix::unistd::{fchown, Gid, Uid};
 
 use crate::plan::ProcessPlan;
 use crate::sys;
@@ -110,11 +110,9 @@ pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> 
     Ok(slave)
 }
 
-/// In the child, inside the container's mount namespace (after pivot_root for init):
-/// allocate the pty, hand its master to the socket, and make the slave our terminal.
-pub fn attach(socket: &OwnedFd, process: &ProcessPlan) -> Result<()> {
-    let slave = send_new_pty(socket, process)?;
-    setsid().context("starting a session for the terminal")?;
+/// In the child, a session leader now: make the pty's slave (from [`send_new_pty`]) our
+/// controlling terminal and stdio.
+pub fn adopt(slave: OwnedFd) -> Result<()> {
     sys::set_controlling_tty(slave.as_raw_fd())
         .context("making the pty our controlling terminal")?;
     for fd in 0..3 {

@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use anyhow::{Context, Result};
 use nix::sched::{setns, unshare, CloneFlags};
@@ -107,16 +107,18 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     // Nothing in the container may ptrace us or open /proc/PID/exe (the hull binary) while we
     // still run hull's code (CVE-2019-5736).
     prctl::set_dumpable(false).context("making the process non-dumpable")?;
-    enter_namespaces(ctx)?;
+    // Still in hull's namespaces (as runc, with the host's privilege to lower it), and where
+    // /proc/self is ours: an exec'd process is not yet in the container's pid namespace after.
+    if let Some(adj) = ctx.process.and_then(|p| p.oom_score_adj) {
+        security::user::set_oom_score_adj(adj)?;
+    }
+    let fork_due = enter_namespaces(ctx)?;
     timeline.mark("namespaces");
     // In the container's cgroup now: an exec'd process's execCPUAffinity.final applies.
     if let (Role::Exec { .. }, Some(p)) = (&ctx.role, ctx.process) {
         if let Some(cpus) = &p.exec_affinity.final_cpus {
             security::user::set_affinity(cpus, "process.execCPUAffinity.final")?;
         }
-    }
-    if let Some(adj) = ctx.process.and_then(|p| p.oom_score_adj) {
-        security::user::set_oom_score_adj(adj)?;
     }
     // The container state for init's own hooks, sent by the parent when there are hooks.
     let mut hook_state = None;
@@ -137,12 +139,14 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         }
         Role::Exec { root: None } => {}
     }
-    if let (Some(socket), Some(process)) = (&ctx.console, ctx.process) {
-        console::attach(socket, process)?;
-    } else if matches!(ctx.role, Role::Init { .. }) {
-        // Its own session, as runc's init: not in the caller's (nor under its terminal), and
-        // the session leader inside its pid namespace, which CRIU needs to dump it.
-        nix::unistd::setsid().context("starting a session for init")?;
+    // The pty comes from the container's devpts, allocated while we are still root; an exec'd
+    // process adopts it only once it is forked into the container's pid namespace.
+    let mut terminal = match (&ctx.console, ctx.process) {
+        (Some(socket), Some(process)) => Some(console::send_new_pty(socket, process)?),
+        _ => None,
+    };
+    if matches!(ctx.role, Role::Init { .. }) {
+        lead_session(terminal.take())?;
     }
     // Before any seccomp filter goes on: older profiles do not allow close_range.
     prepare_fds(ctx.preserve_fds)?;
@@ -184,8 +188,23 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     {
         security::seccomp::load(filter)?;
     }
+    // Only now, with the container's privileges and filter, does an exec'd process enter the
+    // container's pid namespace: nothing the container can see of it is more privileged than
+    // the container's own processes (a holder of CAP_SYS_PTRACE could seize it).
+    if fork_due {
+        fork_into_pid_namespace(&ctx.channel)?;
+    }
+    if matches!(ctx.role, Role::Exec { .. }) {
+        lead_session(terminal.take())?;
+    }
+    // What closes when the program (not the trampoline) is exec'd tells the waiting side that
+    // it runs: init's exec fifo for `start`, the channel for `hull exec`.
+    let hold = match &ctx.role {
+        Role::Init { fifo, .. } => fifo.as_raw_fd(),
+        Role::Exec { .. } => ctx.channel.as_raw_fd(),
+    };
     let err = match ctx.trampoline {
-        Some(trampoline) => trampoline.exec(&program, &process.args, &process.env),
+        Some(trampoline) => trampoline.exec(&program, &process.args, &process.env, Some(hold)),
         None => sys::execve(&program, &process.args, &process.env),
     };
     if matches!(ctx.role, Role::Exec { .. }) {
@@ -289,10 +308,36 @@ fn load_seccomp(filter: &SeccompProgram, channel: &Channel) -> Result<()> {
     Ok(())
 }
 
+/// The process's own session, as runc's: not the caller's (nor under its terminal), the
+/// session leader inside its pid namespace (CRIU needs that of init; an exec'd process's
+/// process group is then visible from inside), with the pty as its controlling terminal.
+fn lead_session(terminal: Option<OwnedFd>) -> Result<()> {
+    nix::unistd::setsid().context("starting a session")?;
+    if let Some(slave) = terminal {
+        console::adopt(slave)?;
+    }
+    Ok(())
+}
+
+/// setns/unshare of a pid namespace applies to children only: fork into it. The parent of the
+/// fork reports the child's pid and exits; only the child returns.
+fn fork_into_pid_namespace(channel: &Channel) -> Result<()> {
+    if let sys::Forked::Parent { child, .. } =
+        sys::clone_fork(0).context("forking into the container's pid namespace")?
+    {
+        channel.send_to_parent(&ToParent::InitPid(child.as_raw()))?;
+        sys::exit_now(0);
+    }
+    Ok(())
+}
+
 /// Enter the cgroup, join the requested namespaces, then create the new ones (user first, so
 /// it owns the rest). When nothing is joined, clone3 already made the user and pid ones.
-fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
+/// Returns whether the fork into a joined pid namespace is still due: an exec'd process does
+/// it last, once it holds no more privilege than the container (see `steps`).
+fn enter_namespaces(ctx: &ChildContext) -> Result<bool> {
     let ns = ctx.namespaces;
+    let mut fork_due = false;
     match ctx.cgroup {
         CgroupJoin::Done => {}
         CgroupJoin::Itself(files) => {
@@ -326,11 +371,10 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
             rest |= CloneFlags::CLONE_NEWCGROUP;
         }
         unshare(rest).context("creating namespaces")?;
-        // setns/unshare of a pid namespace applies to children only: fork init into it.
-        if let sys::Forked::Parent { child, .. } = sys::clone_fork(0).context("forking init")? {
-            ctx.channel
-                .send_to_parent(&ToParent::InitPid(child.as_raw()))?;
-            sys::exit_now(0);
+        if matches!(ctx.role, Role::Exec { .. }) {
+            fork_due = true;
+        } else {
+            fork_into_pid_namespace(&ctx.channel)?;
         }
     } else if ns.creates(NsKind::User) {
         request_id_maps(&ctx.channel)?;
@@ -364,7 +408,7 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<()> {
             .context("writing /proc/self/timens_offsets (linux.timeOffsets)")?;
         }
     }
-    Ok(())
+    Ok(fork_due)
 }
 
 fn setresgid(id: u32) -> nix::Result<()> {

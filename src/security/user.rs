@@ -32,7 +32,14 @@ pub fn switch(user: &UserPlan) -> Result<()> {
 }
 
 fn setgroups_denied() -> bool {
-    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
+    match std::fs::read_to_string("/proc/self/setgroups") {
+        Ok(s) => s.trim() == "deny",
+        // An exec'd process drops privileges before it forks into the container's pid
+        // namespace, where the container's /proc has no `self` for it yet. Holding CAP_SETGID,
+        // setgroups fails with EPERM only when the user namespace denies it.
+        Err(_) => caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID)
+            .unwrap_or(false),
+    }
 }
 
 pub fn apply_rlimits(limits: &[Rlimit]) -> Result<()> {

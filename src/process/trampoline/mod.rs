@@ -5,7 +5,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
@@ -36,11 +36,25 @@ impl Trampoline {
         Ok(Trampoline(file.into()))
     }
 
-    /// In the child: exec `program` with `args` and `env` through the trampoline. Returns only
-    /// on failure (of the trampoline's own exec; the program's is reported by the trampoline).
-    pub fn exec(&self, program: &CStr, args: &[CString], env: &[CString]) -> Errno {
-        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 2);
+    /// In the child: exec `program` with `args` and `env` through the trampoline. `hold` (a
+    /// close-on-exec fd) stays open until the program's own execve, not the trampoline's: whoever
+    /// waits for it to close learns that the program runs. Returns only on failure (of the
+    /// trampoline's own exec; the program's is reported by the trampoline).
+    pub fn exec(
+        &self,
+        program: &CStr,
+        args: &[CString],
+        env: &[CString],
+        hold: Option<RawFd>,
+    ) -> Errno {
+        let hold = match hold.map(sys::clear_cloexec) {
+            None => CString::from(c"-"),
+            Some(Err(e)) => return e,
+            Some(Ok(())) => CString::new(hold.unwrap_or(-1).to_string()).expect("digits"),
+        };
+        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 3);
         argv.push(MAGIC);
+        argv.push(&hold);
         argv.push(program);
         argv.extend(args.iter().map(CString::as_c_str));
         match nix::unistd::execveat(&self.0, c"", &argv, env, AtFlags::AT_EMPTY_PATH) {
@@ -73,8 +87,41 @@ mod tests {
         assert_eq!(out.status.code(), Some(126));
         let out = std::process::Command::new(&path)
             .arg0("hull-trampoline")
-            .args(["/bin/sh", "sh", "-c", "echo via $0"])
+            .args(["-", "/bin/sh", "sh", "-c", "echo via $0"])
             .output();
         assert_eq!(String::from_utf8_lossy(&out.unwrap().stdout), "via sh\n");
+    }
+
+    #[test]
+    fn the_held_fd_closes_at_the_programs_exec_not_before() {
+        let t = Trampoline::new().unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t.0));
+        // An inheritable fd: the trampoline gets it; the program must not, when it is held.
+        let held = std::fs::File::open("/dev/null").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&held);
+        sys::clear_cloexec(fd).unwrap();
+        let fds_of_program = |hold: String| {
+            let out = std::process::Command::new(&path)
+                .arg0("hull-trampoline")
+                .args([&hold, "/bin/sh", "sh", "-c", "ls /proc/self/fd"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l == fd.to_string())
+        };
+        assert!(
+            fds_of_program("-".into()),
+            "without hold, the fd is inherited"
+        );
+        assert!(
+            !fds_of_program(fd.to_string()),
+            "the held fd leaked into the program"
+        );
     }
 }

@@ -7,14 +7,22 @@
  * through /proc/PID/exe and, once it exits, write to it. hull instead execs this tiny static
  * program from a sealed memfd; it execs the real program. /proc/self/exe is then the memfd.
  *
- * argv: [MAGIC, path, args...]; it runs execve(path, args, envp). No libc: ~1 KiB, no loader,
- * nothing from the container's filesystem is needed to start it.
+ * argv: [MAGIC, hold, path, args...]; it runs execve(path, args, envp). No libc: ~1 KiB, no
+ * loader, nothing from the container's filesystem is needed to start it.
+ *
+ * `hold` is a decimal fd (or "-"): one that hull kept open across the exec into this program
+ * and that must close at the program's own execve, because someone waits for that moment
+ * (`start` on init's exec fifo, `hull exec` on its channel). It is made close-on-exec here;
+ * if that fails (a seccomp profile without fcntl), it is closed, so it never leaks into the
+ * program.
  */
 
 #define MAGIC "hull-trampoline"
 
 #if defined(__x86_64__)
+#define SYS_close 3
 #define SYS_write 1
+#define SYS_fcntl 72
 #define SYS_execve 59
 #define SYS_exit 60
 static long sys3(long n, long a, long b, long c)
@@ -25,7 +33,9 @@ static long sys3(long n, long a, long b, long c)
 }
 __asm__(".text\n.globl _start\n_start:\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall trampoline_main\n\thlt\n");
 #elif defined(__aarch64__)
+#define SYS_close 57
 #define SYS_write 64
+#define SYS_fcntl 25
 #define SYS_execve 221
 #define SYS_exit 93
 static long sys3(long n, long a, long b, long c)
@@ -62,6 +72,23 @@ static void say_num(long v)
 	say(buf + i);
 }
 
+#define F_SETFD 2
+#define FD_CLOEXEC 1
+
+/* "-" (or anything not a decimal number) is -1: no fd to hold. */
+static long parse_fd(const char *s)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1000000)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 static int is_magic(const char *s)
 {
 	const char *m = MAGIC;
@@ -75,14 +102,17 @@ __attribute__((used, noreturn)) void trampoline_main(long *sp)
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	if (argc < 3 || !is_magic(argv[0])) {
+	if (argc < 4 || !is_magic(argv[0])) {
 		/* Not started by hull: e.g. a `#!/proc/self/exe` script. Do nothing. */
 		say("hull: this program only runs as hull's exec trampoline\n");
 		sys3(SYS_exit, 126, 0, 0);
 	}
-	long err = sys3(SYS_execve, (long)argv[1], (long)(argv + 2), (long)envp);
+	long hold = parse_fd(argv[1]);
+	if (hold >= 0 && sys3(SYS_fcntl, hold, F_SETFD, FD_CLOEXEC) < 0)
+		sys3(SYS_close, hold, 0, 0);
+	long err = sys3(SYS_execve, (long)argv[2], (long)(argv + 3), (long)envp);
 	say("hull: exec ");
-	say(argv[1]);
+	say(argv[2]);
 	say(": errno ");
 	say_num(-err);
 	say("\n");
