@@ -167,3 +167,115 @@ fn errors_go_to_the_json_log() {
     assert!(last["msg"].as_str().unwrap().contains("no-such-program"));
     assert!(last["time"].as_str().unwrap().ends_with('Z'));
 }
+
+/// Hostile input is bounded: config.json, `exec --process` and `update -r` must be regular
+/// files (a link to /dev/zero would grow hull until the OOM killer, a FIFO would hang it) of at
+/// most 16 MiB; the error names the file, at once.
+#[test]
+fn inputs_must_be_bounded_regular_files() {
+    let env = Env::new("errinput");
+    // config.json: a link to /dev/zero, a FIFO, an oversized file.
+    for (name, make) in [
+        ("zero", "ln -s /dev/zero config.json"),
+        ("fifo", "mkfifo config.json"),
+        ("huge", "truncate -s 17M config.json"),
+    ] {
+        let id = env.id(name);
+        let bundle = env.base.join(&id);
+        std::fs::create_dir_all(&bundle).unwrap();
+        let ok = std::process::Command::new("sh")
+            .args(["-c", make])
+            .current_dir(&bundle)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let started = std::time::Instant::now();
+        let needle = if name == "huge" {
+            "larger than 16 MiB"
+        } else {
+            "is not a regular file"
+        };
+        assert_clean_failure(
+            &env,
+            &id,
+            &["create", "--bundle", bundle.to_str().unwrap(), &id],
+            needle,
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    // exec --process and update -r, against a running container.
+    let id = env.id("run");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    let fifo = env.base.join("process.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = env.hull(&["exec", "--process", fifo.to_str().unwrap(), &id]);
+    assert_fails(&out, "--process");
+    assert_fails(&out, "is not a regular file");
+    let out = env.hull(&["exec", "--process", "/dev/zero", &id]);
+    assert_fails(&out, "--process /dev/zero is not a regular file");
+    let out = env.hull(&["update", "-r", "/dev/zero", &id]);
+    assert_fails(&out, "--resources /dev/zero is not a regular file");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}
+
+/// `--preserve-fds` is one unsigned, bounded count for every command: a negative one would
+/// take the container's stdio, 2147483647 overflowed so that no fd was close-on-exec.
+#[test]
+fn preserve_fds_is_unsigned_and_bounded() {
+    let env = Env::new("errpreserve");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    let b = bundle.to_str().unwrap();
+    for n in ["-1", "2147483647", "4294967296", "x"] {
+        for cmd in ["create", "run"] {
+            let out = env.hull(&[cmd, "--preserve-fds", n, "-b", b, &id]);
+            assert_fails(&out, "--preserve-fds");
+            assert!(!env.state_dir(&id).exists(), "{cmd} {n}: state dir left");
+        }
+    }
+    assert!(env.hull(&["run", "-d", "-b", b, &id]).status.success());
+    for n in ["-1", "2147483647"] {
+        assert_fails(
+            &env.hull(&["exec", "--preserve-fds", n, &id, "true"]),
+            "--preserve-fds",
+        );
+    }
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}
+
+/// uid/gid 4294967295 is (uid_t)-1, "no change" to setresuid: the process would stay root.
+/// Ids above runc's bound (2^31-1) are refused by field, from the config and from `exec -u`.
+#[test]
+fn ids_above_the_bound_are_refused() {
+    let env = Env::new("errids");
+    let id = env.id("a");
+    let mut c = config(&["id"]);
+    c["process"]["user"] = json!({"uid": 4294967295u32, "gid": 0});
+    create_with(
+        &env,
+        &id,
+        &c,
+        "process.user.uid: 4294967295 is out of range",
+    );
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    for (user, field) in [
+        ("4294967295", "process.user.uid"),
+        ("0:4294967295", "process.user.gid"),
+        ("-1", "--user"),
+    ] {
+        assert_fails(&env.hull(&["exec", "-u", user, &id, "id", "-u"]), field);
+    }
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

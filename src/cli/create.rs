@@ -17,7 +17,7 @@ pub struct CreateArgs {
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
-    pub preserve_fds: i32,
+    pub preserve_fds: crate::process::PreserveFds,
     pub id: String,
 }
 
@@ -75,7 +75,7 @@ impl CreateArgs {
             pid_file: m.path("pid-file"),
             console_socket: m.path("console-socket"),
             no_pivot: m.flag("no-pivot"),
-            preserve_fds: m.parse("preserve-fds")?.unwrap_or(0),
+            preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
             id: m.positional("ID")?,
         })
     }
@@ -90,9 +90,6 @@ pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
 /// Shared by `create` and `run`: load and validate the bundle before any side effect.
 pub fn prepare(g: &Global, a: &CreateArgs) -> Result<(Plan, CreateOptions)> {
     crate::state::id::validate(&a.id)?;
-    if a.preserve_fds < 0 {
-        bail!("--preserve-fds: must not be negative");
-    }
     let bundle = absolute(&a.bundle)?;
     let (spec, extras) = crate::spec::load(&bundle)?;
     prepare_with(g, a, spec, extras, &bundle, false, false)
@@ -155,7 +152,10 @@ pub fn prepare_with(
         CreateOptions {
             pid_file,
             console,
-            preserve_fds: a.preserve_fds + listen_fds,
+            preserve_fds: a
+                .preserve_fds
+                .plus(listen_fds)
+                .context("--preserve-fds with LISTEN_FDS")?,
             notify_socket,
         },
     ))
@@ -163,10 +163,10 @@ pub fn prepare_with(
 
 /// `LISTEN_FDS` from the caller (systemd socket activation), when it names us in LISTEN_PID
 /// (or does not name anyone).
-fn listen_fds() -> i32 {
+fn listen_fds() -> u32 {
     let Some(n) = std::env::var("LISTEN_FDS")
         .ok()
-        .and_then(|n| n.parse::<i32>().ok())
+        .and_then(|n| n.parse::<u32>().ok())
     else {
         return 0;
     };
@@ -175,7 +175,7 @@ fn listen_fds() -> i32 {
         .and_then(|p| p.parse::<u32>().ok())
     {
         Some(pid) if pid != std::process::id() => 0,
-        _ => n.max(0),
+        _ => n,
     }
 }
 

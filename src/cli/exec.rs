@@ -28,7 +28,7 @@ pub struct Args {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
-    pub preserve_fds: i32,
+    pub preserve_fds: crate::process::PreserveFds,
     pub process_label: Option<String>,
     pub apparmor: Option<String>,
     pub ignore_paused: bool,
@@ -124,7 +124,7 @@ impl Args {
             detach: m.flag("detach"),
             pid_file: m.path("pid-file"),
             console_socket: m.path("console-socket"),
-            preserve_fds: m.parse("preserve-fds")?.unwrap_or(0),
+            preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
             process_label: m.string("process-label")?,
             apparmor: m.string("apparmor")?,
             ignore_paused: m.flag("ignore-paused"),
@@ -140,11 +140,17 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     }
     lsm::apparmor("--apparmor", a.apparmor.as_deref())?;
     lsm::selinux("--process-label", a.process_label.as_deref())?;
+    // The caller's input is read before the container's lock is taken: a --process that is
+    // slow to read (or never ends) must not block kill or delete of the container.
+    let from_file = a.process.as_deref().map(read_process_file).transpose()?;
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", a.id))?;
-    let spec = process_spec(&a, record.process.clone())?;
+    let spec = match from_file {
+        Some(spec) => spec,
+        None => process_spec(&a, record.process.clone())?,
+    };
     lsm::check_process(
         &spec,
         if a.process.is_some() {
@@ -186,21 +192,21 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     )
 }
 
-/// The process to run: `--process FILE`, or the container's own process with the command
-/// line's changes, as runc builds it.
+/// `--process FILE`: the whole process to run.
+fn read_process_file(path: &std::path::Path) -> Result<Process> {
+    let text = crate::spec::read_input(path, "--process")?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "parsing --process {}: line {} column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// The container's own process with the command line's changes, as runc builds it.
 fn process_spec(a: &Args, base: Option<Process>) -> Result<Process> {
-    if let Some(path) = &a.process {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading --process {}", path.display()))?;
-        return serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "parsing --process {}: line {} column {}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        });
-    }
     if a.command.is_empty() {
         bail!("exec: give a command to run (or --process FILE)");
     }

@@ -1,7 +1,6 @@
 //! `hull update [--resources FILE|-] [runc's limit flags] ID`: new limits for a live
 //! container. The flags override the same fields of `--resources`, as in runc.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -136,14 +135,9 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         None => json!({}),
         Some(path) => {
             let text = if path.as_os_str() == "-" {
-                let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .context("reading --resources from stdin")?;
-                s
+                crate::spec::read_bounded(std::io::stdin(), "--resources from stdin")?
             } else {
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading --resources {}", path.display()))?
+                crate::spec::read_input(path, "--resources")?
             };
             serde_json::from_str(&text).map_err(|e| {
                 anyhow::anyhow!(

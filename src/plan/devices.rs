@@ -57,10 +57,15 @@ pub fn devices(linux: &Linux) -> Result<Vec<DevicePlan>> {
 }
 
 /// Sysctls are only allowed for the kernel namespaces the container has of its own (runc's
-/// rule): writing any other key would change the host.
+/// rule): writing any other key would change the host. A joined namespace counts as the
+/// container's own unless it is hull's (the host's): runc checks that for the network one,
+/// hull for all three. `kernel.hostname` conflicts with the `hostname` field.
 pub fn sysctls(linux: &Linux, ns: &NamespacePlan) -> Result<BTreeMap<String, String>> {
     let all = linux.sysctl().clone().unwrap_or_default();
     for key in all.keys() {
+        if key == "kernel.hostname" {
+            bail!("linux.sysctl: {key:?} is not allowed: it conflicts with the hostname field");
+        }
         let ipc = [
             "kernel.msgmax",
             "kernel.msgmnb",
@@ -83,8 +88,34 @@ pub fn sysctls(linux: &Linux, ns: &NamespacePlan) -> Result<BTreeMap<String, Str
         if !ns.has(needs) {
             bail!("linux.sysctl: {key:?} needs its own {needs} namespace in linux.namespaces");
         }
+        if let Some(join) = ns.join.iter().find(|j| j.kind == needs) {
+            if is_our_namespace(&join.path, needs) {
+                bail!(
+                    "linux.sysctl: {key:?} would change the host: the {needs} namespace {} is hull's own",
+                    join.path.display()
+                );
+            }
+        }
     }
     Ok(all.into_iter().collect())
+}
+
+/// Whether the namespace file `path` is the one this process is in (same nsfs inode).
+fn is_our_namespace(path: &std::path::Path, kind: NsKind) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let name = match kind {
+        NsKind::Network => "net",
+        NsKind::Ipc => "ipc",
+        NsKind::Uts => "uts",
+        _ => return false,
+    };
+    match (
+        std::fs::metadata(path),
+        std::fs::metadata(format!("/proc/self/ns/{name}")),
+    ) {
+        (Ok(theirs), Ok(ours)) => (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +124,30 @@ mod tests {
 
     fn linux(json: &str) -> Linux {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn sysctls_never_reach_the_hosts_namespaces() {
+        for (kind, key) in [
+            ("network", "net.ipv4.ip_forward"),
+            ("ipc", "kernel.shmmax"),
+            ("uts", "kernel.domainname"),
+        ] {
+            let short = if kind == "network" { "net" } else { kind };
+            let l = linux(&format!(
+                r#"{{"namespaces":[{{"type":"mount"}},{{"type":"{kind}","path":"/proc/self/ns/{short}"}}],"sysctl":{{"{key}":"1"}}}}"#
+            ));
+            let ns = NamespacePlan::from_spec(&l).unwrap();
+            let err = format!("{:#}", sysctls(&l, &ns).unwrap_err());
+            assert!(err.contains(key) && err.contains("hull's own"), "{err}");
+        }
+        let l = linux(r#"{"namespaces":[{"type":"uts"}],"sysctl":{"kernel.hostname":"x"}}"#);
+        let ns = NamespacePlan::from_spec(&l).unwrap();
+        let err = format!("{:#}", sysctls(&l, &ns).unwrap_err());
+        assert!(err.contains("hostname field"), "{err}");
+        let l = linux(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"kernel.domainname":"x"}}"#);
+        let ns = NamespacePlan::from_spec(&l).unwrap();
+        assert!(format!("{:#}", sysctls(&l, &ns).unwrap_err()).contains("uts"));
     }
 
     #[test]

@@ -123,6 +123,11 @@ impl ProcessPlan {
             .console_size()
             .map(|b| (clamp16(b.height()), clamp16(b.width())));
         let user = p.user();
+        valid_id(user.uid(), "process.user.uid")?;
+        valid_id(user.gid(), "process.user.gid")?;
+        for (i, g) in user.additional_gids().iter().flatten().enumerate() {
+            valid_id(*g, &format!("process.user.additionalGids[{i}]"))?;
+        }
         Ok(Self {
             args,
             env,
@@ -155,6 +160,18 @@ impl ProcessPlan {
             source: p.clone(),
         })
     }
+}
+
+/// The largest uid or gid hull takes (runc's bound). Above it are ids no user namespace can
+/// map, and (uid_t)-1, which setresuid and setresgid read as "leave unchanged": a process
+/// asked to run as 4294967295 would stay root.
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+fn valid_id(id: u32, field: &str) -> Result<()> {
+    if id > MAX_ID {
+        bail!("{field}: {id} is out of range (0 to {MAX_ID})");
+    }
+    Ok(())
 }
 
 fn scheduler(s: &oci_spec::runtime::Scheduler) -> Result<SchedPlan> {
@@ -283,6 +300,29 @@ fn rlimit_resource(t: PosixRlimitType) -> Resource {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{plan, MINIMAL};
+    use super::*;
+
+    #[test]
+    fn ids_above_runcs_bound_are_refused_by_field() {
+        for (user, field) in [
+            (r#"{"uid":4294967295,"gid":0}"#, "process.user.uid"),
+            (r#"{"uid":0,"gid":2147483648}"#, "process.user.gid"),
+            (
+                r#"{"uid":0,"gid":0,"additionalGids":[1,4294967295]}"#,
+                "process.user.additionalGids[1]",
+            ),
+        ] {
+            let p: oci_spec::runtime::Process = serde_json::from_str(&format!(
+                r#"{{"args":["/bin/true"],"cwd":"/","user":{user}}}"#
+            ))
+            .unwrap();
+            let err = format!(
+                "{:#}",
+                ProcessPlan::from_spec(&p, &PlanOptions::default()).unwrap_err()
+            );
+            assert!(err.contains(field) && err.contains("out of range"), "{err}");
+        }
+    }
 
     #[test]
     fn args_env_user_cwd() {

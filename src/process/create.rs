@@ -29,7 +29,7 @@ pub struct CreateOptions {
     pub console: Option<ConsoleTarget>,
     /// The caller's NOTIFY_SOCKET, to which `start` forwards the container's READY=1.
     pub notify_socket: Option<PathBuf>,
-    pub preserve_fds: i32,
+    pub preserve_fds: crate::process::PreserveFds,
 }
 
 /// A created container: its locked state dir and its init process.

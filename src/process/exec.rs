@@ -24,7 +24,7 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub console: Option<ConsoleTarget>,
     pub ignore_paused: bool,
-    pub preserve_fds: i32,
+    pub preserve_fds: crate::process::PreserveFds,
 }
 
 /// The running exec'd process.

@@ -59,7 +59,7 @@ pub struct ChildContext<'a> {
     /// The state-dir lock fd and the parent's end of the channel: the child must not keep
     /// them (the lock would outlive hull; the channel would never report the parent gone).
     pub close_in_child: [RawFd; 2],
-    pub preserve_fds: i32,
+    pub preserve_fds: crate::process::PreserveFds,
 }
 
 /// How the child enters the container's cgroup.
@@ -448,7 +448,9 @@ fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
 
 /// Everything above stdio and the preserved fds is marked close-on-exec; the preserved ones
 /// (3 .. 3+N) are made inheritable.
-fn prepare_fds(preserve: i32) -> Result<()> {
+fn prepare_fds(preserve: super::PreserveFds) -> Result<()> {
+    // Bounded by PreserveFds::MAX: no overflow.
+    let preserve = preserve.count() as i32;
     for fd in 3..3 + preserve {
         sys::clear_cloexec(fd).with_context(|| format!("--preserve-fds: fd {fd}"))?;
     }

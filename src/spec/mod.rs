@@ -41,11 +41,54 @@ pub fn load(bundle: &Path) -> Result<(Spec, Extras)> {
         Ok(_) => {}
     }
     let path = bundle.join("config.json");
-    let text = match fs::read_to_string(&path) {
-        Err(e) if e.kind() == ErrorKind::NotFound => bail!("{} does not exist", path.display()),
-        r => r.with_context(|| format!("reading {}", path.display()))?,
-    };
+    let text = read_input(&path, "")?;
     parse_with_extras(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The most hull reads of a config.json, `--process` or `--resources` file: far above any real
+/// one (Kubernetes caps a pod's annotations at 256 KiB), far below what would hurt the caller.
+pub const MAX_INPUT: u64 = 16 << 20;
+
+/// Read a caller's JSON input: a regular file only (a FIFO would hang hull, a link to
+/// /dev/zero grow it until the OOM killer), at most [`MAX_INPUT`] bytes. `what` names the
+/// flag the path came from (or is empty).
+pub fn read_input(path: &Path, what: &str) -> Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = format!(
+        "{what}{}{}",
+        if what.is_empty() { "" } else { " " },
+        path.display()
+    );
+    // Non-blocking: opening a FIFO must not wait for a writer. Regular files ignore the flag.
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Err(e) if e.kind() == ErrorKind::NotFound => bail!("{name} does not exist"),
+        r => r.with_context(|| format!("opening {name}"))?,
+    };
+    let meta = file.metadata().with_context(|| format!("reading {name}"))?;
+    if !meta.is_file() {
+        bail!("{name} is not a regular file");
+    }
+    read_bounded(file, &name)
+}
+
+/// Read at most [`MAX_INPUT`] bytes of UTF-8 from `r` (a file or stdin), naming `name` in errors.
+pub fn read_bounded(r: impl std::io::Read, name: &str) -> Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    r.take(MAX_INPUT + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {name}"))?;
+    if text.len() as u64 > MAX_INPUT {
+        bail!(
+            "{name} is larger than {} MiB, hull's limit for JSON input",
+            MAX_INPUT >> 20
+        );
+    }
+    Ok(text)
 }
 
 /// Parse config.json text and check its `ociVersion`.
