@@ -7,7 +7,9 @@
  * KILL_THREAD ends only that thread, KILL_PROCESS all of it). `hull-probe mkdir DIR` prints
  * "made" or the error (the i386 build, hull-probe32, makes the call in the x86 ABI).
  * `hull-probe attack-exe DEV INO DIR` plays a hostile container against the runtime's binary
- * (CVE-2019-5736) and its processes: see attack_exe below. */
+ * (CVE-2019-5736) and its processes: see attack_exe below. `hull-probe keyring-run CMD...`
+ * runs CMD in a new session keyring holding a secret key; `hull-probe keys` prints the
+ * session keyring's serial and name, and whether that secret is readable from there. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -159,8 +161,47 @@ static int attack_exe(dev_t dev, ino_t ino, const char *dir)
 	return 0;
 }
 
+#define KEYCTL_GET_KEYRING_ID 0
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_DESCRIBE 6
+#define KEYCTL_SEARCH 10
+#define KEYCTL_READ 11
+#define KEY_SPEC_SESSION_KEYRING -3
+
+static int keyring_run(char **cmd)
+{
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 ||
+	    syscall(SYS_add_key, "user", "hull-test-secret", "s3cret", 6, KEY_SPEC_SESSION_KEYRING) < 0) {
+		perror("keyring-run");
+		return 1;
+	}
+	execvp(cmd[0], cmd);
+	perror(cmd[0]);
+	return 127;
+}
+
+static int keys(void)
+{
+	char desc[256] = "";
+	long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+	long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING, desc, sizeof(desc) - 1);
+	const char *name = n > 0 ? strrchr(desc, ';') : NULL;
+	printf("session %ld %s\n", id, name ? name + 1 : strerror(errno));
+	long key = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", "hull-test-secret", 0);
+	char payload[64] = "";
+	if (key < 0 || syscall(SYS_keyctl, KEYCTL_READ, key, payload, sizeof(payload) - 1) < 0)
+		printf("secret: %s\n", strerror(errno));
+	else
+		printf("secret: %s\n", payload);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "keyring-run") == 0)
+		return keyring_run(argv + 2);
+	if (argc == 2 && strcmp(argv[1], "keys") == 0)
+		return keys();
 	if (argc == 5 && strcmp(argv[1], "attack-exe") == 0)
 		return attack_exe(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10), argv[4]);
 	if (argc == 3 && strcmp(argv[1], "mkdir") == 0) {
@@ -203,6 +244,6 @@ int main(int argc, char **argv)
 		puts(flock(fd, LOCK_EX | LOCK_NB) == 0 ? "got" : "held");
 		return 0;
 	}
-	fprintf(stderr, "usage: hull-probe ids | attack-exe DEV INO DIR | lock FILE CMD... | trylock FILE | thread-getppid | mkdir DIR\n");
+	fprintf(stderr, "usage: hull-probe ids | keyring-run CMD... | keys | attack-exe DEV INO DIR | lock FILE CMD... | trylock FILE | thread-getppid | mkdir DIR\n");
 	return 2;
 }

@@ -236,3 +236,62 @@ fn rootless_spec_runs_as_generated() {
     assert!(lines[0].split_whitespace().eq(["0", "0", "1"]), "{out}");
     assert_eq!(lines[1], "0");
 }
+
+/// Keys are not namespaced: each container (init and exec'd processes) joins a session keyring
+/// of its own, `_ses.<id>`, so a key in the caller's session keyring is out of its reach, and
+/// two containers share nothing; `--no-new-keyring` keeps the caller's (the control).
+#[test]
+fn each_container_has_a_session_keyring_of_its_own() {
+    let env = Env::new("keyring");
+    let probe = rootfs().join("bin/hull-probe");
+    // `hull ARGS` in a new session keyring of the caller's, holding a secret key.
+    // Output through a file: a detached container keeps hull's stdout open.
+    let in_keyring = |args: &[&str]| {
+        let file = env.base.join("keys.out");
+        let status = std::process::Command::new(&probe)
+            .arg("keyring-run")
+            .arg(HULL)
+            .arg("--root")
+            .arg(&env.root)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&file).unwrap())
+            .status()
+            .unwrap();
+        let out = std::fs::read_to_string(&file).unwrap();
+        assert!(status.success(), "hull {args:?}: {out}");
+        out
+    };
+    let session = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("session "))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    };
+    let run = |id: &str, extra: &[&str]| {
+        let bundle = env.bundle(id, &config(&["hull-probe", "keys"]));
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-b", bundle.to_str().unwrap(), id]);
+        in_keyring(&args)
+    };
+    let (a, b) = (env.id("a"), env.id("b"));
+    let out_a = run(&a, &[]);
+    let out_b = run(&b, &[]);
+    assert!(session(&out_a).ends_with(&format!(" _ses.{a}")), "{out_a}");
+    assert!(session(&out_b).ends_with(&format!(" _ses.{b}")), "{out_b}");
+    assert_ne!(session(&out_a), session(&out_b));
+    for out in [&out_a, &out_b] {
+        assert!(out.contains("secret: ") && !out.contains("s3cret"), "{out}");
+    }
+    let out = run(&env.id("c"), &["--no-new-keyring"]);
+    assert!(out.contains("secret: s3cret"), "the control: {out}");
+    // An exec'd process joins the container's keyring, not the caller of exec's.
+    let id = env.id("d");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    in_keyring(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]);
+    let out = in_keyring(&["exec", &id, "hull-probe", "keys"]);
+    assert!(session(&out).ends_with(&format!(" _ses.{id}")), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

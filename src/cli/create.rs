@@ -11,12 +11,13 @@ use crate::process::console::ConsoleTarget;
 use crate::process::create::{self, CreateOptions};
 use crate::process::notify;
 
-/// create's arguments (`--no-new-keyring` is accepted and has no effect).
+/// create's arguments.
 pub struct CreateArgs {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     pub preserve_fds: crate::process::PreserveFds,
     pub id: String,
 }
@@ -49,7 +50,7 @@ pub const FLAGS: &[Flag] = &[
     switch(
         "no-new-keyring",
         None,
-        "Do not create a new session keyring (accepted; hull never creates one)",
+        "Keep the caller's session keyring (by default the container's processes join a new one, _ses.ID)",
     ),
     valued(
         "preserve-fds",
@@ -75,6 +76,7 @@ impl CreateArgs {
             pid_file: m.path("pid-file"),
             console_socket: m.path("console-socket"),
             no_pivot: m.flag("no-pivot"),
+            no_new_keyring: m.flag("no-new-keyring"),
             preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
             id: m.positional("ID")?,
         })
@@ -140,6 +142,7 @@ pub fn prepare_with(
     }
     let plan_opts = PlanOptions {
         no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
         has_console: console.is_some(),
         extras,
         no_cgroup,

@@ -60,6 +60,10 @@ pub struct Plan {
     pub memory_policy: Option<MemoryPolicyPlan>,
     /// linux.seccomp, compiled (and so validated) by the parent before the fork.
     pub seccomp: Option<SeccompPlan>,
+    /// The session keyring init and exec'd processes join (`_ses.<id>`, as runc and crun
+    /// name it): keys are not namespaced, and the caller's would be every container's.
+    /// `None` with `--no-new-keyring`.
+    pub session_keyring: Option<String>,
 }
 
 /// `linux.memoryPolicy`: set_mempolicy(2)'s mode (flags OR'ed in) and node bitmask.
@@ -170,6 +174,8 @@ pub struct RootPlan {
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub no_pivot: bool,
+    /// `--no-new-keyring`: the container keeps the caller's session keyring.
+    pub no_new_keyring: bool,
     /// A console socket (or hull's own terminal proxy) will receive the pty.
     pub has_console: bool,
     /// What the config said that oci-spec's types cannot hold.
@@ -226,6 +232,7 @@ impl Plan {
             .iter()
             .any(|m| m.destination == Path::new("/dev") && m.is_bind());
         Ok(Plan {
+            session_keyring: (!opts.no_new_keyring).then(|| format!("_ses.{id}")),
             id: id.to_owned(),
             oci_version: spec.version().clone(),
             bundle: bundle.to_owned(),

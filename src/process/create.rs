@@ -165,6 +165,7 @@ fn start_init(
         cgroup: init::CgroupJoin::ByParent,
         console,
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
+        session_keyring: keyring_name(plan.session_keyring.as_deref())?,
         preserve_fds: opts.preserve_fds,
     };
     // On cgroup v2 init starts in its cgroup; on v1 it moves itself in; under systemd it
@@ -392,6 +393,12 @@ fn record(
     Ok(())
 }
 
+/// The session keyring's name as the child needs it.
+pub(super) fn keyring_name(name: Option<&str>) -> Result<Option<std::ffi::CString>> {
+    name.map(|n| std::ffi::CString::new(n).context("the session keyring's name"))
+        .transpose()
+}
+
 /// The container's state.json, for init `pid` (also used by `restore`).
 pub fn save_record(
     dir: &StateDir,
@@ -417,6 +424,7 @@ pub fn save_record(
         hooks: plan.hooks.source.clone(),
         cgroup: Some(cgroup.record()),
         seccomp: plan.seccomp.clone(),
+        session_keyring: plan.session_keyring.clone(),
         notify_socket: opts.notify_socket.clone(),
     };
     dir.save(&record)

@@ -98,6 +98,7 @@ pub fn exec(
         cgroup: init::CgroupJoin::Done,
         console,
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
+        session_keyring: super::create::keyring_name(record.session_keyring.as_deref())?,
         preserve_fds: opts.preserve_fds,
     };
     // As init: cloned into the cgroup (v2), moving itself in (v1), or moved by the parent.

@@ -59,6 +59,8 @@ pub struct ChildContext<'a> {
     /// The state-dir lock fd and the parent's end of the channel: the child must not keep
     /// them (the lock would outlive hull; the channel would never report the parent gone).
     pub close_in_child: [RawFd; 2],
+    /// The session keyring to join (`None`: keep the caller's, `--no-new-keyring`).
+    pub session_keyring: Option<CString>,
     pub preserve_fds: crate::process::PreserveFds,
 }
 
@@ -114,6 +116,10 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     }
     let fork_due = enter_namespaces(ctx)?;
     timeline.mark("namespaces");
+    // In the container's user namespace now, so the keyring is the container's root's.
+    if let Some(name) = &ctx.session_keyring {
+        join_session_keyring(name)?;
+    }
     // In the container's cgroup now: an exec'd process's execCPUAffinity.final applies.
     if let (Role::Exec { .. }, Some(p)) = (&ctx.role, ctx.process) {
         if let Some(cpus) = &p.exec_affinity.final_cpus {
@@ -306,6 +312,19 @@ fn load_seccomp(filter: &SeccompProgram, channel: &Channel) -> Result<()> {
         channel.send_to_parent(&ToParent::SeccompListener(listener))?;
     }
     Ok(())
+}
+
+/// Keys are not namespaced: without a keyring of its own, every container would share the
+/// caller's session keyring (and the host's keys in it). Exec'd processes find the container's
+/// by name, which needs the owner's search permission on it.
+fn join_session_keyring(name: &std::ffi::CStr) -> Result<()> {
+    const KEY_USR_SEARCH: u32 = 0x0008_0000;
+    match sys::join_session_keyring(name, KEY_USR_SEARCH) {
+        Ok(_) => Ok(()),
+        // No keyrings in this kernel, or a filter that refuses keyctl: nothing to isolate.
+        Err(nix::errno::Errno::ENOSYS) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("joining the session keyring {name:?}")),
+    }
 }
 
 /// The process's own session, as runc's: not the caller's (nor under its terminal), the

@@ -45,6 +45,9 @@ pub struct Record {
     /// linux.seccomp, applied to `exec`'d processes too.
     #[serde(default)]
     pub seccomp: Option<crate::plan::SeccompPlan>,
+    /// The session keyring init joined, which `exec`'d processes join too.
+    #[serde(default)]
+    pub session_keyring: Option<String>,
 }
 
 fn yes() -> bool {

@@ -201,6 +201,40 @@ fn memfd_with(name: &str, flags: libc::c_uint) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING): join the session keyring named `name` (made if no
+/// keyring of that name is searchable by us), then add `add_perm` (KEY_*_* bits) to its
+/// permissions. Returns the keyring's serial.
+pub fn join_session_keyring(name: &CStr, add_perm: u32) -> Result<i32, Errno> {
+    const JOIN: libc::c_long = 1; // KEYCTL_JOIN_SESSION_KEYRING
+    const SETPERM: libc::c_long = 5; // KEYCTL_SETPERM
+    const DESCRIBE: libc::c_long = 6; // KEYCTL_DESCRIBE
+                                      // SAFETY: `name` is a valid C string for the duration of the call.
+    let serial = unsafe { libc::syscall(libc::SYS_keyctl, JOIN, name.as_ptr()) };
+    let serial = Errno::result(serial)? as i32;
+    // "type;uid;gid;perm;description", perm in hex.
+    let mut desc = [0u8; 256];
+    // SAFETY: the kernel writes at most `desc.len()` bytes into `desc`.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            DESCRIBE,
+            serial,
+            desc.as_mut_ptr(),
+            desc.len(),
+        )
+    };
+    let n = (Errno::result(n)? as usize).min(desc.len());
+    let perm = std::str::from_utf8(&desc[..n])
+        .ok()
+        .and_then(|d| d.split(';').nth(3))
+        .and_then(|p| u32::from_str_radix(p, 16).ok())
+        .ok_or(Errno::EINVAL)?;
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_keyctl, SETPERM, serial, perm | add_perm) };
+    Errno::result(ret)?;
+    Ok(serial)
+}
+
 /// seccomp(SECCOMP_SET_MODE_FILTER): install a BPF program (raw sock_filter entries).
 /// With SECCOMP_FILTER_FLAG_NEW_LISTENER, returns the notification listener fd.
 pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<Option<OwnedFd>, Errno> {
