@@ -943,3 +943,50 @@ fn namespaces_kernel_memory_is_charged_to_the_container() {
         "kernel memory with a netns {with}, without {without}"
     );
 }
+
+/// A container cannot lift its own limits through its `cgroup` mount: every hierarchy in it
+/// honours the config's `ro` (and nosuid, nodev, noexec) — fresh mounts in a cgroup namespace,
+/// binds of its own cgroup without one, host binds in a user namespace — so writing a limit
+/// file fails and the limits stay.
+#[test]
+fn cgroup_mount_flags_hold_for_every_hierarchy() {
+    let env = Env::new("cgmountro");
+    let script = "for f in memory/memory.limit_in_bytes memory.max pids/pids.max pids.max; do \
+         [ -e /sys/fs/cgroup/$f ] || continue; \
+         if echo max > /sys/fs/cgroup/$f 2>/dev/null; then echo WROTE $f; else echo refused $f; fi; done; \
+         grep ' /sys/fs/cgroup' /proc/self/mountinfo | cut -d' ' -f5,6";
+    for (name, namespaces, userns) in [
+        ("cgns", true, false),
+        ("nocgns", false, false),
+        ("userns", true, true),
+    ] {
+        let id = env.id(name);
+        let mut c = config(&["sh", "-c", script]);
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+        c["linux"]["resources"] = json!({"memory": {"limit": 33554432}, "pids": {"limit": 20}});
+        if !namespaces {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "cgroup");
+        }
+        if userns {
+            c = with_user_namespace(c);
+        }
+        let (code, out, err) = env.run(&id, &c);
+        assert_eq!(code, 0, "{name}: {out} {err}");
+        assert!(!out.contains("WROTE"), "{name}: {out}");
+        assert!(out.contains("refused"), "{name}: {out}");
+        let mounts: Vec<&str> = out.lines().filter(|l| l.starts_with('/')).collect();
+        assert!(mounts.len() >= 2, "{name}: {out}");
+        for m in mounts {
+            let opts = m.split_once(' ').unwrap().1;
+            for flag in ["ro", "nosuid", "nodev", "noexec"] {
+                assert!(
+                    opts.split(',').any(|o| o == flag),
+                    "{name}: {m} lacks {flag}"
+                );
+            }
+        }
+    }
+}

@@ -28,10 +28,11 @@ pub fn mount(root: &Root, m: &MountPlan, own: Option<&[PathBuf]>) -> Result<()> 
         |h: &CgroupMount| own.and_then(|dirs| dirs.iter().find(|d| d.starts_with(&h.mount_point)));
     if let [only] = hierarchies.as_slice() {
         if only.mount_point == Path::new(HOST_CGROUP) {
-            return match own_dir(only) {
-                Some(dir) => bind_own(&target, dir, m.flags),
-                None => mount_one(&fd_path(&target), only, m.flags),
+            let mounted = match own_dir(only) {
+                Some(dir) => bind_own(&fd_path(&target), dir)?,
+                None => mount_one(&fd_path(&target), only, m.flags)?,
             };
+            return finish(root, &m.destination, mounted, m.flags);
         }
     }
     mount2(
@@ -49,11 +50,15 @@ pub fn mount(root: &Root, m: &MountPlan, own: Option<&[PathBuf]>) -> Result<()> 
             .unwrap_or(&h.mount_point);
         let dest = m.destination.join(name);
         let sub = root.ensure(&dest, Kind::Dir)?;
+        // Each hierarchy carries the config's flags itself: read-only on the tmpfs above does
+        // not reach the mounts below it (the container could raise its own limits).
         let mounted = match own_dir(h) {
-            Some(dir) => bind_own(&sub, dir, MsFlags::empty()),
+            Some(dir) => bind_own(&fd_path(&sub), dir),
             None => mount_one(&fd_path(&sub), h, m.flags),
         };
-        mounted.with_context(|| format!("mounting {}", dest.display()))?;
+        mounted
+            .and_then(|mounted| finish(root, &dest, mounted, m.flags))
+            .with_context(|| format!("mounting {}", dest.display()))?;
     }
     if m.flags.contains(MsFlags::MS_RDONLY) {
         remount_bind(&root.open_path(&m.destination)?, MsFlags::MS_RDONLY)?;
@@ -61,23 +66,40 @@ pub fn mount(root: &Root, m: &MountPlan, own: Option<&[PathBuf]>) -> Result<()> 
     Ok(())
 }
 
-/// The container's own cgroup directory at `target`, read-only if asked.
-fn bind_own(target: &std::os::fd::OwnedFd, dir: &Path, flags: MsFlags) -> Result<()> {
+/// How a hierarchy got into the container's view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mounted {
+    /// A mount of its own, made with the config's flags.
+    Fresh,
+    /// A bind, which takes the config's flags only from a remount.
+    Bind,
+}
+
+/// A bind at `dest` gets the config's per-mount flags (ro, nosuid, nodev, noexec) by a
+/// remount, through a handle opened after the bind (one from before is below it).
+fn finish(root: &Root, dest: &Path, mounted: Mounted, flags: MsFlags) -> Result<()> {
+    let wanted =
+        flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+    if mounted == Mounted::Bind && !wanted.is_empty() {
+        remount_bind(&root.open_path(dest)?, wanted)?;
+    }
+    Ok(())
+}
+
+/// The container's own cgroup directory at `target`.
+fn bind_own(target: &Path, dir: &Path) -> Result<Mounted> {
     mount2(
         Some(dir),
-        &fd_path(target),
+        target,
         None::<&str>,
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
     .with_context(|| format!("bind-mounting the container's cgroup {}", dir.display()))?;
-    if flags.contains(MsFlags::MS_RDONLY) {
-        remount_bind(target, MsFlags::MS_RDONLY)?;
-    }
-    Ok(())
+    Ok(Mounted::Bind)
 }
 
-fn mount_one(target: &Path, h: &CgroupMount, flags: MsFlags) -> Result<()> {
+fn mount_one(target: &Path, h: &CgroupMount, flags: MsFlags) -> Result<Mounted> {
     // v1: the options name the hierarchy (its controllers). cgroup2 has one hierarchy, and its
     // options (nsdelegate, memory_recursiveprot) are settings of the host's one superblock,
     // not of a mount: none are passed, as runc does.
@@ -119,8 +141,10 @@ fn mount_one(target: &Path, h: &CgroupMount, flags: MsFlags) -> Result<()> {
                 None::<&str>,
             )
             .with_context(|| format!("bind-mounting {}", h.mount_point.display()))?;
-            Ok(())
+            Ok(Mounted::Bind)
         }
-        r => r.with_context(|| format!("mounting {} hierarchy {data:?}", h.fstype)),
+        r => r
+            .map(|()| Mounted::Fresh)
+            .with_context(|| format!("mounting {} hierarchy {data:?}", h.fstype)),
     }
 }
