@@ -262,12 +262,19 @@ fn a_missing_bind_source_is_named() {
 }
 
 /// CVE-2025-31133 class: masking binds /dev/null only after checking it is the real null
-/// device; here (in a private mount namespace) /dev/null is a plain file.
+/// device; here (in a private mount namespace) /dev/null is a plain file, and the container
+/// has the host's /dev (so neither its own /dev/null nor the host's is the device).
 #[test]
 fn masking_refuses_a_dev_null_that_is_not_the_null_device() {
     let env = Env::new("fakenull");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["true"]));
+    let mut c = config(&["true"]);
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| !m["destination"].as_str().unwrap().starts_with("/dev"));
+    mounts.push(
+        json!({"destination": "/dev", "type": "bind", "source": "/dev", "options": ["rbind"]}),
+    );
+    let bundle = env.bundle(&id, &c);
     let fake = env.base.join("fake-null");
     std::fs::write(&fake, "").unwrap();
     let script = format!(
@@ -390,6 +397,46 @@ fn masked_paths_are_the_null_device_and_a_read_only_tmpfs() {
         "{fw}"
     );
     assert!(out.contains("RO-DIR"), "{out}");
+}
+
+/// A masked file is the container's own /dev/null (its /dev tmpfs in mountinfo), never the
+/// host's devtmpfs, whose options (size=, nr_inodes=) tell the host's memory; masked
+/// directories share one empty read-only tmpfs (one superblock however many there are).
+#[test]
+fn masks_reveal_nothing_of_the_host_and_share_one_tmpfs() {
+    let env = Env::new("maskhost");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "grep -E ' /proc/(kcore|keys|timer_list|scsi) | /sys/firmware | /sys/kernel/debug | /sys/fs/fuse ' /proc/self/mountinfo",
+    ]);
+    c["linux"]["maskedPaths"] = json!([
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/timer_list",
+        "/sys/firmware",
+        "/proc/scsi",
+        "/sys/kernel/debug",
+        "/sys/fs/fuse"
+    ]);
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{err}");
+    let mut dir_devices = std::collections::BTreeSet::new();
+    for line in out.lines() {
+        assert!(!line.contains("devtmpfs"), "the host's /dev/null: {line}");
+        let (_, fs) = line.split_once(" - ").unwrap();
+        assert!(fs.starts_with("tmpfs "), "{line}");
+        let target = line.split(' ').nth(4).unwrap();
+        if target.starts_with("/sys/") || target == "/proc/scsi" {
+            dir_devices.insert(line.split(' ').nth(2).unwrap().to_string());
+        }
+    }
+    assert!(out.lines().count() >= 5, "{out}");
+    assert_eq!(
+        dir_devices.len(),
+        1,
+        "one tmpfs for every masked directory: {out}"
+    );
 }
 
 fn host_mount(args: &[&str]) {
