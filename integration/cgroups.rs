@@ -990,3 +990,51 @@ fn cgroup_mount_flags_hold_for_every_hierarchy() {
         }
     }
 }
+
+/// A cgroup that already holds processes is not the container's to take: `create` refuses it
+/// by path, and nothing of hull signals the process that was there (runc only warns, then
+/// its `delete` kills everything in the cgroup). Two containers cannot share one cgroupsPath.
+#[test]
+fn an_occupied_cgroup_is_refused_and_its_processes_left_alone() {
+    let env = Env::new("cgbusy");
+    let path = format!("{CGROUP_BASE}/{}", env.id("busy"));
+    let dir = cgroup_dir("pids", &path);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    std::fs::write(dir.join("cgroup.procs"), other.id().to_string()).unwrap();
+    let id = env.id("a");
+    let mut c = config(&["sleep", "30"]);
+    c["linux"]["cgroupsPath"] = json!(path);
+    let bundle = env.bundle(&id, &c);
+    for cmd in ["create", "run"] {
+        let out = env.hull(&[cmd, "-b", bundle.to_str().unwrap(), &id]);
+        assert_fails(&out, "linux.cgroupsPath");
+        assert_fails(&out, "already holds");
+        assert!(!env.state_dir(&id).exists(), "{cmd}: state dir left");
+    }
+    let _ = env.hull(&["delete", "--force", &id]);
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "the process that was in the cgroup was killed"
+    );
+    assert!(read(&dir, "cgroup.procs").contains(&other.id().to_string()));
+    let _ = other.kill();
+    let _ = other.wait();
+    assert!(poll_until(100, 20, || std::fs::remove_dir(&dir).is_ok()));
+    // Two containers, one cgroupsPath: the second is refused, the first runs on.
+    let shared = format!("{CGROUP_BASE}/{}", env.id("shared"));
+    let (first, second) = (env.id("first"), env.id("second"));
+    let mut c = config(&["sleep", "30"]);
+    c["linux"]["cgroupsPath"] = json!(shared);
+    run_detached(&env, &first, &c);
+    let bundle = env.bundle(&second, &c);
+    assert_fails(
+        &env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &second]),
+        "already holds",
+    );
+    assert_eq!(env.status(&first), "running");
+    assert!(env.hull(&["delete", "--force", &first]).status.success());
+}

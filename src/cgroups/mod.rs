@@ -48,6 +48,12 @@ pub trait Manager {
     fn add(&self, pid: Pid) -> Result<()>;
     /// The processes in it.
     fn pids(&self) -> Result<Vec<Pid>>;
+    /// Processes in any of its directories, in every hierarchy: before the container has
+    /// any, they are someone else's (see `refuse_occupied`). systemd refuses a scope that
+    /// exists, and no cgroup holds nothing: none by default.
+    fn occupants(&self) -> Result<Vec<(PathBuf, Pid)>> {
+        Ok(Vec::new())
+    }
     fn set_frozen(&self, frozen: bool) -> Result<()>;
     fn is_frozen(&self) -> bool;
     /// SIGKILL every process in it at once, where the kernel can (v2's `cgroup.kill`): no
@@ -74,6 +80,21 @@ pub trait Manager {
     fn self_join_files(&self) -> Result<Vec<(PathBuf, std::os::fd::OwnedFd)>> {
         Ok(Vec::new())
     }
+}
+
+/// A new container's cgroup must be its own: one that already holds processes (a cgroupsPath
+/// naming another container's cgroup, or any busy one) would share its limits, and `pause`,
+/// `kill --all` and `delete` would reach processes hull did not start. runc only warns.
+pub fn refuse_occupied(cgroup: &dyn Manager) -> Result<()> {
+    let occupants = cgroup.occupants()?;
+    if let Some((dir, first)) = occupants.first() {
+        anyhow::bail!(
+            "linux.cgroupsPath: the cgroup {} already holds {} process(es) (pid {first}): a container's cgroup must be its own",
+            dir.display(),
+            occupants.len()
+        );
+    }
+    Ok(())
 }
 
 /// A cgroup `key value` file (memory.stat, cpu.stat, cpuacct.stat) as a JSON object.

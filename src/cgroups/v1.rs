@@ -388,6 +388,14 @@ impl Manager for V1 {
             .collect()
     }
 
+    fn occupants(&self) -> Result<Vec<(PathBuf, Pid)>> {
+        let mut all = Vec::new();
+        for (_, dir) in &self.dirs {
+            all.extend(fs::pids(dir)?.into_iter().map(|p| (dir.clone(), p)));
+        }
+        Ok(all)
+    }
+
     fn pids(&self) -> Result<Vec<Pid>> {
         let dir = self
             .dir("pids")

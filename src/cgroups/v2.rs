@@ -228,6 +228,13 @@ impl Manager for V2 {
         fs::write(&self.dir, "cgroup.procs", &pid.to_string())
     }
 
+    fn occupants(&self) -> Result<Vec<(PathBuf, Pid)>> {
+        Ok(fs::pids(&self.dir)?
+            .into_iter()
+            .map(|p| (self.dir.clone(), p))
+            .collect())
+    }
+
     fn pids(&self) -> Result<Vec<Pid>> {
         fs::pids(&self.dir)
     }

@@ -66,6 +66,7 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         let made = dir
             .save_cgroup(&cgroup.record())
             .and_then(|()| cgroup.create())
+            .and_then(|()| cgroups::refuse_occupied(cgroup.as_ref()))
             // Again, now with the parents it made (removed with the container).
             .and_then(|()| dir.save_cgroup(&cgroup.record()))
             .inspect(|()| crash_point("create:cgroup"))

@@ -35,6 +35,7 @@ pub fn restore(
         let made = dir
             .save_cgroup(&cgroup.record())
             .and_then(|()| cgroup.create())
+            .and_then(|()| cgroups::refuse_occupied(cgroup.as_ref()))
             .and_then(|()| dir.save_cgroup(&cgroup.record()))
             .and_then(|()| cgroup.apply(&plan.resources));
         let restored =
