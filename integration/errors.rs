@@ -279,3 +279,25 @@ fn ids_above_the_bound_are_refused() {
     }
     assert!(env.hull(&["delete", "--force", &id]).status.success());
 }
+
+/// An error of init longer than any buffer (70,000 additionalGids named in it) reaches the
+/// caller whole, not as "init exited before it was ready".
+#[test]
+fn long_init_errors_arrive_whole() {
+    let env = Env::new("errlong");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c["process"]["user"] =
+        json!({"uid": 0, "gid": 0, "additionalGids": (1..=70_000).collect::<Vec<u32>>()});
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("process.user.additionalGids"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(err.contains("70000"), "the message was cut");
+    assert!(!env.state_dir(&id).exists());
+}

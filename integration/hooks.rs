@@ -240,3 +240,48 @@ fn failing_start_container_hook_fails_start() {
         .success());
     assert!(env.hull(&["start", &quick]).status.success());
 }
+
+/// Kubernetes puts whole manifests in annotations: a container state far above 16 KiB reaches
+/// every hook whole (init's createContainer hook gets it over the parent<->init channel), and a
+/// hook that never reads its stdin is still ended at its timeout, not held by the write.
+#[test]
+fn large_states_reach_hooks_and_timeouts_cover_the_state_write() {
+    let env = Env::new("hookbig");
+    let dir = env.base.join("hook-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let count = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat | tr ',' '\\n' | grep -c org.hull.big > {}/{name}", dir.display())]});
+    let mut c = logging_config(
+        &dir,
+        json!({"createRuntime": [count("createRuntime")], "createContainer": [count("createContainer")]}),
+    );
+    let annotations: serde_json::Map<String, Value> = (0..400)
+        .map(|i| (format!("org.hull.big.{i:03}"), json!("x".repeat(100))))
+        .collect();
+    c["annotations"] = Value::Object(annotations.clone());
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &c);
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for kind in ["createRuntime", "createContainer"] {
+        let n = std::fs::read_to_string(dir.join(kind)).unwrap();
+        assert_eq!(n.trim(), "400", "{kind} saw {n} annotations");
+    }
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    // A hook that sleeps without reading a 400 kB state: its 1 s timeout ends it.
+    let sleeper = json!({"path": "/bin/sleep", "args": ["sleep", "600"], "timeout": 1});
+    let mut c = logging_config(&dir, json!({"createRuntime": [sleeper]}));
+    let huge: serde_json::Map<String, Value> = (0..4000)
+        .map(|i| (format!("org.hull.big.{i:04}"), json!("y".repeat(100))))
+        .collect();
+    c["annotations"] = Value::Object(huge);
+    let id = env.id("b");
+    let bundle = env.bundle(&id, &c);
+    let started = std::time::Instant::now();
+    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+    assert_fails(&out, "timed out after 1s");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "held beyond the timeout"
+    );
+    assert!(!env.state_dir(&id).exists());
+}

@@ -1,8 +1,8 @@
 //! Running hooks: each program gets the container state as JSON on stdin, its own args and
 //! env, and is killed at its timeout. A failure names the hook kind, index and path.
 
-use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -66,6 +66,57 @@ pub fn state(
     s
 }
 
+/// Write `state` to the hook's stdin as it reads it, while waiting for it to exit, both within
+/// the deadline: a hook that never reads a large state must not hold hull beyond its timeout.
+/// Whether it exited in time.
+fn feed_until_exit(
+    pidfd: &OwnedFd,
+    stdin: OwnedFd,
+    mut state: &[u8],
+    deadline: Option<Instant>,
+) -> Result<bool> {
+    nix::fcntl::fcntl(
+        &stdin,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .context("making the hook's stdin non-blocking")?;
+    let mut stdin = Some(stdin);
+    loop {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(w) = &stdin {
+            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLOUT));
+        }
+        let ready = match poll(&mut fds, timeout) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => r?,
+        };
+        if ready == 0 {
+            return Ok(false);
+        }
+        if fds[0].any().unwrap_or(false) {
+            return Ok(true);
+        }
+        if let Some(w) = &stdin {
+            match nix::unistd::write(w, state) {
+                Ok(n) => state = &state[n..],
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
+                // EPIPE: the hook closed its stdin; it does not want the rest.
+                Err(_) => state = &[],
+            }
+            if state.is_empty() {
+                stdin = None;
+            }
+        }
+    }
+}
+
 fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .context("creating the hook's stdin pipe")?;
@@ -83,23 +134,16 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(read);
+    let deadline = hook
+        .timeout_secs
+        .map(|s| Instant::now() + Duration::from_secs(s.into()));
     // A hook need not read its stdin: if it is gone first, the write fails with EPIPE, and
     // SIGPIPE (back at its default since main, for the containers) must not kill hull. The
     // hook forked with the default, so ignoring it here changes nothing for the hook.
     let _ = sys::ignore_sigpipe();
-    let _ = std::fs::File::from(write).write_all(state_json);
+    let exited = feed_until_exit(&pidfd, write, state_json, deadline);
     let _ = sys::default_sigpipe();
-    let timeout = hook
-        .timeout_secs
-        .map(|s| s.saturating_mul(1000))
-        .unwrap_or(u32::MAX);
-    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-    let ready = poll(
-        &mut fds,
-        PollTimeout::try_from(timeout.min(i32::MAX as u32) as i32).unwrap_or(PollTimeout::NONE),
-    )
-    .context("waiting for the hook")?;
-    if ready == 0 {
+    if !exited.context("waiting for the hook")? {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
         let _ = waitpid(pid, None);
         bail!("timed out after {}s", hook.timeout_secs.unwrap_or(0));

@@ -1,4 +1,7 @@
-//! The parent ↔ init channel: one SOCK_SEQPACKET pair, one typed message per datagram.
+//! The parent ↔ init channel: one SOCK_SEQPACKET pair, one typed message per frame: a
+//! message of any size (a container state with Kubernetes' annotations for hooks, an error
+//! naming 70,000 groups) travels as datagrams of at most [`CHUNK`] bytes, each starting with
+//! [`MORE`] or [`LAST`].
 //!
 //! ```text
 //!  parent (hull create)                      init (child of clone3)
@@ -110,16 +113,55 @@ impl std::os::fd::AsRawFd for Channel {
     }
 }
 
+/// The most payload one datagram carries (well below any socket buffer).
+const CHUNK: usize = 32 * 1024;
+/// First byte of a datagram: more of the message follows.
+const MORE: u8 = 0;
+/// First byte of a datagram: the message's last (or only) one.
+const LAST: u8 = 1;
+
 impl Channel {
+    /// Send one message, in as many datagrams as it takes.
     fn send(&self, bytes: &[u8]) -> Result<()> {
-        send(self.0.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL)
-            .context("writing to the init sync socket")?;
+        let mut chunks = bytes.chunks(CHUNK).peekable();
+        // An empty message is one empty LAST datagram.
+        let first: &[u8] = &[];
+        let mut next = chunks.next().or(Some(first));
+        while let Some(chunk) = next {
+            next = chunks.next();
+            let flag = if next.is_some() { MORE } else { LAST };
+            let datagram = [&[flag][..], chunk].concat();
+            send(self.0.as_raw_fd(), &datagram, MsgFlags::MSG_NOSIGNAL)
+                .context("writing to the init sync socket")?;
+        }
         Ok(())
     }
 
-    /// Receive one datagram and the fd it may carry; `None` when the other end is closed.
+    /// Receive one message (all its datagrams) and the fd its last may carry; `None` when the
+    /// other end is closed.
     fn recv(&self) -> Result<Option<(Vec<u8>, Option<OwnedFd>)>> {
-        let mut buf = vec![0u8; 16 * 1024];
+        let mut message = Vec::new();
+        loop {
+            let Some((datagram, fd)) = self.recv_datagram()? else {
+                if message.is_empty() {
+                    return Ok(None);
+                }
+                bail!("the init sync socket closed in the middle of a message");
+            };
+            let (flag, payload) = datagram
+                .split_first()
+                .context("an empty datagram on the init sync socket")?;
+            message.extend_from_slice(payload);
+            match *flag {
+                LAST => return Ok(Some((message, fd))),
+                MORE if fd.is_none() => continue,
+                _ => bail!("a malformed datagram on the init sync socket"),
+            }
+        }
+    }
+
+    fn recv_datagram(&self) -> Result<Option<(Vec<u8>, Option<OwnedFd>)>> {
+        let mut buf = vec![0u8; CHUNK + 1];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
@@ -150,7 +192,7 @@ impl Channel {
         match msg {
             ToParent::SeccompListener(fd) => {
                 let fds = [fd.as_raw_fd()];
-                let tag = msg.encode();
+                let tag = [&[LAST][..], &msg.encode()].concat();
                 sendmsg::<UnixAddr>(
                     self.0.as_raw_fd(),
                     &[IoSlice::new(&tag)],
@@ -243,5 +285,36 @@ mod tests {
         }
         drop(init);
         assert!(parent.recv_from_init().unwrap().is_none());
+    }
+
+    #[test]
+    fn messages_of_any_size_arrive_whole() {
+        let (parent, init) = pair().unwrap();
+        for size in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 20 * CHUNK + 7] {
+            let text: String = (0..size).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            // From another thread: a message larger than the socket buffer needs a reader.
+            let sent = text.clone();
+            let init = &init;
+            std::thread::scope(|s| {
+                s.spawn(move || init.send_to_parent(&ToParent::Error(sent)).unwrap());
+                let Some(ToParent::Error(got)) = parent.recv_from_init().unwrap() else {
+                    panic!("size {size}: not an error message")
+                };
+                assert_eq!(got.len(), size);
+                assert!(got == text, "size {size}: content differs");
+            });
+            let state = vec![b'x'; size];
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    parent
+                        .send_to_init(ToInit::HooksDone(state.clone()))
+                        .unwrap()
+                });
+                assert_eq!(
+                    init.recv_from_parent().unwrap(),
+                    ToInit::HooksDone(state.clone())
+                );
+            });
+        }
     }
 }

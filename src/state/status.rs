@@ -104,6 +104,7 @@ mod tests {
             hooks: None,
             cgroup: None,
             seccomp: None,
+            session_keyring: None,
             notify_socket: None,
         }
     }
