@@ -108,3 +108,94 @@ crash_tests! {
     crash_delete_killed => "delete:killed",
     crash_delete_cleaned => "delete:cleaned",
 }
+
+/// Where no cgroup remembers the container, create notes what `delete --force` needs before
+/// init exists: init itself (`--cgroup-manager disabled`) and the mounts it makes in hull's
+/// namespace (no mount namespace). SIGKILLed once init waits for `start`, neither may leak.
+#[test]
+fn crash_without_cgroup_or_mount_namespace_leaves_nothing() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let env = Env::new("crashnote");
+    // A private rootfs copy: the mounts under it are this test's alone.
+    let rootfs_copy = env.base.join("rootfs");
+    assert!(std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(rootfs())
+        .arg(&rootfs_copy)
+        .status()
+        .unwrap()
+        .success());
+    for (name, global, mount_ns) in [
+        ("nomntns", &[][..], false),
+        ("nocgroup", &["--cgroup-manager", "disabled"][..], true),
+    ] {
+        let id = env.id(name);
+        let mut c = config(&["sleep", "30"]);
+        c["root"]["path"] = serde_json::json!(rootfs_copy);
+        if !mount_ns {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "mount");
+        }
+        let bundle = env.bundle(&id, &c);
+        let mut args = global.to_vec();
+        args.extend_from_slice(&["create", "-b", bundle.to_str().unwrap(), &id]);
+        let status = hull_crashing_at(&env, "create:ready", &args);
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{name}: hull did not crash"
+        );
+        let mut delete = global.to_vec();
+        delete.extend_from_slice(&["delete", "--force", &id]);
+        let out = env.hull(&delete);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert!(!env.state_dir(&id).exists(), "{name}: state dir left");
+        assert!(
+            poll_until(100, 20, || !process_with(&bundle.display().to_string())),
+            "{name}: init left running"
+        );
+        assert!(
+            !mount_with(&rootfs_copy.display().to_string()),
+            "{name}: mounts left under the rootfs"
+        );
+    }
+}
+
+/// A state.json gone bad: `list` still shows the container (status unknown, the reason on
+/// stderr), and `delete --force` cleans it from what create wrote before the record.
+#[test]
+fn a_garbage_record_is_listed_and_force_deleted() {
+    let env = Env::new("garbage");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    std::fs::write(env.state_dir(&id).join("state.json"), "{not json").unwrap();
+    let out = env.hull(&["list", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not listed: {listed}"));
+    assert_eq!(entry["status"], "unknown", "{entry}");
+    assert!(stderr(&out).contains("state.json"), "{}", stderr(&out));
+    assert_fails(&env.hull(&["delete", &id]), "state.json");
+    let out = env.hull(&["delete", "--force", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!env.state_dir(&id).exists());
+    assert!(
+        poll_until(100, 20, || !std::path::Path::new(&format!("/proc/{pid}"))
+            .exists()),
+        "the container's process is still running"
+    );
+}

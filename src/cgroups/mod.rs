@@ -48,8 +48,8 @@ pub trait Manager {
     fn add(&self, pid: Pid) -> Result<()>;
     /// The processes in it.
     fn pids(&self) -> Result<Vec<Pid>>;
-    /// Processes in any of its directories, in every hierarchy: before the container has
-    /// any, they are someone else's (see `refuse_occupied`). systemd refuses a scope that
+    /// Processes in any of its directories that exist, in every hierarchy: before the
+    /// container has any, they are someone else's (see `refuse_occupied`). systemd refuses a scope that
     /// exists, and no cgroup holds nothing: none by default.
     fn occupants(&self) -> Result<Vec<(PathBuf, Pid)>> {
         Ok(Vec::new())

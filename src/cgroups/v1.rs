@@ -390,7 +390,7 @@ impl Manager for V1 {
 
     fn occupants(&self) -> Result<Vec<(PathBuf, Pid)>> {
         let mut all = Vec::new();
-        for (_, dir) in &self.dirs {
+        for (_, dir) in self.dirs.iter().filter(|(_, d)| d.exists()) {
             all.extend(fs::pids(dir)?.into_iter().map(|p| (dir.clone(), p)));
         }
         Ok(all)

@@ -229,6 +229,9 @@ impl Manager for V2 {
     }
 
     fn occupants(&self) -> Result<Vec<(PathBuf, Pid)>> {
+        if !self.dir.exists() {
+            return Ok(Vec::new());
+        }
         Ok(fs::pids(&self.dir)?
             .into_iter()
             .map(|p| (self.dir.clone(), p))

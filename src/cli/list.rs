@@ -45,13 +45,17 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         ids.iter().for_each(|id| println!("{id}"));
         return Ok(0);
     }
-    // A container deleted while we list is simply not listed.
+    // A container deleted while we list is simply not listed; one whose record cannot be
+    // read is, as "unknown" (the reason on stderr), so that it can be found and deleted.
     let states: Vec<StateJson> = ids
         .iter()
-        .filter_map(|id| {
-            lifecycle::snapshot(&g.root, id)
-                .ok()
-                .map(|s| StateJson::new(id, s))
+        .filter_map(|id| match lifecycle::snapshot(&g.root, id) {
+            Ok(s) => Some(StateJson::new(id, s)),
+            Err(e) if g.root.join(id).is_dir() => {
+                super::log::warn(&format!("container {id:?}: {e:#}"));
+                Some(StateJson::unknown(id))
+            }
+            Err(_) => None,
         })
         .collect();
     match a.format {

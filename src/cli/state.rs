@@ -50,6 +50,21 @@ pub struct StateJson {
 }
 
 impl StateJson {
+    /// A container whose record cannot be read (`list` shows it rather than hide it).
+    pub fn unknown(id: &str) -> Self {
+        Self {
+            oci_version: SPEC_VERSION.into(),
+            id: id.into(),
+            pid: 0,
+            status: "unknown",
+            bundle: PathBuf::new(),
+            rootfs: PathBuf::new(),
+            created: String::new(),
+            owner: String::new(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
     pub fn new(id: &str, snap: Snapshot) -> Self {
         let status = snap.status;
         match snap.record {

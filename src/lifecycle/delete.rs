@@ -34,7 +34,12 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let record = dir.load()?;
+    let record = match dir.load() {
+        Ok(record) => record,
+        // A record gone bad: clean from what create noted before it (cgroup, init, mounts).
+        Err(_) if mode == DeleteMode::Force => None,
+        Err(e) => return Err(e),
+    };
     crash_point("delete:loaded");
     match (dir.status(record.as_ref()), mode) {
         // runtime.md: deleting a container that is not stopped is an error (runc also
@@ -67,6 +72,9 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(10_000u16));
     }
+    if record.is_none() {
+        clean_from_note(&dir.load_note());
+    }
     if let Some(c) = &cgroup {
         // Whatever is left in the cgroup goes too (a shared pid namespace, an orphaned init).
         for _ in 0..100 {
@@ -96,4 +104,22 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
     }
     crash_point("delete:cleaned");
     dir.remove()
+}
+
+/// After a create that died before its record: end its init (if it is still the process
+/// noted, not a later one with its pid) and detach the mounts it made in hull's namespace.
+fn clean_from_note(note: &crate::state::CreateNote) {
+    if let Some((pid, start)) = note.init {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        if let Ok(pidfd) = sys::pidfd_open(pid) {
+            if sys::process_start_time(pid) == Some(start) {
+                let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
+                let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+            }
+        }
+    }
+    if let Some(rootfs) = &note.host_mounts_under {
+        rootfs::detach_host_mounts(rootfs);
+    }
 }

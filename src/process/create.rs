@@ -20,7 +20,7 @@ use super::timeline::Timeline;
 use crate::crash::crash_point;
 use crate::plan::{namespaces_map_text, NsKind, Plan};
 use crate::security::seccomp::SeccompProgram;
-use crate::state::{pidfile, time, Record, StateDir};
+use crate::state::{pidfile, time, CreateNote, Record, StateDir};
 use crate::{cgroups, hooks, security, sys};
 
 #[derive(Debug, Clone, Default)]
@@ -60,13 +60,14 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     }
     timeline.mark("state-dir");
     crash_point("create:state-dir");
-    let cgroup = cgroups::for_container(&plan.resources);
+    // Refused before anything is made or removed: an occupied cgroup stays as it was.
+    let cgroup = cgroups::for_container(&plan.resources)
+        .and_then(|c| cgroups::refuse_occupied(c.as_ref()).map(|()| c));
     let result = cgroup.and_then(|cgroup| {
         // Limits are in place before init exists; a value the kernel refuses fails here.
         let made = dir
             .save_cgroup(&cgroup.record())
             .and_then(|()| cgroup.create())
-            .and_then(|()| cgroups::refuse_occupied(cgroup.as_ref()))
             // Again, now with the parents it made (removed with the container).
             .and_then(|()| dir.save_cgroup(&cgroup.record()))
             .inspect(|()| crash_point("create:cgroup"))
@@ -177,6 +178,15 @@ fn start_init(
     } else {
         cgroup.self_join_files()?
     };
+    // What no cgroup will find after a crash: mounts in hull's namespace, and init itself.
+    let note = CreateNote {
+        init: None,
+        host_mounts_under: (!plan.namespaces.has_mount_namespace()).then(|| plan.root.path.clone()),
+    };
+    let no_cgroup = cgroup.record().dirs.is_empty();
+    if note.host_mounts_under.is_some() {
+        dir.save_note(&note)?;
+    }
     let (forked, cloned_in) = sys::clone_fork_into(flags, target.as_ref().map(|t| t.as_fd()))
         .context("clone3 of the init process")?;
     let join = init::CgroupJoin::after_clone(cloned_in, &tasks);
@@ -189,6 +199,17 @@ fn start_init(
     };
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
     drop(ctx);
+    let note_init = |pid: Pid| -> Result<()> {
+        if !no_cgroup {
+            return Ok(());
+        }
+        let start = sys::process_start_time(pid).context("reading init's start time")?;
+        dir.save_note(&CreateNote {
+            init: Some((pid.as_raw(), start)),
+            ..note.clone()
+        })
+    };
+    note_init(first)?;
     timeline.mark("clone");
     crash_point("create:clone");
     let mut init = Init {

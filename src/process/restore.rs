@@ -31,11 +31,12 @@ pub fn restore(
 ) -> Result<Restored> {
     criu::check_images(r, &plan.root.path)?;
     let dir = StateDir::create(root, &plan.id)?;
-    let result = cgroups::for_container(&plan.resources).and_then(|cgroup| {
+    let cgroup = cgroups::for_container(&plan.resources)
+        .and_then(|c| cgroups::refuse_occupied(c.as_ref()).map(|()| c));
+    let result = cgroup.and_then(|cgroup| {
         let made = dir
             .save_cgroup(&cgroup.record())
             .and_then(|()| cgroup.create())
-            .and_then(|()| cgroups::refuse_occupied(cgroup.as_ref()))
             .and_then(|()| dir.save_cgroup(&cgroup.record()))
             .and_then(|()| cgroup.apply(&plan.resources));
         let restored =

@@ -10,4 +10,4 @@ pub mod time;
 
 pub use record::Record;
 pub use status::{open_init, ContainerStatus, Liveness};
-pub use store::{list_ids, load_record, StateDir};
+pub use store::{list_ids, load_record, CreateNote, StateDir};

@@ -14,6 +14,19 @@ use super::{id, ContainerStatus, Record};
 const RECORD: &str = "state.json";
 const FIFO: &str = "exec.fifo";
 const CGROUP_NOTE: &str = "cgroup.json";
+const CREATE_NOTE: &str = "create.json";
+
+/// What `create` notes, beyond the cgroup, before it writes the record, for `delete --force`
+/// to clean after a crash (or a record gone bad): only what the cgroup note does not cover.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CreateNote {
+    /// Init's pid and start time (clock ticks since boot), when no cgroup holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<(i32, u64)>,
+    /// The rootfs, when the container's mounts are made in hull's mount namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts_under: Option<PathBuf>,
+}
 
 /// An open, locked container state directory. The lock lives as long as this value.
 pub struct StateDir {
@@ -119,6 +132,19 @@ impl StateDir {
         let path = self.path.join(CGROUP_NOTE);
         std::fs::write(&path, serde_json::to_vec(cgroup)?)
             .with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn save_note(&self, note: &CreateNote) -> Result<()> {
+        let path = self.path.join(CREATE_NOTE);
+        std::fs::write(&path, serde_json::to_vec(note)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn load_note(&self) -> CreateNote {
+        std::fs::read(self.path.join(CREATE_NOTE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     pub fn load_cgroup(&self) -> Option<crate::cgroups::CgroupRecord> {
