@@ -978,7 +978,7 @@ fn cgroup_mount_flags_hold_for_every_hierarchy() {
         assert!(!out.contains("WROTE"), "{name}: {out}");
         assert!(out.contains("refused"), "{name}: {out}");
         let mounts: Vec<&str> = out.lines().filter(|l| l.starts_with('/')).collect();
-        assert!(mounts.len() >= 2, "{name}: {out}");
+        assert!(!mounts.is_empty(), "{name}: {out}");
         for m in mounts {
             let opts = m.split_once(' ').unwrap().1;
             for flag in ["ro", "nosuid", "nodev", "noexec"] {
