@@ -301,3 +301,39 @@ fn long_init_errors_arrive_whole() {
     assert!(err.contains("70000"), "the message was cut");
     assert!(!env.state_dir(&id).exists());
 }
+
+/// Init's own log lines (here a debug line it writes after pivot_root, where the host's
+/// `--log` path is gone) travel to the parent, which writes them to the log file; none go to
+/// the container's stderr.
+#[test]
+fn init_log_lines_reach_the_log_file() {
+    let env = Env::new("errlog");
+    let id = env.id("a");
+    let mut c = config(&["true"]);
+    c["process"]["capabilities"] = json!({
+        "bounding": ["CAP_CHOWN", "CAP_NET_ADMIN"], "effective": ["CAP_CHOWN"],
+        "permitted": ["CAP_CHOWN"], "ambient": ["CAP_NET_ADMIN"]
+    });
+    let bundle = env.bundle(&id, &c);
+    let log = env.base.join("hull.log");
+    let out = env.hull(&[
+        "--debug",
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "run",
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("process.capabilities.ambient: skipping"))
+        .unwrap_or_else(|| panic!("init's line is not in the log: {text}"));
+    let v: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["level"], "debug");
+    assert!(!stderr(&out).contains("ambient"), "{}", stderr(&out));
+}

@@ -2,7 +2,7 @@
 //!
 //! The spine: `spec` loads config.json → `plan` validates it into an immutable `Plan` →
 //! `process` forks init and applies the plan with `rootfs` and `security`; `state` keeps what
-//! later commands need; `cli` is the runc-compatible command line; `sys` holds all `unsafe`.
+//! later commands need; `cli` is the runc-compatible command line; `log` writes `--log`; `sys` holds all `unsafe`.
 
 pub mod cgroups;
 pub mod cli;
@@ -10,6 +10,7 @@ pub mod crash;
 pub mod criu;
 pub mod hooks;
 pub mod lifecycle;
+pub mod log;
 pub mod plan;
 pub mod process;
 pub mod rootfs;

@@ -156,7 +156,7 @@ pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
             nix::unistd::geteuid()
         ))),
         Err(e) => {
-            crate::cli::log::debug(&format!("no cgroup for this rootless container: {e:#}"));
+            crate::log::debug(&format!("no cgroup for this rootless container: {e:#}"));
             Ok(Box::new(disabled::Disabled))
         }
     }

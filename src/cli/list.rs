@@ -52,7 +52,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         .filter_map(|id| match lifecycle::snapshot(&g.root, id) {
             Ok(s) => Some(StateJson::new(id, s)),
             Err(e) if g.root.join(id).is_dir() => {
-                super::log::warn(&format!("container {id:?}: {e:#}"));
+                crate::log::warn(&format!("container {id:?}: {e:#}"));
                 Some(StateJson::unknown(id))
             }
             Err(_) => None,

@@ -9,7 +9,6 @@ mod exec;
 mod features;
 mod kill;
 mod list;
-pub mod log;
 mod pause;
 mod ps;
 mod restore;
@@ -86,7 +85,7 @@ fn default_root() -> PathBuf {
 pub struct Global {
     pub root: PathBuf,
     pub log: Option<PathBuf>,
-    pub log_format: log::LogFormat,
+    pub log_format: crate::log::LogFormat,
     pub debug: bool,
     pub criu: Option<PathBuf>,
     pub systemd_cgroup: bool,
@@ -114,7 +113,9 @@ impl Global {
         Ok(Global {
             root: m.path("root").unwrap_or_else(default_root),
             log: m.path("log"),
-            log_format: m.parse("log-format")?.unwrap_or(log::LogFormat::Text),
+            log_format: m
+                .parse("log-format")?
+                .unwrap_or(crate::log::LogFormat::Text),
             debug: m.flag("debug"),
             criu: m.path("criu"),
             systemd_cgroup: m.flag("systemd-cgroup"),
@@ -174,7 +175,7 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    log::init(global.log.clone(), global.log_format, global.debug);
+    crate::log::init(global.log.clone(), global.log_format, global.debug);
     if m.flag("version") {
         println!("hull version {}", env!("CARGO_PKG_VERSION"));
         println!(
@@ -192,14 +193,14 @@ pub fn main() -> i32 {
     // from here on, hull runs from a read-only view of its binary (security::exe says why).
     if matches!(command.name, "create" | "run" | "exec") {
         if let Err(e) = crate::security::exe::ensure_protected() {
-            log::error(&format!("{e:#}"));
+            crate::log::error(&format!("{e:#}"));
             return 1;
         }
     }
     match dispatch(&global, command.name, &mut m) {
         Ok(code) => code,
         Err(e) => {
-            log::error(&format!("{e:#}"));
+            crate::log::error(&format!("{e:#}"));
             1
         }
     }

@@ -34,11 +34,11 @@ pub fn run_warn(kind: &str, hooks: &[HookPlan], state: &State, status: Container
     }
     let json = match state_json(state, status) {
         Ok(json) => json,
-        Err(e) => return crate::cli::log::warn(&format!("hooks.{kind}: {e:#}")),
+        Err(e) => return crate::log::warn(&format!("hooks.{kind}: {e:#}")),
     };
     for (i, hook) in hooks.iter().enumerate() {
         if let Err(e) = run_one(hook, &json) {
-            crate::cli::log::warn(&format!("hooks.{kind}[{i}] {}: {e:#}", hook.path.display()));
+            crate::log::warn(&format!("hooks.{kind}[{i}] {}: {e:#}", hook.path.display()));
         }
     }
 }

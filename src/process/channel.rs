@@ -24,6 +24,7 @@
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{bail, Context, Result};
 use nix::sys::socket::{
@@ -48,6 +49,8 @@ pub enum ToParent {
     Error(String),
     /// The seccomp filter is loaded; its notification listener fd (SCM_RIGHTS).
     SeccompListener(OwnedFd),
+    /// A log line of the child's, for the parent to write (the child cannot reach `--log`).
+    Log { level: String, msg: String },
 }
 
 /// Messages from the parent to init.
@@ -76,6 +79,19 @@ pub fn pair() -> Result<(Channel, Channel)> {
 }
 
 impl ToParent {
+    /// The handshake step this message is (log lines and errors are none).
+    pub fn step(&self) -> Option<super::handshake::Step> {
+        use super::handshake::Step;
+        match self {
+            Self::NeedIdMaps => Some(Step::IdMaps),
+            Self::InitPid(_) => Some(Step::InitPid),
+            Self::RunHooks => Some(Step::Hooks),
+            Self::SeccompListener(_) => Some(Step::SeccompListener),
+            Self::Ready(_) => Some(Step::Ready),
+            Self::Error(_) | Self::Log { .. } => None,
+        }
+    }
+
     fn encode(&self) -> Vec<u8> {
         match self {
             Self::NeedIdMaps => vec![1],
@@ -84,6 +100,10 @@ impl ToParent {
             Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
             Self::RunHooks => vec![5],
             Self::SeccompListener(_) => vec![6],
+            Self::Log { level, msg } => {
+                let level = &level.as_bytes()[..level.len().min(255)];
+                [&[7u8, level.len() as u8][..], level, msg.as_bytes()].concat()
+            }
         }
     }
 
@@ -102,6 +122,13 @@ impl ToParent {
             [3, marks @ ..] => Self::Ready(String::from_utf8_lossy(marks).into_owned()),
             [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
             [5] => Self::RunHooks,
+            [7, n, rest @ ..] if rest.len() >= *n as usize => {
+                let (level, msg) = rest.split_at(*n as usize);
+                Self::Log {
+                    level: String::from_utf8_lossy(level).into_owned(),
+                    msg: String::from_utf8_lossy(msg).into_owned(),
+                }
+            }
             _ => bail!("malformed message from init: {buf:?}"),
         })
     }
@@ -120,21 +147,44 @@ const MORE: u8 = 0;
 /// First byte of a datagram: the message's last (or only) one.
 const LAST: u8 = 1;
 
+/// Send one message on `fd`, in as many datagrams as it takes.
+fn send_framed(fd: RawFd, bytes: &[u8]) -> Result<()> {
+    let mut chunks = bytes.chunks(CHUNK);
+    // An empty message is one empty LAST datagram.
+    let first: &[u8] = &[];
+    let mut next = chunks.next().or(Some(first));
+    while let Some(chunk) = next {
+        next = chunks.next();
+        let flag = if next.is_some() { MORE } else { LAST };
+        let datagram = [&[flag][..], chunk].concat();
+        send(fd, &datagram, MsgFlags::MSG_NOSIGNAL).context("writing to the init sync socket")?;
+    }
+    Ok(())
+}
+
+/// The child's end of the channel, for the log lines it forwards (-1: none).
+static LOG_CHANNEL: AtomicI32 = AtomicI32::new(-1);
+
+fn forward_log_line(level: &str, msg: &str) {
+    let fd = LOG_CHANNEL.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let line = ToParent::Log {
+            level: level.into(),
+            msg: msg.into(),
+        };
+        let _ = send_framed(fd, &line.encode());
+    }
+}
+
 impl Channel {
-    /// Send one message, in as many datagrams as it takes.
     fn send(&self, bytes: &[u8]) -> Result<()> {
-        let mut chunks = bytes.chunks(CHUNK).peekable();
-        // An empty message is one empty LAST datagram.
-        let first: &[u8] = &[];
-        let mut next = chunks.next().or(Some(first));
-        while let Some(chunk) = next {
-            next = chunks.next();
-            let flag = if next.is_some() { MORE } else { LAST };
-            let datagram = [&[flag][..], chunk].concat();
-            send(self.0.as_raw_fd(), &datagram, MsgFlags::MSG_NOSIGNAL)
-                .context("writing to the init sync socket")?;
-        }
-        Ok(())
+        send_framed(self.0.as_raw_fd(), bytes)
+    }
+
+    /// In the child: from now on, every log line goes to the parent over this channel.
+    pub fn forward_logs(&self) {
+        LOG_CHANNEL.store(self.0.as_raw_fd(), Ordering::Relaxed);
+        crate::log::forward_with(forward_log_line);
     }
 
     /// Receive one message (all its datagrams) and the fd its last may carry; `None` when the
@@ -214,9 +264,14 @@ impl Channel {
             std::os::fd::AsFd::as_fd(&self.0),
             PollFlags::POLLIN,
         )];
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(n) if n > 0 => self.recv_from_init().ok().flatten(),
-            _ => None,
+        loop {
+            match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(n) if n > 0 => match self.recv_from_init().ok().flatten() {
+                    Some(ToParent::Log { level, msg }) => crate::log::from_child(&level, &msg),
+                    other => return other,
+                },
+                _ => return None,
+            }
         }
     }
 
@@ -259,6 +314,10 @@ mod tests {
             ToParent::Ready(String::new()),
             ToParent::Ready("mounts=12".into()),
             ToParent::Error("mounting x: EPERM".into()),
+            ToParent::Log {
+                level: "debug".into(),
+                msg: "a line".into(),
+            },
         ] {
             let expected = format!("{m:?}");
             init.send_to_parent(&m).unwrap();

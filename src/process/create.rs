@@ -15,6 +15,7 @@ use oci_spec::runtime::{ContainerState, State};
 use super::channel::{self, Channel, ToInit, ToParent};
 use super::console::{self, ConsoleTarget};
 use super::fifo;
+use super::handshake::Handshake;
 use super::init::{self, ChildContext, Role};
 use super::timeline::Timeline;
 use crate::crash::crash_point;
@@ -231,7 +232,7 @@ fn start_init(
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {
             init.timeline.mark("state");
-            crate::cli::log::debug(&init.timeline.render());
+            crate::log::debug(&init.timeline.render());
             // Init sent the master before Ready, so it is waiting in the socket.
             let master = proxy.as_ref().map(console::receive_master).transpose()?;
             Ok((init.init, init.pidfd, master))
@@ -272,8 +273,13 @@ fn sync_with_init(
     seccomp: Option<&SeccompProgram>,
     init: &mut Init,
 ) -> Result<()> {
+    let mut handshake = Handshake::for_init(plan, seccomp.is_some_and(|s| s.listener.is_some()));
     loop {
-        match parent.recv_from_init()? {
+        let msg = parent.recv_from_init()?;
+        if let Some(step) = msg.as_ref().and_then(ToParent::step) {
+            handshake.accept(step)?;
+        }
+        match msg {
             Some(ToParent::NeedIdMaps) => {
                 write_id_maps(init.first, plan)?;
                 parent.send_to_init(ToInit::IdMapsWritten)?;
@@ -312,12 +318,13 @@ fn sync_with_init(
             }
             Some(ToParent::Ready(marks)) => {
                 crash_point("create:ready");
-                if crate::cli::log::debug_enabled() {
+                if crate::log::debug_enabled() {
                     init.timeline.extend(Timeline::decode(&marks));
                 }
                 return Ok(());
             }
             Some(ToParent::Error(msg)) => return Err(anyhow!(msg)),
+            Some(ToParent::Log { level, msg }) => crate::log::from_child(&level, &msg),
             None => bail!(
                 "init exited before it was ready ({})",
                 describe_exit(init.first)

@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 
 use super::channel::{self, ToInit, ToParent};
 use super::console::{self, ConsoleTarget};
+use super::handshake::Handshake;
 use super::init::{self, ChildContext, Role};
 use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
 use crate::state::{open_init, pidfile, ContainerStatus, Record, StateDir};
@@ -110,7 +111,7 @@ pub fn exec(
     let tasks = match (&cgroup, &target) {
         (Some(c), None) => match c.self_join_files() {
             Err(e) if rootless => {
-                crate::cli::log::debug(&format!(
+                crate::log::debug(&format!(
                     "exec: the process stays outside the container's cgroup: {e:#}"
                 ));
                 Vec::new()
@@ -129,7 +130,7 @@ pub fn exec(
         Err(e @ (nix::errno::Errno::EACCES | nix::errno::Errno::EPERM))
             if rootless && into.is_some() =>
         {
-            crate::cli::log::debug(&format!(
+            crate::log::debug(&format!(
                 "exec: not cloned into the container's cgroup: {e}"
             ));
             sys::clone_fork_into(0, None)
@@ -165,7 +166,7 @@ pub fn exec(
                         .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
                 });
                 if rootless && denied {
-                    crate::cli::log::debug(&format!(
+                    crate::log::debug(&format!(
                         "exec: the process stays outside the container's cgroup: {e:#}"
                     ));
                     return Ok(());
@@ -193,8 +194,18 @@ pub fn exec(
             .and_then(|()| parent.send_to_init(ToInit::CgroupJoined)),
         _ => Ok(()),
     };
+    let mut handshake = Handshake::for_exec(
+        &namespaces,
+        seccomp.as_ref().is_some_and(|s| s.listener.is_some()),
+    );
     let result = joined.and_then(|()| loop {
-        match parent.recv_from_init() {
+        let msg = parent.recv_from_init();
+        if let Some(step) = msg.as_ref().ok().and_then(|m| m.as_ref()?.step()) {
+            if let Err(e) = handshake.accept(step) {
+                break Err(e);
+            }
+        }
+        match msg {
             Ok(Some(ToParent::InitPid(pid))) => {
                 // It was forked after its parent joined the cgroup, so it is in it already. It
                 // may even be gone (a quick program, or one that failed: its message follows).
@@ -211,13 +222,16 @@ pub fn exec(
                 }
             }
             Ok(Some(ToParent::Error(msg))) => break Err(anyhow!(msg)),
+            Ok(Some(ToParent::Log { level, msg })) => crate::log::from_child(&level, &msg),
             Ok(Some(other)) => {
                 break Err(anyhow!(
                     "unexpected message from the exec process: {other:?}"
                 ))
             }
-            // The channel is close-on-exec: EOF means execve succeeded.
-            Ok(None) => break Ok(()),
+            // The channel closes at the program's execve: EOF means it runs, once every step
+            // is done (else the child died without a word).
+            Ok(None) if handshake.done() => break Ok(()),
+            Ok(None) => break Err(anyhow!("the exec process ended before it ran the program")),
             Err(e) => break Err(e),
         }
     });

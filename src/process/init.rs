@@ -103,6 +103,8 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     for fd in ctx.close_in_child {
         let _ = nix::unistd::close(fd);
     }
+    // After pivot_root the --log path is gone (or the container's): lines go to the parent.
+    ctx.channel.forward_logs();
     // Die with hull if it dies before we are ready; cleared before "Ready". A parent that
     // died before this line is noticed at the first read of the channel (EOF).
     prctl::set_pdeathsig(Signal::SIGKILL).context("setting the parent-death signal")?;
@@ -480,9 +482,7 @@ fn prepare_fds(preserve: super::PreserveFds) -> Result<()> {
 /// the program is exec'd directly, and `--debug` says so.
 pub fn trampoline_for(seccomp: Option<&SeccompProgram>) -> anyhow::Result<Option<Trampoline>> {
     if seccomp.is_some_and(|s| !s.allows_execveat) {
-        crate::cli::log::debug(
-            "linux.seccomp does not allow execveat: exec without hull's trampoline",
-        );
+        crate::log::debug("linux.seccomp does not allow execveat: exec without hull's trampoline");
         return Ok(None);
     }
     Trampoline::new().map(Some)

@@ -7,6 +7,7 @@ pub mod create;
 pub mod exec;
 mod exec_path;
 pub mod fifo;
+pub mod handshake;
 mod init;
 pub mod notify;
 pub mod restore;

@@ -62,7 +62,7 @@ pub fn apply(plan: &CapsPlan) -> Result<()> {
             .copied()
             .collect();
         if raisable.len() != plan.ambient.len() {
-            crate::cli::log::debug("process.capabilities.ambient: skipping capabilities that are not both permitted and inheritable");
+            crate::log::debug("process.capabilities.ambient: skipping capabilities that are not both permitted and inheritable");
         }
         caps::set(None, CapSet::Ambient, &supported(&raisable, &all))
             .context("setting process.capabilities.ambient")?;

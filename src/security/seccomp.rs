@@ -114,7 +114,7 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
             .collect::<Result<Vec<_>>>()?;
         for name in rule.names() {
             let Ok(syscall) = ScmpSyscall::from_name(name) else {
-                crate::cli::log::debug(&format!("{field}: skipping unknown syscall {name:?}"));
+                crate::log::debug(&format!("{field}: skipping unknown syscall {name:?}"));
                 continue;
             };
             let added = if conds.is_empty() {

@@ -213,9 +213,7 @@ impl Manager for Systemd {
                 Err(e)
                     if e.downcast_ref::<DbusError>()
                         .is_some_and(|d| d.name.ends_with(".NoSuchUnit")) => {}
-                Err(e) => {
-                    crate::cli::log::debug(&format!("systemd: stopping {}: {e:#}", self.unit))
-                }
+                Err(e) => crate::log::debug(&format!("systemd: stopping {}: {e:#}", self.unit)),
                 Ok(()) => {}
             }
             let _ = bus.manager("ResetFailedUnit", &[Arg::Str(&self.unit)]);

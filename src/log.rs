@@ -1,10 +1,13 @@
-//! `--log FILE --log-format text|json` and `--debug`: the error line containerd shows its user
-//! is the last `{"level":"error","msg":…,"time":…}` line of the log file.
+//! hull's log: `--log FILE --log-format text|json` and `--debug` (the error line containerd
+//! shows its user is the last `{"level":"error","msg":…,"time":…}` line of the log file).
+//! Knows nothing of the command line. A forked child (init, an exec'd process) does not
+//! write the file itself (after pivot_root its path is gone): it forwards each line to the
+//! parent, which writes it (see [`forward_with`]).
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::state::time;
 
@@ -17,11 +20,11 @@ pub enum LogFormat {
 impl std::str::FromStr for LogFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        super::args::one_of(
-            "the log format",
-            s,
-            &[("text", LogFormat::Text), ("json", LogFormat::Json)],
-        )
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{s:?} is not a log format (text or json)")),
+        }
     }
 }
 
@@ -32,6 +35,34 @@ struct Config {
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
+
+/// In a forked child: where its lines go instead of the file or stderr.
+static FORWARD: Mutex<Option<fn(level: &str, msg: &str)>> = Mutex::new(None);
+
+/// In a forked child: hand every line to `forward` (which sends it to the parent). hull is
+/// single-threaded at the fork, so the lock is free in the child.
+pub fn forward_with(forward: fn(level: &str, msg: &str)) {
+    if let Ok(mut f) = FORWARD.lock() {
+        *f = Some(forward);
+    }
+}
+
+fn forwarder() -> Option<fn(&str, &str)> {
+    FORWARD.lock().ok().and_then(|f| *f)
+}
+
+/// In the parent: a line a child forwarded, written as if logged here.
+pub fn from_child(level: &str, msg: &str) {
+    match level {
+        "error" => error(msg),
+        "warning" => warn(msg),
+        _ => {
+            if debug_enabled() {
+                write(level, msg, true)
+            }
+        }
+    }
+}
 
 pub fn init(file: Option<PathBuf>, format: LogFormat, debug: bool) {
     let _ = CONFIG.set(Config {
@@ -54,6 +85,9 @@ pub fn debug(msg: &str) {
 
 /// A warning (e.g. a failed poststart hook): stderr and the log file, the command goes on.
 pub fn warn(msg: &str) {
+    if let Some(forward) = forwarder() {
+        return forward("warning", msg);
+    }
     eprintln!("hull: warning: {msg}");
     write("warning", msg, false);
 }
@@ -62,6 +96,9 @@ pub fn warn(msg: &str) {
 /// is `hull: msg`; for a program (stderr not a terminal) the bare message, as runc prints it:
 /// podman shows `Error: hull: <stderr>` and would say "hull:" twice.
 pub fn error(msg: &str) {
+    if let Some(forward) = forwarder() {
+        return forward("error", msg);
+    }
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         eprintln!("hull: {msg}");
     } else {
@@ -71,6 +108,9 @@ pub fn error(msg: &str) {
 }
 
 fn write(level: &str, msg: &str, stderr_fallback: bool) {
+    if let Some(forward) = forwarder() {
+        return forward(level, msg);
+    }
     let Some(cfg) = CONFIG.get() else { return };
     let line = format_line(cfg.format, level, msg, &time::now_rfc3339());
     match &cfg.file {
