@@ -403,10 +403,11 @@ fn events_stats_report_usage() {
     assert_eq!(data["memory"]["usage"]["limit"], 67108864);
     assert!(data["memory"]["usage"]["usage"].as_u64().unwrap() > 0);
     assert!(data["cpu"]["usage"]["total"].as_u64().is_some());
-    // Without --stats: a stats line every --interval seconds until the container is gone.
+    // Without --stats: a stats line every --interval (a Go duration, as runc takes it) until
+    // the container is gone.
     let lines = env.base.join("events.out");
     let mut events = env
-        .command(&["events", "--interval", "1", &id])
+        .command(&["events", "--interval", "500ms", &id])
         .stdout(std::fs::File::create(&lines).unwrap())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -15,6 +15,7 @@ mod hooks;
 mod lifecycle;
 mod mounts;
 mod namespaces;
+mod parity;
 mod process;
 mod rootfs;
 mod rootless;

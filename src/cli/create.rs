@@ -108,6 +108,11 @@ pub fn prepare_with(
     force_tty: bool,
     can_proxy: bool,
 ) -> Result<(Plan, CreateOptions)> {
+    for name in &extras.unknown_capabilities {
+        crate::log::warn(&format!(
+            "process.capabilities: ignoring {name:?}, a capability hull does not know"
+        ));
+    }
     if let (true, Some(p)) = (force_tty, spec.process_mut().as_mut()) {
         p.set_terminal(Some(true));
     }

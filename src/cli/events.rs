@@ -1,4 +1,4 @@
-//! `hull events [--stats] [--interval SECS] ID`: usage figures as JSON lines, once with
+//! `hull events [--stats] [--interval DURATION] ID`: usage figures as JSON lines, once with
 //! `--stats`, else every interval until the container stops, and `{"type":"oom"}` lines when
 //! the OOM killer strikes in the container's cgroup (as runc prints them).
 
@@ -13,8 +13,60 @@ use crate::state::{ContainerStatus, StateDir};
 
 pub struct Args {
     pub stats: bool,
-    pub interval: u64,
+    pub interval: Interval,
     pub id: String,
+}
+
+/// `--interval`: a Go duration as runc takes it (`5s`, `500ms`, `1m30s`, `1.5h`), or a plain
+/// number of seconds (hull's earlier form). Above zero.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval(pub Duration);
+
+impl std::str::FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a duration (e.g. 5s, 500ms, 1m30s)");
+        let d = match s.parse::<u64>() {
+            Ok(secs) => Duration::from_secs(secs),
+            Err(_) => go_duration(s).ok_or_else(bad)?,
+        };
+        if d.is_zero() {
+            return Err("the interval must be greater than 0".into());
+        }
+        Ok(Interval(d))
+    }
+}
+
+/// Go's time.ParseDuration for non-negative values: one or more decimal numbers, each with a
+/// unit (ns, us, µs, ms, s, m, h).
+fn go_duration(s: &str) -> Option<Duration> {
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let nanos_per = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * nanos_per;
+    }
+    (total.is_finite() && total < u64::MAX as f64).then(|| Duration::from_nanos(total as u64))
 }
 
 pub const COMMAND: Command = Command {
@@ -26,8 +78,8 @@ pub const COMMAND: Command = Command {
         valued(
             "interval",
             None,
-            "SECONDS",
-            "Seconds between stats lines [default: 5]",
+            "DURATION",
+            "Time between stats lines, as runc takes it: 5s, 500ms, 1m [default: 5s]",
         ),
     ]],
     usage: "ID",
@@ -38,7 +90,9 @@ impl Args {
     pub fn from(m: &mut Matches) -> Result<Self> {
         Ok(Args {
             stats: m.flag("stats"),
-            interval: m.parse("interval")?.unwrap_or(5),
+            interval: m
+                .parse("interval")?
+                .unwrap_or(Interval(Duration::from_secs(5))),
             id: m.positional("ID")?,
         })
     }
@@ -52,7 +106,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         println!("{}", lifecycle::stats(&StateDir::open(&g.root, &a.id)?)?);
         return Ok(0);
     }
-    let interval = Duration::from_secs(a.interval.max(1));
+    let Interval(interval) = a.interval;
     let mut ooms = lifecycle::oom_kills(&StateDir::open(&g.root, &a.id)?)?;
     let mut next_stats = Instant::now();
     loop {
@@ -73,5 +127,27 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         }
         drop(dir);
         std::thread::sleep(OOM_POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_go_durations_or_seconds() {
+        let ok = |s: &str| s.parse::<Interval>().unwrap().0;
+        assert_eq!(ok("5s"), Duration::from_secs(5));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("1m30s"), Duration::from_secs(90));
+        assert_eq!(ok("1.5h"), Duration::from_secs(5400));
+        assert_eq!(ok("250us"), Duration::from_micros(250));
+        assert_eq!(ok("2"), Duration::from_secs(2));
+        for bad in ["", "s", "5", "1x", "-1s", "0s", "0", "1s2", "abc"] {
+            if bad == "5" {
+                continue;
+            }
+            assert!(bad.parse::<Interval>().is_err(), "{bad:?}");
+        }
     }
 }

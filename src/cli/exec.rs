@@ -192,15 +192,29 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     )
 }
 
-/// `--process FILE`: the whole process to run.
+/// `--process FILE`: the whole process to run. Without `user` it runs as uid 0, gid 0, as
+/// runc accepts it.
 fn read_process_file(path: &std::path::Path) -> Result<Process> {
     let text = crate::spec::read_input(path, "--process")?;
-    serde_json::from_str(&text).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "parsing --process {}: line {} column {}: {e}",
             path.display(),
             e.line(),
             e.column()
+        )
+    })?;
+    if let Some(process) = value.as_object_mut() {
+        process
+            .entry("user")
+            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        anyhow::anyhow!(
+            "parsing --process {}: {}: {}",
+            path.display(),
+            e.path(),
+            e.inner()
         )
     })
 }

@@ -100,7 +100,8 @@ impl ProcessPlan {
                 bail!("process.env[{i}]: {e:?} is not KEY=VALUE");
             }
         }
-        let env = cstrings(env_list, "process.env")?;
+        let env_list = dedup_env(env_list);
+        let env = cstrings(&env_list, "process.env")?;
         let path_env = env_list
             .iter()
             .rev()
@@ -160,6 +161,20 @@ impl ProcessPlan {
             source: p.clone(),
         })
     }
+}
+
+/// Each variable once, with its last value, at the place of its last occurrence (as runc and
+/// Go's os/exec do): a program reading its environment sees what the config meant.
+fn dedup_env(env: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<String> = env
+        .iter()
+        .rev()
+        .filter(|kv| seen.insert(kv.split_once('=').map_or(kv.as_str(), |(k, _)| k)))
+        .cloned()
+        .collect();
+    out.reverse();
+    out
 }
 
 /// The largest uid or gid hull takes (runc's bound). Above it are ids no user namespace can
@@ -301,6 +316,12 @@ fn rlimit_resource(t: PosixRlimitType) -> Resource {
 mod tests {
     use super::super::tests::{plan, MINIMAL};
     use super::*;
+
+    #[test]
+    fn each_variable_once_with_its_last_value() {
+        let env: Vec<String> = ["A=1", "B=2", "A=3", "C=", "B=4"].map(String::from).into();
+        assert_eq!(dedup_env(&env), ["A=3", "C=", "B=4"]);
+    }
 
     #[test]
     fn ids_above_runcs_bound_are_refused_by_field() {

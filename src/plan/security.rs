@@ -62,13 +62,28 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capability_is_rejected_by_name() {
+    fn unknown_capability_is_left_out_by_name() {
         let j = MINIMAL.replace(
             r#""cwd":"/""#,
-            r#""cwd":"/","capabilities":{"bounding":["CAP_NOT_A_THING"]}"#,
+            r#""cwd":"/","capabilities":{"bounding":["CAP_NOT_A_THING","CAP_KILL"],"ambient":["CAP_NOT_A_THING"]}"#,
         );
-        // oci-spec rejects names it does not know while parsing, with line and column.
+        // As runc: a newer kernel's name in an older runtime is ignored (the caller warns).
+        let (spec, extras) = crate::spec::parse_with_extras(&j).unwrap();
+        assert_eq!(extras.unknown_capabilities, ["CAP_NOT_A_THING"]);
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
+        // Not a name at all is still an error, naming the field.
+        let j = MINIMAL.replace(
+            r#""cwd":"/""#,
+            r#""cwd":"/","capabilities":{"bounding":[7]}"#,
+        );
         let err = format!("{:#}", crate::spec::parse(&j).unwrap_err());
-        assert!(err.contains("CAP_NOT_A_THING"), "{err}");
+        assert!(err.contains("process.capabilities.bounding"), "{err}");
     }
 }

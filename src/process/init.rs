@@ -185,7 +185,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         }
     }
     // For exec, the parent learns of success when execve closes the (CLOEXEC) channel.
-    let (Some(program), Some(process)) = (program, ctx.process) else {
+    let (Some((program, env)), Some(process)) = (program, ctx.process) else {
         // No `process` in the config: `start` reports the error, the container stops.
         sys::exit_now(0)
     };
@@ -212,8 +212,8 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         Role::Exec { .. } => ctx.channel.as_raw_fd(),
     };
     let err = match ctx.trampoline {
-        Some(trampoline) => trampoline.exec(&program, &process.args, &process.env, Some(hold)),
-        None => sys::execve(&program, &process.args, &process.env),
+        Some(trampoline) => trampoline.exec(&program, &process.args, &env, Some(hold)),
+        None => sys::execve(&program, &process.args, &env),
     };
     if matches!(ctx.role, Role::Exec { .. }) {
         anyhow::bail!("exec {program:?}: {}", err.desc());
@@ -271,7 +271,9 @@ fn become_process(
     process: &ProcessPlan,
     seccomp: Option<&SeccompProgram>,
     channel: &Channel,
-) -> Result<CString> {
+) -> Result<(CString, Vec<CString>)> {
+    // From the container's own /etc/passwd, read while we are still root.
+    let env = security::user::with_home(&process.env, process.user.uid);
     security::user::apply_rlimits(&process.rlimits)?;
     if let Some(s) = &process.scheduler {
         security::user::set_scheduler(s)?;
@@ -288,6 +290,7 @@ fn become_process(
     if let Some(caps) = &process.capabilities {
         security::caps::drop_bounding(caps)?;
     }
+    security::user::own_stdio(process.user.uid)?;
     security::user::switch(&process.user)?;
     if let Some(caps) = &process.capabilities {
         security::caps::apply(caps)?;
@@ -304,7 +307,8 @@ fn become_process(
             load_seccomp(filter, channel)?;
         }
     }
-    exec_path::resolve(&process.args[0], process.path_env.as_deref())
+    let program = exec_path::resolve(&process.args[0], process.path_env.as_deref())?;
+    Ok((program, env))
 }
 
 /// Install the filter and, for SCMP_ACT_NOTIFY, send the listener to the parent, which passes
@@ -416,6 +420,10 @@ fn enter_namespaces(ctx: &ChildContext) -> Result<bool> {
         if !flags.is_empty() {
             unshare(flags).context("creating namespaces")?;
         }
+    }
+    if ns.creates(NsKind::Network) {
+        // As runc: a service that talks to localhost needs it.
+        sys::loopback_up().context("bringing up lo in the new network namespace")?;
     }
     if ns.creates(NsKind::Time) {
         unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))

@@ -107,6 +107,12 @@ pub fn setup(
         dev::create_default_devices(&root, in_userns, &plan.devices)?;
     }
     dev::create_devices(&root, &plan.devices, in_userns)?;
+    // As runc: a process.cwd the rootfs lacks is made, inside the root (a symlink on the way
+    // resolves inside it too), once the mounts it may lie on exist.
+    if let Some(process) = &plan.process {
+        root.ensure(&process.cwd, resolve::Kind::Dir)
+            .with_context(|| format!("process.cwd: making {}", process.cwd.display()))?;
+    }
     // Before readonlyPaths, which usually make /proc/sys read-only.
     write_sysctls(&root, plan)?;
     mask::readonly_paths(&root, &plan.readonly_paths)?;

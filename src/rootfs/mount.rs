@@ -81,6 +81,12 @@ fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>)
     Ok(())
 }
 
+/// Whether the comma-separated filesystem options set `key=`.
+fn has_option(data: &str, key: &str) -> bool {
+    data.split(',')
+        .any(|o| o.split_once('=').is_some_and(|(k, _)| k == key))
+}
+
 fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
     // procfs and sysfs where the image put a symlink would land wherever it points, and
     // later masks and writes would miss them (CVE-2019-16884): runc's rule, refuse.
@@ -93,9 +99,21 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
             m.fstype
         );
     }
+    // As runc: a tmpfs without mode= takes the mode of the directory it covers (an image's
+    // 0700 or 0755, not tmpfs's 1777); over a directory it makes, tmpfs's own.
+    let covered_mode = (m.fstype == "tmpfs" && !has_option(&m.data, "mode"))
+        .then(|| root.open_path(&m.destination).ok())
+        .flatten()
+        .and_then(|dir| nix::sys::stat::fstat(dir.as_fd()).ok())
+        .map(|st| st.st_mode & 0o7777);
     let target = root.ensure(&m.destination, Kind::Dir)?;
     let source = m.source.as_deref().unwrap_or(Path::new(&m.fstype));
-    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    let data = match covered_mode {
+        Some(mode) if m.data.is_empty() => format!("mode={mode:o}"),
+        Some(mode) => format!("mode={mode:o},{}", m.data),
+        None => m.data.clone(),
+    };
+    let data = (!data.is_empty()).then_some(data.as_str());
     if m.copy_up {
         // `target` keeps naming the directory underneath once the tmpfs covers it. A
         // read-only tmpfs is filled first, then made read-only.

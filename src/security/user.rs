@@ -5,6 +5,8 @@ use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, setrlimit};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 
+use std::ffi::CString;
+
 use crate::plan::{Rlimit, UserPlan};
 
 /// Become uid/gid with exactly the additional gids (an empty list drops the caller's groups).
@@ -28,6 +30,57 @@ pub fn switch(user: &UserPlan) -> Result<()> {
     setresgid(gid, gid, gid).with_context(|| format!("setgid {} (process.user.gid)", user.gid))?;
     let uid = Uid::from_raw(user.uid);
     setresuid(uid, uid, uid).with_context(|| format!("setuid {} (process.user.uid)", user.uid))?;
+    Ok(())
+}
+
+/// `env` with `HOME` added when it lacks one, as runc does: the home directory of `uid` in the
+/// container's /etc/passwd, or `/` without an entry. Call it inside the container's root.
+pub fn with_home(env: &[CString], uid: u32) -> Vec<CString> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|kv| kv.as_bytes().starts_with(b"HOME=")) {
+        let home = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|text| home_of(&text, uid))
+            .unwrap_or_else(|| "/".into());
+        if let Ok(kv) = CString::new(format!("HOME={home}")) {
+            env.push(kv);
+        }
+    }
+    env
+}
+
+/// The home directory of `uid` in passwd(5) text (name:pw:uid:gid:gecos:home:shell).
+fn home_of(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() >= 6 && fields[2].parse() == Ok(uid) && !fields[5].is_empty())
+            .then(|| fields[5].to_string())
+    })
+}
+
+/// As runc's fixStdioPermissions: the stdio the process gets (the caller's pipes or FIFOs, or
+/// `run`'s own) becomes its user's, so that a process that is not root can reopen
+/// /dev/stdout (images link their log files there). Character devices (/dev/null, terminals)
+/// are left alone; an owner the user namespace does not map, or a read-only /dev, too.
+pub fn own_stdio(uid: u32) -> Result<()> {
+    use nix::sys::stat::{fstat, SFlag};
+    use std::os::fd::AsFd;
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    for (fd, name) in [
+        (stdin.as_fd(), "stdin"),
+        (stdout.as_fd(), "stdout"),
+        (stderr.as_fd(), "stderr"),
+    ] {
+        let Ok(st) = fstat(fd) else { continue };
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        if st.st_uid == uid || kind == SFlag::S_IFCHR {
+            continue;
+        }
+        match nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), None) {
+            Ok(()) | Err(Errno::EINVAL | Errno::EPERM | Errno::EROFS) => {}
+            Err(e) => return Err(e).with_context(|| format!("chown of the {name} to uid {uid}")),
+        }
+    }
     Ok(())
 }
 
@@ -91,4 +144,18 @@ pub fn set_scheduler(s: &crate::plan::SchedPlan) -> Result<()> {
 /// process.ioPriority.
 pub fn set_io_priority(value: u16) -> Result<()> {
     crate::sys::ioprio_set(value).context("ioprio_set (process.ioPriority)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_comes_from_passwd_or_is_slash() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/false\nbad:x:7\n";
+        assert_eq!(home_of(passwd, 0).as_deref(), Some("/root"));
+        assert_eq!(home_of(passwd, 33).as_deref(), Some("/var/www"));
+        assert_eq!(home_of(passwd, 7), None);
+        assert_eq!(home_of(passwd, 1000), None);
+    }
 }

@@ -18,6 +18,9 @@ pub struct Extras {
     pub seccomp_wait_killable_recv: bool,
     /// `mounts[i].uidMappings`/`gidMappings` (idmapped mounts), by mount index.
     pub mount_id_maps: std::collections::BTreeMap<usize, MountIdMaps>,
+    /// Capability names hull does not know (a newer kernel's), left out as runc leaves them,
+    /// for the caller to warn about.
+    pub unknown_capabilities: Vec<String>,
 }
 
 /// One mount's `uidMappings` and `gidMappings`.
@@ -102,7 +105,11 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
     // Rare, so the cost of a second pass (and line numbers of the re-serialized text in
     // errors) is only paid by configs that use the flag.
     if !text.contains(WAIT_KILLABLE_RECV) && !text.contains("Mappings") {
-        return Ok((parse_spec(text)?, extras));
+        match parse_spec(text) {
+            // Perhaps a capability name newer than hull: the slow path leaves those out.
+            Err(e) if format!("{e}").starts_with("process.capabilities") => {}
+            r => return r.map(|spec| (spec, extras)),
+        }
     }
     let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
         // The typed parse reports the error with its field, line and column.
@@ -129,13 +136,41 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
         flags.retain(|f| f != WAIT_KILLABLE_RECV);
         extras.seccomp_wait_killable_recv = flags.len() != before;
     }
+    extras.unknown_capabilities = drop_unknown_capabilities(&mut value);
     // Only then is the text oci-spec sees different from the file (line numbers too).
-    let spec = if extras.seccomp_wait_killable_recv {
+    let spec = if extras.seccomp_wait_killable_recv || !extras.unknown_capabilities.is_empty() {
         parse_spec(&value.to_string())?
     } else {
         parse_spec(text)?
     };
     Ok((spec, extras))
+}
+
+/// Take the names oci-spec does not know out of every `process.capabilities` set; the names.
+fn drop_unknown_capabilities(config: &mut serde_json::Value) -> Vec<String> {
+    let known = |name: &serde_json::Value| {
+        serde_json::from_value::<oci_spec::runtime::Capability>(name.clone()).is_ok()
+    };
+    let mut unknown = Vec::new();
+    let Some(sets) = config
+        .pointer_mut("/process/capabilities")
+        .and_then(|c| c.as_object_mut())
+    else {
+        return unknown;
+    };
+    for set in sets.values_mut().filter_map(|s| s.as_array_mut()) {
+        set.retain(|name| {
+            let keep = !name.is_string() || known(name);
+            if !keep {
+                let name = name.as_str().unwrap_or_default().to_string();
+                if !unknown.contains(&name) {
+                    unknown.push(name);
+                }
+            }
+            keep
+        });
+    }
+    unknown
 }
 
 fn parse_spec(text: &str) -> Result<Spec> {

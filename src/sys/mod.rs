@@ -235,6 +235,29 @@ pub fn join_session_keyring(name: &CStr, add_perm: u32) -> Result<i32, Errno> {
     Ok(serial)
 }
 
+/// Set `lo` up in the current network namespace (SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP):
+/// a new network namespace starts with its loopback down.
+pub fn loopback_up() -> Result<(), Errno> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value (an empty name, no flags).
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    ifr.ifr_name[0] = b'l' as libc::c_char;
+    ifr.ifr_name[1] = b'o' as libc::c_char;
+    // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name and writes the flags into `ifr`,
+    // which outlives the call.
+    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
+    // SAFETY: after SIOCGIFFLAGS the union holds the flags.
+    unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: as above; SIOCSIFFLAGS only reads `ifr`.
+    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) }).map(drop)
+}
+
 /// seccomp(SECCOMP_SET_MODE_FILTER): install a BPF program (raw sock_filter entries).
 /// With SECCOMP_FILTER_FLAG_NEW_LISTENER, returns the notification listener fd.
 pub fn seccomp_load(bpf: &[u8], flags: u32) -> Result<Option<OwnedFd>, Errno> {

@@ -1,0 +1,129 @@
+//! runc parity: the implicit behaviours images, managers and scripts were written against
+//! (issue "runc parity"), each checked from inside the container.
+
+use serde_json::json;
+
+use crate::common::*;
+
+fn running(env: &Env, id: &str) {
+    let bundle = env.bundle(id, &config(&["sleep", "60"]));
+    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// HOME comes from the container's /etc/passwd for the process's uid (`/` without an entry)
+/// when the environment lacks it, for init, exec, exec -u and exec -p; a variable given twice
+/// is there once, with its last value.
+#[test]
+fn home_is_set_and_variables_are_set_once() {
+    let env = Env::new("parenv");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "echo HOME=$HOME; env | grep -c '^DUP='; echo DUP=$DUP",
+    ]);
+    c["process"]["env"] = json!(["PATH=/bin", "DUP=first", "DUP=last"]);
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "HOME=/root\n1\nDUP=last\n");
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let (_, out, _) = env.run(&env.id("b"), &c);
+    assert!(out.starts_with("HOME=/\n"), "{out}");
+    c["process"]["env"] = json!(["PATH=/bin", "HOME=/custom"]);
+    let (_, out, _) = env.run(&env.id("c"), &c);
+    assert!(out.starts_with("HOME=/custom\n"), "{out}");
+
+    let id = env.id("d");
+    running(&env, &id);
+    let home = |args: &[&str]| stdout(&env.hull(args));
+    assert_eq!(home(&["exec", &id, "sh", "-c", "echo $HOME"]), "/root\n");
+    assert_eq!(
+        home(&["exec", "-u", "1000", &id, "sh", "-c", "echo $HOME"]),
+        "/\n"
+    );
+    // exec -p without env (and without user: runc runs it as root).
+    let process = env.base.join("process.json");
+    std::fs::write(
+        &process,
+        json!({"args": ["/bin/sh", "-c", "echo $HOME $(id -u)"], "cwd": "/"}).to_string(),
+    )
+    .unwrap();
+    let out = env.hull(&["exec", "-p", process.to_str().unwrap(), &id]);
+    assert_eq!(stdout(&out), "/root 0\n", "{}", stderr(&out));
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}
+
+/// A process that is not root can open /dev/stdout and /dev/stderr (the stdio hull hands it
+/// is its user's), for init and exec; and an exec'd process's process group is visible.
+#[test]
+fn non_root_processes_can_reopen_their_stdio() {
+    let env = Env::new("parstdio");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "echo to-stdout > /dev/stdout && echo to-stderr > /dev/stderr",
+    ]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(out, "to-stdout\n");
+    assert!(err.contains("to-stderr"), "{err}");
+    let id = env.id("b");
+    running(&env, &id);
+    let out = env.hull(&[
+        "exec",
+        "-u",
+        "1000",
+        &id,
+        "sh",
+        "-c",
+        "echo again > /dev/stdout",
+    ]);
+    assert_eq!(stdout(&out), "again\n", "{}", stderr(&out));
+    // Its own session and process group, as runc's: not 0 (a group outside the namespace).
+    let out = env.hull(&["exec", &id, "sh", "-c", "cut -d' ' -f5,6 /proc/self/stat"]);
+    let text = stdout(&out);
+    let ids: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(ids.len(), 2, "{text}");
+    assert!(ids.iter().all(|i| *i != "0"), "pgrp and session: {ids:?}");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}
+
+/// In a new network namespace the loopback interface is up (a service on localhost works).
+#[test]
+fn loopback_is_up_in_a_new_network_namespace() {
+    let env = Env::new("parlo");
+    let out = env.sh(&env.id("a"), config(&[]), "cat /sys/class/net/lo/flags");
+    let flags = u32::from_str_radix(out.trim().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "IFF_UP: {out}");
+}
+
+/// A process.cwd the rootfs lacks is made (inside the root); a tmpfs without mode= takes the
+/// mode of the directory it covers.
+#[test]
+fn missing_cwd_is_made_and_tmpfs_keeps_the_covered_mode() {
+    let env = Env::new("parcwd");
+    let mut c = config(&["sh", "-c", "pwd; stat -c %a /root"]);
+    c["process"]["cwd"] = json!("/tmp/made/for/you");
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/root", "type": "tmpfs", "source": "tmpfs"}));
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "/tmp/made/for/you\n755\n");
+}
+
+/// An unknown capability name (a newer kernel's) is left out with a warning, as runc does;
+/// the rest apply.
+#[test]
+fn unknown_capabilities_are_ignored_with_a_warning() {
+    let env = Env::new("parcaps");
+    let mut c = config(&["sh", "-c", "grep CapEff /proc/self/status"]);
+    let caps = json!(["CAP_CHOWN", "CAP_FROM_THE_FUTURE"]);
+    c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0000000000000001"), "only CAP_CHOWN: {out}");
+    assert!(err.contains("CAP_FROM_THE_FUTURE"), "{err}");
+}
