@@ -131,7 +131,8 @@ fn missing_rootfs() {
 fn missing_cwd_and_bad_mount_name_the_field() {
     let env = Env::new("errfield");
     let mut c = config(&["true"]);
-    c["process"]["cwd"] = json!("/no/such/dir");
+    // A missing cwd is made (as runc does); one that cannot be is named.
+    c["process"]["cwd"] = json!("/etc/passwd/dir");
     create_with(&env, &env.id("a"), &c, "process.cwd");
     let mut c = config(&["true"]);
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/mnt", "type": "bind", "source": "/no/such/src", "options": ["bind"]}));

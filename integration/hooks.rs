@@ -285,3 +285,35 @@ fn large_states_reach_hooks_and_timeouts_cover_the_state_write() {
     );
     assert!(!env.state_dir(&id).exists());
 }
+
+/// A hook without `env` gets hull's own environment (runc's hooks get runc's: exec.Cmd with
+/// no Env); one with `env` gets exactly that.
+#[test]
+fn hooks_without_env_get_hulls_environment() {
+    let env = Env::new("hookenv");
+    let dir = env.base.join("hook-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.display();
+    let c = logging_config(
+        &dir,
+        json!({"createRuntime": [
+            {"path": "/bin/sh", "args": ["sh", "-c", format!("echo ${{HULL_HOOK_MARK:-unset}} > {d}/without")]},
+            {"path": "/bin/sh", "args": ["sh", "-c", format!("echo ${{HULL_HOOK_MARK:-unset}} $ONLY > {d}/with")], "env": ["ONLY=1"]}
+        ]}),
+    );
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &c);
+    // stdio to null: the created init keeps what it inherits open until it starts.
+    let status = env
+        .command(&["create", "-b", bundle.to_str().unwrap(), &id])
+        .env("HULL_HOOK_MARK", "from-hull")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    assert_eq!(read("without"), "from-hull\n");
+    assert_eq!(read("with"), "unset 1\n");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

@@ -64,6 +64,7 @@ fn root_has_no_supplementary_groups_by_default() {
     assert!(status_field(&out, "Groups").is_empty());
 }
 
+/// The configured environment and nothing of hull's; HOME added as runc adds it.
 #[test]
 fn env_is_exactly_the_configured_one() {
     let env = Env::new("env");
@@ -75,6 +76,7 @@ fn env_is_exactly_the_configured_one() {
     assert_eq!(
         vars,
         vec![
+            "HOME=/root",
             "HULL_TEST=1",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         ]

@@ -117,7 +117,18 @@ fn feed_until_exit(
     }
 }
 
+/// hull's own environment, for hooks without `env`.
+fn own_env() -> Vec<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            std::ffi::CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok()
+        })
+        .collect()
+}
+
 fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
+    let env = hook.env.clone().unwrap_or_else(own_env);
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .context("creating the hook's stdin pipe")?;
     let (pid, pidfd) = match sys::clone_fork(0).context("forking the hook")? {
@@ -128,7 +139,7 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
             }
             let path = std::ffi::CString::new(hook.path.as_os_str().as_encoded_bytes())
                 .unwrap_or_default();
-            let _ = sys::execve(&path, &hook.args, &hook.env);
+            let _ = sys::execve(&path, &hook.args, &env);
             sys::exit_now(127)
         }
         sys::Forked::Parent { child, pidfd } => (child, pidfd),

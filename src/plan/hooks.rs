@@ -11,7 +11,9 @@ pub struct HookPlan {
     pub path: PathBuf,
     /// argv, including argv[0] (the spec's `args`; the path when `args` is empty).
     pub args: Vec<CString>,
-    pub env: Vec<CString>,
+    /// `None` without `env` in the config: the hook then gets hull's own environment, as
+    /// runc's hooks get runc's.
+    pub env: Option<Vec<CString>>,
     pub timeout_secs: Option<u32>,
 }
 
@@ -77,7 +79,11 @@ fn hook(h: &Hook) -> Result<HookPlan> {
     Ok(HookPlan {
         path: h.path().clone(),
         args: args.iter().map(cstr).collect::<Result<_>>()?,
-        env: h.env().iter().flatten().map(cstr).collect::<Result<_>>()?,
+        env: h
+            .env()
+            .as_ref()
+            .map(|env| env.iter().map(cstr).collect::<Result<_>>())
+            .transpose()?,
         timeout_secs,
     })
 }
@@ -99,6 +105,9 @@ mod tests {
         assert_eq!(h.prestart[0].args, vec![CString::new("/bin/a").unwrap()]);
         assert_eq!(h.poststop[0].args.len(), 2);
         assert_eq!(h.poststop[0].timeout_secs, Some(3));
+        // Without `env`, hull's own (decided when the hook runs); with it, exactly that.
+        assert_eq!(h.prestart[0].env, None);
+        assert_eq!(h.poststop[0].env, Some(vec![CString::new("K=V").unwrap()]));
         assert!(h.init_needs_state());
     }
 

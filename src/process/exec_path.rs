@@ -6,7 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use nix::unistd::{access, AccessFlags};
+use nix::fcntl::{AtFlags, AT_FDCWD};
+use nix::unistd::{faccessat, AccessFlags};
 
 /// runc's default when the container's env has no PATH.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -40,10 +41,14 @@ fn check(path: &Path) -> std::result::Result<(), String> {
     if meta.is_dir() {
         return Err("is a directory".into());
     }
+    // The kernel's own rule: no exec bit at all is never executable, even for root.
     if meta.permissions().mode() & 0o111 == 0 {
         return Err("permission denied (not executable)".into());
     }
-    access(path, AccessFlags::X_OK).map_err(|e| e.desc().to_string())
+    // With the effective ids and capabilities execve will use (CAP_DAC_OVERRIDE lets a user
+    // run a file whose exec bit is another's), not access(2)'s real ids.
+    faccessat(AT_FDCWD, path, AccessFlags::X_OK, AtFlags::AT_EACCESS)
+        .map_err(|e| e.desc().to_string())
 }
 
 #[cfg(test)]
