@@ -127,3 +127,19 @@ fn unknown_capabilities_are_ignored_with_a_warning() {
     assert!(out.contains("0000000000000001"), "only CAP_CHOWN: {out}");
     assert!(err.contains("CAP_FROM_THE_FUTURE"), "{err}");
 }
+
+/// An exec'd process gets the container's personality (linux.personality), as init has it.
+#[test]
+fn exec_gets_the_containers_personality() {
+    let env = Env::new("parpers");
+    let id = env.id("a");
+    let mut c = config(&["sleep", "60"]);
+    c["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let bundle = env.bundle(&id, &c);
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    assert_eq!(stdout(&env.hull(&["exec", &id, "uname", "-m"])), "i686\n");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

@@ -190,3 +190,52 @@ fn typing_into_the_console_socket_master() {
     let text = drain(master);
     assert!(text.contains("typed-42"), "{text:?}");
 }
+
+/// A terminal container's pty is its user's (the group devpts gives it, tty's with gid=5) and
+/// is also its /dev/console, bound as runc binds it.
+#[test]
+fn the_terminal_is_the_users_and_the_console() {
+    let env = Env::new("consoledev");
+    let id = env.id("a");
+    let socket = env.base.join("console.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "stat -c 'owner %u %g' $(tty); echo via-console > /dev/console; grep ' /dev/console ' /proc/self/mountinfo | cut -d' ' -f4; sleep 0.2",
+    ]);
+    c["process"]["terminal"] = json!(true);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    for m in c["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev/pts" {
+            m["options"] = json!([
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5"
+            ]);
+        }
+    }
+    let bundle = env.bundle(&id, &c);
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let out = env.hull(&[
+        "create",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (master, _) = receiver.join().unwrap();
+    assert!(env.hull(&["start", &id]).status.success());
+    let text = drain(master);
+    assert!(text.contains("owner 1000 5"), "{text:?}");
+    assert!(text.contains("via-console"), "{text:?}");
+    assert!(
+        text.contains("/0\r\n"),
+        "the console is /dev/pts/0's bind: {text:?}"
+    );
+}

@@ -24,7 +24,14 @@ struct Descriptor {
     rootfs: PathBuf,
     /// CRIU's keys for init's fds 0, 1, 2 when they are outside the container.
     stdio: Vec<(i32, String)>,
+    /// /dev/console is the bind of the container's terminal: an external mount CRIU cannot
+    /// find a master for; restore binds the new terminal there.
+    #[serde(default)]
+    console: bool,
 }
+
+/// CRIU's key for the /dev/console bind of a terminal container.
+const CONSOLE_KEY: &str = "dev-console";
 
 /// What `checkpoint` and `restore` share (runc's flags of the same names).
 #[derive(Debug, Clone, Default)]
@@ -135,10 +142,21 @@ pub fn dump(criu: &Path, id: &str, rootfs: &Path, pid: i32, opts: &DumpOptions) 
     for (_, key) in &stdio {
         args.extend(["--external".into(), key.clone()]);
     }
+    let console = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/dev/console"));
+    if console {
+        args.extend([
+            "--ext-mount-map".into(),
+            format!("/dev/console:{CONSOLE_KEY}"),
+        ]);
+    }
     let descriptor = Descriptor {
         id: id.to_owned(),
         rootfs: rootfs.to_owned(),
         stdio,
+        console,
     };
     std::fs::write(
         images.join(DESCRIPTOR),
@@ -220,8 +238,14 @@ fn descriptor(images: &Path) -> Result<Descriptor> {
 }
 
 /// The `criu restore` command line; the restored init's pid goes to `pidfile`. Run by a child
-/// already in the container's cgroup, so the restored tasks start there.
-pub fn restore_args(rootfs: &Path, opts: &Shared, pidfile: &Path) -> Result<Vec<String>> {
+/// already in the container's cgroup, so the restored tasks start there. `terminal`: the new
+/// pty's slave (a host path), bound at /dev/console where the checkpoint had the old one.
+pub fn restore_args(
+    rootfs: &Path,
+    opts: &Shared,
+    pidfile: &Path,
+    terminal: Option<&Path>,
+) -> Result<Vec<String>> {
     let images = &opts.image_path;
     let mut args = vec![
         "restore".to_owned(),
@@ -234,9 +258,19 @@ pub fn restore_args(rootfs: &Path, opts: &Shared, pidfile: &Path) -> Result<Vec<
         "--pidfile".into(),
         pidfile.display().to_string(),
     ]);
+    let descriptor = descriptor(images)?;
     // The checkpointed stdio comes back as hull's own.
-    for (fd, key) in descriptor(images)?.stdio {
+    for (fd, key) in descriptor.stdio {
         args.extend(["--inherit-fd".into(), format!("fd[{fd}]:{key}")]);
+    }
+    if descriptor.console {
+        let tty = terminal.context(
+            "the checkpoint has a terminal (/dev/console): restore it with --console-socket",
+        )?;
+        args.extend([
+            "--ext-mount-map".into(),
+            format!("{CONSOLE_KEY}:{}", tty.display()),
+        ]);
     }
     Ok(args)
 }

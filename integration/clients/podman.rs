@@ -323,11 +323,9 @@ fn podman_more_run_options_are_seen_inside() {
         return;
     };
     // --read-only keeps /tmp, /var/tmp and /run writable (podman's read-only-tmpfs, tmpcopyup).
+    // /run's tmpfs has no mode=: it keeps the image's 755, as under runc (/tmp asks 1777).
     let out = p.run_ok(&["--read-only"], &["sh", "-c", "touch /tmp/a /var/tmp/b /run/c && echo ok; stat -c %a /tmp /run; touch /etc/x 2>&1; true"]);
-    assert_eq!(
-        out,
-        "ok\n1777\n1777\ntouch: /etc/x: Read-only file system\n"
-    );
+    assert_eq!(out, "ok\n1777\n755\ntouch: /etc/x: Read-only file system\n");
     let out = p.run_ok(
         &["--device", "/dev/null:/dev/xnull", "--oom-score-adj", "500", "--shm-size", "1m", "--sysctl", "net.ipv4.ip_forward=1", "-e", "FOO=bar", "-w", "/tmp", "--entrypoint", "sh"],
         &["-c", "stat -c '%F %t,%T' /dev/xnull; echo x > /dev/xnull; cat /proc/self/oom_score_adj; df -k /dev/shm | awk 'NR==2 {print $2}'; cat /proc/sys/net/ipv4/ip_forward; echo $FOO; pwd"],

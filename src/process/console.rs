@@ -87,13 +87,10 @@ pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> 
         Mode::empty(),
     )
     .with_context(|| format!("opening {name}"))?;
-    // The process owns its terminal, so it can reopen /dev/tty after dropping privileges.
-    fchown(
-        &slave,
-        Some(Uid::from_raw(process.user.uid)),
-        Some(Gid::from_raw(process.user.gid)),
-    )
-    .with_context(|| format!("chown {name}"))?;
+    // The process owns its terminal, so it can reopen /dev/tty after dropping privileges; the
+    // group stays devpts's (`gid=5`: the tty group, as runc leaves it).
+    fchown(&slave, Some(Uid::from_raw(process.user.uid)), None::<Gid>)
+        .with_context(|| format!("chown {name}"))?;
     if let Some((rows, cols)) = process.console_size {
         sys::set_window_size(master.as_raw_fd(), rows, cols)
             .context("setting process.consoleSize")?;
@@ -108,6 +105,42 @@ pub fn send_new_pty(socket: &OwnedFd, process: &ProcessPlan) -> Result<OwnedFd> 
     )
     .context("sending the pty master to --console-socket")?;
     Ok(slave)
+}
+
+/// In init, after pivot_root: bind the pty's slave onto /dev/console, as runc does (programs
+/// that write to the console, systemd among them, reach the terminal). The target is a file
+/// hull makes in the container's /dev, or an existing regular file or character device there,
+/// opened without following a symlink, so the bind cannot be redirected (CVE-2025-52565).
+pub fn bind_console(slave: &OwnedFd) -> Result<()> {
+    use nix::sys::stat::{fstat, SFlag};
+    let path = "/dev/console";
+    let target = match open(
+        path,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_WRONLY,
+        Mode::from_bits_truncate(0o600),
+    ) {
+        Err(nix::errno::Errno::EEXIST) => open(
+            path,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .context("opening /dev/console")?,
+        r => r.context("making /dev/console")?,
+    };
+    let kind = SFlag::from_bits_truncate(fstat(&target).context("stat /dev/console")?.st_mode)
+        & SFlag::S_IFMT;
+    if kind != SFlag::S_IFREG && kind != SFlag::S_IFCHR {
+        anyhow::bail!("/dev/console is not a file or a device (a symlink?): refusing to bind the console there");
+    }
+    let fd_path = |fd: &OwnedFd| format!("/proc/self/fd/{}", fd.as_raw_fd());
+    nix::mount::mount(
+        Some(fd_path(slave).as_str()),
+        fd_path(&target).as_str(),
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .context("binding the terminal onto /dev/console")
 }
 
 /// In the child, a session leader now: make the pty's slave (from [`send_new_pty`]) our

@@ -89,7 +89,10 @@ pub fn exec(
     let (parent, child) = channel::pair()?;
     let trampoline = init::trampoline_for(seccomp.as_ref())?;
     let ctx = ChildContext {
-        role: Role::Exec { root },
+        role: Role::Exec {
+            root,
+            personality: persona_of(record.pid),
+        },
         namespaces: &namespaces,
         process: Some(process),
         channel: child,
@@ -246,6 +249,14 @@ pub fn exec(
         pidfd: target.1,
         master,
     })
+}
+
+/// The persona init runs with (/proc/PID/personality, hex), unless it is the default.
+fn persona_of(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/personality")).ok()?;
+    u64::from_str_radix(text.trim(), 16)
+        .ok()
+        .filter(|p| *p != 0)
 }
 
 fn write_pid_file(opts: &ExecOptions, pid: Pid) -> Result<()> {

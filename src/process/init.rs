@@ -36,8 +36,12 @@ pub enum Role<'a> {
         prepared: &'a rootfs::FromParent,
     },
     /// A process `exec`'d into an existing container: joins it and runs at once. `root` is the
-    /// container's root when it shares hull's mount namespace (then joining gives no root).
-    Exec { root: Option<OwnedFd> },
+    /// container's root when it shares hull's mount namespace (then joining gives no root);
+    /// `personality`, init's persona (linux.personality), when it is not the default.
+    Exec {
+        root: Option<OwnedFd>,
+        personality: Option<u64>,
+    },
 }
 
 /// What the child inherits from the parent across the fork.
@@ -141,11 +145,15 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
                     .context("set_mempolicy (linux.memoryPolicy)")?;
             }
         }
-        Role::Exec { root: Some(root) } => {
-            nix::unistd::fchdir(root).context("entering the container's root")?;
-            nix::unistd::chroot(".").context("chroot into the container's root")?;
+        Role::Exec { root, personality } => {
+            if let Some(root) = root {
+                nix::unistd::fchdir(root).context("entering the container's root")?;
+                nix::unistd::chroot(".").context("chroot into the container's root")?;
+            }
+            if let Some(persona) = *personality {
+                sys::set_personality(persona).context("personality (the container's)")?;
+            }
         }
-        Role::Exec { root: None } => {}
     }
     // The pty comes from the container's devpts, allocated while we are still root; an exec'd
     // process adopts it only once it is forked into the container's pid namespace.
@@ -153,6 +161,11 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         (Some(socket), Some(process)) => Some(console::send_new_pty(socket, process)?),
         _ => None,
     };
+    if let (Role::Init { plan, .. }, Some(slave)) = (&ctx.role, &terminal) {
+        if plan.namespaces.has_mount_namespace() {
+            console::bind_console(slave)?;
+        }
+    }
     if matches!(ctx.role, Role::Init { .. }) {
         lead_session(terminal.take())?;
     }

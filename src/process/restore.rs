@@ -64,7 +64,6 @@ fn run_restore(
     cgroup: &dyn cgroups::Manager,
 ) -> Result<(Pid, OwnedFd)> {
     let pid_path = dir.path().join("criu.pid");
-    let args = criu::restore_args(&plan.root.path, r, &pid_path)?;
     // A terminal container (a shell job): CRIU gives it the terminal criu runs on, a new pty
     // whose master goes to --console-socket.
     let tty = match (&opts.console, plan.process.as_ref()) {
@@ -74,6 +73,17 @@ fn run_restore(
         }
         _ => None,
     };
+    let tty_path = tty
+        .as_ref()
+        .map(|t| {
+            std::fs::read_link(format!(
+                "/proc/self/fd/{}",
+                std::os::fd::AsRawFd::as_raw_fd(t)
+            ))
+        })
+        .transpose()
+        .context("naming the new terminal")?;
+    let args = criu::restore_args(&plan.root.path, r, &pid_path, tty_path.as_deref())?;
     let (child, _) = match sys::clone_fork(0).context("forking criu")? {
         sys::Forked::Child => {
             // In the child: its own session on the pty, if any; into the container's cgroup
