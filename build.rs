@@ -1,5 +1,6 @@
 //! Builds the exec trampoline (src/process/trampoline/trampoline.c): a static, libc-free
-//! program that hull embeds and execs from a sealed memfd (see that file for why).
+//! program that hull embeds and execs from a sealed memfd (see that file for why); and names
+//! the commit hull is built from (`hull --version`), when it is built in a git checkout.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -41,4 +42,29 @@ fn main() {
         status.success(),
         "{cc} failed to build the exec trampoline ({src})"
     );
+    commit();
+}
+
+/// HULL_COMMIT: `git rev-parse HEAD` of the checkout (absent outside one: "unknown").
+fn commit() {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let Some(head) = git(&["rev-parse", "HEAD"]) else {
+        return;
+    };
+    // Rebuilt when HEAD moves (a commit, a checkout).
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={dir}/{reference}");
+        }
+        println!("cargo:rerun-if-changed={dir}/packed-refs");
+    }
+    println!("cargo:rustc-env=HULL_COMMIT={head}");
 }

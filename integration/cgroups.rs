@@ -1039,3 +1039,27 @@ fn an_occupied_cgroup_is_refused_and_its_processes_left_alone() {
     assert_eq!(env.status(&first), "running");
     assert!(env.hull(&["delete", "--force", &first]).status.success());
 }
+
+/// runtime-spec 1.3.0's pids limit: -1 is no limit, 0 is a real limit (the container cannot
+/// fork), and a `pids` object without a limit sets none.
+#[test]
+fn pids_limit_zero_is_a_limit_and_minus_one_none() {
+    let env = Env::new("cgpids");
+    for (name, pids, want) in [
+        ("zero", json!({"limit": 0}), "0"),
+        ("minus", json!({"limit": -1}), "max"),
+        ("empty", json!({}), "max"),
+    ] {
+        let id = env.id(name);
+        let mut c = config(&["sh", "-c", "sleep 30 & wait"]);
+        c["linux"]["resources"] = json!({"pids": pids});
+        let bundle = env.bundle(&id, &c);
+        assert!(env
+            .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
+            .status
+            .success());
+        let dir = cgroup_dir("pids", &format!("{CGROUP_BASE}/{id}"));
+        assert_eq!(read(&dir, "pids.max"), want, "{name}");
+        assert!(env.hull(&["delete", "--force", &id]).status.success());
+    }
+}

@@ -65,12 +65,17 @@ pub fn start(dir: &StateDir) -> Result<()> {
             }
             crate::crash::crash_point("start:signalled");
             if let Some(r) = &record {
-                hooks::run_warn(
+                // runtime-spec 1.3.0: a failing poststart hook is an error, the container is
+                // stopped, and the lifecycle goes on at its destruction (`delete`).
+                if let Err(e) = hooks::run(
                     "poststart",
                     &r.hooks().poststart,
                     &r.hook_state(),
                     ContainerState::Running,
-                );
+                ) {
+                    stop(r);
+                    return Err(e.context("the container was stopped"));
+                }
             }
             Ok(())
         }
@@ -82,6 +87,26 @@ pub fn start(dir: &StateDir) -> Result<()> {
             )
         }
         ContainerStatus::Stopped => bail!("cannot start container {:?}: it has stopped", dir.id()),
+    }
+}
+
+/// SIGKILL the container (init, and so its pid namespace; whatever else is in its cgroup) and
+/// wait until init is gone.
+fn stop(record: &Record) {
+    use std::os::fd::AsFd;
+    if let Some(pidfd) = crate::state::open_init(record) {
+        let _ =
+            crate::sys::pidfd_send_signal(pidfd.as_fd(), nix::sys::signal::Signal::SIGKILL as i32);
+        let mut fds = [nix::poll::PollFd::new(
+            pidfd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(10_000u16));
+    }
+    if let Some(cgroup) = record.cgroup() {
+        for pid in cgroup.pids().unwrap_or_default() {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 

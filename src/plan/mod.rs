@@ -266,7 +266,13 @@ impl Plan {
                 .map(HooksPlan::from_spec)
                 .transpose()?
                 .unwrap_or_default(),
-            resources: ResourcesPlan::from_spec(&linux, id, opts.systemd_cgroup)?
+            resources: ResourcesPlan::from_spec(&linux, id, opts.systemd_cgroup)
+                .map(|mut r| {
+                    if opts.extras.pids_without_limit {
+                        r.pids_limit = None;
+                    }
+                    r
+                })?
                 .without_cgroup_if(opts.no_cgroup)?,
             devices: devices::devices(&linux)?,
             sysctl,

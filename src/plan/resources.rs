@@ -263,8 +263,10 @@ impl ResourcesPlan {
                 "linux.resources.pids.limit: {} is negative (use -1 for no limit)",
                 p.limit()
             ),
-            Some(p) if p.limit() != 0 => Some(p.limit()),
-            _ => None,
+            // runtime-spec 1.3.0: -1 is no limit ("max"); 0 is a real limit. (An empty
+            // `pids` object, which oci-spec reads as 0, is taken out by Plan::from_spec.)
+            Some(p) => Some(p.limit()),
+            None => None,
         };
         let blkio = r
             .block_io()

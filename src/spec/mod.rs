@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Spec;
 
 /// The runtime-spec version hull implements (reported by `--version`, `state`, `features`).
-pub const SPEC_VERSION: &str = "1.2.1";
+pub const SPEC_VERSION: &str = "1.3.0";
 
 /// Fields of runtime-spec 1.2 that oci-spec 0.8 has no place for: taken out of the JSON before
 /// it is deserialized, and carried next to the `Spec`.
@@ -21,6 +21,9 @@ pub struct Extras {
     /// Capability names hull does not know (a newer kernel's), left out as runc leaves them,
     /// for the caller to warn about.
     pub unknown_capabilities: Vec<String>,
+    /// `linux.resources.pids` is `{}`: no limit. oci-spec reads a missing `limit` as 0, which
+    /// runtime-spec 1.3.0 makes a real limit ("0 is a valid limit value").
+    pub pids_without_limit: bool,
 }
 
 /// One mount's `uidMappings` and `gidMappings`.
@@ -101,7 +104,10 @@ pub fn parse(text: &str) -> Result<Spec> {
 
 /// [`parse`], also returning the [`Extras`].
 pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
-    let mut extras = Extras::default();
+    let mut extras = Extras {
+        pids_without_limit: has_empty_object(text, "\"pids\""),
+        ..Extras::default()
+    };
     // Rare, so the cost of a second pass (and line numbers of the re-serialized text in
     // errors) is only paid by configs that use the flag.
     if !text.contains(WAIT_KILLABLE_RECV) && !text.contains("Mappings") {
@@ -144,6 +150,21 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
         parse_spec(text)?
     };
     Ok((spec, extras))
+}
+
+/// Whether `key` appears in `text` followed by an empty object (`"pids": {}`), read without
+/// parsing the JSON a second time.
+fn has_empty_object(text: &str, key: &str) -> bool {
+    text.match_indices(key).any(|(i, _)| {
+        let mut rest = text[i + key.len()..].trim_start();
+        for expected in [':', '{', '}'] {
+            match rest.strip_prefix(expected) {
+                Some(r) => rest = r.trim_start(),
+                None => return false,
+            }
+        }
+        true
+    })
 }
 
 /// Take the names oci-spec does not know out of every `process.capabilities` set; the names.
@@ -211,6 +232,17 @@ fn check_version(version: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_pids_object_has_no_limit() {
+        let key = "\"pids\"";
+        assert!(has_empty_object(
+            r#"{"linux":{"resources":{"pids": { } }}}"#,
+            key
+        ));
+        assert!(!has_empty_object(r#"{"pids":{"limit":0}}"#, key));
+        assert!(!has_empty_object(r#"{"annotations":{"pids":"x"}}"#, key));
+    }
 
     #[test]
     fn json_errors_carry_line_and_column() {
