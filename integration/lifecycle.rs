@@ -389,3 +389,79 @@ fn runc_flag_forms_are_understood() {
     }
     assert!(env.hull(&["delete", &id]).status.success());
 }
+
+/// `--pidfd-socket` (runc 1.2's flag, which containerd's shim passes): the caller receives a
+/// pidfd of the container's init (`create`) or of the exec'd process (`exec`); a socket that
+/// is not there fails the command, leaving nothing.
+#[test]
+fn pidfd_socket_receives_a_pidfd_of_the_process() {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::net::UnixListener;
+    let env = Env::new("pidfdsock");
+    let pid_of = |fd: &OwnedFd| -> i64 {
+        let info =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("Pid:"))
+            .unwrap_or_else(|| panic!("not a pidfd: {info}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let receive = |name: &str| {
+        let socket = env.base.join(name);
+        let listener = UnixListener::bind(&socket).unwrap();
+        (
+            socket,
+            std::thread::spawn(move || crate::terminal::receive_master(&listener)),
+        )
+    };
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "60"]));
+    let (socket, received) = receive("create.sock");
+    let out = env.hull(&[
+        "create",
+        "--pidfd-socket",
+        socket.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (pidfd, name) = received.join().unwrap();
+    assert_eq!(name, "anon_inode:[pidfd]");
+    assert_eq!(pid_of(&pidfd), env.state(&id)["pid"].as_i64().unwrap());
+    assert!(env.hull(&["start", &id]).status.success());
+    let (socket, received) = receive("exec.sock");
+    let pid_file = env.base.join("exec.pid");
+    let out = env.hull(&[
+        "exec",
+        "-d",
+        "--pidfd-socket",
+        socket.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "sleep",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (pidfd, _) = received.join().unwrap();
+    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(pid_of(&pidfd), pid);
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    let id = env.id("b");
+    let bundle = env.bundle(&id, &config(&["sleep", "60"]));
+    let missing = env.base.join("no.sock");
+    let out = env.hull(&[
+        "run",
+        "-d",
+        "--pidfd-socket",
+        missing.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert_fails(&out, "--pidfd-socket");
+    assert!(!env.state_dir(&id).exists());
+}

@@ -1,4 +1,4 @@
-//! `hull create [--bundle B] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID`
+//! `hull create [--bundle B] [--pid-file F] [--console-socket S] [--pidfd-socket S] [--no-pivot] [--preserve-fds N] ID`
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,7 @@ use crate::plan::{Plan, PlanOptions};
 use crate::process::console::ConsoleTarget;
 use crate::process::create::{self, CreateOptions};
 use crate::process::notify;
+use crate::process::pidfd_socket::PidfdSocket;
 
 /// create's arguments.
 pub struct CreateArgs {
@@ -18,6 +19,7 @@ pub struct CreateArgs {
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    pub pidfd_socket: Option<PathBuf>,
     pub preserve_fds: crate::process::PreserveFds,
     pub id: String,
 }
@@ -41,6 +43,12 @@ pub const FLAGS: &[Flag] = &[
         None,
         "SOCKET",
         "Unix socket to send the pty master to (process.terminal)",
+    ),
+    valued(
+        "pidfd-socket",
+        None,
+        "SOCKET",
+        "Unix socket to send a pidfd of the container's init to (SCM_RIGHTS)",
     ),
     switch(
         "no-pivot",
@@ -77,6 +85,7 @@ impl CreateArgs {
             console_socket: m.path("console-socket"),
             no_pivot: m.flag("no-pivot"),
             no_new_keyring: m.flag("no-new-keyring"),
+            pidfd_socket: m.path("pidfd-socket"),
             preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
             id: m.positional("ID")?,
         })
@@ -85,8 +94,37 @@ impl CreateArgs {
 
 pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
     let (plan, opts) = prepare(g, &a)?;
-    create::create(&g.root, &plan, &opts)?;
+    let pidfd_socket = pidfd_socket(&a)?;
+    let created = create::create(&g.root, &plan, &opts)?;
+    send_pidfd(g, &plan.id, created, pidfd_socket.as_ref())?;
     Ok(0)
+}
+
+/// `--pidfd-socket`, connected before anything is made.
+pub fn pidfd_socket(a: &CreateArgs) -> Result<Option<PidfdSocket>> {
+    a.pidfd_socket
+        .as_deref()
+        .map(PidfdSocket::connect)
+        .transpose()
+}
+
+/// Hand init's pidfd to `--pidfd-socket`; if that fails, the container goes again.
+pub fn send_pidfd(
+    g: &Global,
+    id: &str,
+    created: create::Created,
+    socket: Option<&PidfdSocket>,
+) -> Result<create::Created> {
+    use std::os::fd::AsFd;
+    let Some(socket) = socket else {
+        return Ok(created);
+    };
+    if let Err(e) = socket.send(created.pidfd.as_fd()) {
+        drop(created);
+        let _ = crate::lifecycle::delete(&g.root, id, crate::lifecycle::DeleteMode::Force);
+        return Err(e);
+    }
+    Ok(created)
 }
 
 /// Shared by `create` and `run`: load and validate the bundle before any side effect.

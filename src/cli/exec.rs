@@ -28,6 +28,7 @@ pub struct Args {
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
     pub preserve_fds: crate::process::PreserveFds,
     pub process_label: Option<String>,
     pub apparmor: Option<String>,
@@ -87,6 +88,12 @@ pub const COMMAND: Command = Command {
             "Unix socket to send the pty master to",
         ),
         valued(
+            "pidfd-socket",
+            None,
+            "SOCKET",
+            "Unix socket to send a pidfd of the exec'd process to (SCM_RIGHTS)",
+        ),
+        valued(
             "preserve-fds",
             None,
             "N",
@@ -124,6 +131,7 @@ impl Args {
             detach: m.flag("detach"),
             pid_file: m.path("pid-file"),
             console_socket: m.path("console-socket"),
+            pidfd_socket: m.path("pidfd-socket"),
             preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
             process_label: m.string("process-label")?,
             apparmor: m.string("apparmor")?,
@@ -182,7 +190,18 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         ignore_paused: a.ignore_paused,
         preserve_fds: a.preserve_fds,
     };
+    let pidfd_socket = a
+        .pidfd_socket
+        .as_deref()
+        .map(crate::process::pidfd_socket::PidfdSocket::connect)
+        .transpose()?;
     let execd = exec::exec(dir, &record, &plan, &opts)?;
+    if let Some(socket) = &pidfd_socket {
+        if let Err(e) = socket.send(execd.pidfd.as_fd()) {
+            let _ = crate::sys::pidfd_send_signal(execd.pidfd.as_fd(), libc::SIGKILL);
+            return Err(e);
+        }
+    }
     let Some(waited) = waited else { return Ok(0) };
     wait::wait_forwarding(
         execd.pid,

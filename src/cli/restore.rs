@@ -52,6 +52,9 @@ impl Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
+    if a.create.pidfd_socket.is_some() {
+        anyhow::bail!("--pidfd-socket: not supported by restore (CRIU makes the processes)");
+    }
     if a.create.console_socket.is_some() && !a.criu.shell_job {
         anyhow::bail!("--console-socket: restoring a terminal container needs --shell-job");
     }

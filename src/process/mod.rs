@@ -10,6 +10,7 @@ pub mod fifo;
 pub mod handshake;
 mod init;
 pub mod notify;
+pub mod pidfd_socket;
 pub mod restore;
 pub mod timeline;
 pub mod trampoline;
