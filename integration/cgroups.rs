@@ -753,8 +753,11 @@ fn pause_stops_a_counter_and_resume_restarts_it() {
     assert_eq!(value(), frozen, "the counter moved while paused");
     assert!(frozen > 0);
     assert!(env.hull(&["resume", &id]).status.success());
-    sleep(400);
-    assert!(value() > frozen, "the counter did not go on after resume");
+    // Wait for it to move (a loaded machine or an emulated guest is slow to schedule it).
+    assert!(
+        poll_until(300, 100, || value() > frozen),
+        "the counter did not go on after resume"
+    );
     assert!(env.hull(&["delete", "--force", &id]).status.success());
 }
 
@@ -1062,4 +1065,55 @@ fn pids_limit_zero_is_a_limit_and_minus_one_none() {
         assert_eq!(read(&dir, "pids.max"), want, "{name}");
         assert!(env.hull(&["delete", "--force", &id]).status.success());
     }
+}
+
+/// A container that made cgroups of its own below its cgroup (systemd, Docker-in-Docker):
+/// `ps` lists the processes in them, and `delete` kills them and removes the nested cgroups
+/// deepest first, in every hierarchy.
+#[test]
+fn delete_removes_cgroups_the_container_made_below_its_own() {
+    let env = Env::new("cgnested");
+    let id = env.id("a");
+    run_detached(&env, &id, &config(&["sleep", "60"]));
+    let path = format!("{CGROUP_BASE}/{id}");
+    let out = env.hull(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        env.base.join("p").to_str().unwrap(),
+        &id,
+        "sleep",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pid = std::fs::read_to_string(env.base.join("p")).unwrap();
+    let controllers: &[&str] = if is_v2() {
+        &[""]
+    } else {
+        &["pids", "memory", "cpu"]
+    };
+    for c in controllers {
+        let deep = cgroup_dir(c, &path).join("system.slice/inner.scope");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("cgroup.procs"), &pid).unwrap();
+    }
+    let ps: Vec<i64> =
+        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    assert!(
+        ps.contains(&pid.trim().parse().unwrap()),
+        "{ps:?} lacks {pid}"
+    );
+    let out = env.hull(&["delete", "--force", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for c in controllers {
+        assert!(
+            !cgroup_dir(c, &path).exists(),
+            "{c}: the container's cgroup is left"
+        );
+    }
+    assert!(
+        poll_until(100, 20, || !Path::new(&format!("/proc/{}", pid.trim()))
+            .exists()),
+        "the process in the nested cgroup still runs"
+    );
 }

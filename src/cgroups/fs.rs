@@ -23,12 +23,41 @@ pub fn exists(dir: &Path, file: &str) -> bool {
     dir.join(file).exists()
 }
 
+/// The processes of `dir` and of every cgroup below it (a container may make its own, as
+/// systemd and Docker-in-Docker do): runc's GetAllPids, for `ps`, `kill --all` and `delete`.
 pub fn pids(dir: &Path) -> Result<Vec<Pid>> {
-    Ok(read(dir, "cgroup.procs")?
+    let mut all: Vec<Pid> = read(dir, "cgroup.procs")?
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .map(Pid::from_raw)
-        .collect())
+        .collect();
+    for child in children(dir) {
+        // A child removed meanwhile has no processes left to report.
+        if let Ok(pids) = pids(&child) {
+            all.extend(pids);
+        }
+    }
+    Ok(all)
+}
+
+/// The cgroup directories right below `dir`.
+fn children(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Remove `dir` and the cgroups below it, deepest first (rmdir of a cgroup with children
+/// fails with EBUSY).
+pub fn remove_tree(dir: &Path) -> Result<()> {
+    for child in children(dir) {
+        remove_tree(&child)?;
+    }
+    remove_dir(dir)
 }
 
 /// rmdir, retrying briefly while the kernel still counts exiting tasks; a missing dir is fine.

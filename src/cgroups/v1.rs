@@ -427,7 +427,7 @@ impl Manager for V1 {
 
     fn destroy(&self) -> Result<()> {
         for (_, dir) in &self.dirs {
-            fs::remove_dir(dir)?;
+            fs::remove_tree(dir)?;
         }
         super::remove_parents(&self.parents.borrow());
         Ok(())

@@ -268,7 +268,7 @@ impl Manager for V2 {
     fn destroy(&self) -> Result<()> {
         // cgroup.kill ends whatever is left (e.g. processes of a shared pid namespace).
         self.kill_all();
-        fs::remove_dir(&self.dir)?;
+        fs::remove_tree(&self.dir)?;
         super::remove_parents(&self.parents.borrow());
         Ok(())
     }

@@ -37,7 +37,10 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
     let record = match dir.load() {
         Ok(record) => record,
         // A record gone bad: clean from what create noted before it (cgroup, init, mounts).
-        Err(_) if mode == DeleteMode::Force => None,
+        Err(e) if mode == DeleteMode::Force => {
+            crate::log::warn(&format!("{e:#}: cleaning from what create noted before it"));
+            None
+        }
         Err(e) => return Err(e),
     };
     crash_point("delete:loaded");
@@ -95,12 +98,15 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         if !record.own_mount_namespace {
             rootfs::detach_host_mounts(&record.rootfs);
         }
-        hooks::run_warn(
-            "poststop",
-            &record.hooks().poststop,
-            &record.hook_state(),
-            ContainerState::Stopped,
-        );
+        match record.hooks() {
+            Ok(h) => hooks::run_warn(
+                "poststop",
+                &h.poststop,
+                &record.hook_state(),
+                ContainerState::Stopped,
+            ),
+            Err(e) => crate::log::warn(&format!("hooks.poststop not run: {e:#}")),
+        }
     }
     crash_point("delete:cleaned");
     dir.remove()

@@ -67,12 +67,15 @@ pub fn start(dir: &StateDir) -> Result<()> {
             if let Some(r) = &record {
                 // runtime-spec 1.3.0: a failing poststart hook is an error, the container is
                 // stopped, and the lifecycle goes on at its destruction (`delete`).
-                if let Err(e) = hooks::run(
-                    "poststart",
-                    &r.hooks().poststart,
-                    &r.hook_state(),
-                    ContainerState::Running,
-                ) {
+                let ran = r.hooks().and_then(|h| {
+                    hooks::run(
+                        "poststart",
+                        &h.poststart,
+                        &r.hook_state(),
+                        ContainerState::Running,
+                    )
+                });
+                if let Err(e) = ran {
                     stop(r);
                     return Err(e.context("the container was stopped"));
                 }

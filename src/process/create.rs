@@ -438,6 +438,7 @@ pub fn save_record(
 ) -> Result<()> {
     let init_start_time = sys::process_start_time(pid).context("reading init's start time")?;
     let record = Record {
+        state_version: crate::state::STATE_VERSION,
         oci_version: plan.oci_version.clone(),
         id: plan.id.clone(),
         pid: pid.as_raw(),

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Record {
+    /// The layout of this file ([`STATE_VERSION`] when hull wrote it; 0 before it had one).
+    /// A hull meeting a newer one says so instead of misreading it.
+    #[serde(default)]
+    pub state_version: u32,
     pub oci_version: String,
     pub id: String,
     /// The init process's pid in hull's pid namespace.
@@ -54,6 +58,9 @@ fn yes() -> bool {
     true
 }
 
+/// The state.json layout this hull writes and reads (older ones, from 0, it reads too).
+pub const STATE_VERSION: u32 = 1;
+
 impl Record {
     /// The manager of the container's cgroup, if it has one.
     /// The container's cgroup; `None` also for a rootless container that runs without one.
@@ -64,12 +71,14 @@ impl Record {
             .map(crate::cgroups::from_record)
     }
 
-    /// The hooks as planned (validated at create, so this cannot fail on a record we wrote).
-    pub fn hooks(&self) -> crate::plan::HooksPlan {
-        self.hooks
-            .as_ref()
-            .and_then(|h| crate::plan::HooksPlan::from_spec(h).ok())
-            .unwrap_or_default()
+    /// The hooks as planned. They were validated at create, so an error means the record was
+    /// changed since: it is reported, never read as "no hooks".
+    pub fn hooks(&self) -> anyhow::Result<crate::plan::HooksPlan> {
+        match &self.hooks {
+            Some(h) => crate::plan::HooksPlan::from_spec(h)
+                .map_err(|e| e.context("the hooks recorded in state.json")),
+            None => Ok(Default::default()),
+        }
     }
 
     /// The state hooks see.

@@ -89,6 +89,7 @@ mod tests {
 
     fn record(pid: i32, start: u64) -> Record {
         Record {
+            state_version: 0,
             oci_version: "1.2.1".into(),
             id: "t".into(),
             pid,

@@ -168,9 +168,19 @@ impl StateDir {
 pub fn load_record(dir: &Path) -> Result<Option<Record>> {
     let path = dir.join(RECORD);
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .with_context(|| format!("parsing {}", path.display())),
+        Ok(bytes) => {
+            let record: Record = serde_json::from_slice(&bytes)
+                .with_context(|| format!("parsing {}", path.display()))?;
+            if record.state_version > super::record::STATE_VERSION {
+                anyhow::bail!(
+                    "{}: written by a newer hull (state version {}; this one reads up to {})",
+                    path.display(),
+                    record.state_version,
+                    super::record::STATE_VERSION
+                );
+            }
+            Ok(Some(record))
+        }
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -190,4 +200,23 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>> {
         .collect();
     ids.sort();
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record of a newer layout is refused by name; an old one (no version) still reads.
+    #[test]
+    fn records_of_a_newer_layout_are_refused() {
+        let dir = std::env::temp_dir().join(format!("hull-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = r#""ociVersion":"1.2.1","id":"t","pid":1,"initStartTime":1,"bundle":"/b","rootfs":"/b/r","created":"","owner":"root""#;
+        std::fs::write(dir.join(RECORD), format!("{{{base}}}")).unwrap();
+        assert_eq!(load_record(&dir).unwrap().unwrap().state_version, 0);
+        std::fs::write(dir.join(RECORD), format!(r#"{{"stateVersion":99,{base}}}"#)).unwrap();
+        let err = format!("{:#}", load_record(&dir).unwrap_err());
+        assert!(err.contains("newer hull") && err.contains("99"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -63,6 +63,11 @@ pub fn clone_fork_into(
             std::mem::size_of::<CloneArgs>(),
         )
     };
+    // A cgroup at its pids.max (a limit of 0) refuses a child cloned into it, but not one
+    // moved in (migration is not limited): clone outside it; the caller moves the child.
+    if Errno::result(ret) == Err(Errno::EAGAIN) && cgroup.is_some() {
+        return clone_fork_into(namespace_flags, None);
+    }
     // Seccomp profiles older than clone3 make it fail with ENOSYS (startContainer hooks run
     // under the container's filter): fall back to clone(2) and a pidfd from pidfd_open.
     if Errno::result(ret) == Err(Errno::ENOSYS) {
