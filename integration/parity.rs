@@ -143,3 +143,27 @@ fn exec_gets_the_containers_personality() {
     assert_eq!(stdout(&env.hull(&["exec", &id, "uname", "-m"])), "i686\n");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
 }
+
+/// /dev as a read-only tmpfs with devpts, shm and mqueue below it: read-only is applied once
+/// the nested mounts and the devices exist (as runc's finalizeRootfs), so the container runs,
+/// its devices work, and /dev itself is read-only.
+#[test]
+fn a_read_only_dev_with_mounts_below_it_works() {
+    let env = Env::new("parrodev");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "echo x > /dev/null && ls /dev/pts/ptmx >/dev/null && echo devices-ok; \
+         touch /dev/new 2>/dev/null || echo dev-ro; grep ' /dev ' /proc/self/mountinfo | cut -d' ' -f6",
+    ]);
+    for m in c["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"] = json!(["nosuid", "strictatime", "mode=755", "size=65536k", "ro"]);
+        }
+    }
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["devices-ok", "dev-ro"], "{out}");
+    assert!(lines[2].split(',').any(|o| o == "ro"), "{out}");
+}

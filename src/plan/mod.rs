@@ -208,7 +208,7 @@ impl Plan {
             .as_ref()
             .map(|p| ProcessPlan::from_spec(p, opts))
             .transpose()?;
-        let mounts = spec
+        let mut mounts = spec
             .mounts()
             .iter()
             .flatten()
@@ -218,6 +218,7 @@ impl Plan {
                     .with_context(|| format!("mounts[{i}]"))
             })
             .collect::<Result<Vec<_>>>()?;
+        mounts::defer_readonly(&mut mounts);
         let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
         let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
         if (hostname.is_some() || domainname.is_some()) && !namespaces.has(NsKind::Uts) {

@@ -42,6 +42,25 @@ pub struct MountPlan {
     pub copy_up: bool,
     /// `uidMappings`/`gidMappings`: an idmapped bind mount.
     pub id_map: Option<MountIdMap>,
+    /// Read-only, but mounted writable and made read-only once the mounts nested under it
+    /// (and, for /dev, its devices) exist: see [`defer_readonly`].
+    pub defer_readonly: bool,
+}
+
+/// A read-only mount of its own (not a bind) that later mounts nest under, or /dev (where the
+/// devices are made), is made read-only last, as runc's finalizeRootfs does: else nothing
+/// could be mounted or made in it.
+pub fn defer_readonly(mounts: &mut [MountPlan]) {
+    for i in 0..mounts.len() {
+        let (head, tail) = mounts.split_at_mut(i + 1);
+        let m = &mut head[i];
+        m.defer_readonly = m.flags.contains(MsFlags::MS_RDONLY)
+            && matches!(m.kind, MountKind::Fresh)
+            && (m.destination == std::path::Path::new("/dev")
+                || tail
+                    .iter()
+                    .any(|n| n.destination.starts_with(&m.destination)));
+    }
 }
 
 /// MOUNT_ATTR_* bits to set and clear.
@@ -148,6 +167,7 @@ impl MountPlan {
             recursive_attrs,
             copy_up,
             id_map,
+            defer_readonly: false,
         })
     }
 
@@ -261,6 +281,27 @@ fn flag_option(opt: &str) -> Option<(bool, MsFlags)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_only_mounts_with_mounts_below_are_made_read_only_last() {
+        let plan = |dest: &str, kind: &str, opts: &[&str]| {
+            let m: oci_spec::runtime::Mount = serde_json::from_value(serde_json::json!(
+                {"destination": dest, "type": kind, "source": kind, "options": opts}))
+            .unwrap();
+            MountPlan::from_spec(&m, None, std::path::Path::new("/b")).unwrap()
+        };
+        let mut mounts = vec![
+            plan("/dev", "tmpfs", &["ro"]),
+            plan("/dev/pts", "devpts", &[]),
+            plan("/data", "tmpfs", &["ro"]),
+            plan("/srv", "tmpfs", &["ro"]),
+            plan("/srv/x", "tmpfs", &[]),
+            plan("/mnt", "tmpfs", &[]),
+        ];
+        defer_readonly(&mut mounts);
+        let deferred: Vec<bool> = mounts.iter().map(|m| m.defer_readonly).collect();
+        assert_eq!(deferred, [true, false, false, true, false, false]);
+    }
 
     fn mount(json: &str) -> Result<MountPlan> {
         let maps: MountIdMaps = serde_json::from_str(json).unwrap();

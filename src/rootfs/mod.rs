@@ -115,6 +115,9 @@ pub fn setup(
     }
     // Before readonlyPaths, which usually make /proc/sys read-only.
     write_sysctls(&root, plan)?;
+    for m in plan.mounts.iter().filter(|m| m.defer_readonly) {
+        mount::finish_readonly(&root, m)?;
+    }
     mask::readonly_paths(&root, &plan.readonly_paths)?;
     mask::mask_paths(&root, &plan.masked_paths)?;
     drop(root);

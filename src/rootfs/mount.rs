@@ -128,7 +128,7 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
         let fresh = root.open_path(&m.destination)?;
         super::copyup::copy_tree(&target, &fresh)
             .context("tmpcopyup: copying the destination's files into the tmpfs")?;
-        if m.flags.contains(MsFlags::MS_RDONLY) {
+        if m.flags.contains(MsFlags::MS_RDONLY) && !m.defer_readonly {
             mount2(
                 None::<&str>,
                 &fd_path(&fresh),
@@ -140,11 +140,16 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
         }
         return Ok(());
     }
+    let flags = if m.defer_readonly {
+        m.flags - MsFlags::MS_RDONLY
+    } else {
+        m.flags
+    };
     match mount2(
         Some(source),
         &fd_path(&target),
         Some(m.fstype.as_str()),
-        m.flags,
+        flags,
         data,
     ) {
         // Without its own network namespace a user namespace may not mount sysfs: show the
@@ -166,6 +171,22 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
         }
         r => r.map_err(Into::into),
     }
+}
+
+/// Make a mount that [`MountPlan::defer_readonly`] left writable read-only, now that what
+/// nests under it exists: a remount with all its flags (a remount clears those not given)
+/// and its filesystem options.
+pub fn finish_readonly(root: &Root, m: &MountPlan) -> Result<()> {
+    let mounted = root.open_path(&m.destination)?;
+    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    mount2(
+        None::<&str>,
+        &fd_path(&mounted),
+        None::<&str>,
+        m.flags | MsFlags::MS_REMOUNT,
+        data,
+    )
+    .with_context(|| format!("making {} read-only", m.destination.display()))
 }
 
 /// Remount a bind mount with `flags`, keeping the flags the kernel locked on it (a user
