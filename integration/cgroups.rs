@@ -1117,3 +1117,45 @@ fn delete_removes_cgroups_the_container_made_below_its_own() {
         "the process in the nested cgroup still runs"
     );
 }
+
+/// On a hybrid host (v1 controllers, cgroup2 at /sys/fs/cgroup/unified) the container and its
+/// exec'd processes are in the container's cgroup in the cgroup2 hierarchy too, not left in
+/// the caller's (as runc puts them): systemd in a container finds its own cgroup there.
+#[test]
+fn hybrid_hosts_put_the_container_in_the_unified_hierarchy_too() {
+    if is_v2() || !Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists() {
+        return; // not a hybrid host
+    }
+    let env = Env::new("cghybrid");
+    let id = env.id("a");
+    run_detached(&env, &id, &config(&["sleep", "60"]));
+    let path = format!("{CGROUP_BASE}/{id}");
+    let unified_of = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{}/cgroup", pid.trim()))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+            .unwrap()
+    };
+    let init = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    assert_eq!(unified_of(&init), path);
+    let pid_file = env.base.join("exec.pid");
+    let out = env.hull(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "sleep",
+        "60",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        unified_of(&std::fs::read_to_string(&pid_file).unwrap()),
+        path
+    );
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert!(!Path::new("/sys/fs/cgroup/unified")
+        .join(path.trim_start_matches('/'))
+        .exists());
+}

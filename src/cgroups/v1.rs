@@ -13,6 +13,8 @@ use crate::plan::{CgroupPath, ResourcesPlan};
 struct Hierarchy {
     mount_point: PathBuf,
     controllers: Vec<String>,
+    /// The hybrid host's cgroup2 hierarchy.
+    unified: bool,
 }
 
 pub struct V1 {
@@ -35,7 +37,13 @@ impl V1 {
                 CgroupPath::Relative(p) => {
                     let mine = own
                         .iter()
-                        .find(|(c, _)| same_set(c, &h.controllers))
+                        .find(|(c, _)| {
+                            if h.unified {
+                                c.is_empty()
+                            } else {
+                                same_set(c, &h.controllers)
+                            }
+                        })
                         .map(|(_, p)| p.clone())
                         .unwrap_or_else(|| "/".into());
                     join(&join(&h.mount_point, Path::new(&mine)), p)
@@ -376,7 +384,13 @@ impl Manager for V1 {
         self.dirs
             .iter()
             .map(|(_, dir)| {
-                let path = dir.join("tasks");
+                // cgroup2 (a hybrid host's unified hierarchy) has no `tasks` file.
+                let file = if dir.join("tasks").exists() {
+                    "tasks"
+                } else {
+                    "cgroup.procs"
+                };
+                let path = dir.join(file);
                 let fd = open(
                     &path,
                     OFlag::O_WRONLY | OFlag::O_CLOEXEC,
@@ -520,13 +534,24 @@ fn same_set(listed: &str, controllers: &[String]) -> bool {
     !a.is_empty() && a == b
 }
 
-/// The v1 hierarchies mounted under /sys/fs/cgroup (cgroup2 at .../unified is left out).
+/// The hierarchies mounted under /sys/fs/cgroup: the v1 ones, and on a hybrid host the
+/// cgroup2 one at .../unified (no controllers; runc puts the container there too, so that
+/// what runs in it, systemd above all, finds itself in its own cgroup in both).
 fn hierarchies() -> Result<Vec<Hierarchy>> {
     Ok(super::mounts::cgroup_mounts()?
         .into_iter()
-        .filter(|m| m.fstype == "cgroup")
+        // Without root the unified hierarchy is not ours to make cgroups in (a delegated v1
+        // cgroup says nothing of it): only root's containers join it.
+        .filter(|m| {
+            m.fstype == "cgroup" || (m.fstype == "cgroup2" && !crate::rootless::is_rootless())
+        })
         .map(|m| Hierarchy {
-            controllers: m.controllers(),
+            controllers: if m.fstype == "cgroup2" {
+                Vec::new()
+            } else {
+                m.controllers()
+            },
+            unified: m.fstype == "cgroup2",
             mount_point: m.mount_point,
         })
         .collect())

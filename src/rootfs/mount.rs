@@ -174,19 +174,20 @@ fn fresh(root: &Root, m: &MountPlan, in_userns: bool) -> Result<()> {
 }
 
 /// Make a mount that [`MountPlan::defer_readonly`] left writable read-only, now that what
-/// nests under it exists: a remount with all its flags (a remount clears those not given)
-/// and its filesystem options.
+/// nests under it exists: a bind remount (per-mount flags, which a user namespace may set),
+/// as runc's remountReadonly does.
 pub fn finish_readonly(root: &Root, m: &MountPlan) -> Result<()> {
     let mounted = root.open_path(&m.destination)?;
-    let data = (!m.data.is_empty()).then_some(m.data.as_str());
-    mount2(
-        None::<&str>,
-        &fd_path(&mounted),
-        None::<&str>,
-        m.flags | MsFlags::MS_REMOUNT,
-        data,
-    )
-    .with_context(|| format!("making {} read-only", m.destination.display()))
+    let per_mount = MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC
+        | MsFlags::MS_NOATIME
+        | MsFlags::MS_NODIRATIME
+        | MsFlags::MS_RELATIME
+        | MsFlags::MS_STRICTATIME;
+    remount_bind(&mounted, m.flags & per_mount)
+        .with_context(|| format!("making {} read-only", m.destination.display()))
 }
 
 /// Remount a bind mount with `flags`, keeping the flags the kernel locked on it (a user
