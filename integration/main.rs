@@ -11,6 +11,7 @@ mod cve;
 mod errors;
 mod examples;
 mod exec;
+mod features;
 mod hooks;
 mod lifecycle;
 mod mounts;

@@ -71,7 +71,7 @@ fn exec_gets_the_container_filter() {
 
 /// A seccomp agent on `path`: for each connection, hands the received process state to the
 /// test and answers every notification on the received listener fd with ENOSPC.
-fn seccomp_agent(path: &std::path::Path) -> std::sync::mpsc::Receiver<serde_json::Value> {
+pub fn seccomp_agent(path: &std::path::Path) -> std::sync::mpsc::Receiver<serde_json::Value> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

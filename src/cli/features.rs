@@ -17,11 +17,29 @@ pub const COMMAND: Command = Command {
     rest_after: None,
 };
 
+/// The spec's name of a value (its serde form: "SCMP_ACT_ALLOW", "network", "MPOL_BIND").
+fn spec_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn spec_names<'a, T: serde::Serialize + 'a>(
+    values: impl IntoIterator<Item = &'a T>,
+) -> Vec<String> {
+    values.into_iter().map(spec_name).collect()
+}
+
 pub fn run() -> Result<i32> {
+    use crate::plan::{MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES};
+    use crate::security::seccomp;
     let mut mount_options: Vec<&str> = FLAG_OPTIONS.iter().map(|(n, ..)| *n).collect();
     mount_options.extend(PROPAGATION.iter().map(|(n, _)| *n));
     mount_options.extend(RECURSIVE_OPTIONS.iter().map(|(n, ..)| *n));
     mount_options.extend(["bind", "rbind", "tmpcopyup"]);
+    let mut flags = spec_names(seccomp::FLAGS.iter().map(|(f, _)| f));
+    flags.push("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV".into());
     let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     caps.sort();
     let features = json!({
@@ -30,29 +48,24 @@ pub fn run() -> Result<i32> {
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": mount_options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "namespaces": spec_names(&crate::plan::NAMESPACE_KINDS),
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": true, "systemdUser": true, "rdma": true},
             "seccomp": {
                 "enabled": true,
-                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
-                "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
-                              "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
-                "archs": ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
-                "knownFlags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG",
-                               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
-                "supportedFlags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG",
-                                   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
+                "actions": spec_names(&seccomp::ACTIONS),
+                "operators": spec_names(&seccomp::OPERATORS),
+                "archs": seccomp::ARCHS,
+                "knownFlags": &flags,
+                "supportedFlags": &flags
             },
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
             "netDevices": {"enabled": false},
             "memoryPolicy": {
-                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
-                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+                "modes": spec_names(MEMORY_POLICY_MODES.iter().map(|(m, _)| m)),
+                "flags": spec_names(MEMORY_POLICY_FLAGS.iter().map(|(f, _)| f))
             },
             "mountExtensions": {"idmap": {"enabled": true}}
         },

@@ -22,7 +22,10 @@ use oci_spec::runtime::Spec;
 pub use devices::DevicePlan;
 pub use hooks::{HookPlan, HooksPlan};
 pub use mounts::{MountKind, MountPlan};
-pub use namespaces::{map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind};
+pub use namespaces::{
+    map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind,
+    ALL_KINDS as NAMESPACE_KINDS,
+};
 pub use process::{ProcessPlan, Rlimit, SchedPlan, UserPlan};
 pub use resources::{
     BlkioPlan, CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan, Throttle,
@@ -73,25 +76,45 @@ pub struct MemoryPolicyPlan {
     pub nodemask: Vec<u64>,
 }
 
+/// set_mempolicy(2)'s modes by the spec's names (`features` lists them from here).
+pub const MEMORY_POLICY_MODES: [(oci_spec::runtime::MemoryPolicyModeType, i32); 7] = {
+    use oci_spec::runtime::MemoryPolicyModeType as M;
+    [
+        (M::MpolDefault, 0),
+        (M::MpolPreferred, 1),
+        (M::MpolBind, 2),
+        (M::MpolInterleave, 3),
+        (M::MpolLocal, 4),
+        (M::MpolPreferredMany, 5),
+        (M::MpolWeightedInterleave, 6),
+    ]
+};
+
+/// set_mempolicy(2)'s mode flags by the spec's names.
+pub const MEMORY_POLICY_FLAGS: [(oci_spec::runtime::MemoryPolicyFlagType, i32); 3] = {
+    use oci_spec::runtime::MemoryPolicyFlagType as F;
+    [
+        (F::MpolFNumaBalancing, 1 << 13),
+        (F::MpolFRelativeNodes, 1 << 14),
+        (F::MpolFStaticNodes, 1 << 15),
+    ]
+};
+
 impl MemoryPolicyPlan {
     fn from_spec(p: &oci_spec::runtime::LinuxMemoryPolicy) -> Result<Self> {
-        use oci_spec::runtime::{MemoryPolicyFlagType as F, MemoryPolicyModeType as M};
-        let mode = match p.mode() {
-            M::MpolDefault => 0,
-            M::MpolPreferred => 1,
-            M::MpolBind => 2,
-            M::MpolInterleave => 3,
-            M::MpolLocal => 4,
-            M::MpolPreferredMany => 5,
-            M::MpolWeightedInterleave => 6,
-        };
-        let flags = p.flags().iter().flatten().fold(0, |acc, f| {
-            acc | match f {
-                F::MpolFNumaBalancing => 1 << 13,
-                F::MpolFRelativeNodes => 1 << 14,
-                F::MpolFStaticNodes => 1 << 15,
-            }
-        });
+        let mode = MEMORY_POLICY_MODES
+            .iter()
+            .find(|(m, _)| *m == p.mode())
+            .map(|(_, v)| *v)
+            .with_context(|| format!("linux.memoryPolicy.mode: {:?} is not supported", p.mode()))?;
+        let mut flags = 0;
+        for f in p.flags().iter().flatten() {
+            flags |= MEMORY_POLICY_FLAGS
+                .iter()
+                .find(|(known, _)| known == f)
+                .map(|(_, v)| *v)
+                .with_context(|| format!("linux.memoryPolicy.flags: {f:?} is not supported"))?;
+        }
         let nodes = match p.nodes().as_deref().filter(|n| !n.is_empty()) {
             None => Vec::new(),
             Some(list) => id_set(list, "linux.memoryPolicy.nodes")?,

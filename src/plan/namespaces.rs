@@ -8,6 +8,18 @@ use oci_spec::runtime::{Linux, LinuxNamespaceType};
 /// A namespace kind; the discriminant is its `CLONE_NEW*` flag.
 pub type NsKind = LinuxNamespaceType;
 
+/// Every kind of namespace hull makes or joins (`features` lists them from here).
+pub const ALL_KINDS: [NsKind; 8] = [
+    NsKind::Cgroup,
+    NsKind::Ipc,
+    NsKind::Mount,
+    NsKind::Network,
+    NsKind::Pid,
+    NsKind::Time,
+    NsKind::User,
+    NsKind::Uts,
+];
+
 /// A namespace to join by path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Join {

@@ -127,17 +127,11 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
     }
     let mut flags = 0u32;
     for f in s.flags().iter().flatten() {
-        flags |= match f {
-            LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG as u32,
-            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => {
-                libc::SECCOMP_FILTER_FLAG_TSYNC as u32
-            }
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
-                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32
-            }
-            #[allow(unreachable_patterns)]
-            other => bail!("linux.seccomp.flags: {other:?} is not supported"),
-        };
+        flags |= FLAGS
+            .iter()
+            .find(|(known, _)| known == f)
+            .map(|(_, bits)| *bits)
+            .with_context(|| format!("linux.seccomp.flags: {f:?} is not supported"))?;
     }
     let listener = match (notifies, s.listener_path()) {
         (false, _) => None,
@@ -212,6 +206,57 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     Ok(bpf)
 }
 
+/// The filter flags hull sets, with their bits (`features` lists these, and
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, which the spec layer carries apart).
+pub const FLAGS: [(LinuxSeccompFilterFlag, u32); 3] = [
+    (
+        LinuxSeccompFilterFlag::SeccompFilterFlagTsync,
+        libc::SECCOMP_FILTER_FLAG_TSYNC as u32,
+    ),
+    (
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
+        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32,
+    ),
+    (
+        LinuxSeccompFilterFlag::SeccompFilterFlagLog,
+        libc::SECCOMP_FILTER_FLAG_LOG as u32,
+    ),
+];
+
+/// Every action `action` maps (its match is exhaustive: all of the spec's).
+pub const ACTIONS: [LinuxSeccompAction; 9] = [
+    LinuxSeccompAction::ScmpActAllow,
+    LinuxSeccompAction::ScmpActErrno,
+    LinuxSeccompAction::ScmpActKill,
+    LinuxSeccompAction::ScmpActKillProcess,
+    LinuxSeccompAction::ScmpActKillThread,
+    LinuxSeccompAction::ScmpActLog,
+    LinuxSeccompAction::ScmpActNotify,
+    LinuxSeccompAction::ScmpActTrace,
+    LinuxSeccompAction::ScmpActTrap,
+];
+
+/// Every comparison operator the rule compiler maps (its match is exhaustive).
+pub const OPERATORS: [LinuxSeccompOperator; 7] = [
+    LinuxSeccompOperator::ScmpCmpEq,
+    LinuxSeccompOperator::ScmpCmpGe,
+    LinuxSeccompOperator::ScmpCmpGt,
+    LinuxSeccompOperator::ScmpCmpLe,
+    LinuxSeccompOperator::ScmpCmpLt,
+    LinuxSeccompOperator::ScmpCmpMaskedEq,
+    LinuxSeccompOperator::ScmpCmpNe,
+];
+
+/// The architectures `features` names: the ones containers here run (x86, its 32-bit and x32
+/// ABIs) and aarch64/arm. libseccomp knows each (a unit test checks); any name it knows works.
+pub const ARCHS: [&str; 5] = [
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_ARM",
+];
+
 fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<ScmpAction> {
     let errno = errno.unwrap_or(libc::EPERM as u32);
     Ok(match a {
@@ -274,6 +319,16 @@ pub fn send_listener(listener: &Listener, fd: OwnedFd, pid: i32, state: State) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tables_features_lists_are_what_the_compiler_takes() {
+        for a in ACTIONS {
+            assert!(action(a, Some(1), "t").is_ok(), "{a:?}");
+        }
+        for arch in ARCHS {
+            assert!(ScmpArch::from_str(arch).is_ok(), "{arch}");
+        }
+    }
 
     fn seccomp(json: &str) -> SeccompPlan {
         SeccompPlan {
