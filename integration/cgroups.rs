@@ -1159,3 +1159,9 @@ fn hybrid_hosts_put_the_container_in_the_unified_hierarchy_too() {
         .join(path.trim_start_matches('/'))
         .exists());
 }
+
+/// OOM with the cgroupfs driver (v1 here, v2 in the guest), 20 times in a row.
+#[test]
+fn oom_is_reported_every_time_with_cgroupfs() {
+    oom_is_reported_every_time("cgoom20", &[], |id| format!("{CGROUP_BASE}/{id}"), 20);
+}

@@ -319,3 +319,94 @@ pub fn online_cpus() -> String {
 pub fn last_online_cpu() -> String {
     online_cpus().rsplit([',', '-']).next().unwrap().to_owned()
 }
+
+/// OOM, the way a kubelet sees it: `runs` times in a row, a container whose process outgrows
+/// its memory limit is OOM-killed, `events` (started before `start`, so it cannot miss it)
+/// reports `{"type":"oom"}`, and the cgroup's own OOM-kill counter (what containerd's shim
+/// watches: memory.oom_control on v1, memory.events on v2) counts it. `global`: hull's
+/// flags before the command (e.g. `--systemd-cgroup`); `cgroups_path`: the container's.
+pub fn oom_is_reported_every_time(
+    name: &str,
+    global: &[&str],
+    cgroups_path: impl Fn(&str) -> String,
+    runs: usize,
+) {
+    let env = Env::new(name);
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    for n in 0..runs {
+        let id = env.id(&format!("o{n}"));
+        let mut c = config(&["sh", "-c", "tail /dev/zero"]);
+        let limit = 16 << 20;
+        c["linux"]["resources"] = json!({"memory": {"limit": limit}});
+        if v2 || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+            c["linux"]["resources"]["memory"]["swap"] = json!(limit);
+        }
+        c["linux"]["cgroupsPath"] = json!(cgroups_path(&id));
+        let bundle = env.bundle(&id, &c);
+        let with = |args: &[&str]| -> Vec<String> {
+            global.iter().chain(args).map(|s| s.to_string()).collect()
+        };
+        let hull = |args: &[&str]| {
+            let all = with(args);
+            env.hull(&all.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let out = hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
+        assert!(out.status.success(), "run {n}: {}", stderr(&out));
+        let events_out = env.base.join(format!("events-{n}"));
+        let mut events = env
+            .command(
+                &with(&["events", "--interval", "60s", &id])
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )
+            .stdout(std::fs::File::create(&events_out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // events has read the counter once it printed its first stats line.
+        assert!(poll_until(300, 20, || std::fs::read_to_string(&events_out)
+            .is_ok_and(|t| t.contains("\"stats\""))));
+        let out = hull(&["start", &id]);
+        assert!(out.status.success(), "run {n}: {}", stderr(&out));
+        let ended = poll_until(1200, 50, || events.try_wait().unwrap().is_some());
+        if !ended {
+            let _ = events.kill();
+        }
+        let _ = events.wait();
+        let text = std::fs::read_to_string(&events_out).unwrap();
+        assert!(
+            ended,
+            "run {n}: events did not end with the container: {text}"
+        );
+        assert!(
+            text.lines().any(|l| l.contains("\"type\":\"oom\"")),
+            "run {n}: events reported no OOM: {text}"
+        );
+        // The kernel's own count, in the directory hull recorded for the container.
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(env.state_dir(&id).join("state.json")).unwrap())
+                .unwrap();
+        let dirs = record["cgroup"]["dirs"].as_array().unwrap().clone();
+        let memory = dirs
+            .iter()
+            .map(|d| PathBuf::from(d.as_str().unwrap()))
+            .find(|d| v2 || d.starts_with("/sys/fs/cgroup/memory"))
+            .unwrap_or_else(|| panic!("no memory cgroup in {dirs:?}"));
+        let file = if v2 {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
+        let counters = std::fs::read_to_string(memory.join(file)).unwrap();
+        let kills: u64 = counters
+            .lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .unwrap_or_else(|| panic!("{file}: {counters}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(kills >= 1, "run {n}: {file} counts no OOM kill: {counters}");
+        assert!(hull(&["delete", "--force", &id]).status.success());
+    }
+}

@@ -197,3 +197,17 @@ fn a_refused_limit_fails_create_and_leaves_no_scope() {
     );
     assert_eq!(unit_property(&unit, "LoadState"), "not-found");
 }
+
+/// OOM with the systemd driver (in the guest, under systemd), 20 times in a row.
+#[test]
+fn oom_is_reported_every_time_with_systemd() {
+    if !have_systemd() {
+        return;
+    }
+    oom_is_reported_every_time(
+        "sdoom20",
+        &["--systemd-cgroup"],
+        |id| format!("hulltest.slice:hull:{id}"),
+        20,
+    );
+}
