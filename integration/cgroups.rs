@@ -1076,17 +1076,7 @@ fn delete_removes_cgroups_the_container_made_below_its_own() {
     let id = env.id("a");
     run_detached(&env, &id, &config(&["sleep", "60"]));
     let path = format!("{CGROUP_BASE}/{id}");
-    let out = env.hull(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        env.base.join("p").to_str().unwrap(),
-        &id,
-        "sleep",
-        "60",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let pid = std::fs::read_to_string(env.base.join("p")).unwrap();
+    let pid = env.exec_detached(&id, &["sleep", "60"]);
     let controllers: &[&str] = if is_v2() {
         &[""]
     } else {
@@ -1139,21 +1129,7 @@ fn hybrid_hosts_put_the_container_in_the_unified_hierarchy_too() {
     };
     let init = env.state(&id)["pid"].as_i64().unwrap().to_string();
     assert_eq!(unified_of(&init), path);
-    let pid_file = env.base.join("exec.pid");
-    let out = env.hull(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &id,
-        "sleep",
-        "60",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        unified_of(&std::fs::read_to_string(&pid_file).unwrap()),
-        path
-    );
+    assert_eq!(unified_of(&env.exec_detached(&id, &["sleep", "60"])), path);
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     assert!(!Path::new("/sys/fs/cgroup/unified")
         .join(path.trim_start_matches('/'))

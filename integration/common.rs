@@ -120,6 +120,22 @@ impl Env {
         output
     }
 
+    /// `hull exec -d --pid-file` of `args` in container `id`: the exec'd process's pid.
+    pub fn exec_detached(&self, id: &str, args: &[&str]) -> String {
+        let pid_file = self.base.join(format!(
+            ".exec-{}.pid",
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let mut all = vec!["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), id];
+        all.extend_from_slice(args);
+        let out = self.hull(&all);
+        assert!(out.status.success(), "exec {args:?}: {}", stderr(&out));
+        std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
     /// `hull run` of `config`; returns (exit code, stdout, stderr).
     pub fn run(&self, id: &str, config: &Value) -> (i32, String, String) {
         let bundle = self.bundle(id, config);
@@ -379,9 +395,31 @@ pub fn oom_is_reported_every_time(
             ended,
             "run {n}: events did not end with the container: {text}"
         );
+        // What the cgroup says, for the message if events saw no OOM.
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(env.state_dir(&id).join("state.json")).unwrap())
+                .unwrap();
+        let seen = |f: &str| {
+            record["cgroup"]["dirs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    let p = PathBuf::from(d.as_str().unwrap()).join(f);
+                    format!("{}: {:?}", p.display(), std::fs::read_to_string(&p))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         assert!(
             text.lines().any(|l| l.contains("\"type\":\"oom\"")),
-            "run {n}: events reported no OOM: {text}"
+            "run {n}: events reported no OOM: {text}\ncgroup: {}; state: {}",
+            seen(if v2 {
+                "memory.events"
+            } else {
+                "memory.oom_control"
+            }),
+            stdout(&hull(&["state", &id]))
         );
         // The kernel's own count, in the directory hull recorded for the container.
         let record: Value =

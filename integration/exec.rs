@@ -90,18 +90,7 @@ fn exec_process_json_and_pid_file() {
     let out = env.hull(&["exec", "--process", process.to_str().unwrap(), &id]);
     assert_eq!(stdout(&out), "from-json 1 300\n", "{}", stderr(&out));
 
-    let pid_file = env.base.join("exec.pid");
-    let out = env.hull(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &id,
-        "sleep",
-        "30",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let pid = env.exec_detached(&id, &["sleep", "30"]);
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert_eq!(cmdline, b"sleep\x0030\x00");
 }

@@ -54,20 +54,12 @@ fn drain(master: OwnedFd) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[test]
-fn console_socket_receives_the_pty_master() {
-    let env = Env::new("console");
-    let id = env.id("a");
-    let socket = env.base.join("console.sock");
+/// `create` of `config` as `id` with a `--console-socket`: the pty master it sent, and the
+/// slave's name.
+fn create_on_console(env: &Env, id: &str, config: &serde_json::Value) -> (OwnedFd, String) {
+    let socket = env.base.join(format!("{id}.console.sock"));
     let listener = UnixListener::bind(&socket).unwrap();
-    let mut c = config(&[
-        "sh",
-        "-c",
-        "tty; stty size; [ -t 0 ] && echo stdin-is-tty; sleep 0.2",
-    ]);
-    c["process"]["terminal"] = json!(true);
-    c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
-    let bundle = env.bundle(&id, &c);
+    let bundle = env.bundle(id, config);
     let receiver = std::thread::spawn(move || receive_master(&listener));
     let out = env.hull(&[
         "create",
@@ -75,10 +67,24 @@ fn console_socket_receives_the_pty_master() {
         socket.to_str().unwrap(),
         "-b",
         bundle.to_str().unwrap(),
-        &id,
+        id,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let (master, name) = receiver.join().unwrap();
+    receiver.join().unwrap()
+}
+
+#[test]
+fn console_socket_receives_the_pty_master() {
+    let env = Env::new("console");
+    let id = env.id("a");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "tty; stty size; [ -t 0 ] && echo stdin-is-tty; sleep 0.2",
+    ]);
+    c["process"]["terminal"] = json!(true);
+    c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
+    let (master, name) = create_on_console(&env, &id, &c);
     assert!(name.starts_with("/dev/pts/"), "{name}");
     assert!(env.hull(&["start", &id]).status.success());
     let text = drain(master);
@@ -197,8 +203,6 @@ fn typing_into_the_console_socket_master() {
 fn the_terminal_is_the_users_and_the_console() {
     let env = Env::new("consoledev");
     let id = env.id("a");
-    let socket = env.base.join("console.sock");
-    let listener = UnixListener::bind(&socket).unwrap();
     let mut c = config(&[
         "sh",
         "-c",
@@ -218,18 +222,7 @@ fn the_terminal_is_the_users_and_the_console() {
             ]);
         }
     }
-    let bundle = env.bundle(&id, &c);
-    let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = env.hull(&[
-        "create",
-        "--console-socket",
-        socket.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (master, _) = receiver.join().unwrap();
+    let (master, _) = create_on_console(&env, &id, &c);
     assert!(env.hull(&["start", &id]).status.success());
     let text = drain(master);
     assert!(text.contains("owner 1000 5"), "{text:?}");

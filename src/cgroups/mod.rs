@@ -9,6 +9,7 @@ mod device_filter;
 mod disabled;
 mod fs;
 pub mod mounts;
+pub mod oom_watch;
 mod systemd;
 mod v1;
 mod v2;
@@ -67,6 +68,11 @@ pub trait Manager {
     fn stats(&self) -> Result<serde_json::Value>;
     /// How many processes the OOM killer has killed in the cgroup so far.
     fn oom_kills(&self) -> u64;
+    /// A watch that wakes when the OOM killer strikes (cgroup v2); `None` where the counter
+    /// outlives the container anyway (v1's cgroup stays until `delete`).
+    fn oom_watch(&self) -> Option<oom_watch::OomWatch> {
+        None
+    }
     /// Memory in use now (bytes), if the memory controller is there.
     fn memory_usage(&self) -> Option<u64>;
     /// A directory fd for CLONE_INTO_CGROUP (v2 only): the child starts in the cgroup.

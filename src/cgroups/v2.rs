@@ -286,6 +286,10 @@ impl Manager for V2 {
             .map(|t| number(&t))
     }
 
+    fn oom_watch(&self) -> Option<super::oom_watch::OomWatch> {
+        super::oom_watch::OomWatch::new(&self.dir).ok()
+    }
+
     fn oom_kills(&self) -> u64 {
         let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
         key_values(&text)

@@ -108,6 +108,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     }
     let Interval(interval) = a.interval;
     let mut ooms = lifecycle::oom_kills(&StateDir::open(&g.root, &a.id)?)?;
+    let mut watch = lifecycle::oom_watch(&StateDir::open(&g.root, &a.id)?)?;
     let mut next_stats = Instant::now();
     loop {
         let dir = StateDir::open(&g.root, &a.id)?;
@@ -126,7 +127,16 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
             next_stats += interval;
         }
         drop(dir);
-        std::thread::sleep(OOM_POLL);
+        // Woken by the kill itself where the cgroup can be watched: it may be gone soon after.
+        match watch.as_mut() {
+            Some(w) => {
+                if let Some(now) = w.wait(OOM_POLL).filter(|n| *n > ooms) {
+                    println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
+                    ooms = now;
+                }
+            }
+            None => std::thread::sleep(OOM_POLL),
+        }
     }
 }
 

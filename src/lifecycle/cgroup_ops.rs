@@ -78,6 +78,14 @@ pub fn oom_kills(dir: &StateDir) -> Result<u64> {
     Ok(record.cgroup().map_or(0, |c| c.oom_kills()))
 }
 
+/// A watch on the container's OOM counter, where its cgroup has one to watch (v2).
+pub fn oom_watch(dir: &StateDir) -> Result<Option<crate::cgroups::oom_watch::OomWatch>> {
+    let record = dir
+        .load()?
+        .with_context(|| format!("container {:?} is still being created", dir.id()))?;
+    Ok(record.cgroup().and_then(|c| c.oom_watch()))
+}
+
 /// `events --stats`: the container's usage, as runc prints it.
 pub fn stats(dir: &StateDir) -> Result<serde_json::Value> {
     let running = [

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-pub use cgroup_ops::{oom_kills, pause, pids, resume, stats, update};
+pub use cgroup_ops::{oom_kills, oom_watch, pause, pids, resume, stats, update};
 pub use delete::{delete, DeleteMode};
 pub use signal::{parse_signal, send_signal};
 

@@ -229,6 +229,10 @@ impl Manager for Systemd {
         self.fs.borrow().oom_kills()
     }
 
+    fn oom_watch(&self) -> Option<crate::cgroups::oom_watch::OomWatch> {
+        self.fs.borrow().oom_watch()
+    }
+
     fn memory_usage(&self) -> Option<u64> {
         self.fs.borrow().memory_usage()
     }
