@@ -295,3 +295,53 @@ fn each_container_has_a_session_keyring_of_its_own() {
     assert!(!out.contains("s3cret"), "{out}");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
 }
+
+/// `linux.netDevices` (runtime-spec 1.3.0): a host device (one end of a veth pair made here; this
+/// kernel has no dummy driver) is moved into the container's network namespace, renamed as
+/// asked, with its permanent address, and up; the host no longer has it. A device that does
+/// not exist is named in the error, and nothing is left. (A virtual device goes with the
+/// namespace, and its peer with it, as the spec says.)
+#[test]
+fn net_devices_are_moved_in_renamed_with_their_addresses_and_up() {
+    let env = Env::new("netdev");
+    let host = format!("hulld{}", std::process::id() % 100_000);
+    let ip = |args: &[&str]| {
+        let st = std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "ip {args:?}");
+    };
+    let peer = format!("{host}p");
+    ip(&["link", "add", &host, "type", "veth", "peer", "name", &peer]);
+    ip(&["addr", "add", "10.213.7.1/24", "dev", &host]);
+    let id = env.id("a");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "ip -4 addr show dev inside9 | grep -o 'inet [0-9./]*'; cat /sys/class/net/inside9/flags",
+    ]);
+    c["linux"]["netDevices"] = json!({host.clone(): {"name": "inside9"}});
+    let (code, out, err) = env.run(&id, &c);
+    let still_on_host = std::path::Path::new("/sys/class/net").join(&host).exists();
+    if still_on_host {
+        ip(&["link", "del", &host]);
+    }
+    // The container is gone: its end of the pair with it, and so the peer.
+    if std::path::Path::new("/sys/class/net").join(&peer).exists() {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &peer])
+            .status();
+    }
+    assert_eq!(code, 0, "{out} {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "inet 10.213.7.1/24", "{out}");
+    let flags = u32::from_str_radix(lines[1].trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "IFF_UP: {out}");
+    assert!(!still_on_host, "the device stayed on the host");
+    // A device the host lacks: refused by name, nothing left.
+    let id = env.id("b");
+    let mut c = config(&["true"]);
+    c["linux"]["netDevices"] = json!({"hull-none0": {}});
+    env.assert_create_refused(&id, &c, "no network device \"hull-none0\"");
+}

@@ -62,7 +62,7 @@ pub fn run() -> Result<i32> {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "netDevices": {"enabled": false},
+            "netDevices": {"enabled": true},
             "memoryPolicy": {
                 "modes": spec_names(MEMORY_POLICY_MODES.iter().map(|(m, _)| m)),
                 "flags": spec_names(MEMORY_POLICY_FLAGS.iter().map(|(f, _)| f))

@@ -101,7 +101,7 @@ pub fn sysctls(linux: &Linux, ns: &NamespacePlan) -> Result<BTreeMap<String, Str
 }
 
 /// Whether the namespace file `path` is the one this process is in (same nsfs inode).
-fn is_our_namespace(path: &std::path::Path, kind: NsKind) -> bool {
+pub(crate) fn is_our_namespace(path: &std::path::Path, kind: NsKind) -> bool {
     use std::os::unix::fs::MetadataExt;
     let name = match kind {
         NsKind::Network => "net",

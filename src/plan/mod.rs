@@ -63,6 +63,8 @@ pub struct Plan {
     pub memory_policy: Option<MemoryPolicyPlan>,
     /// linux.seccomp, compiled (and so validated) by the parent before the fork.
     pub seccomp: Option<SeccompPlan>,
+    /// linux.netDevices, moved in by the parent once init made its network namespace.
+    pub net_devices: Vec<NetDevicePlan>,
     /// The session keyring init and exec'd processes join (`_ses.<id>`, as runc and crun
     /// name it): keys are not namespaced, and the caller's would be every container's.
     /// `None` with `--no-new-keyring`.
@@ -255,7 +257,9 @@ impl Plan {
         let default_devices = !mounts
             .iter()
             .any(|m| m.destination == Path::new("/dev") && m.is_bind());
+        let net_devices = net_devices(&linux, &namespaces)?;
         Ok(Plan {
+            net_devices,
             session_keyring: (!opts.no_new_keyring).then(|| format!("_ses.{id}")),
             id: id.to_owned(),
             oci_version: spec.version().clone(),
@@ -322,12 +326,59 @@ fn refuse_unsupported(linux: &oci_spec::runtime::Linux) -> Result<()> {
     if linux.intel_rdt().is_some() {
         bail!("linux.intelRdt: Intel RDT (resctrl) is not supported by hull");
     }
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        bail!(
-            "linux.netDevices: moving network devices into the container is not supported by hull"
-        );
-    }
     Ok(())
+}
+
+/// A host network device to move into the container (`linux.netDevices`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetDevicePlan {
+    /// Its name on the host.
+    pub host: String,
+    /// Its name in the container (the host's unless `name` is given; `%d` lets the kernel
+    /// number it).
+    pub name: String,
+}
+
+/// `linux.netDevices`: valid names, each target once, and a network namespace of the
+/// container's own to move them into (not hull's).
+fn net_devices(linux: &oci_spec::runtime::Linux, ns: &NamespacePlan) -> Result<Vec<NetDevicePlan>> {
+    let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let own_netns = ns.creates(NsKind::Network)
+        || ns.join.iter().any(|j| {
+            j.kind == NsKind::Network && !devices::is_our_namespace(&j.path, NsKind::Network)
+        });
+    if !own_netns {
+        bail!("linux.netDevices: needs a network namespace of the container's own in linux.namespaces");
+    }
+    let valid = |name: &str| {
+        !name.is_empty()
+            && name.len() < 16
+            && name != "."
+            && name != ".."
+            && !name.contains(|c: char| c == '/' || c == ':' || c.is_whitespace())
+    };
+    let mut hosts: Vec<&String> = devices.keys().collect();
+    hosts.sort();
+    let mut plans: Vec<NetDevicePlan> = Vec::new();
+    for host in hosts {
+        let name = devices[host].name().clone().unwrap_or_else(|| host.clone());
+        if !valid(host) {
+            bail!("linux.netDevices: {host:?} is not a network device name");
+        }
+        if !valid(&name) {
+            bail!("linux.netDevices[{host:?}].name: {name:?} is not a network device name");
+        }
+        if plans.iter().any(|p| p.name == name && !name.contains("%d")) {
+            bail!("linux.netDevices[{host:?}].name: {name:?} is given to two devices");
+        }
+        plans.push(NetDevicePlan {
+            host: host.clone(),
+            name,
+        });
+    }
+    Ok(plans)
 }
 
 /// maskedPaths / readonlyPaths must be absolute container paths.
@@ -390,18 +441,67 @@ pub(crate) mod tests {
 
     #[test]
     fn unsupported_linux_fields_are_refused_by_name() {
-        for (field, json) in [
-            ("linux.intelRdt", r#""intelRdt":{"closID":"x"}"#),
-            (
-                "linux.netDevices",
-                r#""netDevices":{"eth9":{"name":"eth1"}}"#,
-            ),
-        ] {
+        for (field, json) in [("linux.intelRdt", r#""intelRdt":{"closID":"x"}"#)] {
             let j = MINIMAL.replace(r#""linux":{"#, &format!(r#""linux":{{{json},"#));
             assert!(
                 format!("{:#}", plan(&j).unwrap_err()).contains(field),
                 "{field}"
             );
+        }
+    }
+
+    #[test]
+    fn net_devices_need_names_and_a_network_namespace_of_their_own() {
+        let with = |ns: &str, devices: &str| {
+            plan(&MINIMAL.replace(
+                r#""namespaces":[{"type":"mount"},{"type":"pid"}]"#,
+                &format!(r#""namespaces":[{{"type":"mount"}},{{"type":"pid"}},{ns}],"netDevices":{devices}"#),
+            ))
+        };
+        let net = r#"{"type":"network"}"#;
+        let p = with(net, r#"{"dummy0":{"name":"eth9"},"dummy1":{}}"#).unwrap();
+        assert_eq!(
+            p.net_devices,
+            [
+                NetDevicePlan {
+                    host: "dummy0".into(),
+                    name: "eth9".into()
+                },
+                NetDevicePlan {
+                    host: "dummy1".into(),
+                    name: "dummy1".into()
+                },
+            ]
+        );
+        for (ns, devices, needle) in [
+            (
+                r#"{"type":"uts"}"#,
+                r#"{"d0":{}}"#,
+                "network namespace of the container's own",
+            ),
+            (
+                r#"{"type":"network","path":"/proc/self/ns/net"}"#,
+                r#"{"d0":{}}"#,
+                "network namespace",
+            ),
+            (
+                net,
+                r#"{"d0":{"name":"a/b"}}"#,
+                "linux.netDevices[\"d0\"].name",
+            ),
+            (
+                net,
+                r#"{"a-name-far-too-long-0":{}}"#,
+                "not a network device name",
+            ),
+            (
+                net,
+                r#"{"d0":{"name":"x"},"d1":{"name":"x"}}"#,
+                "given to two devices",
+            ),
+        ] {
+            let err = format!("{:#}", with(ns, devices).unwrap_err());
+            assert!(err.contains(needle), "{devices}: {err}");
         }
     }
 

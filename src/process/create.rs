@@ -228,7 +228,10 @@ fn start_init(
     } else {
         Ok(())
     };
-    let synced = joined.and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init));
+    let synced = joined
+        .and_then(|()| sync_with_init(&parent, plan, seccomp, &mut init))
+        // Init's network namespace exists now (and init waits for `start`).
+        .and_then(|()| crate::netdev::move_into(&plan.net_devices, init.init.as_raw()));
     match synced.and_then(|()| record(dir, plan, opts, &init, cgroup)) {
         Ok(()) => {
             init.timeline.mark("state");
