@@ -1,7 +1,9 @@
 //! OOM kills as they happen: an inotify watch on cgroup v2's `memory.events`, read through a
-//! handle opened beforehand. Polling the file is not enough: a systemd scope whose last
-//! process the OOM killer ended is removed, cgroup and all, moments later, and a reader that
-//! comes by every 100 ms finds nothing. The kernel notifies the change when it counts the kill.
+//! handle opened beforehand, by a thread that does nothing else. Polling the file is not
+//! enough: a systemd scope whose last process the OOM killer ended is removed, cgroup and
+//! all, moments later, and a reader that comes by every 100 ms (or is busy with the stats
+//! when the change is notified) finds nothing. The kernel notifies the change when it counts
+//! the kill; the thread reads the count at once. (`events` forks nothing: a thread is fine.)
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -35,6 +37,22 @@ impl OomWatch {
             events,
             alive: true,
         })
+    }
+
+    /// Read the count at every change, on a thread of its own, until the cgroup is gone; the
+    /// counts arrive on the returned channel.
+    pub fn spawn(mut self) -> std::sync::mpsc::Receiver<u64> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while self.alive {
+                if let Some(n) = self.wait(Duration::from_secs(1)) {
+                    if tx.send(n).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        rx
     }
 
     /// Wait up to `timeout` for the counters to change; the OOM kill count then, if the cgroup

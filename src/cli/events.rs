@@ -108,7 +108,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     }
     let Interval(interval) = a.interval;
     let mut ooms = lifecycle::oom_kills(&StateDir::open(&g.root, &a.id)?)?;
-    let mut watch = lifecycle::oom_watch(&StateDir::open(&g.root, &a.id)?)?;
+    let counts = lifecycle::oom_watch(&StateDir::open(&g.root, &a.id)?)?.map(|w| w.spawn());
     let mut next_stats = Instant::now();
     loop {
         let dir = StateDir::open(&g.root, &a.id)?;
@@ -120,6 +120,15 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
             ooms = now_ooms;
         }
         if dir.status(dir.load()?.as_ref()) == ContainerStatus::Stopped {
+            // A kill the watch read as the container died: its count may still be on its way.
+            if let Some(rx) = &counts {
+                while let Ok(now) = rx.recv_timeout(Duration::from_millis(50)) {
+                    if now > ooms {
+                        println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
+                        ooms = now;
+                    }
+                }
+            }
             return Ok(0);
         }
         if Instant::now() >= next_stats {
@@ -127,12 +136,15 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
             next_stats += interval;
         }
         drop(dir);
-        // Woken by the kill itself where the cgroup can be watched: it may be gone soon after.
-        match watch.as_mut() {
-            Some(w) => {
-                if let Some(now) = w.wait(OOM_POLL).filter(|n| *n > ooms) {
-                    println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
-                    ooms = now;
+        // The watch thread's counts, read the moment the kill was notified: the cgroup may be
+        // gone by now (a systemd scope).
+        match &counts {
+            Some(rx) => {
+                if let Ok(now) = rx.recv_timeout(OOM_POLL) {
+                    if now > ooms {
+                        println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
+                        ooms = now;
+                    }
                 }
             }
             None => std::thread::sleep(OOM_POLL),
