@@ -703,6 +703,19 @@ fn realtime_cpu_budget_is_written_on_v1() {
     assert_eq!(read(&d, "cpu.rt_runtime_us"), "5000");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     assert!(!d.exists());
+    // process.scheduler SCHED_FIFO works with that budget (policy 1 in /proc/self/stat), and
+    // without one fails naming the fields that give it.
+    let mut fifo = c.clone();
+    fifo["process"]["args"] = json!(["sh", "-c", "cut -d' ' -f41 /proc/self/stat"]);
+    fifo["process"]["scheduler"] = json!({"policy": "SCHED_FIFO", "priority": 1});
+    let id = env.id("fifo");
+    fifo["linux"]["cgroupsPath"] = json!(format!("/hull-test-rt/{id}"));
+    let (code, out, err) = env.run(&id, &fifo);
+    assert_eq!((code, out.as_str()), (0, "1\n"), "{err}");
+    let id = env.id("nobudget");
+    fifo["linux"]["resources"] = json!({});
+    fifo["linux"]["cgroupsPath"] = json!(format!("/hull-test-rt/{id}"));
+    env.assert_create_refused(&id, &fifo, "linux.resources.cpu.realtimeRuntime");
     // Over the parent's budget: the kernel's EINVAL, named by field and file.
     let id = env.id("over");
     c["linux"]["cgroupsPath"] = json!(format!("/hull-test-rt/{id}"));

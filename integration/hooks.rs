@@ -216,18 +216,22 @@ fn a_hook_that_does_not_read_its_stdin_does_not_kill_hull() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\nran\n");
 }
 
+/// A failing startContainer hook fails `start`, and `start`'s error carries the hook's own
+/// output (its stderr), as runc's does; a failing createRuntime hook's output is in `create`'s.
 #[test]
 fn failing_start_container_hook_fails_start() {
     let env = Env::new("hookstart");
     let id = env.id("a");
     let mut c = config(&["sh", "-c", "echo should-not-run"]);
-    c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 4"]}]});
+    c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no-gpu-here >&2; exit 4"]}]});
     let bundle = env.bundle(&id, &c);
     assert!(env
         .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
         .status
         .success());
-    assert_fails(&env.hull(&["start", &id]), "startContainer hook failed");
+    let start = env.hull(&["start", &id]);
+    assert_fails(&start, "hooks.startContainer[0]");
+    assert_fails(&start, "exited with status 4; its output: no-gpu-here");
     wait_status(&env, &id, "stopped");
     // A container that exits at once still starts fine.
     let quick = env.id("quick");
@@ -237,6 +241,10 @@ fn failing_start_container_hook_fails_start() {
         .status
         .success());
     assert!(env.hull(&["start", &quick]).status.success());
+    let id = env.id("runtime");
+    let mut c = config(&["true"]);
+    c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo cannot-set-up >&2; exit 2"]}]});
+    env.assert_create_refused(&id, &c, "its output: cannot-set-up");
 }
 
 /// Kubernetes puts whole manifests in annotations: a container state far above 16 KiB reaches

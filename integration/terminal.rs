@@ -232,3 +232,40 @@ fn the_terminal_is_the_users_and_the_console() {
         "the console is /dev/pts/0's bind: {text:?}"
     );
 }
+
+/// `exec -p` with `terminal` and `consoleSize`: the pty has that size, as runc gives it.
+#[test]
+fn exec_process_json_honours_the_console_size() {
+    let env = Env::new("execsize");
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
+    assert!(env
+        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
+        .status
+        .success());
+    let process = env.base.join("process.json");
+    std::fs::write(
+        &process,
+        json!({"args": ["sh", "-c", "stty size; sleep 0.2"], "cwd": "/", "terminal": true,
+               "consoleSize": {"height": 33, "width": 111}, "env": ["PATH=/bin"]})
+        .to_string(),
+    )
+    .unwrap();
+    let socket = env.base.join("exec.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let out = env.hull(&[
+        "exec",
+        "-d",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "-p",
+        process.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (master, _) = receiver.join().unwrap();
+    let text = drain(master);
+    assert!(text.contains("33 111"), "{text:?}");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+}

@@ -66,21 +66,42 @@ pub fn state(
     s
 }
 
-/// Write `state` to the hook's stdin as it reads it, while waiting for it to exit, both within
-/// the deadline: a hook that never reads a large state must not hold hull beyond its timeout.
-/// Whether it exited in time.
+/// The most of a hook's output kept for its error message.
+const OUTPUT_KEPT: usize = 8 * 1024;
+
+/// Write `state` to the hook's stdin as it reads it, and keep what it prints (for its error,
+/// as runc gives it), while waiting for it to exit, all within the deadline: a hook that never
+/// reads a large state must not hold hull beyond its timeout. Whether it exited in time.
 fn feed_until_exit(
     pidfd: &OwnedFd,
     stdin: OwnedFd,
+    output: &OwnedFd,
+    kept: &mut Vec<u8>,
     mut state: &[u8],
     deadline: Option<Instant>,
 ) -> Result<bool> {
-    nix::fcntl::fcntl(
-        &stdin,
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .context("making the hook's stdin non-blocking")?;
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    fcntl(&stdin, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .context("making the hook's stdin non-blocking")?;
+    fcntl(output, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .context("making the hook's output non-blocking")?;
     let mut stdin = Some(stdin);
+    let mut output_open = true;
+    let read_output = |kept: &mut Vec<u8>| -> bool {
+        let mut buf = [0u8; 4096];
+        loop {
+            match nix::unistd::read(output, &mut buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    let room = OUTPUT_KEPT.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => return true,
+                Err(_) => return false,
+            }
+        }
+    };
     loop {
         let timeout = match deadline {
             None => PollTimeout::NONE,
@@ -90,6 +111,10 @@ fn feed_until_exit(
             }
         };
         let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        if output_open {
+            fds.push(PollFd::new(output.as_fd(), PollFlags::POLLIN));
+        }
+        let stdin_at = fds.len();
         if let Some(w) = &stdin {
             fds.push(PollFd::new(w.as_fd(), PollFlags::POLLOUT));
         }
@@ -100,10 +125,17 @@ fn feed_until_exit(
         if ready == 0 {
             return Ok(false);
         }
-        if fds[0].any().unwrap_or(false) {
+        let exited = fds[0].any().unwrap_or(false);
+        let output_ready = output_open && fds[1].any().unwrap_or(false);
+        let stdin_ready = stdin.is_some() && fds[stdin_at].any().unwrap_or(false);
+        drop(fds);
+        if output_ready || exited {
+            output_open = read_output(kept) && output_open;
+        }
+        if exited {
             return Ok(true);
         }
-        if let Some(w) = &stdin {
+        if let (true, Some(w)) = (stdin_ready, &stdin) {
             match nix::unistd::write(w, state) {
                 Ok(n) => state = &state[n..],
                 Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
@@ -131,10 +163,16 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
     let env = hook.env.clone().unwrap_or_else(own_env);
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .context("creating the hook's stdin pipe")?;
+    let (output, output_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .context("creating the hook's output pipe")?;
     let (pid, pidfd) = match sys::clone_fork(0).context("forking the hook")? {
         sys::Forked::Child => {
-            // In the child: stdin from the pipe, then exec; only _exit on failure.
-            if sys::dup2(read.as_raw_fd(), 0).is_err() {
+            // In the child: stdin from the pipe, stdout and stderr to hull (for its error),
+            // then exec; only _exit on failure.
+            if sys::dup2(read.as_raw_fd(), 0).is_err()
+                || sys::dup2(output_w.as_raw_fd(), 1).is_err()
+                || sys::dup2(output_w.as_raw_fd(), 2).is_err()
+            {
                 sys::exit_now(126);
             }
             let path = std::ffi::CString::new(hook.path.as_os_str().as_encoded_bytes())
@@ -145,6 +183,7 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
         sys::Forked::Parent { child, pidfd } => (child, pidfd),
     };
     drop(read);
+    drop(output_w);
     let deadline = hook
         .timeout_secs
         .map(|s| Instant::now() + Duration::from_secs(s.into()));
@@ -152,18 +191,32 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
     // SIGPIPE (back at its default since main, for the containers) must not kill hull. The
     // hook forked with the default, so ignoring it here changes nothing for the hook.
     let _ = sys::ignore_sigpipe();
-    let exited = feed_until_exit(&pidfd, write, state_json, deadline);
+    let mut kept = Vec::new();
+    let exited = feed_until_exit(&pidfd, write, &output, &mut kept, state_json, deadline);
     let _ = sys::default_sigpipe();
+    let said = || {
+        let text = String::from_utf8_lossy(&kept);
+        let text = text.trim();
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("; its output: {text}")
+        }
+    };
     if !exited.context("waiting for the hook")? {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
         let _ = waitpid(pid, None);
-        bail!("timed out after {}s", hook.timeout_secs.unwrap_or(0));
+        bail!(
+            "timed out after {}s{}",
+            hook.timeout_secs.unwrap_or(0),
+            said()
+        );
     }
     match waitpid(pid, None).context("reaping the hook")? {
         WaitStatus::Exited(_, 0) => Ok(()),
-        WaitStatus::Exited(_, 127) => bail!("could not be executed"),
-        WaitStatus::Exited(_, code) => bail!("exited with status {code}"),
-        WaitStatus::Signaled(_, sig, _) => bail!("killed by {sig}"),
-        other => bail!("ended unexpectedly: {other:?}"),
+        WaitStatus::Exited(_, 127) => bail!("could not be executed{}", said()),
+        WaitStatus::Exited(_, code) => bail!("exited with status {code}{}", said()),
+        WaitStatus::Signaled(_, sig, _) => bail!("killed by {sig}{}", said()),
+        other => bail!("ended unexpectedly: {other:?}{}", said()),
     }
 }

@@ -67,19 +67,28 @@ pub fn signal_start(path: &Path) -> Result<()> {
         Mode::empty(),
     )
     .context("reopening the exec fifo")?;
-    let mut byte = [0u8; 1];
-    match nix::unistd::read(&reader, &mut byte) {
-        Ok(1) if byte[0] == FAILED => bail!(
-            "a startContainer hook failed (see the container's stderr); the container stopped"
+    let mut report = vec![0u8; 1 + REPORT_MAX];
+    match nix::unistd::read(&reader, &mut report) {
+        Ok(n @ 1..) if report[0] == FAILED => bail!(
+            "{}; the container stopped",
+            String::from_utf8_lossy(&report[1..n]).trim()
         ),
         _ => Ok(()),
     }
 }
 
+/// The most of init's failure report `start` reads (well within a pipe's buffer).
+const REPORT_MAX: usize = 4096;
+
 /// The byte init leaves in the fifo when it cannot go on to exec.
 const FAILED: u8 = b'F';
 
-/// In init, after `start` released it: tell `start` that we are not going to run.
-pub fn report_failure(fifo: &OwnedFd) {
-    let _ = nix::unistd::write(fifo, &[FAILED]);
+/// In init, after `start` released it: tell `start` that we are not going to run, and why
+/// (a startContainer hook's error, its output included): one write, so `start` reads it whole.
+pub fn report_failure(fifo: &OwnedFd, why: &str) {
+    let mut end = why.len().min(REPORT_MAX);
+    while !why.is_char_boundary(end) {
+        end -= 1;
+    }
+    let _ = nix::unistd::write(fifo, &[&[FAILED][..], why[..end].as_bytes()].concat());
 }

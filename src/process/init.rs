@@ -191,8 +191,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
                 state,
                 ContainerState::Created,
             ) {
-                eprintln!("hull: {e:#}");
-                fifo::report_failure(fifo);
+                fifo::report_failure(fifo, &format!("{e:#}"));
                 sys::exit_now(1);
             }
         }

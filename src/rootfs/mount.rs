@@ -51,8 +51,16 @@ pub fn mount(root: &Root, m: &MountPlan, how: &How) -> Result<()> {
 
 fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>) -> Result<()> {
     let source = m.source.as_deref().context("bind mount without a source")?;
-    let meta = std::fs::metadata(source).with_context(|| format!("source {}", source.display()))?;
-    let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
+    // A tree the parent prepared says what it is; init may not reach the source itself.
+    let is_dir = match idmapped {
+        Some(tree) => nix::sys::stat::fstat(tree.as_fd())
+            .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+            .with_context(|| format!("source {}", source.display()))?,
+        None => std::fs::metadata(source)
+            .with_context(|| format!("source {}", source.display()))?
+            .is_dir(),
+    };
+    let kind = if is_dir { Kind::Dir } else { Kind::File };
     let target = root.ensure(&m.destination, kind)?;
     if let Some(tree) = idmapped {
         sys::move_mount_to(tree.as_fd(), target.as_fd())

@@ -135,10 +135,16 @@ pub fn set_affinity(cpus: &[u32], field: &str) -> Result<()> {
 
 /// process.scheduler.
 pub fn set_scheduler(s: &crate::plan::SchedPlan) -> Result<()> {
-    crate::sys::sched_setattr(
+    match crate::sys::sched_setattr(
         s.policy, s.flags, s.nice, s.priority, s.runtime, s.deadline, s.period,
-    )
-    .context("sched_setattr (process.scheduler)")
+    ) {
+        // SCHED_FIFO (1) and SCHED_RR (2) in a v1 cpu cgroup need a realtime budget there,
+        // which a new cgroup has none of: say which field gives it.
+        Err(Errno::EPERM) if matches!(s.policy, 1 | 2) => bail!(
+            "sched_setattr (process.scheduler): EPERM: a realtime policy needs a realtime budget in the container's cpu cgroup (linux.resources.cpu.realtimeRuntime and realtimePeriod on cgroup v1)"
+        ),
+        r => r.context("sched_setattr (process.scheduler)"),
+    }
 }
 
 /// process.ioPriority.
