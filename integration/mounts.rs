@@ -524,6 +524,29 @@ fn a_read_only_bind_keeps_the_sources_locked_flags_in_a_user_namespace() {
     }
 }
 
+/// In a user namespace a read-only host mount is locked read-only: a bind of it whose options
+/// do not say `ro` keeps it read-only instead of failing with EPERM (runc's behaviour).
+#[test]
+fn a_bind_of_a_locked_read_only_source_stays_read_only() {
+    let env = Env::new("mntlockro");
+    let vol = env.base.join("rovol");
+    let _vol = HostMount::tmpfs(&vol);
+    std::fs::write(vol.join("f"), "kept\n").unwrap();
+    host_mount(&["-o", "remount,ro", vol.to_str().unwrap()]);
+    let mut c = with_user_namespace(config(&[]));
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/home", "type": "bind", "source": vol, "options": ["bind", "nosuid"]}),
+    );
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cat /home/f; grep ' /home ' /proc/self/mountinfo | cut -d' ' -f6",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "kept", "{out}");
+    assert!(lines[1].split(',').any(|o| o == "ro"), "{out}");
+}
+
 /// `linux.devices` in a user namespace (no mknod there): bound from the host's device node.
 #[test]
 fn devices_in_a_user_namespace_are_bound_from_the_host() {

@@ -167,24 +167,3 @@ fn a_read_only_dev_with_mounts_below_it_works() {
     assert_eq!(lines[..2], ["devices-ok", "dev-ro"], "{out}");
     assert!(lines[2].split(',').any(|o| o == "ro"), "{out}");
 }
-
-/// In a user namespace, a bind whose source only the host's root can reach (under a 0700
-/// directory, as a kubelet's pod directories are) still works: the parent, the host's root,
-/// clones it before init enters the namespace.
-#[test]
-fn binds_only_the_hosts_root_can_reach_work_in_a_user_namespace() {
-    use std::os::unix::fs::PermissionsExt;
-    let env = Env::new("parreach");
-    let private = env.base.join("private");
-    let data = private.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("f"), "reached\n").unwrap();
-    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let mut c = with_user_namespace(config(&["cat", "/data/f"]));
-    c["mounts"].as_array_mut().unwrap().push(
-        json!({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "ro"]}),
-    );
-    let (code, out, err) = env.run(&env.id("a"), &c);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "reached\n");
-}

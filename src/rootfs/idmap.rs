@@ -1,9 +1,12 @@
-//! Bind mounts prepared by the parent, as detached trees init attaches with move_mount:
-//! idmapped ones (`mounts[].uidMappings/gidMappings`: the kernel only lets a process privileged
-//! over the source filesystem's user namespace, the host's, idmap a mount), and, for a
-//! container with a user namespace, every other bind too: its source may lie where only the
-//! host's root can reach (a 0700 directory of the kubelet's, a bundle the mapped ids cannot
-//! search), which init, the namespace's root, cannot.
+//! Idmapped bind mounts (`mounts[].uidMappings/gidMappings`), prepared by the parent: the
+//! kernel only lets a process privileged over the source filesystem's user namespace (the
+//! host's) idmap a mount, which init inside a container user namespace is not. The parent
+//! clones each source as a detached tree, idmaps it, and init attaches it with move_mount.
+//!
+//! Plain binds are not prepared so, though it would let a user namespace reach sources only
+//! the host's root can: a tree attached that way is not locked the way the kernel locks the
+//! mounts a user namespace inherits, so the container's root could make a read-only host
+//! path writable again.
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -27,29 +30,14 @@ impl Prepared {
     }
 }
 
-/// In the parent, before the fork: one detached tree per bind mount that needs the host's
-/// root (see the module's doc), idmapped where asked.
+/// In the parent, before the fork: one detached idmapped tree per mount that asks for one.
 pub fn prepare(plan: &Plan) -> Result<Prepared> {
     let mut out = BTreeMap::new();
-    // Only a privileged parent reaches more than init would (rootless, it is no more).
-    let in_userns =
-        plan.namespaces.has(crate::plan::NsKind::User) && nix::unistd::geteuid().is_root();
     for (i, m) in plan.mounts.iter().enumerate() {
-        let MountKind::Bind { recursive } = m.kind else {
+        let (Some(map), MountKind::Bind { recursive }) = (&m.id_map, m.kind) else {
             continue;
         };
         let field = format!("mounts[{i}]");
-        let Some(map) = &m.id_map else {
-            if in_userns {
-                let source = m.source.as_deref().context("bind mount without a source")?;
-                let path = CString::new(source.as_os_str().as_bytes())?;
-                let tree = sys::open_tree_clone(&path, recursive).with_context(|| {
-                    format!("{field}.source: cloning the mount at {}", source.display())
-                })?;
-                out.insert(i, tree);
-            }
-            continue;
-        };
         let uid = container_to_host(&map.uid, &plan.namespaces.uid_map)
             .with_context(|| format!("{field}.uidMappings"))?;
         let gid = container_to_host(&map.gid, &plan.namespaces.gid_map)

@@ -201,14 +201,23 @@ pub fn finish_readonly(root: &Root, m: &MountPlan) -> Result<()> {
 /// Remount a bind mount with `flags`, keeping the flags the kernel locked on it (a user
 /// namespace may not clear nosuid/nodev/noexec/atime flags it inherited).
 pub fn remount_bind(target: &OwnedFd, flags: MsFlags) -> Result<()> {
-    let locked = locked_flags(&fstatvfs(target.as_fd()).context("statvfs of the mount")?);
-    mount2(
-        None::<&str>,
-        &fd_path(target),
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked,
-        None::<&str>,
-    )
+    let st = fstatvfs(target.as_fd()).context("statvfs of the mount")?;
+    let locked = locked_flags(&st);
+    let remount = |extra: MsFlags| {
+        mount2(
+            None::<&str>,
+            &fd_path(target),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked | extra,
+            None::<&str>,
+        )
+    };
+    match remount(MsFlags::empty()) {
+        // A read-only source in a user namespace is locked read-only (a FUSE mount, a
+        // read-only host path): keep it so rather than fail, as runc does.
+        Err(Errno::EPERM) if st.flags().contains(FsFlags::ST_RDONLY) => remount(MsFlags::MS_RDONLY),
+        r => r,
+    }
     .context("remounting with the requested flags")
 }
 
