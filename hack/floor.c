@@ -110,11 +110,15 @@ static void make_cgroups(const char *path)
 	closedir(d);
 }
 
+/* A single thread moving itself through v1's `tasks` skips the kernel's threadgroup lock
+ * (and the RCU grace period it waits for); cgroup2 has only cgroup.procs. */
 static void join_cgroups(void)
 {
 	for (int i = 0; i < ndirs; i++) {
 		char file[1100];
-		snprintf(file, sizeof(file), "%s/cgroup.procs", dirs[i]);
+		snprintf(file, sizeof(file), "%s/tasks", dirs[i]);
+		if (access(file, W_OK) != 0)
+			snprintf(file, sizeof(file), "%s/cgroup.procs", dirs[i]);
 		write_file(file, "0");
 	}
 }
