@@ -18,7 +18,7 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 pub struct OomWatch {
     inotify: Inotify,
     events: File,
-    /// False once the file is gone (the cgroup removed): then it only waits.
+    /// False once the file is gone (the cgroup removed): the thread then ends.
     alive: bool,
 }
 
@@ -56,12 +56,8 @@ impl OomWatch {
     }
 
     /// Wait up to `timeout` for the counters to change; the OOM kill count then, if the cgroup
-    /// is still there to say it.
-    pub fn wait(&mut self, timeout: Duration) -> Option<u64> {
-        if !self.alive {
-            std::thread::sleep(timeout);
-            return None;
-        }
+    /// is still there to say it (else the watch is no longer alive).
+    fn wait(&mut self, timeout: Duration) -> Option<u64> {
         let mut fds = [PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN)];
         let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
         match poll(&mut fds, PollTimeout::from(ms)) {
@@ -82,9 +78,7 @@ impl OomWatch {
 
 /// `oom_kill N` of memory.events (or v1's memory.oom_control).
 pub fn oom_kill_count(text: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix("oom_kill "))
-        .and_then(|n| n.trim().parse().ok())
+    super::key_values(text).get("oom_kill")?.as_u64()
 }
 
 #[cfg(test)]

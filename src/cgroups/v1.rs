@@ -459,10 +459,7 @@ impl Manager for V1 {
             .dir("memory")
             .and_then(|d| fs::read(d, "memory.oom_control").ok())
             .unwrap_or_default();
-        key_values(&text)
-            .get("oom_kill")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0)
+        super::oom_watch::oom_kill_count(&text).unwrap_or(0)
     }
 
     fn stats(&self) -> Result<serde_json::Value> {

@@ -292,10 +292,7 @@ impl Manager for V2 {
 
     fn oom_kills(&self) -> u64 {
         let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
-        key_values(&text)
-            .get("oom_kill")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0)
+        super::oom_watch::oom_kill_count(&text).unwrap_or(0)
     }
 
     fn stats(&self) -> Result<serde_json::Value> {

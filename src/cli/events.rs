@@ -107,26 +107,28 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         return Ok(0);
     }
     let Interval(interval) = a.interval;
-    let mut ooms = lifecycle::oom_kills(&StateDir::open(&g.root, &a.id)?)?;
-    let counts = lifecycle::oom_watch(&StateDir::open(&g.root, &a.id)?)?.map(|w| w.spawn());
+    let dir = StateDir::open(&g.root, &a.id)?;
+    let mut ooms = lifecycle::oom_kills(&dir)?;
+    let counts = lifecycle::oom_watch(&dir)?.map(|w| w.spawn());
+    drop(dir);
+    // A count above the last one reported is a kill to report.
+    let mut report = |now: u64| {
+        if now > ooms {
+            println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
+            ooms = now;
+        }
+    };
     let mut next_stats = Instant::now();
     loop {
         let dir = StateDir::open(&g.root, &a.id)?;
         // OOM kills first: the cgroup outlives the container until `delete`, so a kill that
         // stopped the container is still reported.
-        let now_ooms = lifecycle::oom_kills(&dir)?;
-        if now_ooms > ooms {
-            println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
-            ooms = now_ooms;
-        }
+        report(lifecycle::oom_kills(&dir)?);
         if dir.status(dir.load()?.as_ref()) == ContainerStatus::Stopped {
             // A kill the watch read as the container died: its count may still be on its way.
             if let Some(rx) = &counts {
                 while let Ok(now) = rx.recv_timeout(Duration::from_millis(50)) {
-                    if now > ooms {
-                        println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
-                        ooms = now;
-                    }
+                    report(now);
                 }
             }
             return Ok(0);
@@ -141,10 +143,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         match &counts {
             Some(rx) => {
                 if let Ok(now) = rx.recv_timeout(OOM_POLL) {
-                    if now > ooms {
-                        println!("{}", serde_json::json!({"type": "oom", "id": a.id}));
-                        ooms = now;
-                    }
+                    report(now);
                 }
             }
             None => std::thread::sleep(OOM_POLL),
@@ -165,10 +164,7 @@ mod tests {
         assert_eq!(ok("1.5h"), Duration::from_secs(5400));
         assert_eq!(ok("250us"), Duration::from_micros(250));
         assert_eq!(ok("2"), Duration::from_secs(2));
-        for bad in ["", "s", "5", "1x", "-1s", "0s", "0", "1s2", "abc"] {
-            if bad == "5" {
-                continue;
-            }
+        for bad in ["", "s", "1x", "-1s", "0s", "0", "1s2", "abc"] {
             assert!(bad.parse::<Interval>().is_err(), "{bad:?}");
         }
     }

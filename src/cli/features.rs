@@ -39,7 +39,7 @@ pub fn run() -> Result<i32> {
     mount_options.extend(RECURSIVE_OPTIONS.iter().map(|(n, ..)| *n));
     mount_options.extend(["bind", "rbind", "tmpcopyup"]);
     let mut flags = spec_names(seccomp::FLAGS.iter().map(|(f, _)| f));
-    flags.push("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV".into());
+    flags.push(crate::spec::WAIT_KILLABLE_RECV.into());
     let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     caps.sort();
     let features = json!({

@@ -5,7 +5,6 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use oci_spec::runtime::ContainerState;
@@ -71,9 +70,7 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         if let Some(c) = &cgroup {
             let _ = c.set_frozen(false);
         }
-        // The pidfd turns readable when the process exits, whoever its parent is.
-        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+        super::signal::wait_exit(pidfd.as_fd());
     }
     if record.is_none() {
         clean_from_note(&dir.load_note());
@@ -120,8 +117,7 @@ fn clean_from_note(note: &crate::state::CreateNote) {
         if let Ok(pidfd) = sys::pidfd_open(pid) {
             if sys::process_start_time(pid) == Some(start) {
                 let _ = sys::pidfd_send_signal(pidfd.as_fd(), Signal::SIGKILL as i32);
-                let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-                let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+                super::signal::wait_exit(pidfd.as_fd());
             }
         }
     }

@@ -100,11 +100,7 @@ fn stop(record: &Record) {
     if let Some(pidfd) = crate::state::open_init(record) {
         let _ =
             crate::sys::pidfd_send_signal(pidfd.as_fd(), nix::sys::signal::Signal::SIGKILL as i32);
-        let mut fds = [nix::poll::PollFd::new(
-            pidfd.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(10_000u16));
+        signal::wait_exit(pidfd.as_fd());
     }
     if let Some(cgroup) = record.cgroup() {
         for pid in cgroup.pids().unwrap_or_default() {

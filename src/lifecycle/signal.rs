@@ -82,3 +82,11 @@ mod tests {
         assert!(parse_signal("99").is_err());
     }
 }
+
+/// Wait (up to 10 s) until the process of `pidfd` has exited: a pidfd turns readable then,
+/// whoever the process's parent is.
+pub fn wait_exit(pidfd: std::os::fd::BorrowedFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(pidfd, PollFlags::POLLIN)];
+    let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+}

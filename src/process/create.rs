@@ -200,17 +200,13 @@ fn start_init(
     };
     // Our copies of init's channel end and fifo must go, or EOF would never be seen.
     drop(ctx);
-    let note_init = |pid: Pid| -> Result<()> {
-        if !no_cgroup {
-            return Ok(());
-        }
-        let start = sys::process_start_time(pid).context("reading init's start time")?;
+    if no_cgroup {
+        let start = sys::process_start_time(first).context("reading init's start time")?;
         dir.save_note(&CreateNote {
-            init: Some((pid.as_raw(), start)),
-            ..note.clone()
-        })
-    };
-    note_init(first)?;
+            init: Some((first.as_raw(), start)),
+            ..note
+        })?;
+    }
     timeline.mark("clone");
     crash_point("create:clone");
     let mut init = Init {

@@ -16,7 +16,6 @@
 //! A binary already on a read-only mount, or already sealed, is run as it is.
 
 use std::ffi::{CString, OsString};
-use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 
@@ -55,7 +54,9 @@ pub fn ensure_protected() -> Result<()> {
         Ok(fd) => fd,
         // No right to clone mounts (rootless, or a user namespace that does not own our mount
         // namespace): a sealed copy instead.
-        Err(Errno::EPERM | Errno::EACCES | Errno::ENOSYS | Errno::EINVAL) => sealed_copy(exe)?,
+        Err(Errno::EPERM | Errno::EACCES | Errno::ENOSYS | Errno::EINVAL) => {
+            sealed_exec_copy("hull", &mut std::fs::File::from(exe))?
+        }
         Err(e) => return Err(e).context("cloning the mount of hull's binary read-only"),
     };
     let args = c_strings(std::env::args_os())?;
@@ -91,18 +92,18 @@ fn read_only_clone() -> Result<OwnedFd, Errno> {
     Ok(fd)
 }
 
-/// A copy of the binary in a memfd, sealed so that nobody can change it.
-fn sealed_copy(exe: OwnedFd) -> Result<OwnedFd> {
-    let memfd = sys::exec_memfd("hull").context("memfd for a sealed copy of hull")?;
+/// `contents` in a close-on-exec, executable memfd named `name`, sealed so that nothing, not
+/// even a process that got hold of the fd, can change it (hull's own copy here, the exec
+/// trampoline in `process::trampoline`).
+pub fn sealed_exec_copy(name: &str, contents: &mut impl std::io::Read) -> Result<OwnedFd> {
+    let memfd = sys::exec_memfd(name).with_context(|| format!("memfd for {name}"))?;
     let mut copy = std::fs::File::from(memfd);
-    std::io::copy(&mut std::fs::File::from(exe), &mut copy)
-        .context("copying hull's binary into a memfd")?;
-    copy.flush().ok();
+    std::io::copy(contents, &mut copy).with_context(|| format!("writing {name} into its memfd"))?;
     let seals = SealFlag::F_SEAL_SEAL
         | SealFlag::F_SEAL_SHRINK
         | SealFlag::F_SEAL_GROW
         | SealFlag::F_SEAL_WRITE;
-    fcntl(&copy, FcntlArg::F_ADD_SEALS(seals)).context("sealing the copy of hull")?;
+    fcntl(&copy, FcntlArg::F_ADD_SEALS(seals)).with_context(|| format!("sealing {name}"))?;
     Ok(copy.into())
 }
 

@@ -34,7 +34,7 @@ pub struct MountIdMaps {
     pub gid_mappings: Option<Vec<oci_spec::runtime::LinuxIdMapping>>,
 }
 
-const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+pub const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
 
 /// Read and parse `BUNDLE/config.json`.
 pub fn load(bundle: &Path) -> Result<(Spec, Extras)> {

@@ -4,12 +4,11 @@
 //! influence (CVE-2019-5736).
 
 use std::ffi::{CStr, CString};
-use std::io::Write;
 use std::os::fd::{OwnedFd, RawFd};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, AtFlags, FcntlArg, SealFlag};
+use nix::fcntl::AtFlags;
 
 use crate::sys;
 
@@ -23,17 +22,7 @@ pub struct Trampoline(OwnedFd);
 
 impl Trampoline {
     pub fn new() -> Result<Trampoline> {
-        let fd = sys::exec_memfd("hull-trampoline").context("memfd for the exec trampoline")?;
-        let mut file = std::fs::File::from(fd);
-        file.write_all(IMAGE)
-            .context("writing the exec trampoline")?;
-        // Sealed: nothing, not even a process that got hold of the fd, can change it.
-        let seals = SealFlag::F_SEAL_SEAL
-            | SealFlag::F_SEAL_SHRINK
-            | SealFlag::F_SEAL_GROW
-            | SealFlag::F_SEAL_WRITE;
-        fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).context("sealing the exec trampoline")?;
-        Ok(Trampoline(file.into()))
+        crate::security::exe::sealed_exec_copy("hull-trampoline", &mut &IMAGE[..]).map(Trampoline)
     }
 
     /// In the child: exec `program` with `args` and `env` through the trampoline. `hold` (a
