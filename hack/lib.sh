@@ -20,6 +20,13 @@ need_cargo() {
   command -v cargo >/dev/null 2>&1 || { echo "hack: cargo not found" >&2; exit 1; }
 }
 
+# The lints CI holds the tree to: rustfmt and clippy (installed with rustup when missing).
+need_lints() {
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add rustfmt clippy >/dev/null
+  fi
+}
+
 # A CRIU that works on this kernel (Debian bookworm's 3.17 does not): ../shared/build-criu
 # builds CRIU 4.1 from Debian's source and installs it as /usr/local/sbin/criu (idempotent).
 need_criu() {

@@ -11,6 +11,7 @@ pub mod criu;
 pub mod hooks;
 pub mod lifecycle;
 pub mod log;
+pub mod mountinfo;
 pub mod netdev;
 pub mod plan;
 pub mod process;

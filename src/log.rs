@@ -36,12 +36,15 @@ struct Config {
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-/// In a forked child: where its lines go instead of the file or stderr.
-static FORWARD: Mutex<Option<fn(level: &str, msg: &str)>> = Mutex::new(None);
+/// Where a forked child's lines go instead of the file or stderr: (level, message).
+type Forward = fn(level: &str, msg: &str);
+
+/// In a forked child: its [`Forward`].
+static FORWARD: Mutex<Option<Forward>> = Mutex::new(None);
 
 /// In a forked child: hand every line to `forward` (which sends it to the parent). hull is
 /// single-threaded at the fork, so the lock is free in the child.
-pub fn forward_with(forward: fn(level: &str, msg: &str)) {
+pub fn forward_with(forward: Forward) {
     if let Ok(mut f) = FORWARD.lock() {
         *f = Some(forward);
     }

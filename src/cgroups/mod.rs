@@ -8,7 +8,6 @@
 mod device_filter;
 mod disabled;
 mod fs;
-pub mod mounts;
 pub mod oom_watch;
 mod systemd;
 mod v1;
@@ -18,25 +17,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use nix::unistd::Pid;
-use serde::{Deserialize, Serialize};
 
 use crate::plan::{CgroupPath, ResourcesPlan};
 
 const ROOT: &str = "/sys/fs/cgroup";
 
-/// What the state keeps to find a container's cgroup again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CgroupRecord {
-    pub version: u8,
-    pub dirs: Vec<PathBuf>,
-    /// Directories above `dirs` that hull made for this container, removed with it if no
-    /// other container uses them by then.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parents: Vec<PathBuf>,
-    /// The systemd scope holding `dirs`, with `--systemd-cgroup`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub systemd_unit: Option<String>,
-}
+pub use crate::state::CgroupRecord;
 
 /// A container's cgroup, whatever the driver.
 pub trait Manager {
@@ -166,6 +152,12 @@ pub fn for_container(resources: &ResourcesPlan) -> Result<Box<dyn Manager>> {
             Ok(Box::new(disabled::Disabled))
         }
     }
+}
+
+/// The manager of a container's recorded cgroup; `None` also for a rootless container that
+/// runs without one.
+pub fn of_container(record: Option<&CgroupRecord>) -> Option<Box<dyn Manager>> {
+    record.filter(|c| c.version != 0).map(from_record)
 }
 
 /// The manager of a recorded cgroup.

@@ -535,7 +535,7 @@ fn same_set(listed: &str, controllers: &[String]) -> bool {
 /// cgroup2 one at .../unified (no controllers; runc puts the container there too, so that
 /// what runs in it, systemd above all, finds itself in its own cgroup in both).
 fn hierarchies() -> Result<Vec<Hierarchy>> {
-    Ok(super::mounts::cgroup_mounts()?
+    Ok(crate::mountinfo::cgroup_mounts()?
         .into_iter()
         // Without root the unified hierarchy is not ours to make cgroups in (a delegated v1
         // cgroup says nothing of it): only root's containers join it.

@@ -159,7 +159,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", a.id))?;
-    match dir.status(Some(&record)) {
+    match crate::lifecycle::status(&dir, Some(&record)) {
         ContainerStatus::Running => {}
         status => bail!("cannot checkpoint container {:?}: it is {status}", a.id),
     }

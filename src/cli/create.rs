@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 
 use super::args::{switch, valued, Command, Flag, Matches};
 use super::{CgroupManagerArg, Global};
-use crate::plan::{Plan, PlanOptions};
+use crate::plan::{CgroupDriver, NotifyOptions, Plan, PlanOptions};
 use crate::process::console::ConsoleTarget;
 use crate::process::create::{self, CreateOptions};
 use crate::process::notify;
@@ -154,19 +154,6 @@ pub fn prepare_with(
     if let (true, Some(p)) = (force_tty, spec.process_mut().as_mut()) {
         p.set_terminal(Some(true));
     }
-    // Socket activation (sd_listen_fds): the activated fds follow stdio, and the container's
-    // init is pid 1 in its namespace.
-    let listen_fds = listen_fds();
-    if let (n @ 1.., Some(p)) = (listen_fds, spec.process_mut().as_mut()) {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-        env.extend([format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_owned()]);
-        p.set_env(Some(env));
-    }
-    let notify_socket = notify::host_socket();
-    if notify_socket.is_some() {
-        notify::add_to_spec(&mut spec, &g.root.join(&a.id));
-    }
     let terminal = spec
         .process()
         .as_ref()
@@ -177,19 +164,28 @@ pub fn prepare_with(
         (None, true) => Some(ConsoleTarget::Proxy),
         (None, false) => None,
     };
-    crate::security::lsm::check_spec(&spec)?;
-    let systemd_cgroup = g.systemd_cgroup || g.cgroup_manager == Some(CgroupManagerArg::Systemd);
-    let no_cgroup = g.cgroup_manager == Some(CgroupManagerArg::Disabled);
-    if systemd_cgroup && no_cgroup {
-        bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
-    }
+    let cgroup_driver = match (g.systemd_cgroup, g.cgroup_manager) {
+        (true, Some(CgroupManagerArg::Disabled)) => {
+            bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other")
+        }
+        (true, _) | (false, Some(CgroupManagerArg::Systemd)) => CgroupDriver::Systemd,
+        (false, Some(CgroupManagerArg::Disabled)) => CgroupDriver::Disabled,
+        (false, Some(CgroupManagerArg::Cgroupfs) | None) => CgroupDriver::Fs,
+    };
+    // Socket activation (sd_listen_fds): the activated fds follow stdio.
+    let listen_fds = listen_fds();
     let plan_opts = PlanOptions {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         has_console: console.is_some(),
         extras,
-        no_cgroup,
-        systemd_cgroup,
+        cgroup_driver,
+        host_lsms: crate::security::lsm::host(),
+        notify: notify::host_socket().map(|host_socket| NotifyOptions {
+            host_socket,
+            socket_dir: notify::state_dir(&g.root.join(&a.id)),
+        }),
+        listen_fds,
     };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
     let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
@@ -202,7 +198,6 @@ pub fn prepare_with(
                 .preserve_fds
                 .plus(listen_fds)
                 .context("--preserve-fds with LISTEN_FDS")?,
-            notify_socket,
         },
     ))
 }

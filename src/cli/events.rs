@@ -124,7 +124,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         // OOM kills first: the cgroup outlives the container until `delete`, so a kill that
         // stopped the container is still reported.
         report(lifecycle::oom_kills(&dir)?);
-        if dir.status(dir.load()?.as_ref()) == ContainerStatus::Stopped {
+        if crate::lifecycle::status(&dir, dir.load()?.as_ref()) == ContainerStatus::Stopped {
             // A kill the watch read as the container died: its count may still be on its way.
             if let Some(rx) = &counts {
                 while let Ok(now) = rx.recv_timeout(Duration::from_millis(50)) {

@@ -9,12 +9,11 @@ use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
 use super::args::{switch, valued, Command, Matches};
 use super::Global;
-use crate::plan::{PlanOptions, ProcessPlan};
+use crate::plan::{Lsm, PlanOptions, ProcessPlan};
 use crate::process::console::ConsoleTarget;
 use crate::process::exec::{self, ExecOptions};
 use crate::process::wait;
-use crate::security::lsm;
-use crate::state::StateDir;
+use crate::state::{ContainerStatus, StateDir};
 
 pub struct Args {
     pub process: Option<PathBuf>,
@@ -146,8 +145,9 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     if a.tty && a.console_socket.is_none() && a.detach {
         bail!("--tty with --detach needs --console-socket (hull can proxy a terminal only in the foreground)");
     }
-    lsm::apparmor("--apparmor", a.apparmor.as_deref())?;
-    lsm::selinux("--process-label", a.process_label.as_deref())?;
+    let host_lsms = crate::security::lsm::host();
+    host_lsms.refuse("--apparmor", a.apparmor.as_deref(), Lsm::AppArmor)?;
+    host_lsms.refuse("--process-label", a.process_label.as_deref(), Lsm::SeLinux)?;
     // The caller's input is read before the container's lock is taken: a --process that is
     // slow to read (or never ends) must not block kill or delete of the container.
     let from_file = a.process.as_deref().map(read_process_file).transpose()?;
@@ -155,18 +155,15 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", a.id))?;
+    match crate::lifecycle::status(&dir, Some(&record)) {
+        ContainerStatus::Running | ContainerStatus::Created => {}
+        ContainerStatus::Paused if a.ignore_paused => {}
+        status => bail!("cannot exec in container {:?}: it is {status}", record.id),
+    }
     let spec = match from_file {
         Some(spec) => spec,
         None => process_spec(&a, record.process.clone())?,
     };
-    lsm::check_process(
-        &spec,
-        if a.process.is_some() {
-            "--process: "
-        } else {
-            "process."
-        },
-    )?;
     let console = match (&a.console_socket, spec.terminal().unwrap_or(false)) {
         (Some(path), _) => Some(ConsoleTarget::Socket(super::create::absolute(path)?)),
         (None, true) => Some(ConsoleTarget::Proxy),
@@ -176,6 +173,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         &spec,
         &PlanOptions {
             has_console: console.is_some(),
+            host_lsms,
             ..Default::default()
         },
     )?;
@@ -187,7 +185,6 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let opts = ExecOptions {
         pid_file: a.pid_file.clone(),
         console,
-        ignore_paused: a.ignore_paused,
         preserve_fds: a.preserve_fds,
     };
     let pidfd_socket = a

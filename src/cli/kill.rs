@@ -40,7 +40,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let signal = lifecycle::parse_signal(&a.signal)?;
     let dir = StateDir::open(&g.root, &a.id)?;
     let record = dir.load()?;
-    match (dir.status(record.as_ref()), record) {
+    match (crate::lifecycle::status(&dir, record.as_ref()), record) {
         (
             ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused,
             Some(r),

@@ -16,12 +16,11 @@ fn running_cgroup(
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", dir.id()))?;
-    let status = dir.status(Some(&record));
+    let status = super::status(dir, Some(&record));
     if !allowed.contains(&status) {
         bail!("cannot {verb} container {:?}: it is {status}", dir.id());
     }
-    let cgroup = record
-        .cgroup()
+    let cgroup = crate::cgroups::of_container(record.cgroup.as_ref())
         .with_context(|| format!("container {:?} has no cgroup", dir.id()))?;
     Ok((record, cgroup))
 }
@@ -75,7 +74,7 @@ pub fn oom_kills(dir: &StateDir) -> Result<u64> {
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", dir.id()))?;
-    Ok(record.cgroup().map_or(0, |c| c.oom_kills()))
+    Ok(crate::cgroups::of_container(record.cgroup.as_ref()).map_or(0, |c| c.oom_kills()))
 }
 
 /// A watch on the container's OOM counter, where its cgroup has one to watch (v2).
@@ -83,7 +82,7 @@ pub fn oom_watch(dir: &StateDir) -> Result<Option<crate::cgroups::oom_watch::Oom
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", dir.id()))?;
-    Ok(record.cgroup().and_then(|c| c.oom_watch()))
+    Ok(crate::cgroups::of_container(record.cgroup.as_ref()).and_then(|c| c.oom_watch()))
 }
 
 /// `events --stats`: the container's usage, as runc prints it.

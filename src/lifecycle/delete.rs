@@ -43,7 +43,7 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         Err(e) => return Err(e),
     };
     crash_point("delete:loaded");
-    match (dir.status(record.as_ref()), mode) {
+    match (super::status(&dir, record.as_ref()), mode) {
         // runtime.md: deleting a container that is not stopped is an error (runc also
         // deletes created ones; the spec and its validation suite do not).
         (
@@ -60,7 +60,7 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
     }
     // A create that crashed before its record still left a note of its cgroup.
     let cgroup = match &record {
-        Some(r) => r.cgroup(),
+        Some(r) => crate::cgroups::of_container(r.cgroup.as_ref()),
         None => dir.load_cgroup().map(|c| cgroups::from_record(&c)),
     };
     if let Some(pidfd) = record.as_ref().and_then(open_init) {

@@ -36,14 +36,26 @@ pub fn snapshot(root: &Path, id: &str) -> Result<Snapshot> {
         _ => bail!("container {id:?} does not exist"),
     }
     let record = load_record(&dir)?;
-    let status = ContainerStatus::derive(record.as_ref(), dir.join("exec.fifo").exists());
+    let status = derive_status(record.as_ref(), dir.join("exec.fifo").exists());
     Ok(Snapshot { record, status })
+}
+
+/// The status of the container in `dir` with `record` (read under its lock).
+pub fn status(dir: &StateDir, record: Option<&Record>) -> ContainerStatus {
+    derive_status(record, dir.fifo_path().exists())
+}
+
+/// Paused is its cgroup's freezer, asked only of a live container that has been started.
+fn derive_status(record: Option<&Record>, fifo_present: bool) -> ContainerStatus {
+    ContainerStatus::derive(record, fifo_present, |r| {
+        crate::cgroups::of_container(r.cgroup.as_ref()).is_some_and(|c| c.is_frozen())
+    })
 }
 
 /// `start`: release a created container's init to exec the user's program.
 pub fn start(dir: &StateDir) -> Result<()> {
     let record = dir.load()?;
-    match dir.status(record.as_ref()) {
+    match status(dir, record.as_ref()) {
         ContainerStatus::Created if record.as_ref().is_some_and(|r| r.process.is_none()) => {
             // Release init so it exits: the container stops, as there is nothing to run.
             fifo::signal_start(&dir.fifo_path())?;
@@ -102,7 +114,7 @@ fn stop(record: &Record) {
             crate::sys::pidfd_send_signal(pidfd.as_fd(), nix::sys::signal::Signal::SIGKILL as i32);
         signal::wait_exit(pidfd.as_fd());
     }
-    if let Some(cgroup) = record.cgroup() {
+    if let Some(cgroup) = crate::cgroups::of_container(record.cgroup.as_ref()) {
         for pid in cgroup.pids().unwrap_or_default() {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         }
@@ -112,7 +124,7 @@ fn stop(record: &Record) {
 /// The container's processes: its cgroup's, or (with no cgroup: rootless) every process in
 /// init's pid namespace when it has its own, else just init.
 pub fn container_pids(record: &Record) -> Result<Vec<nix::unistd::Pid>> {
-    if let Some(cgroup) = record.cgroup() {
+    if let Some(cgroup) = crate::cgroups::of_container(record.cgroup.as_ref()) {
         return cgroup.pids();
     }
     let init = nix::unistd::Pid::from_raw(record.pid);

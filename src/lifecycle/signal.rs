@@ -47,7 +47,7 @@ pub fn send_signal(record: &Record, signal: Signal, all: bool) -> Result<()> {
 /// there is one; elsewhere (v1) the cgroup is frozen while SIGKILL is sent, so no process can
 /// fork a child the list missed (runc's way); other signals go to each process as listed.
 fn signal_every_process(record: &Record, signal: Signal) -> Result<()> {
-    let cgroup = record.cgroup();
+    let cgroup = crate::cgroups::of_container(record.cgroup.as_ref());
     if signal == Signal::SIGKILL && cgroup.as_ref().is_some_and(|c| c.kill_all()) {
         return Ok(());
     }
@@ -66,6 +66,14 @@ fn signal_every_process(record: &Record, signal: Signal) -> Result<()> {
     pids.map(|_| ())
 }
 
+/// Wait (up to 10 s) until the process of `pidfd` has exited: a pidfd turns readable then,
+/// whoever the process's parent is.
+pub fn wait_exit(pidfd: std::os::fd::BorrowedFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(pidfd, PollFlags::POLLIN)];
+    let _ = poll(&mut fds, PollTimeout::from(10_000u16));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,12 +89,4 @@ mod tests {
         assert!(parse_signal("0").is_err());
         assert!(parse_signal("99").is_err());
     }
-}
-
-/// Wait (up to 10 s) until the process of `pidfd` has exited: a pidfd turns readable then,
-/// whoever the process's parent is.
-pub fn wait_exit(pidfd: std::os::fd::BorrowedFd) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut fds = [PollFd::new(pidfd, PollFlags::POLLIN)];
-    let _ = poll(&mut fds, PollTimeout::from(10_000u16));
 }

@@ -6,6 +6,7 @@ mod devices;
 #[cfg(test)]
 mod fuzz;
 mod hooks;
+mod lsm;
 pub mod mounts;
 mod namespaces;
 mod process;
@@ -21,6 +22,7 @@ use oci_spec::runtime::Spec;
 
 pub use devices::DevicePlan;
 pub use hooks::{HookPlan, HooksPlan};
+pub use lsm::{HostLsms, Lsm};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{
     map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind,
@@ -69,6 +71,8 @@ pub struct Plan {
     /// name it): keys are not namespaced, and the caller's would be every container's.
     /// `None` with `--no-new-keyring`.
     pub session_keyring: Option<String>,
+    /// The caller's `NOTIFY_SOCKET`, to which `start` forwards the container's READY=1.
+    pub notify: Option<PathBuf>,
 }
 
 /// `linux.memoryPolicy`: set_mempolicy(2)'s mode (flags OR'ed in) and node bitmask.
@@ -205,11 +209,58 @@ pub struct PlanOptions {
     pub has_console: bool,
     /// What the config said that oci-spec's types cannot hold.
     pub extras: crate::spec::Extras,
-    /// `--cgroup-manager disabled`: the container gets no cgroup.
-    pub no_cgroup: bool,
-    /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope.
-    pub systemd_cgroup: bool,
+    /// Which cgroup driver makes the container's cgroup.
+    pub cgroup_driver: CgroupDriver,
+    /// The labelling security modules the host has (labels are refused either way).
+    pub host_lsms: HostLsms,
+    /// The caller's `NOTIFY_SOCKET` and the container's state dir: the container gets a
+    /// socket of its own, which `start` listens on.
+    pub notify: Option<NotifyOptions>,
+    /// Socket activation's `LISTEN_FDS` for this process: that many fds follow stdio.
+    pub listen_fds: u32,
 }
+
+impl PlanOptions {
+    /// What the caller's environment adds to the process's (after its own, so these win):
+    /// socket activation's fds, which follow stdio in a process that is pid 1, and the
+    /// container's notify socket.
+    fn caller_env(&self) -> Vec<String> {
+        let mut env = Vec::new();
+        if self.listen_fds > 0 {
+            env.push(format!("LISTEN_FDS={}", self.listen_fds));
+            env.push("LISTEN_PID=1".to_owned());
+        }
+        if self.notify.is_some() {
+            env.push(format!("NOTIFY_SOCKET={NOTIFY_SOCKET}"));
+        }
+        env
+    }
+}
+
+/// The cgroup driver the caller chose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CgroupDriver {
+    /// cgroupfs: hull makes the directories itself.
+    #[default]
+    Fs,
+    /// `--systemd-cgroup`: a transient systemd scope.
+    Systemd,
+    /// `--cgroup-manager disabled`: no cgroup at all.
+    Disabled,
+}
+
+/// `NOTIFY_SOCKET` (sd_notify) for a container run by a systemd unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyOptions {
+    /// The caller's socket, to which `start` forwards READY=1.
+    pub host_socket: PathBuf,
+    /// The directory (in the container's state dir) of the container's own socket.
+    pub socket_dir: PathBuf,
+}
+
+/// Where the container's notify socket appears inside it, and the variable that says so.
+pub const NOTIFY_DIR: &str = "/run/notify";
+pub const NOTIFY_SOCKET: &str = "/run/notify/notify.sock";
 
 impl Plan {
     /// Validate `spec` (loaded from the absolute `bundle`) into a plan for container `id`.
@@ -226,6 +277,8 @@ impl Plan {
         }
         let linux = spec.linux().clone().unwrap_or_default();
         refuse_unsupported(&linux)?;
+        let mount_label = linux.mount_label().as_deref();
+        (opts.host_lsms).refuse("linux.mountLabel", mount_label, lsm::Lsm::SeLinux)?;
         let namespaces = NamespacePlan::from_spec(&linux)?;
         let sysctl = devices::sysctls(&linux, &namespaces)?;
         let process = spec
@@ -243,6 +296,9 @@ impl Plan {
                     .with_context(|| format!("mounts[{i}]"))
             })
             .collect::<Result<Vec<_>>>()?;
+        if let Some(notify) = &opts.notify {
+            mounts.push(MountPlan::notify_socket_dir(&notify.socket_dir)?);
+        }
         mounts::defer_readonly(&mut mounts);
         let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
         let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
@@ -294,14 +350,19 @@ impl Plan {
                 .map(HooksPlan::from_spec)
                 .transpose()?
                 .unwrap_or_default(),
-            resources: ResourcesPlan::from_spec(&linux, id, opts.systemd_cgroup)
-                .map(|mut r| {
-                    if opts.extras.pids_without_limit {
-                        r.pids_limit = None;
-                    }
-                    r
-                })?
-                .without_cgroup_if(opts.no_cgroup)?,
+            notify: opts.notify.as_ref().map(|n| n.host_socket.clone()),
+            resources: ResourcesPlan::from_spec(
+                &linux,
+                id,
+                opts.cgroup_driver == CgroupDriver::Systemd,
+            )
+            .map(|mut r| {
+                if opts.extras.pids_without_limit {
+                    r.pids_limit = None;
+                }
+                r
+            })?
+            .without_cgroup_if(opts.cgroup_driver == CgroupDriver::Disabled)?,
             devices: devices::devices(&linux)?,
             sysctl,
             seccomp: linux.seccomp().clone().map(|spec| SeccompPlan {
@@ -411,6 +472,73 @@ pub(crate) mod tests {
         Plan::from_spec(&spec(json), Path::new("/b"), "t", &PlanOptions::default())
     }
 
+    /// What the caller's environment and flags add: socket activation's variables and the
+    /// notify socket's variable and mount, after the config's own (so they win), in the plan
+    /// only: the config's process (exec's defaults) stays as written.
+    #[test]
+    fn caller_options_shape_the_plan_not_the_config() {
+        let spec = spec(&MINIMAL.replace(
+            r#""cwd":"/","#,
+            r#""cwd":"/","env":["LISTEN_FDS=9","A=1","NOTIFY_SOCKET=/x"],"#,
+        ));
+        let opts = PlanOptions {
+            listen_fds: 2,
+            notify: Some(NotifyOptions {
+                host_socket: "/run/systemd/notify".into(),
+                socket_dir: "/run/hull/t/notify".into(),
+            }),
+            cgroup_driver: CgroupDriver::Disabled,
+            ..Default::default()
+        };
+        let p = Plan::from_spec(&spec, Path::new("/b"), "t", &opts).unwrap();
+        let env: Vec<_> = p
+            .process
+            .as_ref()
+            .unwrap()
+            .env
+            .iter()
+            .map(|e| e.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            env,
+            [
+                "A=1",
+                "LISTEN_FDS=2",
+                "LISTEN_PID=1",
+                "NOTIFY_SOCKET=/run/notify/notify.sock"
+            ]
+        );
+        let raw = p.process.as_ref().unwrap().source.env().clone().unwrap();
+        assert_eq!(raw, ["LISTEN_FDS=9", "A=1", "NOTIFY_SOCKET=/x"]);
+        let m = p.mounts.last().unwrap();
+        assert_eq!(m.destination, Path::new(NOTIFY_DIR));
+        assert_eq!(m.source.as_deref(), Some(Path::new("/run/hull/t/notify")));
+        assert!(m.is_bind());
+        assert_eq!(p.notify.as_deref(), Some(Path::new("/run/systemd/notify")));
+        assert!(p.resources.no_cgroup);
+        let plain = plan(MINIMAL).unwrap();
+        assert!(plain.notify.is_none() && !plain.resources.no_cgroup);
+    }
+
+    #[test]
+    fn labels_are_refused_by_the_plan() {
+        let err = plan(&MINIMAL.replace(
+            r#""linux":{"#,
+            r#""linux":{"mountLabel":"system_u:object_r:x:s0","#,
+        ))
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("linux.mountLabel: "),
+            "{err:#}"
+        );
+        let err = plan(&MINIMAL.replace(r#""cwd":"/","#, r#""cwd":"/","apparmorProfile":"p","#))
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("process.apparmorProfile: "),
+            "{err:#}"
+        );
+    }
+
     #[test]
     fn minimal_config_plans() {
         let p = plan(MINIMAL).unwrap();
@@ -441,13 +569,9 @@ pub(crate) mod tests {
 
     #[test]
     fn unsupported_linux_fields_are_refused_by_name() {
-        for (field, json) in [("linux.intelRdt", r#""intelRdt":{"closID":"x"}"#)] {
-            let j = MINIMAL.replace(r#""linux":{"#, &format!(r#""linux":{{{json},"#));
-            assert!(
-                format!("{:#}", plan(&j).unwrap_err()).contains(field),
-                "{field}"
-            );
-        }
+        let j = MINIMAL.replace(r#""linux":{"#, r#""linux":{"intelRdt":{"closID":"x"},"#);
+        let err = plan(&j).unwrap_err();
+        assert!(format!("{err:#}").contains("linux.intelRdt"), "{err:#}");
     }
 
     #[test]

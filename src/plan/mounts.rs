@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
 
@@ -85,6 +85,19 @@ pub struct MountIdMap {
 
 impl MountPlan {
     /// `maps`: the entry's uidMappings/gidMappings (which oci-spec's Mount cannot hold).
+    /// The bind of the container's own notify socket's directory `dir` (in its state dir) at
+    /// [`super::NOTIFY_DIR`], as runc gives a container run by a systemd unit.
+    pub fn notify_socket_dir(dir: &Path) -> Result<Self> {
+        let m = oci_spec::runtime::MountBuilder::default()
+            .destination(super::NOTIFY_DIR)
+            .typ("bind")
+            .source(dir)
+            .options(["bind", "nosuid", "nodev"].map(str::to_owned).to_vec())
+            .build()
+            .context("the notify socket's mount")?;
+        Self::from_spec(&m, None, dir)
+    }
+
     pub fn from_spec(m: &Mount, maps: Option<&MountIdMaps>, bundle: &Path) -> Result<Self> {
         let dest = m.destination();
         if dest.as_os_str().is_empty() {

@@ -89,6 +89,7 @@ pub struct Rlimit {
 
 impl ProcessPlan {
     pub fn from_spec(p: &Process, opts: &PlanOptions) -> Result<Self> {
+        opts.host_lsms.refuse_process(p, "process.")?;
         let args = p.args().as_deref().unwrap_or_default();
         if args.is_empty() || args[0].is_empty() {
             bail!("process.args: must name a program to run");
@@ -100,7 +101,7 @@ impl ProcessPlan {
                 bail!("process.env[{i}]: {e:?} is not KEY=VALUE");
             }
         }
-        let env_list = dedup_env(env_list);
+        let env_list = dedup_env(&[env_list, &opts.caller_env()].concat());
         let env = cstrings(&env_list, "process.env")?;
         let path_env = env_list
             .iter()

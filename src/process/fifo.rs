@@ -90,5 +90,5 @@ pub fn report_failure(fifo: &OwnedFd, why: &str) {
     while !why.is_char_boundary(end) {
         end -= 1;
     }
-    let _ = nix::unistd::write(fifo, &[&[FAILED][..], why[..end].as_bytes()].concat());
+    let _ = nix::unistd::write(fifo, &[&[FAILED][..], &why.as_bytes()[..end]].concat());
 }

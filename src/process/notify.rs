@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use oci_spec::runtime::{MountBuilder, Spec};
 
 use crate::state::{Liveness, Record};
 
-/// Where the socket appears inside the container.
-const IN_CONTAINER_DIR: &str = "/run/notify";
+/// The socket's name in its directory (see `plan::NOTIFY_SOCKET`).
 const SOCKET: &str = "notify.sock";
 
 /// The caller's NOTIFY_SOCKET, if any.
@@ -22,34 +20,10 @@ pub fn host_socket() -> Option<PathBuf> {
         .filter(|p| !p.as_os_str().is_empty())
 }
 
-/// The directory in the state dir that holds the container's socket.
+/// The directory in the state dir that holds the container's socket (bound at
+/// `plan::NOTIFY_DIR` by the plan's mount).
 pub fn state_dir(container_dir: &Path) -> PathBuf {
     container_dir.join("notify")
-}
-
-/// Give the container the bind mount and the NOTIFY_SOCKET variable (before planning).
-pub fn add_to_spec(spec: &mut Spec, container_dir: &Path) {
-    let mount = MountBuilder::default()
-        .destination(IN_CONTAINER_DIR)
-        .typ("bind")
-        .source(state_dir(container_dir))
-        .options(vec![
-            "bind".to_owned(),
-            "nosuid".to_owned(),
-            "nodev".to_owned(),
-        ])
-        .build();
-    if let Ok(m) = mount {
-        let mut mounts = spec.mounts().clone().unwrap_or_default();
-        mounts.push(m);
-        spec.set_mounts(Some(mounts));
-    }
-    if let Some(p) = spec.process_mut().as_mut() {
-        let mut env = p.env().clone().unwrap_or_default();
-        env.retain(|e| !e.starts_with("NOTIFY_SOCKET="));
-        env.push(format!("NOTIFY_SOCKET={IN_CONTAINER_DIR}/{SOCKET}"));
-        p.set_env(Some(env));
-    }
 }
 
 /// In `create`: the directory (the socket itself is bound by `start`).

@@ -9,11 +9,12 @@ use anyhow::{bail, Context, Result};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use super::create::{save_record, CreateOptions};
+use super::create::CreateOptions;
+use super::launch::Setup;
 use crate::criu::{self, Shared as RestoreOptions};
 use crate::plan::Plan;
-use crate::state::{pidfile, StateDir};
-use crate::{cgroups, sys};
+use crate::state::StateDir;
+use crate::sys;
 
 /// The restored container: its locked state dir and init.
 pub struct Restored {
@@ -30,39 +31,23 @@ pub fn restore(
     r: &RestoreOptions,
 ) -> Result<Restored> {
     criu::check_images(r, &plan.root.path)?;
-    let dir = StateDir::create(root, &plan.id)?;
-    let cgroup = cgroups::for_container(&plan.resources)
-        .and_then(|c| cgroups::refuse_occupied(c.as_ref()).map(|()| c));
-    let result = cgroup.and_then(|cgroup| {
-        let made = dir
-            .save_cgroup(&cgroup.record())
-            .and_then(|()| cgroup.create())
-            .and_then(|()| dir.save_cgroup(&cgroup.record()))
-            .and_then(|()| cgroup.apply(&plan.resources));
-        let restored =
-            made.and_then(|()| run_restore(&dir, plan, opts, criu_bin, r, cgroup.as_ref()));
-        if restored.is_err() {
-            let _ = cgroup.destroy();
-        }
-        restored
-    });
-    match result {
-        Ok((pid, pidfd)) => Ok(Restored { dir, pid, pidfd }),
-        Err(e) => {
-            let _ = dir.remove();
-            Err(e)
-        }
-    }
+    let setup = Setup::begin(root, plan)?;
+    let (pid, pidfd) = run_restore(&setup, plan, opts, criu_bin, r)?;
+    Ok(Restored {
+        dir: setup.keep(),
+        pid,
+        pidfd,
+    })
 }
 
 fn run_restore(
-    dir: &StateDir,
+    setup: &Setup,
     plan: &Plan,
     opts: &CreateOptions,
     criu_bin: &Path,
     r: &RestoreOptions,
-    cgroup: &dyn cgroups::Manager,
 ) -> Result<(Pid, OwnedFd)> {
+    let (dir, cgroup) = (setup.dir(), setup.cgroup());
     let pid_path = dir.path().join("criu.pid");
     // A terminal container (a shell job): CRIU gives it the terminal criu runs on, a new pty
     // whose master goes to --console-socket.
@@ -123,9 +108,6 @@ fn run_restore(
     let pid = Pid::from_raw(text.trim().parse().context("criu's pid file")?);
     let _ = std::fs::remove_file(&pid_path);
     let pidfd = sys::pidfd_open(pid).context("pidfd_open of the restored init")?;
-    save_record(dir, plan, opts, pid, cgroup)?;
-    if let Some(path) = &opts.pid_file {
-        pidfile::write(path, pid.as_raw())?;
-    }
+    setup.record(plan, pid, opts.pid_file.as_deref())?;
     Ok((pid, pidfd))
 }

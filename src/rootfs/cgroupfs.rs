@@ -11,22 +11,32 @@ use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::mount::{mount as mount2, MsFlags};
 
-use super::mount::remount_bind;
+use super::remount::remount_bind;
 use super::resolve::{fd_path, Kind, Root};
-use crate::cgroups::mounts::{cgroup_mounts, CgroupMount};
+use crate::mountinfo::CgroupMount;
 use crate::plan::MountPlan;
 
 const HOST_CGROUP: &str = "/sys/fs/cgroup";
 
-/// `own`: the container's cgroup directories when it has no cgroup namespace; each hierarchy
-/// then shows the container's own directory (bound), as with runc.
-pub fn mount(root: &Root, m: &MountPlan, own: Option<&[PathBuf]>) -> Result<()> {
+/// What the container's view of the cgroups shows, as the parent read it.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    /// The host's cgroup hierarchies.
+    pub hierarchies: &'a [CgroupMount],
+    /// The container's cgroup directories when it has no cgroup namespace: each hierarchy
+    /// then shows the container's own directory (bound), as with runc.
+    pub own: Option<&'a [PathBuf]>,
+}
+
+pub fn mount(root: &Root, m: &MountPlan, view: &View) -> Result<()> {
     let target = root.ensure(&m.destination, Kind::Dir)?;
     let flags = m.flags - MsFlags::MS_RDONLY;
-    let hierarchies = cgroup_mounts()?;
-    let own_dir =
-        |h: &CgroupMount| own.and_then(|dirs| dirs.iter().find(|d| d.starts_with(&h.mount_point)));
-    if let [only] = hierarchies.as_slice() {
+    let hierarchies = view.hierarchies;
+    let own_dir = |h: &CgroupMount| {
+        view.own
+            .and_then(|dirs| dirs.iter().find(|d| d.starts_with(&h.mount_point)))
+    };
+    if let [only] = hierarchies {
         if only.mount_point == Path::new(HOST_CGROUP) {
             let mounted = match own_dir(only) {
                 Some(dir) => bind_own(&fd_path(&target), dir)?,
@@ -43,7 +53,7 @@ pub fn mount(root: &Root, m: &MountPlan, own: Option<&[PathBuf]>) -> Result<()> 
         Some("mode=755"),
     )
     .context("mounting the tmpfs for cgroup hierarchies")?;
-    for h in &hierarchies {
+    for h in hierarchies {
         let name = h
             .mount_point
             .strip_prefix(HOST_CGROUP)

@@ -9,7 +9,7 @@ use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{fstat, major, minor, Mode, SFlag};
 
-use super::mount::remount_bind;
+use super::remount::remount_bind;
 use super::resolve::{fd_path, Root};
 
 /// Hide each path: files under the container's own /dev/null (or the host's, when the

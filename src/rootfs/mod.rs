@@ -8,6 +8,7 @@ pub mod idmap;
 mod mask;
 mod mount;
 mod pivot;
+mod remount;
 pub mod resolve;
 
 use anyhow::{Context, Result};
@@ -23,6 +24,27 @@ pub struct FromParent {
     /// The container's cgroup directories: a `cgroup` mount of a container without its own
     /// cgroup namespace shows these (as runc binds them), not the hierarchies' roots.
     pub cgroup_dirs: Vec<std::path::PathBuf>,
+    /// The host's cgroup hierarchies, read when the plan has a `cgroup` mount.
+    pub cgroup_hierarchies: Vec<crate::mountinfo::CgroupMount>,
+}
+
+impl FromParent {
+    /// What init needs for `plan`, whose cgroup lives in `cgroup_dirs`.
+    pub fn prepare(plan: &Plan, cgroup_dirs: Vec<std::path::PathBuf>) -> Result<Self> {
+        let has_cgroup_mount = plan
+            .mounts
+            .iter()
+            .any(|m| m.kind == crate::plan::MountKind::Cgroup);
+        Ok(FromParent {
+            idmapped: idmap::prepare(plan)?,
+            cgroup_dirs,
+            cgroup_hierarchies: if has_cgroup_mount {
+                crate::mountinfo::cgroup_mounts()?
+            } else {
+                Vec::new()
+            },
+        })
+    }
 }
 
 /// Build the container's root and enter it; `before_pivot` runs once the mounts are made
@@ -88,12 +110,14 @@ pub fn setup(
         .enumerate()
         .filter(|(i, _)| Some(*i) != root_mount)
     {
-        let own_cgroup =
-            (!plan.namespaces.has(NsKind::Cgroup)).then_some(prepared.cgroup_dirs.as_slice());
         let how = mount::How {
             idmapped: prepared.idmapped.get(i),
             in_userns,
-            own_cgroup,
+            cgroups: cgroupfs::View {
+                hierarchies: &prepared.cgroup_hierarchies,
+                own: (!plan.namespaces.has(NsKind::Cgroup))
+                    .then_some(prepared.cgroup_dirs.as_slice()),
+            },
         };
         mount::mount(&root, m, &how).with_context(|| {
             format!(
@@ -142,7 +166,7 @@ pub fn setup(
         .context("setting the propagation of / (linux.rootfsPropagation)")?;
     }
     if plan.root.readonly {
-        mount::remount_readonly(std::path::Path::new("/"))
+        remount::remount_readonly(std::path::Path::new("/"))
             .context("making the rootfs read-only (root.readonly)")?;
     }
     Ok(())

@@ -6,9 +6,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::mount::{mount as mount2, MsFlags};
-use nix::sys::statvfs::{fstatvfs, statvfs, FsFlags, Statvfs};
 
 use super::cgroupfs;
+use super::remount::remount_bind;
 use super::resolve::{fd_path, Kind, Root};
 use crate::plan::mounts::MountAttrs;
 use crate::plan::{MountKind, MountPlan};
@@ -19,14 +19,14 @@ pub struct How<'a> {
     /// The detached tree the parent prepared for an idmapped bind mount.
     pub idmapped: Option<&'a OwnedFd>,
     pub in_userns: bool,
-    /// Without a cgroup namespace: the container's cgroup directories (for `cgroup` mounts).
-    pub own_cgroup: Option<&'a [std::path::PathBuf]>,
+    /// What a `cgroup` mount shows.
+    pub cgroups: cgroupfs::View<'a>,
 }
 
 pub fn mount(root: &Root, m: &MountPlan, how: &How) -> Result<()> {
     match m.kind {
         MountKind::Bind { recursive } => bind(root, m, recursive, how.idmapped)?,
-        MountKind::Cgroup => cgroupfs::mount(root, m, how.own_cgroup)?,
+        MountKind::Cgroup => cgroupfs::mount(root, m, &how.cgroups)?,
         MountKind::Fresh => fresh(root, m, how.in_userns)?,
     }
     if !m.recursive_attrs.is_empty() {
@@ -196,58 +196,4 @@ pub fn finish_readonly(root: &Root, m: &MountPlan) -> Result<()> {
         | MsFlags::MS_STRICTATIME;
     remount_bind(&mounted, m.flags & per_mount)
         .with_context(|| format!("making {} read-only", m.destination.display()))
-}
-
-/// Remount a bind mount with `flags`, keeping the flags the kernel locked on it (a user
-/// namespace may not clear nosuid/nodev/noexec/atime flags it inherited).
-pub fn remount_bind(target: &OwnedFd, flags: MsFlags) -> Result<()> {
-    let st = fstatvfs(target.as_fd()).context("statvfs of the mount")?;
-    let locked = locked_flags(&st);
-    let remount = |extra: MsFlags| {
-        mount2(
-            None::<&str>,
-            &fd_path(target),
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked | extra,
-            None::<&str>,
-        )
-    };
-    match remount(MsFlags::empty()) {
-        // A read-only source in a user namespace is locked read-only (a FUSE mount, a
-        // read-only host path): keep it so rather than fail, as runc does.
-        Err(Errno::EPERM) if st.flags().contains(FsFlags::ST_RDONLY) => remount(MsFlags::MS_RDONLY),
-        r => r,
-    }
-    .context("remounting with the requested flags")
-}
-
-/// Make the mount at `path` read-only (the root after pivot_root, `root.readonly`).
-pub fn remount_readonly(path: &Path) -> Result<()> {
-    let locked = locked_flags(&statvfs(path)?);
-    mount2(
-        None::<&str>,
-        path,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
-        None::<&str>,
-    )
-    .with_context(|| format!("remounting {} read-only", path.display()))
-}
-
-fn locked_flags(st: &Statvfs) -> MsFlags {
-    let f = st.flags();
-    let mut out = MsFlags::empty();
-    for (fs, ms) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-    ] {
-        if f.contains(fs) {
-            out |= ms;
-        }
-    }
-    out
 }

@@ -42,7 +42,7 @@ pub struct Record {
     pub hooks: Option<oci_spec::runtime::Hooks>,
     /// The container's cgroup directories.
     #[serde(default)]
-    pub cgroup: Option<crate::cgroups::CgroupRecord>,
+    pub cgroup: Option<CgroupRecord>,
     /// The caller's NOTIFY_SOCKET at create: `start` forwards READY=1 there.
     #[serde(default)]
     pub notify_socket: Option<std::path::PathBuf>,
@@ -54,6 +54,20 @@ pub struct Record {
     pub session_keyring: Option<String>,
 }
 
+/// What the state keeps to find a container's cgroup again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupRecord {
+    pub version: u8,
+    pub dirs: Vec<PathBuf>,
+    /// Directories above `dirs` that hull made for this container, removed with it if no
+    /// other container uses them by then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<PathBuf>,
+    /// The systemd scope holding `dirs`, with `--systemd-cgroup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -62,15 +76,6 @@ fn yes() -> bool {
 pub const STATE_VERSION: u32 = 1;
 
 impl Record {
-    /// The manager of the container's cgroup, if it has one.
-    /// The container's cgroup; `None` also for a rootless container that runs without one.
-    pub fn cgroup(&self) -> Option<Box<dyn crate::cgroups::Manager>> {
-        self.cgroup
-            .as_ref()
-            .filter(|c| c.version != 0)
-            .map(crate::cgroups::from_record)
-    }
-
     /// The hooks as planned. They were validated at create, so an error means the record was
     /// changed since: it is reported, never read as "no hooks".
     pub fn hooks(&self) -> anyhow::Result<crate::plan::HooksPlan> {

@@ -71,13 +71,17 @@ pub fn open_init(record: &Record) -> Option<std::os::fd::OwnedFd> {
 
 impl ContainerStatus {
     /// Derive the status: no record yet → creating; init gone → stopped; exec fifo still
-    /// present → created; cgroup frozen → paused; otherwise running.
-    pub fn derive(record: Option<&Record>, fifo_present: bool) -> Self {
+    /// present → created; `frozen` (its cgroup, asked only then) → paused; otherwise running.
+    pub fn derive(
+        record: Option<&Record>,
+        fifo_present: bool,
+        frozen: impl FnOnce(&Record) -> bool,
+    ) -> Self {
         match record {
             None => Self::Creating,
             Some(r) if Liveness::of(r) == Liveness::Gone => Self::Stopped,
             Some(_) if fifo_present => Self::Created,
-            Some(r) if r.cgroup().is_some_and(|c| c.is_frozen()) => Self::Paused,
+            Some(r) if frozen(r) => Self::Paused,
             Some(_) => Self::Running,
         }
     }
@@ -113,7 +117,7 @@ mod tests {
     #[test]
     fn no_record_is_creating() {
         assert_eq!(
-            ContainerStatus::derive(None, true),
+            ContainerStatus::derive(None, true, |_| false),
             ContainerStatus::Creating
         );
     }
@@ -123,12 +127,33 @@ mod tests {
         let me = nix::unistd::getpid();
         let r = record(me.as_raw(), sys::process_start_time(me).unwrap());
         assert_eq!(
-            ContainerStatus::derive(Some(&r), true),
+            ContainerStatus::derive(Some(&r), true, |_| false),
             ContainerStatus::Created
         );
         assert_eq!(
-            ContainerStatus::derive(Some(&r), false),
+            ContainerStatus::derive(Some(&r), false, |_| false),
             ContainerStatus::Running
+        );
+    }
+
+    #[test]
+    fn the_freezer_is_asked_only_of_a_started_live_container() {
+        let me = nix::unistd::getpid();
+        let r = record(me.as_raw(), sys::process_start_time(me).unwrap());
+        let frozen = |_: &Record| true;
+        assert_eq!(
+            ContainerStatus::derive(Some(&r), false, frozen),
+            ContainerStatus::Paused
+        );
+        assert_eq!(
+            ContainerStatus::derive(Some(&r), true, frozen),
+            ContainerStatus::Created
+        );
+        let gone = record(0, 0);
+        let asked = |_: &Record| panic!("the freezer of a stopped container");
+        assert_eq!(
+            ContainerStatus::derive(Some(&gone), false, asked),
+            ContainerStatus::Stopped
         );
     }
 
@@ -137,11 +162,11 @@ mod tests {
         let me = nix::unistd::getpid();
         let r = record(me.as_raw(), sys::process_start_time(me).unwrap() + 1);
         assert_eq!(
-            ContainerStatus::derive(Some(&r), false),
+            ContainerStatus::derive(Some(&r), false, |_| false),
             ContainerStatus::Stopped
         );
         assert_eq!(
-            ContainerStatus::derive(Some(&record(0, 0)), true),
+            ContainerStatus::derive(Some(&record(0, 0)), true, |_| false),
             ContainerStatus::Stopped
         );
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
-use super::{id, ContainerStatus, Record};
+use super::{id, Record};
 
 const RECORD: &str = "state.json";
 const FIFO: &str = "exec.fifo";
@@ -128,7 +128,7 @@ impl StateDir {
 
     /// Note the container's cgroup as soon as it exists, so `delete --force` can remove it
     /// even if `create` dies before writing the record.
-    pub fn save_cgroup(&self, cgroup: &crate::cgroups::CgroupRecord) -> Result<()> {
+    pub fn save_cgroup(&self, cgroup: &super::CgroupRecord) -> Result<()> {
         let path = self.path.join(CGROUP_NOTE);
         std::fs::write(&path, serde_json::to_vec(cgroup)?)
             .with_context(|| format!("writing {}", path.display()))
@@ -147,13 +147,8 @@ impl StateDir {
             .unwrap_or_default()
     }
 
-    pub fn load_cgroup(&self) -> Option<crate::cgroups::CgroupRecord> {
+    pub fn load_cgroup(&self) -> Option<super::CgroupRecord> {
         serde_json::from_slice(&std::fs::read(self.path.join(CGROUP_NOTE)).ok()?).ok()
-    }
-
-    /// The derived status of this container.
-    pub fn status(&self, record: Option<&Record>) -> ContainerStatus {
-        ContainerStatus::derive(record, self.fifo_path().exists())
     }
 
     /// Remove the whole state dir (the lock goes with it).

@@ -1,11 +1,13 @@
 //! The cgroup filesystems mounted under /sys/fs/cgroup, read from /proc/self/mountinfo: one
-//! parser for the v1 driver (its hierarchies) and for the container's `cgroup` mount.
+//! parser for the v1 driver (its hierarchies) and for the container's `cgroup` mount (read
+//! by the parent and handed to init, see `rootfs::FromParent`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::ROOT;
+/// Where the host's cgroup filesystems are mounted.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// A mounted cgroup filesystem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,16 +50,17 @@ pub fn parse(mountinfo: &str) -> Vec<CgroupMount> {
             let mount_point = PathBuf::from(pre.split(' ').nth(4)?);
             let mut post = post.split(' ');
             let (fstype, _, opts) = (post.next()?, post.next()?, post.next()?);
-            let cgroup = (matches!(fstype, "cgroup" | "cgroup2") && mount_point.starts_with(ROOT))
-                .then(|| CgroupMount {
-                    mount_point: mount_point.clone(),
-                    fstype: fstype.to_owned(),
-                    options: opts
-                        .split(',')
-                        .filter(|o| *o != "rw" && *o != "ro")
-                        .collect::<Vec<_>>()
-                        .join(","),
-                });
+            let cgroup = (matches!(fstype, "cgroup" | "cgroup2")
+                && mount_point.starts_with(CGROUP_ROOT))
+            .then(|| CgroupMount {
+                mount_point: mount_point.clone(),
+                fstype: fstype.to_owned(),
+                options: opts
+                    .split(',')
+                    .filter(|o| *o != "rw" && *o != "ro")
+                    .collect::<Vec<_>>()
+                    .join(","),
+            });
             Some((mount_point, cgroup))
         })
         .collect();
