@@ -61,6 +61,33 @@ pub struct Command {
     pub rest_after: Option<usize>,
 }
 
+impl Command {
+    /// A command that takes a container's ID and nothing else.
+    pub const fn on_id(name: &'static str, about: &'static str) -> Command {
+        Command {
+            name,
+            alias: None,
+            about,
+            flags: &[],
+            usage: "ID",
+            rest_after: None,
+        }
+    }
+}
+
+/// The arguments of a command made with [`Command::on_id`].
+pub struct IdArgs {
+    pub id: String,
+}
+
+impl IdArgs {
+    pub fn from(m: &mut Matches) -> anyhow::Result<Self> {
+        Ok(IdArgs {
+            id: m.positional("ID")?,
+        })
+    }
+}
+
 /// How parsing ended when there is nothing to run.
 #[derive(Debug)]
 pub enum Stop {

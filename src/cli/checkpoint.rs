@@ -9,20 +9,6 @@ use super::Global;
 use crate::criu::{self, DumpOptions, Shared};
 use crate::state::{ContainerStatus, StateDir};
 
-/// Flags `checkpoint` and `restore` share (runc's names).
-pub struct CriuFlags {
-    pub image_path: Option<PathBuf>,
-    pub work_path: Option<PathBuf>,
-    pub tcp_established: bool,
-    pub ext_unix_sk: bool,
-    pub shell_job: bool,
-    pub file_locks: bool,
-    pub manage_cgroups_mode: Option<String>,
-    pub empty_ns: Vec<String>,
-    pub auto_dedup: bool,
-    pub lazy_pages: bool,
-}
-
 pub const CRIU_FLAGS: &[Flag] = &[
     valued("image-path", None, "DIR", "Directory of the images (default: ./checkpoint)"),
     valued("work-path", None, "DIR", "Directory for CRIU's logs and work files (default: the image path)"),
@@ -36,53 +22,34 @@ pub const CRIU_FLAGS: &[Flag] = &[
     switch("lazy-pages", None, "Lazy migration through a page server (not supported)"),
 ];
 
-impl CriuFlags {
-    pub fn from(m: &mut Matches) -> Result<Self> {
-        Ok(CriuFlags {
-            image_path: m.path("image-path"),
-            work_path: m.path("work-path"),
-            tcp_established: m.flag("tcp-established"),
-            ext_unix_sk: m.flag("ext-unix-sk"),
-            shell_job: m.flag("shell-job"),
-            file_locks: m.flag("file-locks"),
-            manage_cgroups_mode: m.string("manage-cgroups-mode")?,
-            empty_ns: m.strings("empty-ns")?,
-            auto_dedup: m.flag("auto-dedup"),
-            lazy_pages: m.flag("lazy-pages"),
-        })
+/// The flags `checkpoint` and `restore` share, paths made absolute; `--lazy-pages` refused.
+pub fn criu_options(m: &mut Matches) -> Result<Shared> {
+    if m.flag("lazy-pages") {
+        bail!("--lazy-pages: not supported by hull (it needs CRIU's page server and userfaultfd)");
     }
-
-    /// The options, paths made absolute; `--lazy-pages` refused.
-    pub fn shared(&self) -> Result<Shared> {
-        if self.lazy_pages {
-            bail!(
-                "--lazy-pages: not supported by hull (it needs CRIU's page server and userfaultfd)"
-            );
-        }
-        let image_path = match &self.image_path {
-            Some(p) => super::create::absolute(p)?,
-            None => std::env::current_dir()?.join("checkpoint"),
-        };
-        Ok(Shared {
-            image_path,
-            work_path: self
-                .work_path
-                .as_deref()
-                .map(super::create::absolute)
-                .transpose()?,
-            tcp_established: self.tcp_established,
-            ext_unix_sk: self.ext_unix_sk,
-            shell_job: self.shell_job,
-            file_locks: self.file_locks,
-            manage_cgroups_mode: self.manage_cgroups_mode.clone(),
-            empty_ns: self
-                .empty_ns
-                .iter()
-                .map(|ns| criu_namespace(ns))
-                .collect::<Result<_>>()?,
-            auto_dedup: self.auto_dedup,
-        })
-    }
+    let image_path = match m.path("image-path") {
+        Some(p) => super::create::absolute(&p)?,
+        None => std::env::current_dir()?.join("checkpoint"),
+    };
+    Ok(Shared {
+        image_path,
+        work_path: m
+            .path("work-path")
+            .as_deref()
+            .map(super::create::absolute)
+            .transpose()?,
+        tcp_established: m.flag("tcp-established"),
+        ext_unix_sk: m.flag("ext-unix-sk"),
+        shell_job: m.flag("shell-job"),
+        file_locks: m.flag("file-locks"),
+        manage_cgroups_mode: m.string("manage-cgroups-mode")?,
+        empty_ns: m
+            .strings("empty-ns")?
+            .iter()
+            .map(|ns| criu_namespace(ns))
+            .collect::<Result<_>>()?,
+        auto_dedup: m.flag("auto-dedup"),
+    })
 }
 
 /// runc's `--empty-ns` takes the runtime-spec's name; CRIU's own flag knows only `net`.
@@ -94,7 +61,7 @@ fn criu_namespace(ns: &str) -> Result<String> {
 }
 
 pub struct Args {
-    pub criu: CriuFlags,
+    pub criu: Shared,
     pub parent_path: Option<PathBuf>,
     pub leave_running: bool,
     pub pre_dump: bool,
@@ -133,7 +100,7 @@ pub const COMMAND: Command = Command {
 impl Args {
     pub fn from(m: &mut Matches) -> Result<Self> {
         Ok(Args {
-            criu: CriuFlags::from(m)?,
+            criu: criu_options(m)?,
             parent_path: m.path("parent-path"),
             leave_running: m.flag("leave-running"),
             pre_dump: m.flag("pre-dump"),
@@ -143,7 +110,7 @@ impl Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    let shared = a.criu.shared()?;
+    let shared = a.criu;
     let criu_bin = criu::binary(g.criu.as_deref())?;
     if a.pre_dump {
         let ok = std::process::Command::new(&criu_bin)

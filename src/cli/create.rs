@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::args::{switch, valued, Command, Flag, Matches};
+use super::process_io::ProcessIo;
 use super::{CgroupManagerArg, Global};
 use crate::plan::{CgroupDriver, NotifyOptions, Plan, PlanOptions};
-use crate::process::console::ConsoleTarget;
 use crate::process::create::{self, CreateOptions};
 use crate::process::notify;
 use crate::process::pidfd_socket::PidfdSocket;
@@ -15,12 +15,9 @@ use crate::process::pidfd_socket::PidfdSocket;
 /// create's arguments.
 pub struct CreateArgs {
     pub bundle: PathBuf,
-    pub pid_file: Option<PathBuf>,
-    pub console_socket: Option<PathBuf>,
+    pub io: ProcessIo,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
-    pub pidfd_socket: Option<PathBuf>,
-    pub preserve_fds: crate::process::PreserveFds,
     pub id: String,
 }
 
@@ -81,12 +78,9 @@ impl CreateArgs {
     pub fn from(m: &mut Matches) -> Result<Self> {
         Ok(CreateArgs {
             bundle: m.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
-            pid_file: m.path("pid-file"),
-            console_socket: m.path("console-socket"),
+            io: ProcessIo::from(m)?,
             no_pivot: m.flag("no-pivot"),
             no_new_keyring: m.flag("no-new-keyring"),
-            pidfd_socket: m.path("pidfd-socket"),
-            preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
             id: m.positional("ID")?,
         })
     }
@@ -94,18 +88,10 @@ impl CreateArgs {
 
 pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
     let (plan, opts) = prepare(g, &a)?;
-    let pidfd_socket = pidfd_socket(&a)?;
+    let pidfd_socket = a.io.pidfd_socket()?;
     let created = create::create(&g.root, &plan, &opts)?;
     send_pidfd(g, &plan.id, created, pidfd_socket.as_ref())?;
     Ok(0)
-}
-
-/// `--pidfd-socket`, connected before anything is made.
-pub fn pidfd_socket(a: &CreateArgs) -> Result<Option<PidfdSocket>> {
-    a.pidfd_socket
-        .as_deref()
-        .map(PidfdSocket::connect)
-        .transpose()
 }
 
 /// Hand init's pidfd to `--pidfd-socket`; if that fails, the container goes again.
@@ -159,11 +145,7 @@ pub fn prepare_with(
         .as_ref()
         .and_then(|p| p.terminal())
         .unwrap_or(false);
-    let console = match (&a.console_socket, terminal && can_proxy) {
-        (Some(path), _) => Some(ConsoleTarget::Socket(absolute(path)?)),
-        (None, true) => Some(ConsoleTarget::Proxy),
-        (None, false) => None,
-    };
+    let console = a.io.console(terminal, can_proxy)?;
     let cgroup_driver = match (g.systemd_cgroup, g.cgroup_manager) {
         (true, Some(CgroupManagerArg::Disabled)) => {
             bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other")
@@ -188,13 +170,14 @@ pub fn prepare_with(
         listen_fds,
     };
     let plan = Plan::from_spec(&spec, bundle, &a.id, &plan_opts)?;
-    let pid_file = a.pid_file.as_deref().map(absolute).transpose()?;
+    let pid_file = a.io.pid_file()?;
     Ok((
         plan,
         CreateOptions {
             pid_file,
             console,
             preserve_fds: a
+                .io
                 .preserve_fds
                 .plus(listen_fds)
                 .context("--preserve-fds with LISTEN_FDS")?,

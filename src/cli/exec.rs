@@ -8,9 +8,9 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 
 use super::args::{switch, valued, Command, Matches};
+use super::process_io::ProcessIo;
 use super::Global;
 use crate::plan::{Lsm, PlanOptions, ProcessPlan};
-use crate::process::console::ConsoleTarget;
 use crate::process::exec::{self, ExecOptions};
 use crate::process::wait;
 use crate::state::{ContainerStatus, StateDir};
@@ -25,10 +25,7 @@ pub struct Args {
     pub no_new_privs: bool,
     pub tty: bool,
     pub detach: bool,
-    pub pid_file: Option<PathBuf>,
-    pub console_socket: Option<PathBuf>,
-    pub pidfd_socket: Option<PathBuf>,
-    pub preserve_fds: crate::process::PreserveFds,
+    pub io: ProcessIo,
     pub process_label: Option<String>,
     pub apparmor: Option<String>,
     pub ignore_paused: bool,
@@ -128,10 +125,7 @@ impl Args {
             no_new_privs: m.flag("no-new-privs"),
             tty: m.flag("tty"),
             detach: m.flag("detach"),
-            pid_file: m.path("pid-file"),
-            console_socket: m.path("console-socket"),
-            pidfd_socket: m.path("pidfd-socket"),
-            preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
+            io: ProcessIo::from(m)?,
             process_label: m.string("process-label")?,
             apparmor: m.string("apparmor")?,
             ignore_paused: m.flag("ignore-paused"),
@@ -142,7 +136,7 @@ impl Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if a.tty && a.console_socket.is_none() && a.detach {
+    if a.tty && a.io.console_socket.is_none() && a.detach {
         bail!("--tty with --detach needs --console-socket (hull can proxy a terminal only in the foreground)");
     }
     let host_lsms = crate::security::lsm::host();
@@ -164,11 +158,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         Some(spec) => spec,
         None => process_spec(&a, record.process.clone())?,
     };
-    let console = match (&a.console_socket, spec.terminal().unwrap_or(false)) {
-        (Some(path), _) => Some(ConsoleTarget::Socket(super::create::absolute(path)?)),
-        (None, true) => Some(ConsoleTarget::Proxy),
-        (None, false) => None,
-    };
+    let console = a.io.console(spec.terminal().unwrap_or(false), true)?;
     let plan = ProcessPlan::from_spec(
         &spec,
         &PlanOptions {
@@ -183,15 +173,11 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         Some(wait::prepare()?)
     };
     let opts = ExecOptions {
-        pid_file: a.pid_file.clone(),
+        pid_file: a.io.pid_file()?,
         console,
-        preserve_fds: a.preserve_fds,
+        preserve_fds: a.io.preserve_fds,
     };
-    let pidfd_socket = a
-        .pidfd_socket
-        .as_deref()
-        .map(crate::process::pidfd_socket::PidfdSocket::connect)
-        .transpose()?;
+    let pidfd_socket = a.io.pidfd_socket()?;
     let execd = exec::exec(dir, &record, &plan, &opts)?;
     if let Some(socket) = &pidfd_socket {
         if let Err(e) = socket.send(execd.pidfd.as_fd()) {

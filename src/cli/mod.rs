@@ -10,6 +10,7 @@ mod features;
 mod kill;
 mod list;
 mod pause;
+mod process_io;
 mod ps;
 mod restore;
 mod run;
@@ -22,7 +23,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use args::{switch, valued, Command, Flag, Matches, Stop};
+use args::{switch, valued, Command, Flag, IdArgs, Matches, Stop};
 
 use crate::spec::SPEC_VERSION;
 
@@ -152,7 +153,7 @@ pub fn main() -> i32 {
     // Rust starts with SIGPIPE ignored; an ignored signal stays ignored across execve, so the
     // container's processes would inherit it. Back to the default, as every C runtime has it
     // (and `hull state | head` ends quietly).
-    let _ = crate::sys::default_sigpipe();
+    let _ = crate::sys::set_sigpipe(false);
     // No process of a container that shares our pid namespace may open /proc/<hull>/exe (the
     // host binary) or ptrace us: every hull process, not only init (CVE-2019-5736).
     let _ = nix::sys::prctl::set_dumpable(false);
@@ -211,16 +212,16 @@ pub fn main() -> i32 {
 fn dispatch(g: &Global, name: &str, m: &mut Matches) -> Result<i32> {
     match name {
         "create" => create::run(g, args(m, create::CreateArgs::from)?),
-        "start" => start::run(g, args(m, start::Args::from)?),
-        "state" => state::run(g, args(m, state::Args::from)?),
+        "start" => start::run(g, args(m, IdArgs::from)?),
+        "state" => state::run(g, args(m, IdArgs::from)?),
         "kill" => kill::run(g, args(m, kill::Args::from)?),
         "delete" => delete::run(g, args(m, delete::Args::from)?),
         "exec" => exec::run(g, args(m, exec::Args::from)?),
         "run" => run::run(g, args(m, run::Args::from)?),
         "list" => list::run(g, args(m, list::Args::from)?),
         "spec" => spec::run(args(m, spec::Args::from)?),
-        "pause" => pause::pause(g, args(m, pause::Args::from)?),
-        "resume" => pause::resume(g, args(m, pause::Args::from)?),
+        "pause" => pause::pause(g, args(m, IdArgs::from)?),
+        "resume" => pause::resume(g, args(m, IdArgs::from)?),
         "ps" => ps::run(g, args(m, ps::Args::from)?),
         "update" => update::run(g, args(m, update::Args::from)?),
         "events" => events::run(g, args(m, events::Args::from)?),

@@ -13,7 +13,7 @@ use crate::process::{restore, wait};
 /// restore's arguments (`--no-subreaper` is accepted and has no effect).
 pub struct Args {
     pub create: create::CreateArgs,
-    pub criu: super::checkpoint::CriuFlags,
+    pub criu: crate::criu::Shared,
     pub detach: bool,
 }
 
@@ -44,7 +44,7 @@ pub const COMMAND: Command = Command {
 impl Args {
     pub fn from(m: &mut Matches) -> Result<Self> {
         Ok(Args {
-            criu: super::checkpoint::CriuFlags::from(m)?,
+            criu: super::checkpoint::criu_options(m)?,
             detach: m.flag("detach"),
             create: create::CreateArgs::from(m)?,
         })
@@ -52,13 +52,13 @@ impl Args {
 }
 
 pub fn run(g: &Global, a: Args) -> Result<i32> {
-    if a.create.pidfd_socket.is_some() {
+    if a.create.io.pidfd_socket.is_some() {
         anyhow::bail!("--pidfd-socket: not supported by restore (CRIU makes the processes)");
     }
-    if a.create.console_socket.is_some() && !a.criu.shell_job {
+    if a.create.io.console_socket.is_some() && !a.criu.shell_job {
         anyhow::bail!("--console-socket: restoring a terminal container needs --shell-job");
     }
-    let r = a.criu.shared()?;
+    let r = a.criu;
     let criu_bin = criu::binary(g.criu.as_deref())?;
     let (plan, opts) = create::prepare(g, &a.create)?;
     // In the foreground the restored init (reparented when criu exits) is ours to wait for.

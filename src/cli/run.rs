@@ -55,7 +55,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     } else {
         Some(wait::prepare()?)
     };
-    let pidfd_socket = create::pidfd_socket(c)?;
+    let pidfd_socket = c.io.pidfd_socket()?;
     let created = create_container(&g.root, &plan, &opts)?;
     let created = create::send_pidfd(g, &id, created, pidfd_socket.as_ref())?;
     if let Err(e) = lifecycle::start(&created.dir) {

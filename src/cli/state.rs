@@ -6,32 +6,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::args::{Command, Matches};
+use super::args::{Command, IdArgs};
 use super::Global;
 use crate::lifecycle::{self, Snapshot};
 use crate::spec::SPEC_VERSION;
 use crate::state::ContainerStatus;
 
-pub struct Args {
-    pub id: String,
-}
-
-pub const COMMAND: Command = Command {
-    name: "state",
-    alias: None,
-    about: "Print the state of a container as JSON",
-    flags: &[],
-    usage: "ID",
-    rest_after: None,
-};
-
-impl Args {
-    pub fn from(m: &mut Matches) -> Result<Self> {
-        Ok(Args {
-            id: m.positional("ID")?,
-        })
-    }
-}
+pub const COMMAND: Command = Command::on_id("state", "Print the state of a container as JSON");
 
 /// The JSON object `state` prints (and `list --format json` lists), in runc's field order.
 #[derive(Debug, Serialize)]
@@ -99,7 +80,7 @@ impl StateJson {
     }
 }
 
-pub fn run(g: &Global, a: Args) -> Result<i32> {
+pub fn run(g: &Global, a: IdArgs) -> Result<i32> {
     let snap = lifecycle::snapshot(&g.root, &a.id)?;
     println!(
         "{}",

@@ -190,10 +190,10 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
     // A hook need not read its stdin: if it is gone first, the write fails with EPIPE, and
     // SIGPIPE (back at its default since main, for the containers) must not kill hull. The
     // hook forked with the default, so ignoring it here changes nothing for the hook.
-    let _ = sys::ignore_sigpipe();
+    let _ = sys::set_sigpipe(true);
     let mut kept = Vec::new();
     let exited = feed_until_exit(&pidfd, write, &output, &mut kept, state_json, deadline);
-    let _ = sys::default_sigpipe();
+    let _ = sys::set_sigpipe(false);
     let said = || {
         let text = String::from_utf8_lossy(&kept);
         let text = text.trim();

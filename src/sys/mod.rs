@@ -561,28 +561,17 @@ pub fn set_mempolicy(mode: i32, nodemask: &[u64]) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
-/// SIGPIPE ignored: a write to a closed pipe fails with EPIPE instead of killing us.
-pub fn ignore_sigpipe() -> Result<(), Errno> {
-    // SAFETY: SIG_IGN is not a handler function, so no Rust code can run as a handler.
-    unsafe {
-        nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigIgn,
-        )
-    }
-    .map(drop)
-}
-
-/// Restore the default disposition of SIGPIPE (Rust's runtime ignores it).
-pub fn default_sigpipe() -> Result<(), Errno> {
-    // SAFETY: SIG_DFL is not a handler function, so no Rust code can run as a handler.
-    unsafe {
-        nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPIPE,
-            nix::sys::signal::SigHandler::SigDfl,
-        )
-    }
-    .map(drop)
+/// SIGPIPE ignored (a write to a closed pipe fails with EPIPE instead of killing us), or back
+/// to its default (Rust's runtime ignores it; a program we exec should not inherit that).
+pub fn set_sigpipe(ignored: bool) -> Result<(), Errno> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    let handler = if ignored {
+        SigHandler::SigIgn
+    } else {
+        SigHandler::SigDfl
+    };
+    // SAFETY: SIG_IGN and SIG_DFL are not handler functions: no Rust code runs as a handler.
+    unsafe { signal(Signal::SIGPIPE, handler) }.map(drop)
 }
 
 /// setdomainname(2), which nix does not wrap.

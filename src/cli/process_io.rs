@@ -1,0 +1,54 @@
+//! The flags that hand a started process its terminal and fds and say where it runs:
+//! `--pid-file`, `--console-socket`, `--pidfd-socket` and `--preserve-fds`, which `create`,
+//! `run` and `exec` share (each with its own help text).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::args::Matches;
+use super::create::absolute;
+use crate::process::console::ConsoleTarget;
+use crate::process::pidfd_socket::PidfdSocket;
+use crate::process::PreserveFds;
+
+pub struct ProcessIo {
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
+    pub preserve_fds: PreserveFds,
+}
+
+impl ProcessIo {
+    pub fn from(m: &mut Matches) -> Result<Self> {
+        Ok(ProcessIo {
+            pid_file: m.path("pid-file"),
+            console_socket: m.path("console-socket"),
+            pidfd_socket: m.path("pidfd-socket"),
+            preserve_fds: m.parse("preserve-fds")?.unwrap_or_default(),
+        })
+    }
+
+    /// Where the pty of a `terminal` process goes: the console socket, else hull's own proxy
+    /// when the caller waits in the foreground (`can_proxy`).
+    pub fn console(&self, terminal: bool, can_proxy: bool) -> Result<Option<ConsoleTarget>> {
+        Ok(match (&self.console_socket, terminal && can_proxy) {
+            (Some(path), _) => Some(ConsoleTarget::Socket(absolute(path)?)),
+            (None, true) => Some(ConsoleTarget::Proxy),
+            (None, false) => None,
+        })
+    }
+
+    /// `--pid-file`, made absolute.
+    pub fn pid_file(&self) -> Result<Option<PathBuf>> {
+        self.pid_file.as_deref().map(absolute).transpose()
+    }
+
+    /// `--pidfd-socket`, connected (before anything is made).
+    pub fn pidfd_socket(&self) -> Result<Option<PidfdSocket>> {
+        self.pidfd_socket
+            .as_deref()
+            .map(PidfdSocket::connect)
+            .transpose()
+    }
+}
