@@ -25,19 +25,6 @@ fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
     }
 }
 
-fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
-        .trim()
-        .to_owned()
-}
-
-fn run_detached(env: &Env, id: &str, config: &serde_json::Value) {
-    let bundle = env.bundle(id, config);
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
 #[test]
 fn limits_are_written_and_the_container_is_inside() {
     let env = Env::new("cglimits");
@@ -49,32 +36,35 @@ fn limits_are_written_and_the_container_is_inside() {
         "cpu": {"shares": 512, "quota": 50000, "period": 100000},
         "pids": {"limit": 32}
     });
-    run_detached(&env, &id, &c);
-    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    env.run_detached(&id, &c);
+    let pid = env.pid(&id).to_string();
     if is_v2() {
         let d = cgroup_dir("", &path);
-        assert_eq!(read(&d, "memory.max"), "67108864");
-        assert_eq!(read(&d, "memory.low"), "33554432");
-        assert_eq!(read(&d, "cpu.max"), "50000 100000");
-        assert_eq!(read(&d, "cpu.weight"), "20");
-        assert_eq!(read(&d, "pids.max"), "32");
-        assert!(read(&d, "cgroup.procs").lines().any(|l| l == pid));
+        assert_eq!(read_file(&d, "memory.max"), "67108864");
+        assert_eq!(read_file(&d, "memory.low"), "33554432");
+        assert_eq!(read_file(&d, "cpu.max"), "50000 100000");
+        assert_eq!(read_file(&d, "cpu.weight"), "20");
+        assert_eq!(read_file(&d, "pids.max"), "32");
+        assert!(read_file(&d, "cgroup.procs").lines().any(|l| l == pid));
     } else {
         assert_eq!(
-            read(&cgroup_dir("memory", &path), "memory.limit_in_bytes"),
+            read_file(&cgroup_dir("memory", &path), "memory.limit_in_bytes"),
             "67108864"
         );
         assert_eq!(
-            read(&cgroup_dir("memory", &path), "memory.soft_limit_in_bytes"),
+            read_file(&cgroup_dir("memory", &path), "memory.soft_limit_in_bytes"),
             "33554432"
         );
-        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
-        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"), "50000");
-        assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "32");
+        assert_eq!(read_file(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
+        assert_eq!(
+            read_file(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"),
+            "50000"
+        );
+        assert_eq!(read_file(&cgroup_dir("pids", &path), "pids.max"), "32");
         for controller in [
             "memory", "cpu", "pids", "freezer", "devices", "blkio", "cpuset",
         ] {
-            let procs = read(&cgroup_dir(controller, &path), "cgroup.procs");
+            let procs = read_file(&cgroup_dir(controller, &path), "cgroup.procs");
             assert!(procs.lines().any(|l| l == pid), "{controller}: {procs}");
         }
     }
@@ -82,7 +72,7 @@ fn limits_are_written_and_the_container_is_inside() {
     let out = env.hull(&["exec", &id, "cat", "/proc/self/cgroup"]);
     let text = stdout(&out);
     assert!(text.lines().all(|l| l.ends_with(":/")), "{text}");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     for controller in ["memory", "cpu", "pids"] {
         assert!(
             !cgroup_dir(controller, &path).exists(),
@@ -112,11 +102,11 @@ fn pids_limit_is_enforced_inside() {
 fn pause_resume_ps_and_exec_into_paused() {
     let env = Env::new("cgpause");
     let id = env.id("a");
-    run_detached(&env, &id, &config(&["sh", "-c", "sleep 60 & sleep 60"]));
+    env.run_detached(&id, &config(&["sh", "-c", "sleep 60 & sleep 60"]));
     let ps: Vec<i64> =
         serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
     assert_eq!(ps.len(), 2, "{ps:?}");
-    assert!(ps.contains(&env.state(&id)["pid"].as_i64().unwrap()));
+    assert!(ps.contains(&env.pid(&id)));
     assert!(stdout(&env.hull(&["ps", &id])).contains("sleep 60"));
     // runc's form: the host's ps with the given options, only the container's rows.
     let table = stdout(&env.hull(&["ps", &id, "-o", "pid,args"]));
@@ -131,18 +121,18 @@ fn pause_resume_ps_and_exec_into_paused() {
         "--format json",
     );
 
-    assert!(env.hull(&["pause", &id]).status.success());
+    env.hull_ok(&["pause", &id]);
     assert_eq!(env.status(&id), "paused");
     assert_fails(&env.hull(&["pause", &id]), "paused");
     assert_fails(&env.hull(&["exec", &id, "true"]), "paused");
-    assert!(env.hull(&["resume", &id]).status.success());
+    env.hull_ok(&["resume", &id]);
     assert_eq!(env.status(&id), "running");
     assert_fails(&env.hull(&["resume", &id]), "running");
-    assert!(env.hull(&["exec", &id, "true"]).status.success());
+    env.hull_ok(&["exec", &id, "true"]);
 
     // delete --force of a paused container still ends everything.
-    assert!(env.hull(&["pause", &id]).status.success());
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["pause", &id]);
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(!cgroup_dir("freezer", &format!("{CGROUP_BASE}/{id}")).exists());
 }
 
@@ -157,7 +147,7 @@ fn update_changes_limits() {
         "dd if=/dev/zero of=/dev/shm/f bs=1M count=4 2>/dev/null; sleep 60",
     ]);
     c["linux"]["resources"] = json!({"pids": {"limit": 10}});
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let res = env.base.join("res.json");
     std::fs::write(
@@ -168,13 +158,13 @@ fn update_changes_limits() {
     let out = env.hull(&["update", "--resources", res.to_str().unwrap(), &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     let path = format!("{CGROUP_BASE}/{id}");
-    assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "20");
+    assert_eq!(read_file(&cgroup_dir("pids", &path), "pids.max"), "20");
     let mem = if is_v2() {
         "memory.max"
     } else {
         "memory.limit_in_bytes"
     };
-    assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
+    assert_eq!(read_file(&cgroup_dir("memory", &path), mem), "134217728");
     std::fs::write(&res, r#"{"pids":{"limit":-9}}"#).unwrap();
     assert_fails(
         &env.hull(&["update", "--resources", res.to_str().unwrap(), &id]),
@@ -190,7 +180,7 @@ fn update_changes_limits() {
         &env.hull(&["update", "--resources", res.to_str().unwrap(), &id]),
         "is below the current usage",
     );
-    assert_eq!(read(&cgroup_dir("memory", &path), mem), "134217728");
+    assert_eq!(read_file(&cgroup_dir("memory", &path), mem), "134217728");
     // runc's flags, over the fields of --resources.
     std::fs::write(
         &res,
@@ -212,17 +202,23 @@ fn update_changes_limits() {
         &id,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&cgroup_dir("memory", &path), mem), "100663296");
-    assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "30");
+    assert_eq!(read_file(&cgroup_dir("memory", &path), mem), "100663296");
+    assert_eq!(read_file(&cgroup_dir("pids", &path), "pids.max"), "30");
     if is_v2() {
-        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.max"), "20000 100000");
+        assert_eq!(
+            read_file(&cgroup_dir("cpu", &path), "cpu.max"),
+            "20000 100000"
+        );
     } else {
-        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"), "20000");
-        assert_eq!(read(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
+        assert_eq!(
+            read_file(&cgroup_dir("cpu", &path), "cpu.cfs_quota_us"),
+            "20000"
+        );
+        assert_eq!(read_file(&cgroup_dir("cpu", &path), "cpu.shares"), "512");
     }
     let out = env.hull(&["update", "--pids-limit", "12", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&cgroup_dir("pids", &path), "pids.max"), "12");
+    assert_eq!(read_file(&cgroup_dir("pids", &path), "pids.max"), "12");
     assert_fails(
         &env.hull(&["update", "--memory", "lots", &id]),
         "--memory \"lots\"",
@@ -244,19 +240,22 @@ fn update_changes_limits() {
         &id,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&cgroup_dir("cpuset", &path), "cpuset.cpus"), cpu);
-    assert_eq!(read(&cgroup_dir("cpuset", &path), "cpuset.mems"), "0");
+    assert_eq!(read_file(&cgroup_dir("cpuset", &path), "cpuset.cpus"), cpu);
+    assert_eq!(read_file(&cgroup_dir("cpuset", &path), "cpuset.mems"), "0");
     if is_v2() {
-        assert_eq!(read(&cgroup_dir("memory", &path), "memory.low"), "33554432");
+        assert_eq!(
+            read_file(&cgroup_dir("memory", &path), "memory.low"),
+            "33554432"
+        );
         // swap alone: 256m of memory+swap minus the 96m limit
         assert_eq!(
-            read(&cgroup_dir("memory", &path), "memory.swap.max"),
+            read_file(&cgroup_dir("memory", &path), "memory.swap.max"),
             "167772160"
         );
     } else {
         let m = cgroup_dir("memory", &path);
-        assert_eq!(read(&m, "memory.soft_limit_in_bytes"), "33554432");
-        assert_eq!(read(&m, "memory.memsw.limit_in_bytes"), "268435456");
+        assert_eq!(read_file(&m, "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(read_file(&m, "memory.memsw.limit_in_bytes"), "268435456");
         let out = env.hull(&[
             "update",
             "--kernel-memory-tcp",
@@ -266,9 +265,9 @@ fn update_changes_limits() {
             &id,
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
-        assert_eq!(read(&m, "memory.kmem.tcp.limit_in_bytes"), "8388608");
+        assert_eq!(read_file(&m, "memory.kmem.tcp.limit_in_bytes"), "8388608");
         assert_eq!(
-            read(&cgroup_dir("cpu", &path), "cpu.rt_period_us"),
+            read_file(&cgroup_dir("cpu", &path), "cpu.rt_period_us"),
             "100000"
         );
     }
@@ -293,7 +292,7 @@ fn memory_use_hierarchy() {
     if out.status.success() {
         // An older kernel that still lets it be turned off.
         assert_eq!(
-            read(
+            read_file(
                 &cgroup_dir("memory", &format!("{CGROUP_BASE}/{id}")),
                 "memory.use_hierarchy"
             ),
@@ -312,12 +311,12 @@ fn kill_all_reaches_processes_of_a_shared_pid_namespace() {
     let mut c = config(&["sh", "-c", "sleep 61 & exec sleep 62"]);
     c["linux"]["namespaces"] = json!([{"type": "mount"}]);
     c.as_object_mut().unwrap().remove("hostname");
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     std::thread::sleep(std::time::Duration::from_millis(100));
     let pids: Vec<i64> =
         serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
     assert_eq!(pids.len(), 2);
-    assert!(env.hull(&["kill", "--all", &id, "KILL"]).status.success());
+    env.hull_ok(&["kill", "--all", &id, "KILL"]);
     wait_status(&env, &id, "stopped");
     std::thread::sleep(std::time::Duration::from_millis(100));
     for pid in pids {
@@ -388,7 +387,7 @@ fn events_stats_report_usage() {
     let id = env.id("a");
     let mut c = config(&["sh", "-c", "sleep 60 & sleep 60"]);
     c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}});
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     std::thread::sleep(std::time::Duration::from_millis(100));
     let ps: Vec<i64> =
         serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
@@ -422,7 +421,7 @@ fn events_stats_report_usage() {
             .count()
     };
     let repeated = poll_until(600, 100, || stats() >= 2);
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     let ended = poll_until(300, 100, || events.try_wait().unwrap().is_some());
     if !ended {
         let _ = events.kill();
@@ -471,10 +470,10 @@ fn block_io_throttles_are_written() {
         "throttleReadIOPSDevice": [{"major": major, "minor": minor, "rate": 300}],
         "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 200}]
     }});
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     let dev = format!("{major}:{minor}");
     if is_v2() {
-        let max = read(&cgroup_dir("", &path), "io.max");
+        let max = read_file(&cgroup_dir("", &path), "io.max");
         assert_eq!(
             max,
             format!("{dev} rbps=1048576 wbps=2097152 riops=300 wiops=200")
@@ -482,19 +481,19 @@ fn block_io_throttles_are_written() {
     } else {
         let d = cgroup_dir("blkio", &path);
         assert_eq!(
-            read(&d, "blkio.throttle.read_bps_device"),
+            read_file(&d, "blkio.throttle.read_bps_device"),
             format!("{dev} 1048576")
         );
         assert_eq!(
-            read(&d, "blkio.throttle.write_bps_device"),
+            read_file(&d, "blkio.throttle.write_bps_device"),
             format!("{dev} 2097152")
         );
         assert_eq!(
-            read(&d, "blkio.throttle.read_iops_device"),
+            read_file(&d, "blkio.throttle.read_iops_device"),
             format!("{dev} 300")
         );
         assert_eq!(
-            read(&d, "blkio.throttle.write_iops_device"),
+            read_file(&d, "blkio.throttle.write_iops_device"),
             format!("{dev} 200")
         );
     }
@@ -513,7 +512,7 @@ fn oom_kill_is_reported_by_events() {
     if is_v2() || memsw {
         c["linux"]["resources"]["memory"]["swap"] = json!(limit);
     }
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     let events = env
         .command(&["events", "--interval", "60", &id])
         .output()
@@ -564,7 +563,7 @@ fn network_and_rdma_limits_are_written_or_refused_by_name() {
         if has_controller && !value.is_empty() {
             assert!(out.status.success(), "{}", stderr(&out));
             assert_eq!(
-                read(
+                read_file(
                     &cgroup_dir(controller, &format!("{CGROUP_BASE}/{id}")),
                     file
                 ),
@@ -589,18 +588,18 @@ fn delete_removes_the_parents_it_made() {
     for id in [&a, &b] {
         let mut c = config(&["sleep", "30"]);
         c["linux"]["cgroupsPath"] = json!(format!("{nest}/{id}/leaf"));
-        run_detached(&env, id, &c);
+        env.run_detached(id, &c);
     }
     let parent = cgroup_dir("pids", &nest);
     assert!(cgroup_dir("pids", &format!("{nest}/{a}/leaf")).is_dir());
     // a made `nest`; b found it.
-    assert!(env.hull(&["delete", "--force", &b]).status.success());
+    env.hull_ok(&["delete", "--force", &b]);
     assert!(
         !cgroup_dir("pids", &format!("{nest}/{b}")).exists(),
         "b's own parent is gone"
     );
     assert!(parent.is_dir(), "the shared parent stays while a uses it");
-    assert!(env.hull(&["delete", "--force", &a]).status.success());
+    env.hull_ok(&["delete", "--force", &a]);
     assert!(
         !parent.exists(),
         "a removes the shared parent it made, now empty"
@@ -630,31 +629,34 @@ fn every_memory_and_cpu_field_is_written() {
             .retain(|k, _| k == "limit" || k == "swap");
         c["linux"]["resources"]["unified"] = json!({"memory.high": "50331648"});
     }
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     if is_v2() {
         let d = cgroup_dir("", &path);
-        assert_eq!(read(&d, "memory.max"), "67108864");
-        assert_eq!(read(&d, "memory.swap.max"), "67108864");
-        assert_eq!(read(&d, "memory.high"), "50331648");
-        assert_eq!(read(&d, "cpu.max"), "20000 50000");
-        assert_eq!(read(&d, "cpu.max.burst"), "10000");
-        assert_eq!(read(&d, "cpu.idle"), "1");
-        assert_eq!(read(&d, "cpuset.cpus"), cpu);
-        assert_eq!(read(&d, "cpuset.mems"), "0");
+        assert_eq!(read_file(&d, "memory.max"), "67108864");
+        assert_eq!(read_file(&d, "memory.swap.max"), "67108864");
+        assert_eq!(read_file(&d, "memory.high"), "50331648");
+        assert_eq!(read_file(&d, "cpu.max"), "20000 50000");
+        assert_eq!(read_file(&d, "cpu.max.burst"), "10000");
+        assert_eq!(read_file(&d, "cpu.idle"), "1");
+        assert_eq!(read_file(&d, "cpuset.cpus"), cpu);
+        assert_eq!(read_file(&d, "cpuset.mems"), "0");
     } else {
         let mem = cgroup_dir("memory", &path);
-        assert_eq!(read(&mem, "memory.memsw.limit_in_bytes"), "134217728");
-        assert_eq!(read(&mem, "memory.swappiness"), "20");
-        assert!(read(&mem, "memory.oom_control").contains("oom_kill_disable 1"));
-        assert_eq!(read(&mem, "memory.kmem.tcp.limit_in_bytes"), "16777216");
+        assert_eq!(read_file(&mem, "memory.memsw.limit_in_bytes"), "134217728");
+        assert_eq!(read_file(&mem, "memory.swappiness"), "20");
+        assert!(read_file(&mem, "memory.oom_control").contains("oom_kill_disable 1"));
+        assert_eq!(
+            read_file(&mem, "memory.kmem.tcp.limit_in_bytes"),
+            "16777216"
+        );
         let cpu_dir = cgroup_dir("cpu", &path);
-        assert_eq!(read(&cpu_dir, "cpu.cfs_period_us"), "50000");
-        assert_eq!(read(&cpu_dir, "cpu.cfs_quota_us"), "20000");
-        assert_eq!(read(&cpu_dir, "cpu.cfs_burst_us"), "10000");
-        assert_eq!(read(&cpu_dir, "cpu.idle"), "1");
+        assert_eq!(read_file(&cpu_dir, "cpu.cfs_period_us"), "50000");
+        assert_eq!(read_file(&cpu_dir, "cpu.cfs_quota_us"), "20000");
+        assert_eq!(read_file(&cpu_dir, "cpu.cfs_burst_us"), "10000");
+        assert_eq!(read_file(&cpu_dir, "cpu.idle"), "1");
         let set = cgroup_dir("cpuset", &path);
-        assert_eq!(read(&set, "cpuset.cpus"), cpu);
-        assert_eq!(read(&set, "cpuset.mems"), "0");
+        assert_eq!(read_file(&set, "cpuset.cpus"), cpu);
+        assert_eq!(read_file(&set, "cpuset.mems"), "0");
     }
     // The cpuset is the one the container's processes get.
     let out = env.hull(&[
@@ -670,7 +672,7 @@ fn every_memory_and_cpu_field_is_written() {
         "{}",
         stderr(&out)
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 
     // `unified` is for v2 only: on v1 it is refused by name, as runc does.
     if !is_v2() {
@@ -697,11 +699,11 @@ fn realtime_cpu_budget_is_written_on_v1() {
     let mut c = config(&["sleep", "60"]);
     c["linux"]["cgroupsPath"] = json!(format!("/hull-test-rt/{id}"));
     c["linux"]["resources"] = json!({"cpu": {"realtimePeriod": 100000, "realtimeRuntime": 5000}});
-    run_detached(&env, &id, &c);
+    env.run_detached(&id, &c);
     let d = parent.join(&id);
-    assert_eq!(read(&d, "cpu.rt_period_us"), "100000");
-    assert_eq!(read(&d, "cpu.rt_runtime_us"), "5000");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert_eq!(read_file(&d, "cpu.rt_period_us"), "100000");
+    assert_eq!(read_file(&d, "cpu.rt_runtime_us"), "5000");
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(!d.exists());
     // process.scheduler SCHED_FIFO works with that budget (policy 1 in /proc/self/stat), and
     // without one fails naming the fields that give it.
@@ -739,8 +741,7 @@ fn realtime_cpu_budget_is_written_on_v1() {
 fn pause_stops_a_counter_and_resume_restarts_it() {
     let env = Env::new("cgcounter");
     let id = env.id("a");
-    run_detached(
-        &env,
+    env.run_detached(
         &id,
         &config(&[
             "sh",
@@ -748,7 +749,7 @@ fn pause_stops_a_counter_and_resume_restarts_it() {
             "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done",
         ]),
     );
-    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let pid = env.pid(&id);
     let counter = PathBuf::from(format!("/proc/{pid}/root/tmp/n"));
     let value = || -> u64 {
         std::fs::read_to_string(&counter)
@@ -759,19 +760,19 @@ fn pause_stops_a_counter_and_resume_restarts_it() {
     };
     let sleep = |ms| std::thread::sleep(std::time::Duration::from_millis(ms));
     sleep(200);
-    assert!(env.hull(&["pause", &id]).status.success());
+    env.hull_ok(&["pause", &id]);
     sleep(100);
     let frozen = value();
     sleep(400);
     assert_eq!(value(), frozen, "the counter moved while paused");
     assert!(frozen > 0);
-    assert!(env.hull(&["resume", &id]).status.success());
+    env.hull_ok(&["resume", &id]);
     // Wait for it to move (a loaded machine or an emulated guest is slow to schedule it).
     assert!(
         poll_until(300, 100, || value() > frozen),
         "the counter did not go on after resume"
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// hugepageLimits: written where the host has the hugetlb controller, else refused by name.
@@ -799,10 +800,10 @@ fn hugepage_limits_are_written_or_refused_by_name() {
     if has {
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(
-            read(&cgroup_dir("hugetlb", &format!("{CGROUP_BASE}/{id}")), file),
+            read_file(&cgroup_dir("hugetlb", &format!("{CGROUP_BASE}/{id}")), file),
             "4194304"
         );
-        assert!(env.hull(&["delete", "--force", &id]).status.success());
+        env.hull_ok(&["delete", "--force", &id]);
     } else {
         assert_fails(&out, "linux.resources.hugepageLimits");
         assert!(!env.state_dir(&id).exists());
@@ -822,11 +823,17 @@ fn block_io_weight_is_written_or_refused_by_name() {
     if out.status.success() {
         let path = format!("{CGROUP_BASE}/{id}");
         if is_v2() {
-            assert_eq!(read(&cgroup_dir("", &path), "io.weight"), "default 4950");
+            assert_eq!(
+                read_file(&cgroup_dir("", &path), "io.weight"),
+                "default 4950"
+            );
         } else {
-            assert_eq!(read(&cgroup_dir("blkio", &path), "blkio.weight"), "500");
+            assert_eq!(
+                read_file(&cgroup_dir("blkio", &path), "blkio.weight"),
+                "500"
+            );
         }
-        assert!(env.hull(&["delete", "--force", &id]).status.success());
+        env.hull_ok(&["delete", "--force", &id]);
     } else {
         assert_fails(&out, "linux.resources.blockIO.weight");
         assert!(!env.state_dir(&id).exists());
@@ -885,15 +892,15 @@ fn a_relative_cgroups_path_is_under_the_callers_cgroup() {
         std::fs::read_to_string(&err).unwrap()
     );
     let mem = caller.join(&relative);
-    assert_eq!(read(&mem, "memory.limit_in_bytes"), "67108864");
-    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
-    assert!(read(&mem, "cgroup.procs").lines().any(|l| l == pid));
+    assert_eq!(read_file(&mem, "memory.limit_in_bytes"), "67108864");
+    let pid = env.pid(&id).to_string();
+    assert!(read_file(&mem, "cgroup.procs").lines().any(|l| l == pid));
     assert!(
-        read(&cgroup_dir("pids", &format!("/{relative}")), "cgroup.procs")
+        read_file(&cgroup_dir("pids", &format!("/{relative}")), "cgroup.procs")
             .lines()
             .any(|l| l == pid)
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(!mem.exists());
     let _ = std::fs::remove_dir(caller.join(CGROUP_BASE.trim_start_matches('/')));
     // The caller's exited hull may still be uncharging from it for a moment.
@@ -936,19 +943,21 @@ fn namespaces_kernel_memory_is_charged_to_the_container() {
                 .unwrap()
                 .retain(|n| n["type"] != "network");
         }
-        run_detached(&env, id, &c);
+        env.run_detached(id, &c);
         let dir = cgroup_dir("memory", &format!("{CGROUP_BASE}/{id}"));
         let bytes = if is_v2() {
-            let stat = read(&dir, "memory.stat");
+            let stat = read_file(&dir, "memory.stat");
             let line = stat
                 .lines()
                 .find(|l| l.starts_with("kernel "))
                 .expect("memory.stat: kernel");
             line[7..].trim().parse().unwrap()
         } else {
-            read(&dir, "memory.kmem.usage_in_bytes").parse().unwrap()
+            read_file(&dir, "memory.kmem.usage_in_bytes")
+                .parse()
+                .unwrap()
         };
-        assert!(env.hull(&["delete", "--force", id]).status.success());
+        env.hull_ok(&["delete", "--force", id]);
         bytes
     };
     let (with, without) = (
@@ -1037,7 +1046,7 @@ fn an_occupied_cgroup_is_refused_and_its_processes_left_alone() {
         other.try_wait().unwrap().is_none(),
         "the process that was in the cgroup was killed"
     );
-    assert!(read(&dir, "cgroup.procs").contains(&other.id().to_string()));
+    assert!(read_file(&dir, "cgroup.procs").contains(&other.id().to_string()));
     let _ = other.kill();
     let _ = other.wait();
     assert!(poll_until(100, 20, || std::fs::remove_dir(&dir).is_ok()));
@@ -1046,14 +1055,14 @@ fn an_occupied_cgroup_is_refused_and_its_processes_left_alone() {
     let (first, second) = (env.id("first"), env.id("second"));
     let mut c = config(&["sleep", "30"]);
     c["linux"]["cgroupsPath"] = json!(shared);
-    run_detached(&env, &first, &c);
+    env.run_detached(&first, &c);
     let bundle = env.bundle(&second, &c);
     assert_fails(
         &env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &second]),
         "already holds",
     );
     assert_eq!(env.status(&first), "running");
-    assert!(env.hull(&["delete", "--force", &first]).status.success());
+    env.hull_ok(&["delete", "--force", &first]);
 }
 
 /// runtime-spec 1.3.0's pids limit: -1 is no limit, 0 is a real limit (the container cannot
@@ -1069,14 +1078,10 @@ fn pids_limit_zero_is_a_limit_and_minus_one_none() {
         let id = env.id(name);
         let mut c = config(&["sh", "-c", "sleep 30 & wait"]);
         c["linux"]["resources"] = json!({"pids": pids});
-        let bundle = env.bundle(&id, &c);
-        assert!(env
-            .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
-            .status
-            .success());
+        env.create(&id, &c);
         let dir = cgroup_dir("pids", &format!("{CGROUP_BASE}/{id}"));
-        assert_eq!(read(&dir, "pids.max"), want, "{name}");
-        assert!(env.hull(&["delete", "--force", &id]).status.success());
+        assert_eq!(read_file(&dir, "pids.max"), want, "{name}");
+        env.hull_ok(&["delete", "--force", &id]);
     }
 }
 
@@ -1087,7 +1092,7 @@ fn pids_limit_zero_is_a_limit_and_minus_one_none() {
 fn delete_removes_cgroups_the_container_made_below_its_own() {
     let env = Env::new("cgnested");
     let id = env.id("a");
-    run_detached(&env, &id, &config(&["sleep", "60"]));
+    env.run_detached(&id, &config(&["sleep", "60"]));
     let path = format!("{CGROUP_BASE}/{id}");
     let pid = env.exec_detached(&id, &["sleep", "60"]);
     let controllers: &[&str] = if is_v2() {
@@ -1131,7 +1136,7 @@ fn hybrid_hosts_put_the_container_in_the_unified_hierarchy_too() {
     }
     let env = Env::new("cghybrid");
     let id = env.id("a");
-    run_detached(&env, &id, &config(&["sleep", "60"]));
+    env.run_detached(&id, &config(&["sleep", "60"]));
     let path = format!("{CGROUP_BASE}/{id}");
     let unified_of = |pid: &str| {
         std::fs::read_to_string(format!("/proc/{}/cgroup", pid.trim()))
@@ -1140,10 +1145,10 @@ fn hybrid_hosts_put_the_container_in_the_unified_hierarchy_too() {
             .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
             .unwrap()
     };
-    let init = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    let init = env.pid(&id).to_string();
     assert_eq!(unified_of(&init), path);
     assert_eq!(unified_of(&env.exec_detached(&id, &["sleep", "60"])), path);
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(!Path::new("/sys/fs/cgroup/unified")
         .join(path.trim_start_matches('/'))
         .exists());

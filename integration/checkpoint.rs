@@ -39,26 +39,23 @@ fn count(env: &Env, id: &str) -> u64 {
 }
 
 fn start_counter(env: &Env, id: &str) -> PathBuf {
-    let bundle = env.bundle(id, &counter_config());
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let bundle = env.run_detached(id, &counter_config());
     wait_for_count(env, id, 5);
     bundle
 }
 
+/// Wait until `id`'s counter is at least `at_least`; the count seen.
 fn wait_for_count(env: &Env, id: &str, at_least: u64) -> u64 {
-    for _ in 0..100 {
-        if let Ok(n) = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"]))
+    let mut seen = 0;
+    let counts = poll_until(100, 50, || {
+        seen = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"]))
             .trim()
-            .parse::<u64>()
-        {
-            if n >= at_least {
-                return n;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("{id} does not count");
+            .parse()
+            .unwrap_or(0);
+        seen >= at_least
+    });
+    assert!(counts, "{id} does not count (at {seen})");
+    seen
 }
 
 fn restore(env: &Env, images: &Path, id: &str) -> std::process::Output {
@@ -91,7 +88,7 @@ fn restored_counter_continues_from_its_saved_value() {
         "stopped",
         "without --leave-running the container stops"
     );
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
     let out = restore(&env, &images, &b);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.status(&b), "running");
@@ -100,23 +97,18 @@ fn restored_counter_continues_from_its_saved_value() {
     assert!(first >= 5, "restarted from scratch? {first}");
     assert!(wait_for_count(&env, &b, first + 3) > first, "it counts on");
     // In its cgroup, with the config's limit.
-    let pid = env.state(&b)["pid"].as_i64().unwrap().to_string();
+    let pid = env.pid(&b).to_string();
     let dir = Path::new("/sys/fs/cgroup/pids")
         .join(CGROUP_BASE.trim_start_matches('/'))
         .join(&b);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("pids.max"))
-            .unwrap()
-            .trim(),
-        "30"
-    );
+    assert_eq!(read_file(&dir, "pids.max"), "30");
     assert!(std::fs::read_to_string(dir.join("cgroup.procs"))
         .unwrap()
         .lines()
         .any(|l| l == pid));
-    assert!(env.hull(&["kill", &b, "KILL"]).status.success());
+    env.hull_ok(&["kill", &b, "KILL"]);
     wait_status(&env, &b, "stopped");
-    assert!(env.hull(&["delete", &b]).status.success());
+    env.hull_ok(&["delete", &b]);
     assert!(!dir.exists());
 }
 
@@ -211,16 +203,13 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     );
     // Images of one container restored over another rootfs: refused by name.
     let images = env.base.join("images");
-    assert!(env
-        .hull(&[
-            "checkpoint",
-            "--leave-running",
-            "--image-path",
-            images.to_str().unwrap(),
-            &a
-        ])
-        .status
-        .success());
+    env.hull_ok(&[
+        "checkpoint",
+        "--leave-running",
+        "--image-path",
+        images.to_str().unwrap(),
+        &a,
+    ]);
     let other_root = env.base.join("otherroot");
     std::fs::create_dir_all(&other_root).unwrap();
     let mut c = counter_config();
@@ -294,7 +283,7 @@ fn terminal_container_restores_as_a_shell_job() {
         &a,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
     let (sock, receiver) = console("b.sock");
     let bundle = env.bundle(&b, &c);
     let out = env.hull(&[
@@ -313,7 +302,7 @@ fn terminal_container_restores_as_a_shell_job() {
     let _master_b = receiver.join().unwrap();
     let first = count(&env, &b);
     assert!(first >= 5, "restarted from scratch? {first}");
-    let pid = env.state(&b)["pid"].as_i64().unwrap();
+    let pid = env.pid(&b);
     let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
     assert!(
         tty.to_string_lossy().starts_with("/dev/pts/"),
@@ -335,9 +324,7 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     let (a, b) = (env.id("a"), env.id("b"));
     let mut c = counter_config();
     c["process"]["args"] = json!(["hull-probe", "lock", "/tmp/lock", "sh", "-c", COUNTER]);
-    let bundle = env.bundle(&a, &c);
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.run_detached(&a, &c);
     wait_for_count(&env, &a, 5);
     let (images, work) = (env.base.join("images"), env.base.join("work"));
     let img = images.to_str().unwrap();
@@ -371,7 +358,7 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(work.join("dump.log").exists(), "CRIU's log in --work-path");
     assert!(!images.join("dump.log").exists());
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
 
     let restored = env.bundle(&b, &c);
     let pid_file = env.base.join("restored.pid");
@@ -391,7 +378,7 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(work.join("restore.log").exists());
-    let pid = env.state(&b)["pid"].as_i64().unwrap();
+    let pid = env.pid(&b);
     assert_eq!(
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         pid.to_string()
@@ -401,7 +388,7 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     // The lock came back with it: a second flock on the same file cannot have it.
     let out = env.hull(&["exec", &b, "hull-probe", "trylock", "/tmp/lock"]);
     assert_eq!(stdout(&out).trim(), "held", "{}", stderr(&out));
-    assert!(env.hull(&["delete", "--force", &b]).status.success());
+    env.hull_ok(&["delete", "--force", &b]);
 }
 
 /// `--empty-ns network` (runc's name; CRIU's is `net`): the network namespace is not dumped
@@ -430,7 +417,7 @@ fn empty_network_namespace_and_a_foreground_restore() {
         &a,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
 
     let bundle = env.bundle(&b, &counter_config());
     let log = std::fs::File::create(env.base.join("restore.log")).unwrap();
@@ -459,7 +446,7 @@ fn empty_network_namespace_and_a_foreground_restore() {
         1,
         "only lo: {out}"
     );
-    assert!(env.hull(&["kill", &b, "KILL"]).status.success());
+    env.hull_ok(&["kill", &b, "KILL"]);
     let status = restore.wait().unwrap();
     assert_eq!(
         status.code(),
@@ -517,5 +504,5 @@ fn an_external_unix_socket_needs_ext_unix_sk() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.status(&a), "stopped");
     drop(ours);
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
 }

@@ -465,11 +465,7 @@ fn slave_binds_receive_host_mounts_and_plain_binds_leave_submounts_out() {
     m.push(
         json!({"destination": "/recursive", "type": "bind", "source": outer, "options": ["rbind"]}),
     );
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &c);
     let late = vol.join("late");
     let _late = HostMount::tmpfs(&late);
     let out = stdout(&env.hull(&[
@@ -501,7 +497,7 @@ fn slave_binds_receive_host_mounts_and_plain_binds_leave_submounts_out() {
         1,
         "only the rbind has the submount's file: {out}"
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// In a user namespace the flags of a mount from the host are locked: a bind remounted
@@ -571,12 +567,8 @@ fn devices_in_a_user_namespace_are_bound_from_the_host() {
 fn a_user_namespace_is_joined_by_path() {
     let env = Env::new("usernspath");
     let a = env.id("a");
-    let bundle = env.bundle(&a, &with_user_namespace(config(&["sleep", "30"])));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a])
-        .status
-        .success());
-    let pid = env.state(&a)["pid"].as_i64().unwrap();
+    env.run_detached(&a, &with_user_namespace(config(&["sleep", "30"])));
+    let pid = env.pid(&a);
     let want = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
     let mut c = config(&[]);
     c["linux"]["namespaces"]
@@ -601,5 +593,5 @@ fn a_user_namespace_is_joined_by_path() {
             .eq(["0", "100000", "65536"]),
         "{out}"
     );
-    assert!(env.hull(&["delete", "--force", &a]).status.success());
+    env.hull_ok(&["delete", "--force", &a]);
 }

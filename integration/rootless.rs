@@ -24,20 +24,15 @@ struct User {
 impl User {
     fn new(env: &Env, tag: &str) -> User {
         let name = format!("hullrl{}{tag}", std::process::id() % 100_000);
-        let mut added = false;
-        for _ in 0..50 {
-            // useradd takes a lock on /etc/passwd: tests in parallel may have to wait.
-            let st = Command::new("useradd")
+        // useradd takes a lock on /etc/passwd: tests in parallel may have to wait.
+        let added = poll_until(50, 100, || {
+            Command::new("useradd")
                 .args(["-M", "-s", "/usr/sbin/nologin", &name])
                 .stderr(Stdio::null())
                 .status()
-                .unwrap();
-            if st.success() {
-                added = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+                .unwrap()
+                .success()
+        });
         assert!(added, "useradd {name}");
         let user = nix::unistd::User::from_name(&name).unwrap().unwrap();
         let xdg = env.base.join(format!("xdg-{name}"));
@@ -306,14 +301,11 @@ fn rootless_spec_runs_exec_ps_kill_delete() {
 }
 
 fn wait_stopped(user: &User, id: &str) {
-    for _ in 0..200 {
-        let out = user.hull(&["state", id]);
-        if stdout(&out).contains("\"stopped\"") {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("{id} did not stop");
+    assert!(
+        poll_until(200, 20, || stdout(&user.hull(&["state", id]))
+            .contains("\"stopped\"")),
+        "{id} did not stop"
+    );
 }
 
 #[test]
@@ -380,12 +372,7 @@ fn limits_need_a_delegated_cgroup() {
     let pids_dir = Path::new("/sys/fs/cgroup/pids")
         .join(delegated.trim_start_matches('/'))
         .join(&id);
-    assert_eq!(
-        std::fs::read_to_string(pids_dir.join("pids.max"))
-            .unwrap()
-            .trim(),
-        "20"
-    );
+    assert_eq!(read_file(&pids_dir, "pids.max"), "20");
     let pid = user.hull(&["state", &id]);
     let pid = serde_json::from_slice::<serde_json::Value>(&pid.stdout).unwrap()["pid"]
         .as_i64()
@@ -593,12 +580,7 @@ fn systemd_cgroup_of_a_rootless_caller_is_a_scope_of_its_user_manager() {
     let result = std::panic::catch_unwind(|| {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(scope.is_dir(), "no {}", scope.display());
-        let read = |f: &str| {
-            std::fs::read_to_string(scope.join(f))
-                .unwrap()
-                .trim()
-                .to_owned()
-        };
+        let read = |f: &str| read_file(&scope, f);
         assert_eq!(read("memory.max"), "67108864");
         assert_eq!(read("pids.max"), "30");
         let state: serde_json::Value =
@@ -680,12 +662,7 @@ fn rootless_delegated_v2_cgroup_is_used() {
     let dir = Path::new("/sys/fs/cgroup")
         .join(delegated.trim_start_matches('/'))
         .join(&id);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("pids.max"))
-            .unwrap()
-            .trim(),
-        "20"
-    );
+    assert_eq!(read_file(&dir, "pids.max"), "20");
     let state = user.hull(&["state", &id]);
     let pid = serde_json::from_slice::<serde_json::Value>(&state.stdout).unwrap()["pid"]
         .as_i64()

@@ -33,13 +33,6 @@ fn unit_property(unit: &str, property: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .trim()
-        .to_owned()
-}
-
 #[test]
 fn without_systemd_the_error_says_so_and_nothing_is_left() {
     if Path::new("/run/systemd/private").exists() {
@@ -130,11 +123,11 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     assert_eq!(unit_property(&unit, "TasksMax"), "40");
     assert_eq!(unit_property(&unit, "CPUQuotaPerSecUSec"), "500ms");
     // The cgroup files, and the container inside (init and an exec'd process).
-    assert_eq!(read(&dir.join("memory.max")), "67108864");
-    assert_eq!(read(&dir.join("pids.max")), "40");
-    assert_eq!(read(&dir.join("cpu.max")), "50000 100000");
-    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
-    assert!(read(&dir.join("cgroup.procs")).lines().any(|l| l == pid));
+    assert_eq!(read_file(&dir, "memory.max"), "67108864");
+    assert_eq!(read_file(&dir, "pids.max"), "40");
+    assert_eq!(read_file(&dir, "cpu.max"), "50000 100000");
+    let pid = env.pid(&id).to_string();
+    assert!(read_file(&dir, "cgroup.procs").lines().any(|l| l == pid));
     let out = env.hull(&["exec", &id, "cat", "/proc/self/cgroup"]);
     assert_eq!(
         stdout(&out),
@@ -146,16 +139,16 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     let out = env.hull(&["update", "--memory", "134217728", "--pids-limit", "60", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(unit_property(&unit, "MemoryMax"), "134217728");
-    assert_eq!(read(&dir.join("memory.max")), "134217728");
-    assert_eq!(read(&dir.join("pids.max")), "60");
+    assert_eq!(read_file(&dir, "memory.max"), "134217728");
+    assert_eq!(read_file(&dir, "pids.max"), "60");
     // pause freezes (the counter stops), resume continues.
-    assert!(env.hull(&["pause", &id]).status.success());
+    env.hull_ok(&["pause", &id]);
     assert_eq!(env.status(&id), "paused");
-    assert_eq!(read(&dir.join("cgroup.freeze")), "1");
-    assert!(env.hull(&["resume", &id]).status.success());
+    assert_eq!(read_file(&dir, "cgroup.freeze"), "1");
+    env.hull_ok(&["resume", &id]);
     assert_eq!(env.status(&id), "running");
     // delete: the scope and its cgroup are gone.
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(
         poll_until(100, 20, || !dir.exists()),
         "{} left behind",

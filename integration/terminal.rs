@@ -86,7 +86,7 @@ fn console_socket_receives_the_pty_master() {
     c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
     let (master, name) = create_on_console(&env, &id, &c);
     assert!(name.starts_with("/dev/pts/"), "{name}");
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     let text = drain(master);
     assert!(text.contains("/dev/pts/0\r\n"), "{text:?}");
     assert!(text.contains("30 100\r\n"), "{text:?}");
@@ -106,11 +106,7 @@ fn terminal_without_console_socket_is_refused() {
 fn exec_with_a_console_socket() {
     let env = Env::new("execconsole");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &config(&["sleep", "30"]));
     let socket = env.base.join("exec.sock");
     let listener = UnixListener::bind(&socket).unwrap();
     let receiver = std::thread::spawn(move || receive_master(&listener));
@@ -178,19 +174,16 @@ fn typing_into_the_console_socket_master() {
     c["process"]["terminal"] = json!(true);
     let bundle = env.bundle(&id, &c);
     let receiver = std::thread::spawn(move || receive_master(&listener));
-    assert!(env
-        .hull(&[
-            "create",
-            "--console-socket",
-            socket.to_str().unwrap(),
-            "-b",
-            bundle.to_str().unwrap(),
-            &id
-        ])
-        .status
-        .success());
+    env.hull_ok(&[
+        "create",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
     let (master, _) = receiver.join().unwrap();
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     let mut writer = std::fs::File::from(master.try_clone().unwrap());
     writer.write_all(b"echo typed-$((20+22))\nexit\n").unwrap();
     let text = drain(master);
@@ -223,7 +216,7 @@ fn the_terminal_is_the_users_and_the_console() {
         }
     }
     let (master, _) = create_on_console(&env, &id, &c);
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     let text = drain(master);
     assert!(text.contains("owner 1000 5"), "{text:?}");
     assert!(text.contains("via-console"), "{text:?}");
@@ -238,11 +231,7 @@ fn the_terminal_is_the_users_and_the_console() {
 fn exec_process_json_honours_the_console_size() {
     let env = Env::new("execsize");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &config(&["sleep", "30"]));
     let process = env.base.join("process.json");
     std::fs::write(
         &process,
@@ -267,5 +256,5 @@ fn exec_process_json_honours_the_console_size() {
     let (master, _) = receiver.join().unwrap();
     let text = drain(master);
     assert!(text.contains("33 111"), "{text:?}");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }

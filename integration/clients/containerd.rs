@@ -89,12 +89,7 @@ impl Containerd {
             cgroup_base: format!("{CGROUP_BASE}/ctr-{}-{name}", std::process::id()),
             namespace,
         };
-        for _ in 0..200 {
-            if c.ctr(&["version"]).status.success() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        poll_until(200, 50, || c.ctr(&["version"]).status.success());
         let images: &[(&str, &[&str])] = if cri {
             &[(IMAGE, &["sh"]), (PAUSE, &["sleep", "1000000"])]
         } else {
@@ -165,12 +160,9 @@ impl Containerd {
     /// Kill, wait for the shim to report the exit, delete task and container.
     fn remove(&self, id: &str) {
         let _ = self.ctr(&["task", "kill", "-s", "KILL", id]);
-        for _ in 0..100 {
-            if self.status(id) != "RUNNING" && self.status(id) != "PAUSED" {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        poll_until(100, 20, || {
+            !["RUNNING", "PAUSED"].contains(&self.status(id).as_str())
+        });
         let _ = self.ctr(&["task", "rm", id]);
         let _ = self.ctr(&["container", "rm", id]);
     }
@@ -325,12 +317,7 @@ fn containerd_detached_exec_ps_pause_kill_delete() {
         .stdout(std::fs::File::create(&fg_out).unwrap())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if c.status("term") == "RUNNING" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    poll_until(200, 20, || c.status("term") == "RUNNING");
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(c.ctr(&["task", "kill", "term"]).status.success());
     assert_eq!(fg.wait().unwrap().code(), Some(7));

@@ -57,12 +57,7 @@ impl Docker {
             daemon,
             cgroup_parent,
         };
-        for _ in 0..300 {
-            if dk.docker(&["version"]).status.success() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        poll_until(300, 50, || dk.docker(&["version"]).status.success());
         let tar = busybox_tar(&dk.dir);
         let out = dk.docker(&["import", tar.to_str().unwrap(), IMAGE]);
         assert!(out.status.success(), "docker import: {}", stderr(&out));
@@ -350,12 +345,9 @@ fn docker_shows_hulls_errors() {
         "dd if=/dev/zero of=/dev/shm/x bs=1M count=20; sleep 300",
     ]);
     let big = stdout(&out).trim().to_owned();
-    for _ in 0..100 {
-        if stdout(&d.docker(&["exec", &big, "ls", "-l", "/dev/shm/x"])).contains("20971520") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    poll_until(100, 50, || {
+        stdout(&d.docker(&["exec", &big, "ls", "-l", "/dev/shm/x"])).contains("20971520")
+    });
     let out = d.docker(&["update", "--memory", "8m", "--memory-swap", "8m", &big]);
     assert!(!out.status.success());
     assert!(

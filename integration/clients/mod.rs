@@ -124,7 +124,7 @@ fn remove_cgroup_tree(rel: &str) {
     let top = Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
     collect_dirs(&top, &mut dirs);
     dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    for _ in 0..100 {
+    poll_until(100, 20, || {
         for d in &dirs {
             for pid in std::fs::read_to_string(d.join("cgroup.procs"))
                 .unwrap_or_default()
@@ -138,11 +138,8 @@ fn remove_cgroup_tree(rel: &str) {
             }
         }
         dirs.retain(|d| std::fs::remove_dir(d).is_err() && d.exists());
-        if dirs.is_empty() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        dirs.is_empty()
+    });
 }
 
 fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
