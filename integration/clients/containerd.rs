@@ -6,10 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
-use super::{have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under};
+use super::{have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under, IMAGE};
 use crate::common::*;
 
-const IMAGE: &str = "localhost/hull-busybox:latest";
 /// The CRI sandbox ("pause") image: the same busybox, sleeping.
 const PAUSE: &str = "localhost/hull-pause:latest";
 
