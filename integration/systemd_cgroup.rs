@@ -33,6 +33,21 @@ fn unit_property(unit: &str, property: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// `hull GLOBAL... COMMAND -b BUNDLE ID` fails naming `needle` and leaves no state dir.
+fn assert_refused(
+    env: &Env,
+    global: &[&str],
+    command: &str,
+    bundle: &Path,
+    id: &str,
+    needle: &str,
+) {
+    let mut args = global.to_vec();
+    args.extend_from_slice(&[command, "-b", bundle.to_str().unwrap(), id]);
+    assert_fails(&env.hull(&args), needle);
+    assert!(!env.state_dir(id).exists(), "state dir left behind");
+}
+
 #[test]
 fn without_systemd_the_error_says_so_and_nothing_is_left() {
     if Path::new("/run/systemd/private").exists() {
@@ -43,47 +58,22 @@ fn without_systemd_the_error_says_so_and_nothing_is_left() {
     let mut c = config(&["true"]);
     c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
     let bundle = env.bundle(&id, &c);
-    let out = env.hull(&[
-        "--systemd-cgroup",
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert_fails(&out, "is systemd running?");
-    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    let systemd = &["--systemd-cgroup"][..];
+    assert_refused(&env, systemd, "run", &bundle, &id, "is systemd running?");
     // crun's spelling, as podman passes it.
-    let out = env.hull(&[
-        "--cgroup-manager",
-        "systemd",
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert_fails(&out, "is systemd running?");
-    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    let crun = &["--cgroup-manager", "systemd"][..];
+    assert_refused(&env, crun, "run", &bundle, &id, "is systemd running?");
     // A cgroupfs path with --systemd-cgroup names the field and the form wanted (runc's rule).
     c["linux"]["cgroupsPath"] = json!("/hull-test/x");
     let bundle = env.bundle(&id, &c);
-    assert_fails(
-        &env.hull(&[
-            "--systemd-cgroup",
-            "run",
-            "-b",
-            bundle.to_str().unwrap(),
-            &id,
-        ]),
-        "linux.cgroupsPath: expected \"slice:prefix:name\"",
-    );
+    let needle = "linux.cgroupsPath: expected \"slice:prefix:name\"";
+    assert_refused(&env, systemd, "run", &bundle, &id, needle);
     // A systemd cgroupsPath without --systemd-cgroup names the field.
     let mut c = config(&["true"]);
     c["linux"]["cgroupsPath"] = json!("system.slice:hull:x");
-    let bundle = env.bundle(&format!("{id}-b"), &c);
-    assert_fails(
-        &env.hull(&["run", "-b", bundle.to_str().unwrap(), &format!("{id}-b")]),
-        "linux.cgroupsPath",
-    );
+    let id = format!("{id}-b");
+    let bundle = env.bundle(&id, &c);
+    assert_refused(&env, &[], "run", &bundle, &id, "linux.cgroupsPath");
 }
 
 #[test]
@@ -106,7 +96,7 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
     c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}, "cpu": {"quota": 50000, "period": 100000}});
     let bundle = env.bundle(&id, &c);
-    let out = env.hull(&[
+    env.hull_ok(&[
         "--systemd-cgroup",
         "run",
         "-d",
@@ -114,7 +104,6 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
         bundle.to_str().unwrap(),
         &id,
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
     // systemd made the scope, holds the limits as unit properties, and delegated it.
     assert_eq!(unit_property(&unit, "ActiveState"), "active");
     assert_eq!(unit_property(&unit, "Slice"), "hulltest.slice");
@@ -173,15 +162,8 @@ fn a_refused_limit_fails_create_and_leaves_no_scope() {
         serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
     c2["linux"].as_object_mut().unwrap().remove("cgroupsPath");
     std::fs::write(bundle.join("config.json"), c2.to_string()).unwrap();
-    let out = env.hull(&[
-        "--systemd-cgroup",
-        "create",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert_fails(&out, "linux.resources.cpu.cpus");
-    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    let needle = "linux.resources.cpu.cpus";
+    assert_refused(&env, &["--systemd-cgroup"], "create", &bundle, &id, needle);
     assert!(
         !Path::new("/sys/fs/cgroup/system.slice")
             .join(&unit)
