@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use std::process::Output;
+
+use serde_json::{json, Value};
 
 use crate::common::*;
 
@@ -58,18 +60,38 @@ fn wait_for_count(env: &Env, id: &str, at_least: u64) -> u64 {
     seen
 }
 
-fn restore(env: &Env, images: &Path, id: &str) -> std::process::Output {
-    // A bundle of its own: its own cgroup (/hull-test/<id>), the same rootfs.
-    let bundle = env.bundle(id, &counter_config());
-    env.hull(&[
-        "restore",
-        "-d",
-        "--image-path",
-        images.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        id,
-    ])
+/// `hull checkpoint OPTS --image-path IMAGES ID`.
+fn checkpoint(env: &Env, opts: &[&str], images: &str, id: &str) -> Output {
+    let mut args = vec!["checkpoint"];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["--image-path", images, id]);
+    env.hull(&args)
+}
+
+/// [`checkpoint`], asserting success.
+fn checkpoint_ok(env: &Env, opts: &[&str], images: &str, id: &str) {
+    let out = checkpoint(env, opts, images, id);
+    assert!(
+        out.status.success(),
+        "checkpoint {opts:?}: {}",
+        stderr(&out)
+    );
+}
+
+/// `hull restore -d OPTS --image-path IMAGES` of `config` as `id`, in a bundle of its own
+/// (so its own cgroup, /hull-test/<id>).
+fn restore_with(env: &Env, opts: &[&str], images: &Path, id: &str, config: &Value) -> Output {
+    let bundle = env.bundle(id, config);
+    let mut args = vec!["restore", "-d"];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["--image-path", images.to_str().unwrap()]);
+    args.extend_from_slice(&["-b", bundle.to_str().unwrap(), id]);
+    env.hull(&args)
+}
+
+/// The counter restored from `images` as `id`.
+fn restore(env: &Env, images: &Path, id: &str) -> Output {
+    restore_with(env, &[], images, id, &counter_config())
 }
 
 #[test]
@@ -81,8 +103,7 @@ fn restored_counter_continues_from_its_saved_value() {
     let (a, b) = (env.id("a"), env.id("b"));
     start_counter(&env, &a);
     let images = env.base.join("images");
-    let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &a]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &[], images.to_str().unwrap(), &a);
     assert_eq!(
         env.status(&a),
         "stopped",
@@ -121,14 +142,7 @@ fn leave_running_and_two_restores_from_one_image() {
     let a = env.id("a");
     start_counter(&env, &a);
     let images = env.base.join("images");
-    let out = env.hull(&[
-        "checkpoint",
-        "--leave-running",
-        "--image-path",
-        images.to_str().unwrap(),
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &["--leave-running"], images.to_str().unwrap(), &a);
     assert_eq!(env.status(&a), "running");
     let before = count(&env, &a);
     // Two new containers from the same image while the original runs on.
@@ -194,7 +208,7 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     );
     let before = wait_for_count(&env, &id, 3);
     let images = env.base.join("fd-images");
-    let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &id]);
+    let out = checkpoint(&env, &[], images.to_str().unwrap(), &id);
     assert_fails(&out, "checkpoint: criu dump failed");
     assert_eq!(env.status(&id), "running");
     assert!(
@@ -203,39 +217,18 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     );
     // Images of one container restored over another rootfs: refused by name.
     let images = env.base.join("images");
-    env.hull_ok(&[
-        "checkpoint",
-        "--leave-running",
-        "--image-path",
-        images.to_str().unwrap(),
-        &a,
-    ]);
+    checkpoint_ok(&env, &["--leave-running"], images.to_str().unwrap(), &a);
     let other_root = env.base.join("otherroot");
     std::fs::create_dir_all(&other_root).unwrap();
     let mut c = counter_config();
     c["root"]["path"] = json!(other_root);
     let other = env.id("other");
-    let bundle = env.bundle(&other, &c);
-    let out = env.hull(&[
-        "restore",
-        "-d",
-        "--image-path",
-        images.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &other,
-    ]);
+    let out = restore_with(&env, &[], &images, &other, &c);
     assert_fails(&out, "the checkpoint is of container");
     assert!(!env.state_dir(&other).exists());
     // --pre-dump: this kernel has no soft-dirty tracking.
     assert_fails(
-        &env.hull(&[
-            "checkpoint",
-            "--pre-dump",
-            "--image-path",
-            images.to_str().unwrap(),
-            &a,
-        ]),
+        &checkpoint(&env, &["--pre-dump"], images.to_str().unwrap(), &a),
         "--pre-dump",
     );
 }
@@ -247,59 +240,34 @@ fn terminal_container_restores_as_a_shell_job() {
     if !criu_works() {
         return;
     }
-    use std::os::unix::net::UnixListener;
+    use crate::terminal::on_console;
     let env = Env::new("ckpttty");
     let (a, b) = (env.id("a"), env.id("b"));
     let mut c = counter_config();
     c["process"]["terminal"] = json!(true);
-    let console = |name: &str| {
-        let path = env.base.join(name);
-        let listener = UnixListener::bind(&path).unwrap();
-        (
-            path,
-            std::thread::spawn(move || crate::terminal::receive_master(&listener).0),
-        )
-    };
-    let (sock, receiver) = console("a.sock");
     let bundle = env.bundle(&a, &c);
-    let out = env.hull(&[
-        "run",
-        "-d",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let _master_a = receiver.join().unwrap();
+    let _master_a = on_console(
+        &env,
+        "a.sock",
+        &["run", "-d", "-b", bundle.to_str().unwrap(), &a],
+    );
     wait_for_count(&env, &a, 5);
     let images = env.base.join("images");
-    let out = env.hull(&[
-        "checkpoint",
-        "--shell-job",
-        "--image-path",
-        images.to_str().unwrap(),
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let img = images.to_str().unwrap();
+    checkpoint_ok(&env, &["--shell-job"], img, &a);
     env.hull_ok(&["delete", &a]);
-    let (sock, receiver) = console("b.sock");
     let bundle = env.bundle(&b, &c);
-    let out = env.hull(&[
+    let restore = [
         "restore",
         "-d",
         "--shell-job",
-        "--console-socket",
-        sock.to_str().unwrap(),
         "--image-path",
-        images.to_str().unwrap(),
+        img,
         "-b",
         bundle.to_str().unwrap(),
         &b,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let _master_b = receiver.join().unwrap();
+    ];
+    let _master_b = on_console(&env, "b.sock", &restore);
     let first = count(&env, &b);
     assert!(first >= 5, "restarted from scratch? {first}");
     let pid = env.pid(&b);
@@ -328,7 +296,7 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     wait_for_count(&env, &a, 5);
     let (images, work) = (env.base.join("images"), env.base.join("work"));
     let img = images.to_str().unwrap();
-    let out = env.hull(&["checkpoint", "--image-path", img, &a]);
+    let out = checkpoint(&env, &[], img, &a);
     assert_fails(&out, "");
     assert!(
         stderr(&out).to_lowercase().contains("lock"),
@@ -337,45 +305,38 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     );
     assert_eq!(env.status(&a), "running", "a failed dump leaves it running");
     assert_fails(
-        &env.hull(&["checkpoint", "--lazy-pages", "--image-path", img, &a]),
+        &checkpoint(&env, &["--lazy-pages"], img, &a),
         "--lazy-pages",
     );
     let _ = std::fs::remove_dir_all(&images);
-    let out = env.hull(&[
-        "checkpoint",
-        "--file-locks",
-        "--tcp-established",
-        "--ext-unix-sk",
-        "--auto-dedup",
-        "--manage-cgroups-mode",
-        "soft",
-        "--work-path",
-        work.to_str().unwrap(),
-        "--image-path",
+    checkpoint_ok(
+        &env,
+        &[
+            "--file-locks",
+            "--tcp-established",
+            "--ext-unix-sk",
+            "--auto-dedup",
+            "--manage-cgroups-mode",
+            "soft",
+            "--work-path",
+            work.to_str().unwrap(),
+        ],
         img,
         &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    );
     assert!(work.join("dump.log").exists(), "CRIU's log in --work-path");
     assert!(!images.join("dump.log").exists());
     env.hull_ok(&["delete", &a]);
 
-    let restored = env.bundle(&b, &c);
     let pid_file = env.base.join("restored.pid");
-    let out = env.hull(&[
-        "restore",
-        "-d",
+    let opts = [
         "--file-locks",
-        "--image-path",
-        img,
         "--work-path",
         work.to_str().unwrap(),
         "--pid-file",
         pid_file.to_str().unwrap(),
-        "-b",
-        restored.to_str().unwrap(),
-        &b,
-    ]);
+    ];
+    let out = restore_with(&env, &opts, &images, &b, &c);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(work.join("restore.log").exists());
     let pid = env.pid(&b);
@@ -405,18 +366,10 @@ fn empty_network_namespace_and_a_foreground_restore() {
     let images = env.base.join("images");
     let img = images.to_str().unwrap();
     assert_fails(
-        &env.hull(&["checkpoint", "--empty-ns", "ipc", "--image-path", img, &a]),
+        &checkpoint(&env, &["--empty-ns", "ipc"], img, &a),
         "--empty-ns ipc",
     );
-    let out = env.hull(&[
-        "checkpoint",
-        "--empty-ns",
-        "network",
-        "--image-path",
-        img,
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &["--empty-ns", "network"], img, &a);
     env.hull_ok(&["delete", &a]);
 
     let bundle = env.bundle(&b, &counter_config());
@@ -490,7 +443,7 @@ fn an_external_unix_socket_needs_ext_unix_sk() {
     wait_for_count(&env, &a, 3);
     let images = env.base.join("images");
     let img = images.to_str().unwrap();
-    let out = env.hull(&["checkpoint", "--image-path", img, &a]);
+    let out = checkpoint(&env, &[], img, &a);
     assert_fails(&out, "");
     let log = std::fs::read_to_string(images.join("dump.log")).unwrap_or_default();
     assert!(
@@ -500,8 +453,7 @@ fn an_external_unix_socket_needs_ext_unix_sk() {
     );
     assert_eq!(env.status(&a), "running");
     let _ = std::fs::remove_dir_all(&images);
-    let out = env.hull(&["checkpoint", "--ext-unix-sk", "--image-path", img, &a]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &["--ext-unix-sk"], img, &a);
     assert_eq!(env.status(&a), "stopped");
     drop(ours);
     env.hull_ok(&["delete", &a]);
