@@ -149,7 +149,7 @@ impl Env {
     }
 
     /// `hull --debug --log LOG GLOBAL... run` of `config` as `id`, asserting success: its
-    /// output and the log's text.
+    /// output and the log's text, for tests of what hull (and init through it) logs.
     pub fn run_with_debug_log(
         &self,
         id: &str,
@@ -180,8 +180,7 @@ impl Env {
         ));
         let mut all = vec!["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), id];
         all.extend_from_slice(args);
-        let out = self.hull(&all);
-        assert!(out.status.success(), "exec {args:?}: {}", stderr(&out));
+        self.hull_ok(&all);
         std::fs::read_to_string(&pid_file)
             .unwrap()
             .trim()

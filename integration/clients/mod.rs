@@ -33,14 +33,19 @@ trait Cli {
     /// The test's own directory (logs, output files, bind sources).
     fn dir(&self) -> &Path;
 
-    /// `run --rm` of the image with `opts` and `cmd`.
-    fn run(&self, opts: &[&str], cmd: &[&str]) -> Output {
-        let mut args = vec!["run", "--rm"];
+    /// `run MODE` of the image with the test's options, `opts` and `cmd`.
+    fn run_args<'a>(&'a self, mode: &'a str, opts: &[&'a str], cmd: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["run", mode];
         args.extend(self.run_opts());
         args.extend_from_slice(opts);
         args.push(IMAGE);
         args.extend_from_slice(cmd);
-        self.cli(&args)
+        args
+    }
+
+    /// `run --rm` of the image with `opts` and `cmd`.
+    fn run(&self, opts: &[&str], cmd: &[&str]) -> Output {
+        self.cli(&self.run_args("--rm", opts, cmd))
     }
 
     /// [`Cli::run`], asserting success; its stdout.
@@ -56,12 +61,7 @@ trait Cli {
 
     /// `run -d` of the image with `opts` and `cmd`, asserting success; the container's id.
     fn run_detached(&self, opts: &[&str], cmd: &[&str]) -> String {
-        let mut args = vec!["run", "-d"];
-        args.extend(self.run_opts());
-        args.extend_from_slice(opts);
-        args.push(IMAGE);
-        args.extend_from_slice(cmd);
-        let out = self.cli(&args);
+        let out = self.cli(&self.run_args("-d", opts, cmd));
         assert!(out.status.success(), "run -d {cmd:?}: {}", stderr(&out));
         stdout(&out).trim().to_owned()
     }

@@ -152,7 +152,7 @@ fn podman_detached_exec_top_pause_stop_rm() {
     assert_eq!(p.inspect("{{.State.Status}}", &id), "paused");
     assert!(p.podman(&["unpause", &id]).status.success());
     assert_eq!(p.inspect("{{.State.Status}}", &id), "running");
-    // sleep as pid 1 ignores SIGTERM: podman stops it with SIGKILL after the grace time.
+    // A trapping pid 1 stops at SIGTERM; sleep (ignoring it) is killed after the grace time.
     stop_sends_sigterm_then_sigkill(&p, &id);
 }
 
