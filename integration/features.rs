@@ -126,7 +126,7 @@ fn every_claimed_seccomp_action_and_flag_works() {
             "SCMP_ACT_ERRNO"
         };
         let mut c = config(&["true"]);
-        c["linux"]["seccomp"] = profile(action, &[flag.clone()]);
+        c["linux"]["seccomp"] = profile(action, std::slice::from_ref(&flag));
         failed.extend(runs(&env, &format!("seccomp flag {flag}"), &c));
     }
     assert_none_failed(failed);
