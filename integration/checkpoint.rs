@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use std::process::Output;
+
+use serde_json::{json, Value};
 
 use crate::common::*;
 
@@ -39,40 +41,57 @@ fn count(env: &Env, id: &str) -> u64 {
 }
 
 fn start_counter(env: &Env, id: &str) -> PathBuf {
-    let bundle = env.bundle(id, &counter_config());
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let bundle = env.run_detached(id, &counter_config());
     wait_for_count(env, id, 5);
     bundle
 }
 
+/// Wait until `id`'s counter is at least `at_least`; the count seen.
 fn wait_for_count(env: &Env, id: &str, at_least: u64) -> u64 {
-    for _ in 0..100 {
-        if let Ok(n) = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"]))
+    let mut seen = 0;
+    let counts = poll_until(100, 50, || {
+        seen = stdout(&env.hull(&["exec", id, "cat", "/tmp/c"]))
             .trim()
-            .parse::<u64>()
-        {
-            if n >= at_least {
-                return n;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("{id} does not count");
+            .parse()
+            .unwrap_or(0);
+        seen >= at_least
+    });
+    assert!(counts, "{id} does not count (at {seen})");
+    seen
 }
 
-fn restore(env: &Env, images: &Path, id: &str) -> std::process::Output {
-    // A bundle of its own: its own cgroup (/hull-test/<id>), the same rootfs.
-    let bundle = env.bundle(id, &counter_config());
-    env.hull(&[
-        "restore",
-        "-d",
-        "--image-path",
-        images.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        id,
-    ])
+/// `hull checkpoint OPTS --image-path IMAGES ID`.
+fn checkpoint(env: &Env, opts: &[&str], images: &str, id: &str) -> Output {
+    let mut args = vec!["checkpoint"];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["--image-path", images, id]);
+    env.hull(&args)
+}
+
+/// [`checkpoint`], asserting success.
+fn checkpoint_ok(env: &Env, opts: &[&str], images: &str, id: &str) {
+    let out = checkpoint(env, opts, images, id);
+    assert!(
+        out.status.success(),
+        "checkpoint {opts:?}: {}",
+        stderr(&out)
+    );
+}
+
+/// `hull restore -d OPTS --image-path IMAGES` of `config` as `id`, in a bundle of its own
+/// (so its own cgroup, /hull-test/<id>).
+fn restore_with(env: &Env, opts: &[&str], images: &Path, id: &str, config: &Value) -> Output {
+    let bundle = env.bundle(id, config);
+    let mut args = vec!["restore", "-d"];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["--image-path", images.to_str().unwrap()]);
+    args.extend_from_slice(&["-b", bundle.to_str().unwrap(), id]);
+    env.hull(&args)
+}
+
+/// The counter restored from `images` as `id`.
+fn restore(env: &Env, images: &Path, id: &str) -> Output {
+    restore_with(env, &[], images, id, &counter_config())
 }
 
 #[test]
@@ -84,14 +103,13 @@ fn restored_counter_continues_from_its_saved_value() {
     let (a, b) = (env.id("a"), env.id("b"));
     start_counter(&env, &a);
     let images = env.base.join("images");
-    let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &a]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &[], images.to_str().unwrap(), &a);
     assert_eq!(
         env.status(&a),
         "stopped",
         "without --leave-running the container stops"
     );
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
     let out = restore(&env, &images, &b);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.status(&b), "running");
@@ -100,23 +118,18 @@ fn restored_counter_continues_from_its_saved_value() {
     assert!(first >= 5, "restarted from scratch? {first}");
     assert!(wait_for_count(&env, &b, first + 3) > first, "it counts on");
     // In its cgroup, with the config's limit.
-    let pid = env.state(&b)["pid"].as_i64().unwrap().to_string();
+    let pid = env.pid(&b).to_string();
     let dir = Path::new("/sys/fs/cgroup/pids")
         .join(CGROUP_BASE.trim_start_matches('/'))
         .join(&b);
-    assert_eq!(
-        std::fs::read_to_string(dir.join("pids.max"))
-            .unwrap()
-            .trim(),
-        "30"
-    );
+    assert_eq!(read_file(&dir, "pids.max"), "30");
     assert!(std::fs::read_to_string(dir.join("cgroup.procs"))
         .unwrap()
         .lines()
         .any(|l| l == pid));
-    assert!(env.hull(&["kill", &b, "KILL"]).status.success());
+    env.hull_ok(&["kill", &b, "KILL"]);
     wait_status(&env, &b, "stopped");
-    assert!(env.hull(&["delete", &b]).status.success());
+    env.hull_ok(&["delete", &b]);
     assert!(!dir.exists());
 }
 
@@ -129,14 +142,7 @@ fn leave_running_and_two_restores_from_one_image() {
     let a = env.id("a");
     start_counter(&env, &a);
     let images = env.base.join("images");
-    let out = env.hull(&[
-        "checkpoint",
-        "--leave-running",
-        "--image-path",
-        images.to_str().unwrap(),
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &["--leave-running"], images.to_str().unwrap(), &a);
     assert_eq!(env.status(&a), "running");
     let before = count(&env, &a);
     // Two new containers from the same image while the original runs on.
@@ -202,7 +208,7 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     );
     let before = wait_for_count(&env, &id, 3);
     let images = env.base.join("fd-images");
-    let out = env.hull(&["checkpoint", "--image-path", images.to_str().unwrap(), &id]);
+    let out = checkpoint(&env, &[], images.to_str().unwrap(), &id);
     assert_fails(&out, "checkpoint: criu dump failed");
     assert_eq!(env.status(&id), "running");
     assert!(
@@ -211,42 +217,18 @@ fn bad_checkpoints_and_restores_fail_clearly_and_leave_things_alone() {
     );
     // Images of one container restored over another rootfs: refused by name.
     let images = env.base.join("images");
-    assert!(env
-        .hull(&[
-            "checkpoint",
-            "--leave-running",
-            "--image-path",
-            images.to_str().unwrap(),
-            &a
-        ])
-        .status
-        .success());
+    checkpoint_ok(&env, &["--leave-running"], images.to_str().unwrap(), &a);
     let other_root = env.base.join("otherroot");
     std::fs::create_dir_all(&other_root).unwrap();
     let mut c = counter_config();
     c["root"]["path"] = json!(other_root);
     let other = env.id("other");
-    let bundle = env.bundle(&other, &c);
-    let out = env.hull(&[
-        "restore",
-        "-d",
-        "--image-path",
-        images.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &other,
-    ]);
+    let out = restore_with(&env, &[], &images, &other, &c);
     assert_fails(&out, "the checkpoint is of container");
     assert!(!env.state_dir(&other).exists());
     // --pre-dump: this kernel has no soft-dirty tracking.
     assert_fails(
-        &env.hull(&[
-            "checkpoint",
-            "--pre-dump",
-            "--image-path",
-            images.to_str().unwrap(),
-            &a,
-        ]),
+        &checkpoint(&env, &["--pre-dump"], images.to_str().unwrap(), &a),
         "--pre-dump",
     );
 }
@@ -258,62 +240,37 @@ fn terminal_container_restores_as_a_shell_job() {
     if !criu_works() {
         return;
     }
-    use std::os::unix::net::UnixListener;
+    use crate::terminal::on_console;
     let env = Env::new("ckpttty");
     let (a, b) = (env.id("a"), env.id("b"));
     let mut c = counter_config();
     c["process"]["terminal"] = json!(true);
-    let console = |name: &str| {
-        let path = env.base.join(name);
-        let listener = UnixListener::bind(&path).unwrap();
-        (
-            path,
-            std::thread::spawn(move || crate::terminal::receive_master(&listener).0),
-        )
-    };
-    let (sock, receiver) = console("a.sock");
     let bundle = env.bundle(&a, &c);
-    let out = env.hull(&[
-        "run",
-        "-d",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let _master_a = receiver.join().unwrap();
+    let _master_a = on_console(
+        &env,
+        "a.sock",
+        &["run", "-d", "-b", bundle.to_str().unwrap(), &a],
+    );
     wait_for_count(&env, &a, 5);
     let images = env.base.join("images");
-    let out = env.hull(&[
-        "checkpoint",
-        "--shell-job",
-        "--image-path",
-        images.to_str().unwrap(),
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(env.hull(&["delete", &a]).status.success());
-    let (sock, receiver) = console("b.sock");
+    let img = images.to_str().unwrap();
+    checkpoint_ok(&env, &["--shell-job"], img, &a);
+    env.hull_ok(&["delete", &a]);
     let bundle = env.bundle(&b, &c);
-    let out = env.hull(&[
+    let restore = [
         "restore",
         "-d",
         "--shell-job",
-        "--console-socket",
-        sock.to_str().unwrap(),
         "--image-path",
-        images.to_str().unwrap(),
+        img,
         "-b",
         bundle.to_str().unwrap(),
         &b,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let _master_b = receiver.join().unwrap();
+    ];
+    let _master_b = on_console(&env, "b.sock", &restore);
     let first = count(&env, &b);
     assert!(first >= 5, "restarted from scratch? {first}");
-    let pid = env.state(&b)["pid"].as_i64().unwrap();
+    let pid = env.pid(&b);
     let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
     assert!(
         tty.to_string_lossy().starts_with("/dev/pts/"),
@@ -335,13 +292,11 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     let (a, b) = (env.id("a"), env.id("b"));
     let mut c = counter_config();
     c["process"]["args"] = json!(["hull-probe", "lock", "/tmp/lock", "sh", "-c", COUNTER]);
-    let bundle = env.bundle(&a, &c);
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.run_detached(&a, &c);
     wait_for_count(&env, &a, 5);
     let (images, work) = (env.base.join("images"), env.base.join("work"));
     let img = images.to_str().unwrap();
-    let out = env.hull(&["checkpoint", "--image-path", img, &a]);
+    let out = checkpoint(&env, &[], img, &a);
     assert_fails(&out, "");
     assert!(
         stderr(&out).to_lowercase().contains("lock"),
@@ -350,48 +305,41 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     );
     assert_eq!(env.status(&a), "running", "a failed dump leaves it running");
     assert_fails(
-        &env.hull(&["checkpoint", "--lazy-pages", "--image-path", img, &a]),
+        &checkpoint(&env, &["--lazy-pages"], img, &a),
         "--lazy-pages",
     );
     let _ = std::fs::remove_dir_all(&images);
-    let out = env.hull(&[
-        "checkpoint",
-        "--file-locks",
-        "--tcp-established",
-        "--ext-unix-sk",
-        "--auto-dedup",
-        "--manage-cgroups-mode",
-        "soft",
-        "--work-path",
-        work.to_str().unwrap(),
-        "--image-path",
+    checkpoint_ok(
+        &env,
+        &[
+            "--file-locks",
+            "--tcp-established",
+            "--ext-unix-sk",
+            "--auto-dedup",
+            "--manage-cgroups-mode",
+            "soft",
+            "--work-path",
+            work.to_str().unwrap(),
+        ],
         img,
         &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    );
     assert!(work.join("dump.log").exists(), "CRIU's log in --work-path");
     assert!(!images.join("dump.log").exists());
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
 
-    let restored = env.bundle(&b, &c);
     let pid_file = env.base.join("restored.pid");
-    let out = env.hull(&[
-        "restore",
-        "-d",
+    let opts = [
         "--file-locks",
-        "--image-path",
-        img,
         "--work-path",
         work.to_str().unwrap(),
         "--pid-file",
         pid_file.to_str().unwrap(),
-        "-b",
-        restored.to_str().unwrap(),
-        &b,
-    ]);
+    ];
+    let out = restore_with(&env, &opts, &images, &b, &c);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(work.join("restore.log").exists());
-    let pid = env.state(&b)["pid"].as_i64().unwrap();
+    let pid = env.pid(&b);
     assert_eq!(
         std::fs::read_to_string(&pid_file).unwrap().trim(),
         pid.to_string()
@@ -401,7 +349,7 @@ fn criu_flags_file_locks_work_path_and_restore_pid_file() {
     // The lock came back with it: a second flock on the same file cannot have it.
     let out = env.hull(&["exec", &b, "hull-probe", "trylock", "/tmp/lock"]);
     assert_eq!(stdout(&out).trim(), "held", "{}", stderr(&out));
-    assert!(env.hull(&["delete", "--force", &b]).status.success());
+    env.hull_ok(&["delete", "--force", &b]);
 }
 
 /// `--empty-ns network` (runc's name; CRIU's is `net`): the network namespace is not dumped
@@ -418,19 +366,11 @@ fn empty_network_namespace_and_a_foreground_restore() {
     let images = env.base.join("images");
     let img = images.to_str().unwrap();
     assert_fails(
-        &env.hull(&["checkpoint", "--empty-ns", "ipc", "--image-path", img, &a]),
+        &checkpoint(&env, &["--empty-ns", "ipc"], img, &a),
         "--empty-ns ipc",
     );
-    let out = env.hull(&[
-        "checkpoint",
-        "--empty-ns",
-        "network",
-        "--image-path",
-        img,
-        &a,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(env.hull(&["delete", &a]).status.success());
+    checkpoint_ok(&env, &["--empty-ns", "network"], img, &a);
+    env.hull_ok(&["delete", &a]);
 
     let bundle = env.bundle(&b, &counter_config());
     let log = std::fs::File::create(env.base.join("restore.log")).unwrap();
@@ -459,7 +399,7 @@ fn empty_network_namespace_and_a_foreground_restore() {
         1,
         "only lo: {out}"
     );
-    assert!(env.hull(&["kill", &b, "KILL"]).status.success());
+    env.hull_ok(&["kill", &b, "KILL"]);
     let status = restore.wait().unwrap();
     assert_eq!(
         status.code(),
@@ -503,7 +443,7 @@ fn an_external_unix_socket_needs_ext_unix_sk() {
     wait_for_count(&env, &a, 3);
     let images = env.base.join("images");
     let img = images.to_str().unwrap();
-    let out = env.hull(&["checkpoint", "--image-path", img, &a]);
+    let out = checkpoint(&env, &[], img, &a);
     assert_fails(&out, "");
     let log = std::fs::read_to_string(images.join("dump.log")).unwrap_or_default();
     assert!(
@@ -513,9 +453,8 @@ fn an_external_unix_socket_needs_ext_unix_sk() {
     );
     assert_eq!(env.status(&a), "running");
     let _ = std::fs::remove_dir_all(&images);
-    let out = env.hull(&["checkpoint", "--ext-unix-sk", "--image-path", img, &a]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    checkpoint_ok(&env, &["--ext-unix-sk"], img, &a);
     assert_eq!(env.status(&a), "stopped");
     drop(ours);
-    assert!(env.hull(&["delete", &a]).status.success());
+    env.hull_ok(&["delete", &a]);
 }

@@ -120,6 +120,58 @@ impl Env {
         output
     }
 
+    /// `hull ARGS`, asserting it succeeded (its stderr in the message); its stdout. For the
+    /// steps a test needs to work before it checks what it is about.
+    pub fn hull_ok(&self, args: &[&str]) -> String {
+        self.hull_ok_of(Path::new(HULL), args)
+    }
+
+    /// [`Env::hull_ok`] with another hull binary.
+    pub fn hull_ok_of(&self, hull: &Path, args: &[&str]) -> String {
+        let out = self.hull_of(hull, args);
+        assert!(out.status.success(), "hull {args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// `hull create` of `config` as `id`, asserting success; the bundle.
+    pub fn create(&self, id: &str, config: &Value) -> PathBuf {
+        let bundle = self.bundle(id, config);
+        self.hull_ok(&["create", "-b", bundle.to_str().unwrap(), id]);
+        bundle
+    }
+
+    /// `hull run -d` of `config` as `id`, asserting success: a running container to test; the
+    /// bundle.
+    pub fn run_detached(&self, id: &str, config: &Value) -> PathBuf {
+        let bundle = self.bundle(id, config);
+        self.hull_ok(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
+        bundle
+    }
+
+    /// `hull --debug --log LOG GLOBAL... run` of `config` as `id`, asserting success: its
+    /// output and the log's text, for tests of what hull (and init through it) logs.
+    pub fn run_with_debug_log(
+        &self,
+        id: &str,
+        config: &Value,
+        global: &[&str],
+    ) -> (Output, String) {
+        let bundle = self.bundle(id, config);
+        let log = self.base.join(format!("{id}.debug.log"));
+        let mut args = vec!["--debug", "--log", log.to_str().unwrap()];
+        args.extend_from_slice(global);
+        args.extend_from_slice(&["run", "-b", bundle.to_str().unwrap(), id]);
+        let out = self.hull(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = std::fs::read_to_string(&log).unwrap();
+        (out, text)
+    }
+
+    /// The pid of container `id`'s init, from `state`.
+    pub fn pid(&self, id: &str) -> i64 {
+        self.state(id)["pid"].as_i64().unwrap()
+    }
+
     /// `hull exec -d --pid-file` of `args` in container `id`: the exec'd process's pid.
     pub fn exec_detached(&self, id: &str, args: &[&str]) -> String {
         let pid_file = self.base.join(format!(
@@ -128,8 +180,7 @@ impl Env {
         ));
         let mut all = vec!["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), id];
         all.extend_from_slice(args);
-        let out = self.hull(&all);
-        assert!(out.status.success(), "exec {args:?}: {}", stderr(&out));
+        self.hull_ok(&all);
         std::fs::read_to_string(&pid_file)
             .unwrap()
             .trim()
@@ -282,16 +333,20 @@ pub fn poll_until(tries: u32, pause_ms: u64, mut done: impl FnMut() -> bool) -> 
 
 /// Wait (briefly) until the container reaches `status`.
 pub fn wait_status(env: &Env, id: &str, status: &str) {
-    for _ in 0..200 {
-        if env.status(id) == status {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!(
+    assert!(
+        poll_until(200, 10, || env.status(id) == status),
         "container {id} never became {status} (is {})",
         env.status(id)
     );
+}
+
+/// `dir/file`'s contents, trimmed (a cgroup file's value); panics naming the file.
+pub fn read_file(dir: &Path, file: &str) -> String {
+    let path = dir.join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_owned()
 }
 
 /// Is any process alive whose command line mentions `needle`?

@@ -32,11 +32,11 @@ fn crash_and_clean(phase: &str) {
         let status = match phase.split(':').next().unwrap() {
             "create" => hull_crashing_at(&env, phase, &["create", "-b", b, &id]),
             other => {
-                assert!(env.hull(&["create", "-b", b, &id]).status.success());
+                env.hull_ok(&["create", "-b", b, &id]);
                 match other {
                     "start" => hull_crashing_at(&env, phase, &["start", &id]),
                     "exec" => {
-                        assert!(env.hull(&["start", &id]).status.success());
+                        env.hull_ok(&["start", &id]);
                         hull_crashing_at(&env, phase, &["exec", &id, "sleep", "30"])
                     }
                     _ => hull_crashing_at(&env, phase, &["delete", "--force", &id]),
@@ -70,9 +70,8 @@ fn crash_and_clean(phase: &str) {
             !std::path::Path::new(&cgroup).exists(),
             "{phase}: cgroup left"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(
-            !process_with(&bundle.display().to_string()),
+            poll_until(100, 20, || !process_with(&bundle.display().to_string())),
             "{phase}: a hull process left"
         );
         // A killed init the crash orphaned may wait as a zombie for the machine's pid 1 to
@@ -176,12 +175,8 @@ fn crash_without_cgroup_or_mount_namespace_leaves_nothing() {
 fn a_garbage_record_is_listed_and_force_deleted() {
     let env = Env::new("garbage");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
-    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    env.run_detached(&id, &config(&["sleep", "30"]));
+    let pid = env.pid(&id);
     std::fs::write(env.state_dir(&id).join("state.json"), "{not json").unwrap();
     let out = env.hull(&["list", "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));

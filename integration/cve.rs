@@ -55,11 +55,7 @@ fn hashbang_proc_self_exe_never_runs_the_hull_binary() {
     );
     // The same for an exec'd process.
     let id = env.id("exec");
-    let bundle = env.bundle(&id, &with_hashbang_script(&env, &["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &with_hashbang_script(&env, &["sleep", "30"]));
     let out = env.hull(&["exec", &id, "/evil/run"]);
     assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
     // And the program's own /proc/self/exe is the program, not hull.
@@ -153,10 +149,8 @@ fn init_is_not_dumpable_until_exec() {
     let id = env.id("a");
     let mut c = with_user_namespace(config(&["sleep", "30"]));
     c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
-    let bundle = env.bundle(&id, &c);
-    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    env.create(&id, &c);
+    let pid = env.pid(&id);
     let status = format!("/proc/{pid}/status");
     let owner = std::fs::metadata(&status).unwrap().uid();
     let uids = std::fs::read_to_string(&status).unwrap();
@@ -165,13 +159,13 @@ fn init_is_not_dumpable_until_exec() {
         "init already runs as 1000: {uids}"
     );
     assert_eq!(owner, 0, "non-dumpable: owned by root, not by 101000");
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     assert!(
         poll_until(50, 20, || std::fs::metadata(&status)
             .is_ok_and(|m| m.uid() == 101000)),
         "after exec: dumpable again"
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// CVE-2025-31133: a rootfs whose /dev/null is a symlink to a host-sensitive file must not
@@ -235,10 +229,7 @@ fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
     );
     let id = env.id("a");
     let bundle = env.bundle(&id, &c);
-    let hull_ok = |args: &[&str]| {
-        let out = env.hull_of(&hull, args);
-        assert!(out.status.success(), "hull {args:?}: {}", stderr(&out));
-    };
+    let hull_ok = |args: &[&str]| env.hull_ok_of(&hull, args);
     hull_ok(&["create", "-b", bundle.to_str().unwrap(), &id]);
     let (dev, ino) = (meta.dev().to_string(), meta.ino().to_string());
     hull_ok(&[
@@ -261,12 +252,12 @@ fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
     hull_ok(&["start", &id]);
     // Window 2: exec'd processes, visible only briefly; as many as it takes to see two.
     let seen = |r: &str| r.lines().filter(|l| l.contains(": seize")).count();
-    for _ in 0..600 {
-        if seen(&report()) >= 3 {
-            break;
+    poll_until(600, 0, || {
+        seen(&report()) >= 3 || {
+            hull_ok(&["exec", &id, "true"]);
+            false
         }
-        hull_ok(&["exec", &id, "true"]);
-    }
+    });
     std::fs::write(dir.join("stop"), "").unwrap();
     assert!(
         poll_until(600, 100, || report().contains("done")),
@@ -274,7 +265,7 @@ fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
         report()
     );
     // With the original binary: the copy may be what the attack destroyed.
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     let r = report();
     assert!(seen(&r) >= 3, "too few hull processes seen: {r}");
     for bad in ["OPENED", "PRIVILEGED", "WROTE"] {

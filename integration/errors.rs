@@ -206,11 +206,7 @@ fn inputs_must_be_bounded_regular_files() {
     }
     // exec --process and update -r, against a running container.
     let id = env.id("run");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &config(&["sleep", "30"]));
     let fifo = env.base.join("process.fifo");
     assert!(std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -224,7 +220,7 @@ fn inputs_must_be_bounded_regular_files() {
     assert_fails(&out, "--process /dev/zero is not a regular file");
     let out = env.hull(&["update", "-r", "/dev/zero", &id]);
     assert_fails(&out, "--resources /dev/zero is not a regular file");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// `--preserve-fds` is one unsigned, bounded count for every command: a negative one would
@@ -242,14 +238,14 @@ fn preserve_fds_is_unsigned_and_bounded() {
             assert!(!env.state_dir(&id).exists(), "{cmd} {n}: state dir left");
         }
     }
-    assert!(env.hull(&["run", "-d", "-b", b, &id]).status.success());
+    env.hull_ok(&["run", "-d", "-b", b, &id]);
     for n in ["-1", "2147483647"] {
         assert_fails(
             &env.hull(&["exec", "--preserve-fds", n, &id, "true"]),
             "--preserve-fds",
         );
     }
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// uid/gid 4294967295 is (uid_t)-1, "no change" to setresuid: the process would stay root.
@@ -266,11 +262,7 @@ fn ids_above_the_bound_are_refused() {
         &c,
         "process.user.uid: 4294967295 is out of range",
     );
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &config(&["sleep", "30"]));
     for (user, field) in [
         ("4294967295", "process.user.uid"),
         ("0:4294967295", "process.user.gid"),
@@ -278,7 +270,7 @@ fn ids_above_the_bound_are_refused() {
     ] {
         assert_fails(&env.hull(&["exec", "-u", user, &id, "id", "-u"]), field);
     }
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// An error of init longer than any buffer (70,000 additionalGids named in it) reaches the
@@ -315,21 +307,7 @@ fn init_log_lines_reach_the_log_file() {
         "bounding": ["CAP_CHOWN", "CAP_NET_ADMIN"], "effective": ["CAP_CHOWN"],
         "permitted": ["CAP_CHOWN"], "ambient": ["CAP_NET_ADMIN"]
     });
-    let bundle = env.bundle(&id, &c);
-    let log = env.base.join("hull.log");
-    let out = env.hull(&[
-        "--debug",
-        "--log",
-        log.to_str().unwrap(),
-        "--log-format",
-        "json",
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&log).unwrap();
+    let (out, text) = env.run_with_debug_log(&id, &c, &["--log-format", "json"]);
     let line = text
         .lines()
         .find(|l| l.contains("process.capabilities.ambient: skipping"))

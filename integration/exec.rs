@@ -5,10 +5,8 @@ use serde_json::json;
 use crate::common::*;
 
 fn running(env: &Env, id: &str) -> i64 {
-    let bundle = env.bundle(id, &config(&["sleep", "60"]));
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    env.state(id)["pid"].as_i64().unwrap()
+    env.run_detached(id, &config(&["sleep", "60"]));
+    env.pid(id)
 }
 
 #[test]
@@ -105,7 +103,7 @@ fn exec_errors() {
         "process.args[0]",
     );
     assert_fails(&env.hull(&["exec", "nope", "true"]), "does not exist");
-    assert!(env.hull(&["kill", &id, "KILL"]).status.success());
+    env.hull_ok(&["kill", &id, "KILL"]);
     wait_status(&env, &id, "stopped");
     assert_fails(&env.hull(&["exec", &id, "true"]), "stopped");
 }
@@ -180,7 +178,7 @@ fn exec_ignore_paused_runs_once_resumed() {
     let env = std::sync::Arc::new(Env::new("execpaused"));
     let id = env.id("a");
     running(&env, &id);
-    assert!(env.hull(&["pause", &id]).status.success());
+    env.hull_ok(&["pause", &id]);
     assert_fails(&env.hull(&["exec", &id, "true"]), "paused");
     // With --ignore-paused the process joins the frozen cgroup and runs once it thaws; exec
     // must not hold the container's lock meanwhile, or `resume` could never run.
@@ -192,7 +190,7 @@ fn exec_ignore_paused_runs_once_resumed() {
     };
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!exec.is_finished(), "frozen until resume");
-    assert!(env.hull(&["resume", &id]).status.success());
+    env.hull_ok(&["resume", &id]);
     let out = exec.join().unwrap();
     assert_eq!(stdout(&out), "ran-after-resume\n", "{}", stderr(&out));
 }
@@ -206,11 +204,7 @@ fn exec_cpu_affinity_final_is_the_exec_processs() {
     let (online, last) = (online_cpus(), last_online_cpu());
     let mut c = config(&["sleep", "30"]);
     c["process"]["execCPUAffinity"] = json!({"initial": online, "final": last});
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &c);
     let cpus = |args: &[&str]| {
         let out = env.hull(args);
         let text = stdout(&out);
@@ -226,5 +220,5 @@ fn exec_cpu_affinity_final_is_the_exec_processs() {
         online,
         "init keeps its CPUs"
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }

@@ -39,19 +39,15 @@ fn six_kinds_in_lifecycle_order_with_state() {
             "poststop": [hook("poststop", &log)]
         }),
     );
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
-    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let bundle = env.create(&id, &c);
+    let pid = env.pid(&id);
     let container_mnt = std::fs::read_link(format!("/proc/{pid}/ns/mnt"))
         .unwrap()
         .display()
         .to_string();
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     wait_status(&env, &id, "stopped");
-    assert!(env.hull(&["delete", &id]).status.success());
+    env.hull_ok(&["delete", &id]);
 
     let host_mnt = std::fs::read_link("/proc/self/ns/mnt")
         .unwrap()
@@ -161,11 +157,7 @@ fn failing_poststart_stops_the_container_and_poststop_only_warns() {
     };
     let mut c = config(&["sleep", "60"]);
     c["hooks"] = json!({"poststart": hooks("poststart"), "poststop": hooks("poststop")});
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.create(&id, &c);
     let start = env.hull(&["start", &id]);
     assert_fails(&start, "hooks.poststart[0]");
     assert_fails(&start, "the container was stopped");
@@ -202,11 +194,7 @@ fn a_hook_that_does_not_read_its_stdin_does_not_kill_hull() {
     let mut c = config(&["true"]);
     c["annotations"] = json!({"org.hull.big": "x".repeat(256 * 1024)});
     c["hooks"] = json!({"poststart": hook, "poststop": hook});
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.create(&id, &c);
     let start = env.hull(&["start", &id]);
     assert_eq!(start.status.code(), Some(0), "{}", stderr(&start));
     wait_status(&env, &id, "stopped");
@@ -224,23 +212,15 @@ fn failing_start_container_hook_fails_start() {
     let id = env.id("a");
     let mut c = config(&["sh", "-c", "echo should-not-run"]);
     c["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no-gpu-here >&2; exit 4"]}]});
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.create(&id, &c);
     let start = env.hull(&["start", &id]);
     assert_fails(&start, "hooks.startContainer[0]");
     assert_fails(&start, "exited with status 4; its output: no-gpu-here");
     wait_status(&env, &id, "stopped");
     // A container that exits at once still starts fine.
     let quick = env.id("quick");
-    let bundle = env.bundle(&quick, &config(&["true"]));
-    assert!(env
-        .hull(&["create", "-b", bundle.to_str().unwrap(), &quick])
-        .status
-        .success());
-    assert!(env.hull(&["start", &quick]).status.success());
+    env.create(&quick, &config(&["true"]));
+    env.hull_ok(&["start", &quick]);
     let id = env.id("runtime");
     let mut c = config(&["true"]);
     c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo cannot-set-up >&2; exit 2"]}]});
@@ -265,14 +245,12 @@ fn large_states_reach_hooks_and_timeouts_cover_the_state_write() {
         .collect();
     c["annotations"] = Value::Object(annotations.clone());
     let id = env.id("a");
-    let bundle = env.bundle(&id, &c);
-    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.create(&id, &c);
     for kind in ["createRuntime", "createContainer"] {
         let n = std::fs::read_to_string(dir.join(kind)).unwrap();
         assert_eq!(n.trim(), "400", "{kind} saw {n} annotations");
     }
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     // A hook that sleeps without reading a 400 kB state: its 1 s timeout ends it.
     let sleeper = json!({"path": "/bin/sleep", "args": ["sleep", "600"], "timeout": 1});
     let mut c = logging_config(&dir, json!({"createRuntime": [sleeper]}));
@@ -321,5 +299,5 @@ fn hooks_without_env_get_hulls_environment() {
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     assert_eq!(read("without"), "from-hull\n");
     assert_eq!(read("with"), "unset 1\n");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }

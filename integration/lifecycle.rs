@@ -38,14 +38,14 @@ fn create_start_exit_delete() {
         assert!(state.get(field).is_some(), "state lacks {field}");
     }
 
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     assert_eq!(env.status(&id), "running");
     assert_eq!(env.state(&id)["pid"].as_i64(), Some(pid));
 
     wait_status(&env, &id, "stopped");
     assert_eq!(env.state(&id)["pid"], 0);
 
-    assert!(env.hull(&["delete", &id]).status.success());
+    env.hull_ok(&["delete", &id]);
     assert_fails(&env.hull(&["state", &id]), "does not exist");
     assert!(!env.state_dir(&id).exists());
 }
@@ -55,7 +55,7 @@ fn invalid_operations_name_the_state() {
     let env = Env::new("invalid");
     let id = env.id("a");
     create(&env, &id, &["sleep", "30"]);
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     assert_fails(&env.hull(&["start", &id]), "already running");
     assert_fails(&env.hull(&["delete", &id]), "running");
     assert_eq!(
@@ -74,11 +74,11 @@ fn invalid_operations_name_the_state() {
         "a duplicate create leaves the first container alone"
     );
 
-    assert!(env.hull(&["kill", &id, "KILL"]).status.success());
+    env.hull_ok(&["kill", &id, "KILL"]);
     wait_status(&env, &id, "stopped");
     assert_fails(&env.hull(&["start", &id]), "stopped");
     assert_fails(&env.hull(&["kill", &id, "TERM"]), "stopped");
-    assert!(env.hull(&["delete", &id]).status.success());
+    env.hull_ok(&["delete", &id]);
 
     for cmd in [
         &["state", "nope"][..],
@@ -99,9 +99,9 @@ fn kill_in_created_state() {
     let env = Env::new("killcreated");
     let id = env.id("a");
     create(&env, &id, &["sleep", "30"]);
-    assert!(env.hull(&["kill", &id, "9"]).status.success());
+    env.hull_ok(&["kill", &id, "9"]);
     wait_status(&env, &id, "stopped");
-    assert!(env.hull(&["delete", &id]).status.success());
+    env.hull_ok(&["delete", &id]);
 }
 
 #[test]
@@ -118,9 +118,9 @@ fn kill_running_with_default_signal_and_by_name() {
             "trap 'exit 7' TERM; while :; do sleep 0.05; done",
         ],
     );
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(env.hull(&["kill", &id]).status.success());
+    env.hull_ok(&["kill", &id]);
     wait_status(&env, &id, "stopped");
     assert_fails(&env.hull(&["kill", &id, "NOTASIGNAL"]), "unknown signal");
 }
@@ -137,21 +137,21 @@ fn delete_needs_force_unless_stopped() {
     let env = Env::new("delete");
     let a = env.id("a");
     create(&env, &a, &["sleep", "30"]);
-    let pid = env.state(&a)["pid"].as_i64().unwrap();
+    let pid = env.pid(&a);
     assert_fails(&env.hull(&["delete", &a]), "created");
     assert_eq!(
         env.status(&a),
         "created",
         "a refused delete changes nothing"
     );
-    assert!(env.hull(&["delete", "--force", &a]).status.success());
+    env.hull_ok(&["delete", "--force", &a]);
     assert!(process_gone(pid));
     assert!(!env.state_dir(&a).exists());
 
     let b = env.id("b");
     create(&env, &b, &["sleep", "30"]);
-    assert!(env.hull(&["start", &b]).status.success());
-    assert!(env.hull(&["delete", "--force", &b]).status.success());
+    env.hull_ok(&["start", &b]);
+    env.hull_ok(&["delete", "--force", &b]);
     assert!(!env.state_dir(&b).exists());
     assert!(!process_with(&format!("{}", env.base.join(&b).display())));
 }
@@ -162,7 +162,7 @@ fn delete_force_cleans_a_half_created_state_dir() {
     let id = env.id("a");
     std::fs::create_dir_all(env.state_dir(&id)).unwrap();
     assert_eq!(env.status(&id), "creating");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(!env.state_dir(&id).exists());
 }
 
@@ -172,15 +172,11 @@ fn config_without_process_creates_but_cannot_start() {
     let id = env.id("a");
     let mut c = config(&["true"]);
     c.as_object_mut().unwrap().remove("process");
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["create", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.create(&id, &c);
     assert_eq!(env.status(&id), "created");
     assert_fails(&env.hull(&["start", &id]), "no process");
     wait_status(&env, &id, "stopped");
-    assert!(env.hull(&["delete", &id]).status.success());
+    env.hull_ok(&["delete", &id]);
 }
 
 #[test]
@@ -196,7 +192,7 @@ fn config_changes_after_create_do_not_affect_the_container() {
         .unwrap();
     assert!(status.success());
     std::fs::write(bundle.join("config.json"), r#"{"ociVersion":"1.0.0"}"#).unwrap();
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     wait_status(&env, &id, "stopped");
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "original\n");
 }
@@ -222,9 +218,7 @@ fn run_returns_the_exit_status() {
 fn run_detach_then_list() {
     let env = Env::new("list");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.run_detached(&id, &config(&["sleep", "30"]));
     assert_eq!(env.status(&id), "running");
     let q = env.hull(&["list", "-q"]);
     assert_eq!(stdout(&q).trim(), id);
@@ -387,7 +381,7 @@ fn runc_flag_forms_are_understood() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
-    assert!(env.hull(&["delete", &id]).status.success());
+    env.hull_ok(&["delete", &id]);
 }
 
 /// `--pidfd-socket` (runc 1.2's flag, which containerd's shim passes): the caller receives a
@@ -430,8 +424,8 @@ fn pidfd_socket_receives_a_pidfd_of_the_process() {
     assert!(out.status.success(), "{}", stderr(&out));
     let (pidfd, name) = received.join().unwrap();
     assert_eq!(name, "anon_inode:[pidfd]");
-    assert_eq!(pid_of(&pidfd), env.state(&id)["pid"].as_i64().unwrap());
-    assert!(env.hull(&["start", &id]).status.success());
+    assert_eq!(pid_of(&pidfd), env.pid(&id));
+    env.hull_ok(&["start", &id]);
     let (socket, received) = receive("exec.sock");
     let pid_file = env.base.join("exec.pid");
     let out = env.hull(&[
@@ -449,7 +443,7 @@ fn pidfd_socket_receives_a_pidfd_of_the_process() {
     let (pidfd, _) = received.join().unwrap();
     let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     assert_eq!(pid_of(&pidfd), pid);
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     let id = env.id("b");
     let bundle = env.bundle(&id, &config(&["sleep", "60"]));
     let missing = env.base.join("no.sock");

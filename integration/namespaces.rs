@@ -55,12 +55,8 @@ fn pid_one_and_hostname() {
 fn joining_namespaces_by_path() {
     let env = Env::new("nsjoin");
     let a = env.id("a");
-    let bundle = env.bundle(&a, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &a])
-        .status
-        .success());
-    let pid = env.state(&a)["pid"].as_i64().unwrap();
+    env.run_detached(&a, &config(&["sleep", "30"]));
+    let pid = env.pid(&a);
     let target = |k: &str| {
         std::fs::read_link(format!("/proc/{pid}/ns/{k}"))
             .unwrap()
@@ -221,10 +217,7 @@ fn rootless_spec_runs_as_generated() {
     let env = Env::new("rootlessspec");
     let dir = env.base.join("rl");
     std::fs::create_dir_all(&dir).unwrap();
-    assert!(env
-        .hull(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()])
-        .status
-        .success());
+    env.hull_ok(&["spec", "--rootless", "--bundle", dir.to_str().unwrap()]);
     let mut c: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     c["root"]["path"] = json!(rootfs());
@@ -293,7 +286,7 @@ fn each_container_has_a_session_keyring_of_its_own() {
     let out = in_keyring(&["exec", &id, "hull-probe", "keys"]);
     assert!(session(&out).ends_with(&format!(" _ses.{id}")), "{out}");
     assert!(!out.contains("s3cret"), "{out}");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// `linux.netDevices` (runtime-spec 1.3.0): a host device (one end of a veth pair made here; this

@@ -6,9 +6,7 @@ use serde_json::json;
 use crate::common::*;
 
 fn running(env: &Env, id: &str) {
-    let bundle = env.bundle(id, &config(&["sleep", "60"]));
-    let out = env.hull(&["run", "-d", "-b", bundle.to_str().unwrap(), id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.run_detached(id, &config(&["sleep", "60"]));
 }
 
 /// HOME comes from the container's /etc/passwd for the process's uid (`/` without an entry)
@@ -50,7 +48,7 @@ fn home_is_set_and_variables_are_set_once() {
     .unwrap();
     let out = env.hull(&["exec", "-p", process.to_str().unwrap(), &id]);
     assert_eq!(stdout(&out), "/root 0\n", "{}", stderr(&out));
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// A process that is not root can open /dev/stdout and /dev/stderr (the stdio hull hands it
@@ -86,7 +84,7 @@ fn non_root_processes_can_reopen_their_stdio() {
     let ids: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(ids.len(), 2, "{text}");
     assert!(ids.iter().all(|i| *i != "0"), "pgrp and session: {ids:?}");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// In a new network namespace the loopback interface is up (a service on localhost works).
@@ -135,13 +133,9 @@ fn exec_gets_the_containers_personality() {
     let id = env.id("a");
     let mut c = config(&["sleep", "60"]);
     c["linux"]["personality"] = json!({"domain": "LINUX32"});
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &c);
     assert_eq!(stdout(&env.hull(&["exec", &id, "uname", "-m"])), "i686\n");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// /dev as a read-only tmpfs with devpts, shm and mqueue below it: read-only is applied once

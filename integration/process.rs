@@ -392,11 +392,7 @@ fn every_rlimit_and_oom_score_adj_are_seen_inside() {
 fn only_stdio_reaches_an_exec_process() {
     let env = Env::new("execfds");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &config(&["sleep", "30"]));
     let out = env.hull(&[
         "exec",
         &id,
@@ -410,7 +406,7 @@ fn only_stdio_reaches_an_exec_process() {
         &env.hull(&["exec", "--cwd", "/proc/self/fd/5", &id, "true"]),
         "cwd",
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }
 
 /// linux.memoryPolicy: set_mempolicy(2) before the program runs, seen in its numa_maps.

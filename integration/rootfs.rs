@@ -192,10 +192,8 @@ fn without_a_mount_namespace_mounts_are_detached_on_delete() {
     c["linux"]["namespaces"] = json!([{"type": "pid"}]);
     c.as_object_mut().unwrap().remove("hostname");
     let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap();
-    let bundle = env.bundle(&id, &c);
-    let out = env.hull(&["create", "-b", bundle.to_str().unwrap(), &id]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    env.create(&id, &c);
+    let pid = env.pid(&id);
     assert_eq!(
         std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(),
         host_mnt,
@@ -205,7 +203,7 @@ fn without_a_mount_namespace_mounts_are_detached_on_delete() {
         mount_with(&root.join("proc").display().to_string()),
         "proc is mounted under the rootfs"
     );
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(
         !mount_with(&root.display().to_string()),
         "delete detached every mount under the rootfs"

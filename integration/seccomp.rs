@@ -56,11 +56,7 @@ fn exec_gets_the_container_filter() {
     let id = env.id("a");
     let mut c = with_filter("SCMP_ACT_ERRNO", true);
     c["process"]["args"] = json!(["sleep", "30"]);
-    let bundle = env.bundle(&id, &c);
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &c);
     let out = env.hull(&["exec", &id, "sh", "-c", "mkdir /tmp/y 2>&1; true"]);
     assert!(
         stdout(&out).contains("Operation not permitted"),
@@ -401,19 +397,7 @@ fn unknown_syscall_names_are_skipped_with_a_debug_line() {
     let id = env.id("a");
     let mut c = with_filter("SCMP_ACT_ERRNO", false);
     c["process"]["args"] = json!(["true"]);
-    let bundle = env.bundle(&id, &c);
-    let log = env.base.join("debug.log");
-    let out = env.hull(&[
-        "--debug",
-        "--log",
-        log.to_str().unwrap(),
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = std::fs::read_to_string(&log).unwrap();
+    let (_, text) = env.run_with_debug_log(&id, &c, &[]);
     assert!(
         text.lines().any(|l| l.contains("not_a_real_syscall")),
         "{text}"

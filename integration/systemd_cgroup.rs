@@ -33,11 +33,19 @@ fn unit_property(unit: &str, property: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .trim()
-        .to_owned()
+/// `hull GLOBAL... COMMAND -b BUNDLE ID` fails naming `needle` and leaves no state dir.
+fn assert_refused(
+    env: &Env,
+    global: &[&str],
+    command: &str,
+    bundle: &Path,
+    id: &str,
+    needle: &str,
+) {
+    let mut args = global.to_vec();
+    args.extend_from_slice(&[command, "-b", bundle.to_str().unwrap(), id]);
+    assert_fails(&env.hull(&args), needle);
+    assert!(!env.state_dir(id).exists(), "state dir left behind");
 }
 
 #[test]
@@ -50,47 +58,22 @@ fn without_systemd_the_error_says_so_and_nothing_is_left() {
     let mut c = config(&["true"]);
     c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
     let bundle = env.bundle(&id, &c);
-    let out = env.hull(&[
-        "--systemd-cgroup",
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert_fails(&out, "is systemd running?");
-    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    let systemd = &["--systemd-cgroup"][..];
+    assert_refused(&env, systemd, "run", &bundle, &id, "is systemd running?");
     // crun's spelling, as podman passes it.
-    let out = env.hull(&[
-        "--cgroup-manager",
-        "systemd",
-        "run",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert_fails(&out, "is systemd running?");
-    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    let crun = &["--cgroup-manager", "systemd"][..];
+    assert_refused(&env, crun, "run", &bundle, &id, "is systemd running?");
     // A cgroupfs path with --systemd-cgroup names the field and the form wanted (runc's rule).
     c["linux"]["cgroupsPath"] = json!("/hull-test/x");
     let bundle = env.bundle(&id, &c);
-    assert_fails(
-        &env.hull(&[
-            "--systemd-cgroup",
-            "run",
-            "-b",
-            bundle.to_str().unwrap(),
-            &id,
-        ]),
-        "linux.cgroupsPath: expected \"slice:prefix:name\"",
-    );
+    let needle = "linux.cgroupsPath: expected \"slice:prefix:name\"";
+    assert_refused(&env, systemd, "run", &bundle, &id, needle);
     // A systemd cgroupsPath without --systemd-cgroup names the field.
     let mut c = config(&["true"]);
     c["linux"]["cgroupsPath"] = json!("system.slice:hull:x");
-    let bundle = env.bundle(&format!("{id}-b"), &c);
-    assert_fails(
-        &env.hull(&["run", "-b", bundle.to_str().unwrap(), &format!("{id}-b")]),
-        "linux.cgroupsPath",
-    );
+    let id = format!("{id}-b");
+    let bundle = env.bundle(&id, &c);
+    assert_refused(&env, &[], "run", &bundle, &id, "linux.cgroupsPath");
 }
 
 #[test]
@@ -113,7 +96,7 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     c["linux"]["cgroupsPath"] = json!(format!("hulltest.slice:hull:{id}"));
     c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}, "cpu": {"quota": 50000, "period": 100000}});
     let bundle = env.bundle(&id, &c);
-    let out = env.hull(&[
+    env.hull_ok(&[
         "--systemd-cgroup",
         "run",
         "-d",
@@ -121,7 +104,6 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
         bundle.to_str().unwrap(),
         &id,
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
     // systemd made the scope, holds the limits as unit properties, and delegated it.
     assert_eq!(unit_property(&unit, "ActiveState"), "active");
     assert_eq!(unit_property(&unit, "Slice"), "hulltest.slice");
@@ -130,11 +112,11 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     assert_eq!(unit_property(&unit, "TasksMax"), "40");
     assert_eq!(unit_property(&unit, "CPUQuotaPerSecUSec"), "500ms");
     // The cgroup files, and the container inside (init and an exec'd process).
-    assert_eq!(read(&dir.join("memory.max")), "67108864");
-    assert_eq!(read(&dir.join("pids.max")), "40");
-    assert_eq!(read(&dir.join("cpu.max")), "50000 100000");
-    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
-    assert!(read(&dir.join("cgroup.procs")).lines().any(|l| l == pid));
+    assert_eq!(read_file(&dir, "memory.max"), "67108864");
+    assert_eq!(read_file(&dir, "pids.max"), "40");
+    assert_eq!(read_file(&dir, "cpu.max"), "50000 100000");
+    let pid = env.pid(&id).to_string();
+    assert!(read_file(&dir, "cgroup.procs").lines().any(|l| l == pid));
     let out = env.hull(&["exec", &id, "cat", "/proc/self/cgroup"]);
     assert_eq!(
         stdout(&out),
@@ -146,16 +128,16 @@ fn the_container_runs_in_a_scope_with_its_limits_and_update_pause_exec_delete_wo
     let out = env.hull(&["update", "--memory", "134217728", "--pids-limit", "60", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(unit_property(&unit, "MemoryMax"), "134217728");
-    assert_eq!(read(&dir.join("memory.max")), "134217728");
-    assert_eq!(read(&dir.join("pids.max")), "60");
+    assert_eq!(read_file(&dir, "memory.max"), "134217728");
+    assert_eq!(read_file(&dir, "pids.max"), "60");
     // pause freezes (the counter stops), resume continues.
-    assert!(env.hull(&["pause", &id]).status.success());
+    env.hull_ok(&["pause", &id]);
     assert_eq!(env.status(&id), "paused");
-    assert_eq!(read(&dir.join("cgroup.freeze")), "1");
-    assert!(env.hull(&["resume", &id]).status.success());
+    assert_eq!(read_file(&dir, "cgroup.freeze"), "1");
+    env.hull_ok(&["resume", &id]);
     assert_eq!(env.status(&id), "running");
     // delete: the scope and its cgroup are gone.
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
     assert!(
         poll_until(100, 20, || !dir.exists()),
         "{} left behind",
@@ -180,15 +162,8 @@ fn a_refused_limit_fails_create_and_leaves_no_scope() {
         serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
     c2["linux"].as_object_mut().unwrap().remove("cgroupsPath");
     std::fs::write(bundle.join("config.json"), c2.to_string()).unwrap();
-    let out = env.hull(&[
-        "--systemd-cgroup",
-        "create",
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert_fails(&out, "linux.resources.cpu.cpus");
-    assert!(!env.state_dir(&id).exists(), "state dir left behind");
+    let needle = "linux.resources.cpu.cpus";
+    assert_refused(&env, &["--systemd-cgroup"], "create", &bundle, &id, needle);
     assert!(
         !Path::new("/sys/fs/cgroup/system.slice")
             .join(&unit)

@@ -54,23 +54,28 @@ fn drain(master: OwnedFd) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `hull ARGS` with a `--console-socket` (at `socket` in the test's directory) after its
+/// command, asserting success: the pty master it sent, and the slave's name.
+pub fn on_console(env: &Env, socket: &str, args: &[&str]) -> (OwnedFd, String) {
+    let socket = env.base.join(socket);
+    let listener = UnixListener::bind(&socket).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let mut all = vec![args[0], "--console-socket", socket.to_str().unwrap()];
+    all.extend_from_slice(&args[1..]);
+    env.hull_ok(&all);
+    receiver.join().unwrap()
+}
+
 /// `create` of `config` as `id` with a `--console-socket`: the pty master it sent, and the
 /// slave's name.
 fn create_on_console(env: &Env, id: &str, config: &serde_json::Value) -> (OwnedFd, String) {
-    let socket = env.base.join(format!("{id}.console.sock"));
-    let listener = UnixListener::bind(&socket).unwrap();
     let bundle = env.bundle(id, config);
-    let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = env.hull(&[
-        "create",
-        "--console-socket",
-        socket.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    receiver.join().unwrap()
+    let socket = format!("{id}.console.sock");
+    on_console(
+        env,
+        &socket,
+        &["create", "-b", bundle.to_str().unwrap(), id],
+    )
 }
 
 #[test]
@@ -86,7 +91,7 @@ fn console_socket_receives_the_pty_master() {
     c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
     let (master, name) = create_on_console(&env, &id, &c);
     assert!(name.starts_with("/dev/pts/"), "{name}");
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     let text = drain(master);
     assert!(text.contains("/dev/pts/0\r\n"), "{text:?}");
     assert!(text.contains("30 100\r\n"), "{text:?}");
@@ -106,27 +111,9 @@ fn terminal_without_console_socket_is_refused() {
 fn exec_with_a_console_socket() {
     let env = Env::new("execconsole");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
-    let socket = env.base.join("exec.sock");
-    let listener = UnixListener::bind(&socket).unwrap();
-    let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = env.hull(&[
-        "exec",
-        "-t",
-        "-d",
-        "--console-socket",
-        socket.to_str().unwrap(),
-        &id,
-        "sh",
-        "-c",
-        "tty; sleep 0.2",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (master, _) = receiver.join().unwrap();
+    env.run_detached(&id, &config(&["sleep", "30"]));
+    let exec = ["exec", "-t", "-d", &id, "sh", "-c", "tty; sleep 0.2"];
+    let (master, _) = on_console(&env, "exec.sock", &exec);
     assert!(drain(master).starts_with("/dev/pts/"));
 }
 
@@ -172,25 +159,10 @@ fn typing_into_the_console_socket_master() {
     use std::io::Write;
     let env = Env::new("consoletype");
     let id = env.id("a");
-    let socket = env.base.join("type.sock");
-    let listener = UnixListener::bind(&socket).unwrap();
     let mut c = config(&["sh"]);
     c["process"]["terminal"] = json!(true);
-    let bundle = env.bundle(&id, &c);
-    let receiver = std::thread::spawn(move || receive_master(&listener));
-    assert!(env
-        .hull(&[
-            "create",
-            "--console-socket",
-            socket.to_str().unwrap(),
-            "-b",
-            bundle.to_str().unwrap(),
-            &id
-        ])
-        .status
-        .success());
-    let (master, _) = receiver.join().unwrap();
-    assert!(env.hull(&["start", &id]).status.success());
+    let (master, _) = create_on_console(&env, &id, &c);
+    env.hull_ok(&["start", &id]);
     let mut writer = std::fs::File::from(master.try_clone().unwrap());
     writer.write_all(b"echo typed-$((20+22))\nexit\n").unwrap();
     let text = drain(master);
@@ -223,7 +195,7 @@ fn the_terminal_is_the_users_and_the_console() {
         }
     }
     let (master, _) = create_on_console(&env, &id, &c);
-    assert!(env.hull(&["start", &id]).status.success());
+    env.hull_ok(&["start", &id]);
     let text = drain(master);
     assert!(text.contains("owner 1000 5"), "{text:?}");
     assert!(text.contains("via-console"), "{text:?}");
@@ -238,11 +210,7 @@ fn the_terminal_is_the_users_and_the_console() {
 fn exec_process_json_honours_the_console_size() {
     let env = Env::new("execsize");
     let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "30"]));
-    assert!(env
-        .hull(&["run", "-d", "-b", bundle.to_str().unwrap(), &id])
-        .status
-        .success());
+    env.run_detached(&id, &config(&["sleep", "30"]));
     let process = env.base.join("process.json");
     std::fs::write(
         &process,
@@ -251,21 +219,9 @@ fn exec_process_json_honours_the_console_size() {
         .to_string(),
     )
     .unwrap();
-    let socket = env.base.join("exec.sock");
-    let listener = UnixListener::bind(&socket).unwrap();
-    let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = env.hull(&[
-        "exec",
-        "-d",
-        "--console-socket",
-        socket.to_str().unwrap(),
-        "-p",
-        process.to_str().unwrap(),
-        &id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (master, _) = receiver.join().unwrap();
+    let exec = ["exec", "-d", "-p", process.to_str().unwrap(), &id];
+    let (master, _) = on_console(&env, "exec.sock", &exec);
     let text = drain(master);
     assert!(text.contains("33 111"), "{text:?}");
-    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    env.hull_ok(&["delete", "--force", &id]);
 }

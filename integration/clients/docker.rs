@@ -2,13 +2,10 @@
 //! `docker run --runtime hull`: a private daemon (data root, exec root, socket in the test's
 //! directory), no bridge and no iptables, cgroupfs driver, cgroups under the tests' base.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
-use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under};
-use crate::common::*;
-
-const IMAGE: &str = "localhost/hull-busybox:latest";
+use super::*;
 
 struct Docker {
     env: Env,
@@ -57,12 +54,7 @@ impl Docker {
             daemon,
             cgroup_parent,
         };
-        for _ in 0..300 {
-            if dk.docker(&["version"]).status.success() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        poll_until(300, 50, || dk.docker(&["version"]).status.success());
         let tar = busybox_tar(&dk.dir);
         let out = dk.docker(&["import", tar.to_str().unwrap(), IMAGE]);
         assert!(out.status.success(), "docker import: {}", stderr(&out));
@@ -76,23 +68,26 @@ impl Docker {
             .args(args);
         run(&self.dir, &mut cmd)
     }
+}
 
-    fn run(&self, opts: &[&str], cmd: &[&str]) -> Output {
-        let mut args = vec!["run", "--rm", "--runtime", "hull", "--network", "none"];
-        args.extend_from_slice(opts);
-        args.push(IMAGE);
-        args.extend_from_slice(cmd);
-        self.docker(&args)
+impl Cli for Docker {
+    fn cli(&self, args: &[&str]) -> Output {
+        self.docker(args)
     }
 
-    fn run_ok(&self, opts: &[&str], cmd: &[&str]) -> String {
-        let out = self.run(opts, cmd);
-        assert!(
-            out.status.success(),
-            "docker run {opts:?} {cmd:?}: {}",
-            stderr(&out)
-        );
-        stdout(&out)
+    fn cli_line(&self) -> String {
+        format!(
+            "/usr/bin/docker -H unix://{}/docker.sock",
+            self.dir.display()
+        )
+    }
+
+    fn run_opts(&self) -> Vec<&str> {
+        vec!["--runtime", "hull", "--network", "none"]
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -123,14 +118,14 @@ fn docker_runs_with_output_exit_code_stdin_and_tty() {
         "hello from docker\n"
     );
     assert_eq!(d.run(&[], &["sh", "-c", "exit 3"]).status.code(), Some(3));
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        "echo typed | timeout -k 5 60 /usr/bin/docker -H unix://{}/docker.sock run --rm -i --runtime hull --network none {IMAGE} cat",
-        d.dir.display()
+    let out = d.piped(&format!(
+        "run --rm -i --runtime hull --network none {IMAGE} cat"
     ));
-    assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
-    let mut cmd = tty_command(&format!("/usr/bin/docker -H unix://{}/docker.sock run --rm -t --runtime hull --network none {IMAGE} tty", d.dir.display()));
-    assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/0"));
+    assert_eq!(stdout(&out), "typed\n");
+    let out = d.with_tty(&format!(
+        "run --rm -t --runtime hull --network none {IMAGE} tty"
+    ));
+    assert!(stdout(&out).contains("/dev/pts/0"));
 }
 
 #[test]
@@ -138,19 +133,7 @@ fn docker_detached_exec_top_stats_pause_stop_rm() {
     let Some(d) = Docker::new("dklife") else {
         return;
     };
-    let out = d.docker(&[
-        "run",
-        "-d",
-        "--runtime",
-        "hull",
-        "--network",
-        "none",
-        IMAGE,
-        "sleep",
-        "300",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = stdout(&out).trim().to_owned();
+    let id = d.run_detached(&[], &["sleep", "300"]);
     assert_eq!(
         stdout(&d.docker(&["exec", &id, "echo", "exec-ok"])),
         "exec-ok\n"
@@ -165,10 +148,7 @@ fn docker_detached_exec_top_stats_pause_stop_rm() {
         "1"
     );
     assert!(d.docker(&["pause", &id]).status.success());
-    assert_eq!(
-        stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "paused"
-    );
+    assert_eq!(d.inspect("{{.State.Status}}", &id), "paused");
     assert!(d.docker(&["unpause", &id]).status.success());
     // `update` goes to hull (`update --resources -`) and is seen inside.
     let out = d.docker(&[
@@ -193,44 +173,7 @@ fn docker_detached_exec_top_stats_pause_stop_rm() {
         "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
     ]);
     assert_eq!(stdout(&seen), "33554432\n20\n25000\n");
-    // A pid 1 that handles SIGTERM gets it from `stop` and exits by itself, with its code.
-    let out = d.docker(&[
-        "run",
-        "-d",
-        "--runtime",
-        "hull",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done",
-    ]);
-    let trap = stdout(&out).trim().to_owned();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let t0 = std::time::Instant::now();
-    assert!(d.docker(&["stop", "-t", "30", &trap]).status.success());
-    assert!(
-        t0.elapsed() < std::time::Duration::from_secs(10),
-        "stopped by SIGTERM, not after the grace time"
-    );
-    assert_eq!(
-        stdout(&d.docker(&["inspect", "-f", "{{.State.ExitCode}}", &trap])).trim(),
-        "7"
-    );
-    assert_eq!(stdout(&d.docker(&["logs", &trap])), "got-term\n");
-    assert!(d.docker(&["rm", &trap]).status.success());
-    let t0 = std::time::Instant::now();
-    assert!(d.docker(&["stop", "-t", "1", &id]).status.success());
-    assert!(
-        t0.elapsed() >= std::time::Duration::from_millis(900),
-        "SIGTERM ignored by pid 1, SIGKILL after 1 s"
-    );
-    assert_eq!(
-        stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "exited"
-    );
-    assert!(d.docker(&["rm", &id]).status.success());
+    stop_sends_sigterm_then_sigkill(&d, &id);
 }
 
 #[test]
@@ -238,24 +181,7 @@ fn docker_limits_security_and_mounts_are_seen_inside() {
     let Some(d) = Docker::new("dkopts") else {
         return;
     };
-    let out = d.run_ok(
-        &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"],
-        &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
-    );
-    assert_eq!(out, "67108864\n50\n50000\n");
-    // Enforced, not just written: the 6th fork fails; a memory hog is OOM-killed (137).
-    let out = d.run(
-        &["--pids-limit", "5"],
-        &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"],
-    );
-    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
-    assert_eq!(
-        d.run_ok(
-            &["--memory", "16m", "--memory-swap", "16m"],
-            &["sh", "-c", "tail /dev/zero; echo $?"]
-        ),
-        "137\n"
-    );
+    limits_are_written_and_enforced(&d);
     let out = d.run_ok(
         &[
             "--cap-drop",
@@ -288,9 +214,7 @@ fn docker_limits_security_and_mounts_are_seen_inside() {
     let bind = format!("{}:/data", vol.display());
     let out = d.run_ok(&["-v", &bind, "--tmpfs", "/scratch"], &["sh", "-c", "cat /data/f; awk '$5 == \"/scratch\" {for (i = 7; $i != \"-\"; i++); print $(i+1)}' /proc/self/mountinfo"]);
     assert_eq!(out, "host\ntmpfs\n");
-    let profile = d.dir.join("seccomp.json");
-    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
-    let opt = format!("seccomp={}", profile.display());
+    let opt = seccomp_refusing_mkdir(&d);
     let out = d.run_ok(
         &["--security-opt", &opt],
         &["sh", "-c", "mkdir /tmp/d 2>&1; true"],
@@ -313,18 +237,7 @@ fn docker_shows_hulls_errors() {
         "{}",
         stderr(&out)
     );
-    let out = d.docker(&[
-        "run",
-        "-d",
-        "--runtime",
-        "hull",
-        "--network",
-        "none",
-        IMAGE,
-        "sleep",
-        "300",
-    ]);
-    let id = stdout(&out).trim().to_owned();
+    let id = d.run_detached(&[], &["sleep", "300"]);
     let out = d.docker(&["exec", &id, "/no/such/program"]);
     assert!(
         stdout(&out).contains("process.args[0]") || stderr(&out).contains("process.args[0]"),
@@ -335,27 +248,17 @@ fn docker_shows_hulls_errors() {
     // Docker refuses a --memory below 6 MB itself; one it lets through but the kernel cannot
     // honour (an update below what the container holds in tmpfs, no swap) fails in hull, and
     // hull's message, naming the field, is what the user reads.
-    let out = d.docker(&[
-        "run",
-        "-d",
-        "--runtime",
-        "hull",
-        "--network",
-        "none",
-        "--memory",
-        "64m",
-        IMAGE,
-        "sh",
-        "-c",
-        "dd if=/dev/zero of=/dev/shm/x bs=1M count=20; sleep 300",
-    ]);
-    let big = stdout(&out).trim().to_owned();
-    for _ in 0..100 {
-        if stdout(&d.docker(&["exec", &big, "ls", "-l", "/dev/shm/x"])).contains("20971520") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let big = d.run_detached(
+        &["--memory", "64m"],
+        &[
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/dev/shm/x bs=1M count=20; sleep 300",
+        ],
+    );
+    poll_until(100, 50, || {
+        stdout(&d.docker(&["exec", &big, "ls", "-l", "/dev/shm/x"])).contains("20971520")
+    });
     let out = d.docker(&["update", "--memory", "8m", "--memory-swap", "8m", &big]);
     assert!(!out.status.success());
     assert!(
@@ -450,53 +353,5 @@ fn docker_exec_options_signals_restart_and_wait() {
     let Some(d) = Docker::new("dkexec") else {
         return;
     };
-    let out = d.docker(&[
-        "run",
-        "-d",
-        "--runtime",
-        "hull",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        "trap 'echo usr1' USR1; while :; do sleep 0.1; done",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = stdout(&out).trim().to_owned();
-    let out = d.docker(&[
-        "exec",
-        "-u",
-        "1000:1000",
-        "-w",
-        "/tmp",
-        "-e",
-        "X=y",
-        &id,
-        "sh",
-        "-c",
-        "id -u; id -g; pwd; echo $X",
-    ]);
-    assert_eq!(stdout(&out), "1000\n1000\n/tmp\ny\n", "{}", stderr(&out));
-    let sock = format!("unix://{}/docker.sock", d.dir.display());
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        "echo typed | timeout -k 5 60 /usr/bin/docker -H {sock} exec -i {id} cat"
-    ));
-    assert_eq!(stdout(&run(&d.dir, &mut cmd)), "typed\n");
-    let mut cmd = tty_command(&format!("/usr/bin/docker -H {sock} exec -t {id} tty"));
-    assert!(stdout(&run_tty(&d.dir, &mut cmd)).contains("/dev/pts/"));
-    assert!(d.docker(&["kill", "-s", "USR1", &id]).status.success());
-    let logs = (0..50)
-        .map(|_| stdout(&d.docker(&["logs", &id])))
-        .find(|l| l.contains("usr1"));
-    assert!(logs.is_some(), "SIGUSR1 never reached the container");
-    assert!(d.docker(&["restart", "-t", "0", &id]).status.success());
-    assert_eq!(
-        stdout(&d.docker(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "running"
-    );
-    assert!(d.docker(&["kill", &id]).status.success());
-    assert_eq!(stdout(&d.docker(&["wait", &id])).trim(), "137");
-    assert!(d.docker(&["rm", &id]).status.success());
+    exec_options_signals_restart_and_wait(&d, "-u");
 }

@@ -1,13 +1,10 @@
 //! podman (with conmon) running containers through hull: `--runtime` is hull's path, set in a
 //! private containers.conf; storage, run dir and events in the test's directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::{busybox_tar, have, remove_cgroup_tree, run, run_tty, tty_command, unmount_under};
-use crate::common::*;
-
-const IMAGE: &str = "localhost/hull-busybox:latest";
+use super::*;
 
 struct Podman {
     env: Env,
@@ -73,24 +70,31 @@ impl Podman {
             .args(args);
         run(&self.dir, &mut cmd)
     }
+}
 
-    /// `podman run --rm` of the image with `opts` and `cmd`; asserts success, returns stdout.
-    fn run_ok(&self, opts: &[&str], cmd: &[&str]) -> String {
-        let out = self.run(opts, cmd);
-        assert!(
-            out.status.success(),
-            "podman run {opts:?} {cmd:?}: {}",
-            stderr(&out)
-        );
-        stdout(&out)
+impl Cli for Podman {
+    fn cli(&self, args: &[&str]) -> Output {
+        self.podman(args)
     }
 
-    fn run(&self, opts: &[&str], cmd: &[&str]) -> Output {
-        let mut args = vec!["run", "--rm", "--cgroup-parent", &self.cgroup_parent];
-        args.extend_from_slice(opts);
-        args.push(IMAGE);
-        args.extend_from_slice(cmd);
-        self.podman(&args)
+    fn cli_line(&self) -> String {
+        format!(
+            "podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay",
+            self.dir.display()
+        )
+    }
+
+    fn prepare(&self, cmd: &mut Command) {
+        cmd.env("CONTAINERS_CONF", &self.conf)
+            .current_dir(&self.dir);
+    }
+
+    fn run_opts(&self) -> Vec<&str> {
+        vec!["--cgroup-parent", &self.cgroup_parent]
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -118,14 +122,10 @@ fn podman_runs_a_container_and_returns_its_output_and_exit_code() {
     );
     assert_eq!(p.run(&[], &["sh", "-c", "exit 3"]).status.code(), Some(3));
     // -i: stdin reaches the container; -t: it gets a terminal.
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        "echo typed | timeout -k 5 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay run --rm -i --cgroup-parent {1} {IMAGE} cat",
-        p.dir.display(),
+    let out = p.piped(&format!(
+        "run --rm -i --cgroup-parent {} {IMAGE} cat",
         p.cgroup_parent
     ));
-    cmd.env("CONTAINERS_CONF", &p.conf);
-    let out = run(&p.dir, &mut cmd);
     assert_eq!(stdout(&out), "typed\n", "{}", stderr(&out));
     assert!(p.run_ok(&["-t"], &["tty"]).starts_with("/dev/pts/"));
 }
@@ -135,17 +135,7 @@ fn podman_detached_exec_top_pause_stop_rm() {
     let Some(p) = Podman::new("pmlife") else {
         return;
     };
-    let out = p.podman(&[
-        "run",
-        "-d",
-        "--cgroup-parent",
-        &p.cgroup_parent,
-        IMAGE,
-        "sleep",
-        "300",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = stdout(&out).trim().to_owned();
+    let id = p.run_detached(&[], &["sleep", "300"]);
     let out = p.podman(&[
         "exec",
         &id,
@@ -159,49 +149,11 @@ fn podman_detached_exec_top_pause_stop_rm() {
     let stats = p.podman(&["stats", "--no-stream", "--format", "{{.PIDs}}", &id]);
     assert_eq!(stdout(&stats).trim(), "1", "{}", stderr(&stats));
     assert!(p.podman(&["pause", &id]).status.success());
-    assert_eq!(
-        stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "paused"
-    );
+    assert_eq!(p.inspect("{{.State.Status}}", &id), "paused");
     assert!(p.podman(&["unpause", &id]).status.success());
-    assert_eq!(
-        stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "running"
-    );
-    // A pid 1 that handles SIGTERM gets it from `stop` and exits by itself, with its code.
-    let out = p.podman(&[
-        "run",
-        "-d",
-        "--cgroup-parent",
-        &p.cgroup_parent,
-        IMAGE,
-        "sh",
-        "-c",
-        "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done",
-    ]);
-    let trap = stdout(&out).trim().to_owned();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let t0 = std::time::Instant::now();
-    assert!(p.podman(&["stop", "-t", "30", &trap]).status.success());
-    assert!(
-        t0.elapsed() < std::time::Duration::from_secs(10),
-        "stopped by SIGTERM, not after the grace time"
-    );
-    assert_eq!(
-        stdout(&p.podman(&["inspect", "-f", "{{.State.ExitCode}}", &trap])).trim(),
-        "7"
-    );
-    assert_eq!(stdout(&p.podman(&["logs", &trap])), "got-term\n");
-    assert!(p.podman(&["rm", &trap]).status.success());
-    // sleep as pid 1 ignores SIGTERM: podman stops it with SIGKILL after the grace time.
-    let t0 = std::time::Instant::now();
-    assert!(p.podman(&["stop", "-t", "1", &id]).status.success());
-    assert!(t0.elapsed() >= std::time::Duration::from_millis(900));
-    assert_eq!(
-        stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "exited"
-    );
-    assert!(p.podman(&["rm", &id]).status.success());
+    assert_eq!(p.inspect("{{.State.Status}}", &id), "running");
+    // A trapping pid 1 stops at SIGTERM; sleep (ignoring it) is killed after the grace time.
+    stop_sends_sigterm_then_sigkill(&p, &id);
 }
 
 #[test]
@@ -209,22 +161,7 @@ fn podman_resource_limits_are_seen_inside() {
     let Some(p) = Podman::new("pmres") else {
         return;
     };
-    let out = p.run_ok(
-        &["--memory", "64m", "--pids-limit", "50", "--cpus", "0.5"],
-        &["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us"],
-    );
-    assert_eq!(out, "67108864\n50\n50000\n");
-    // Enforced, not just written: the 6th fork fails; a memory hog is OOM-killed (137).
-    let out = p.run(
-        &["--pids-limit", "5"],
-        &["sh", "-c", "for i in 1 2 3 4 5 6; do sleep 2 & done; wait"],
-    );
-    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
-    let out = p.run_ok(
-        &["--memory", "16m", "--memory-swap", "16m"],
-        &["sh", "-c", "tail /dev/zero; echo $?"],
-    );
-    assert_eq!(out, "137\n");
+    limits_are_written_and_enforced(&p);
 }
 
 #[test]
@@ -238,9 +175,7 @@ fn podman_security_options_are_applied() {
     );
     assert_eq!(out, "CapEff:\t0000000000002000\nNoNewPrivs:\t1\n1000\n1000\npmhost\ntouch: /x: Read-only file system\n");
     // A seccomp profile: mkdir refused with EPERM.
-    let profile = p.dir.join("seccomp.json");
-    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
-    let opt = format!("seccomp={}", profile.display());
+    let opt = seccomp_refusing_mkdir(&p);
     let out = p.run_ok(
         &["--security-opt", &opt],
         &[
@@ -286,16 +221,7 @@ fn podman_shows_hulls_errors() {
 
 fn shows_hulls_errors(p: Option<Podman>) {
     let Some(p) = p else { return };
-    let out = p.podman(&[
-        "run",
-        "-d",
-        "--cgroup-parent",
-        &p.cgroup_parent,
-        IMAGE,
-        "sleep",
-        "300",
-    ]);
-    let id = stdout(&out).trim().to_owned();
+    let id = p.run_detached(&[], &["sleep", "300"]);
     let out = p.podman(&["exec", &id, "/no/such/program"]);
     assert_eq!(out.status.code(), Some(127));
     assert!(
@@ -383,65 +309,7 @@ fn podman_exec_options_signals_restart_and_wait() {
     let Some(p) = Podman::new("pmexec") else {
         return;
     };
-    let out = p.podman(&[
-        "run",
-        "-d",
-        "--cgroup-parent",
-        &p.cgroup_parent,
-        IMAGE,
-        "sh",
-        "-c",
-        "trap 'echo usr1' USR1; while :; do sleep 0.1; done",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = stdout(&out).trim().to_owned();
-    let out = p.podman(&[
-        "exec",
-        "--user",
-        "1000:1000",
-        "-w",
-        "/tmp",
-        "-e",
-        "X=y",
-        &id,
-        "sh",
-        "-c",
-        "id -u; id -g; pwd; echo $X",
-    ]);
-    assert_eq!(stdout(&out), "1000\n1000\n/tmp\ny\n", "{}", stderr(&out));
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(format!(
-        "echo typed | timeout -k 5 60 podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay exec -i {id} cat",
-        p.dir.display()
-    ));
-    cmd.env("CONTAINERS_CONF", &p.conf).current_dir(&p.dir);
-    assert_eq!(stdout(&run(&p.dir, &mut cmd)), "typed\n");
-    let mut cmd = tty_command(&format!(
-        "podman --root {0}/storage --runroot {0}/run --tmpdir {0}/tmp --storage-driver overlay exec -t {id} tty",
-        p.dir.display()
-    ));
-    cmd.env("CONTAINERS_CONF", &p.conf).current_dir(&p.dir);
-    let out = run_tty(&p.dir, &mut cmd);
-    assert!(
-        stdout(&out).contains("/dev/pts/"),
-        "{} {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    // kill by name (hull gets the number), seen by the container's trap.
-    assert!(p.podman(&["kill", "-s", "USR1", &id]).status.success());
-    let logs = (0..50)
-        .map(|_| stdout(&p.podman(&["logs", &id])))
-        .find(|l| l.contains("usr1"));
-    assert!(logs.is_some(), "SIGUSR1 never reached the container");
-    assert!(p.podman(&["restart", "-t", "0", &id]).status.success());
-    assert_eq!(
-        stdout(&p.podman(&["inspect", "-f", "{{.State.Status}}", &id])).trim(),
-        "running"
-    );
-    assert!(p.podman(&["kill", &id]).status.success());
-    assert_eq!(stdout(&p.podman(&["wait", &id])).trim(), "137");
-    assert!(p.podman(&["rm", &id]).status.success());
+    exec_options_signals_restart_and_wait(&p, "--user");
 }
 
 /// A pod: podman's infra container (catatonit, from a pause image podman builds locally)
