@@ -7,8 +7,10 @@ mod devices;
 mod fuzz;
 mod hooks;
 mod lsm;
+mod memory_policy;
 pub mod mounts;
 mod namespaces;
+mod net_devices;
 mod process;
 mod resources;
 mod security;
@@ -23,11 +25,13 @@ use oci_spec::runtime::Spec;
 pub use devices::DevicePlan;
 pub use hooks::{HookPlan, HooksPlan};
 pub use lsm::{HostLsms, Lsm};
+pub use memory_policy::{MemoryPolicyPlan, MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES};
 pub use mounts::{MountKind, MountPlan};
 pub use namespaces::{
     map_text as namespaces_map_text, IdMap, Join, NamespacePlan, NsKind,
     ALL_KINDS as NAMESPACE_KINDS,
 };
+pub use net_devices::NetDevicePlan;
 pub use process::{ProcessPlan, Rlimit, SchedPlan, UserPlan};
 pub use resources::{
     BlkioPlan, CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan, Throttle,
@@ -73,83 +77,6 @@ pub struct Plan {
     pub session_keyring: Option<String>,
     /// The caller's `NOTIFY_SOCKET`, to which `start` forwards the container's READY=1.
     pub notify: Option<PathBuf>,
-}
-
-/// `linux.memoryPolicy`: set_mempolicy(2)'s mode (flags OR'ed in) and node bitmask.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemoryPolicyPlan {
-    pub mode: i32,
-    pub nodemask: Vec<u64>,
-}
-
-/// set_mempolicy(2)'s modes by the spec's names (`features` lists them from here).
-pub const MEMORY_POLICY_MODES: [(oci_spec::runtime::MemoryPolicyModeType, i32); 7] = {
-    use oci_spec::runtime::MemoryPolicyModeType as M;
-    [
-        (M::MpolDefault, 0),
-        (M::MpolPreferred, 1),
-        (M::MpolBind, 2),
-        (M::MpolInterleave, 3),
-        (M::MpolLocal, 4),
-        (M::MpolPreferredMany, 5),
-        (M::MpolWeightedInterleave, 6),
-    ]
-};
-
-/// set_mempolicy(2)'s mode flags by the spec's names.
-pub const MEMORY_POLICY_FLAGS: [(oci_spec::runtime::MemoryPolicyFlagType, i32); 3] = {
-    use oci_spec::runtime::MemoryPolicyFlagType as F;
-    [
-        (F::MpolFNumaBalancing, 1 << 13),
-        (F::MpolFRelativeNodes, 1 << 14),
-        (F::MpolFStaticNodes, 1 << 15),
-    ]
-};
-
-impl MemoryPolicyPlan {
-    fn from_spec(p: &oci_spec::runtime::LinuxMemoryPolicy) -> Result<Self> {
-        let mode = MEMORY_POLICY_MODES
-            .iter()
-            .find(|(m, _)| *m == p.mode())
-            .map(|(_, v)| *v)
-            .with_context(|| format!("linux.memoryPolicy.mode: {:?} is not supported", p.mode()))?;
-        let mut flags = 0;
-        for f in p.flags().iter().flatten() {
-            flags |= MEMORY_POLICY_FLAGS
-                .iter()
-                .find(|(known, _)| known == f)
-                .map(|(_, v)| *v)
-                .with_context(|| format!("linux.memoryPolicy.flags: {f:?} is not supported"))?;
-        }
-        let nodes = match p.nodes().as_deref().filter(|n| !n.is_empty()) {
-            None => Vec::new(),
-            Some(list) => id_set(list, "linux.memoryPolicy.nodes")?,
-        };
-        // DEFAULT and LOCAL take no nodes; the others need some (the kernel says EINVAL).
-        if matches!(mode, 0 | 4) != nodes.is_empty() {
-            bail!(
-                "linux.memoryPolicy: {:?} {}",
-                p.mode(),
-                if nodes.is_empty() {
-                    "needs nodes"
-                } else {
-                    "takes no nodes"
-                }
-            );
-        }
-        let mut nodemask = Vec::new();
-        for n in nodes {
-            let (word, bit) = (n as usize / 64, n % 64);
-            if nodemask.len() <= word {
-                nodemask.resize(word + 1, 0);
-            }
-            nodemask[word] |= 1 << bit;
-        }
-        Ok(MemoryPolicyPlan {
-            mode: mode | flags,
-            nodemask,
-        })
-    }
 }
 
 /// Ranges of a list like `0-3,5,7-8` (cpus, memory nodes).
@@ -313,7 +240,7 @@ impl Plan {
         let default_devices = !mounts
             .iter()
             .any(|m| m.destination == Path::new("/dev") && m.is_bind());
-        let net_devices = net_devices(&linux, &namespaces)?;
+        let net_devices = net_devices::plan(&linux, &namespaces)?;
         Ok(Plan {
             net_devices,
             session_keyring: (!opts.no_new_keyring).then(|| format!("_ses.{id}")),
@@ -388,58 +315,6 @@ fn refuse_unsupported(linux: &oci_spec::runtime::Linux) -> Result<()> {
         bail!("linux.intelRdt: Intel RDT (resctrl) is not supported by hull");
     }
     Ok(())
-}
-
-/// A host network device to move into the container (`linux.netDevices`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetDevicePlan {
-    /// Its name on the host.
-    pub host: String,
-    /// Its name in the container (the host's unless `name` is given; `%d` lets the kernel
-    /// number it).
-    pub name: String,
-}
-
-/// `linux.netDevices`: valid names, each target once, and a network namespace of the
-/// container's own to move them into (not hull's).
-fn net_devices(linux: &oci_spec::runtime::Linux, ns: &NamespacePlan) -> Result<Vec<NetDevicePlan>> {
-    let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let own_netns = ns.creates(NsKind::Network)
-        || ns.join.iter().any(|j| {
-            j.kind == NsKind::Network && !devices::is_our_namespace(&j.path, NsKind::Network)
-        });
-    if !own_netns {
-        bail!("linux.netDevices: needs a network namespace of the container's own in linux.namespaces");
-    }
-    let valid = |name: &str| {
-        !name.is_empty()
-            && name.len() < 16
-            && name != "."
-            && name != ".."
-            && !name.contains(|c: char| c == '/' || c == ':' || c.is_whitespace())
-    };
-    let mut hosts: Vec<&String> = devices.keys().collect();
-    hosts.sort();
-    let mut plans: Vec<NetDevicePlan> = Vec::new();
-    for host in hosts {
-        let name = devices[host].name().clone().unwrap_or_else(|| host.clone());
-        if !valid(host) {
-            bail!("linux.netDevices: {host:?} is not a network device name");
-        }
-        if !valid(&name) {
-            bail!("linux.netDevices[{host:?}].name: {name:?} is not a network device name");
-        }
-        if plans.iter().any(|p| p.name == name && !name.contains("%d")) {
-            bail!("linux.netDevices[{host:?}].name: {name:?} is given to two devices");
-        }
-        plans.push(NetDevicePlan {
-            host: host.clone(),
-            name,
-        });
-    }
-    Ok(plans)
 }
 
 /// maskedPaths / readonlyPaths must be absolute container paths.
