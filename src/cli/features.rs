@@ -38,7 +38,7 @@ pub fn run() -> Result<i32> {
     mount_options.extend(PROPAGATION.iter().map(|(n, _)| *n));
     mount_options.extend(RECURSIVE_OPTIONS.iter().map(|(n, ..)| *n));
     mount_options.extend(["bind", "rbind", "tmpcopyup"]);
-    let mut flags = spec_names(seccomp::FLAGS.iter().map(|(f, _)| f));
+    let mut flags = spec_names(crate::plan::SECCOMP_FLAGS.iter().map(|(f, _)| f));
     flags.push(crate::spec::WAIT_KILLABLE_RECV.into());
     let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     caps.sort();

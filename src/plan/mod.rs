@@ -13,6 +13,7 @@ mod namespaces;
 mod net_devices;
 mod process;
 mod resources;
+mod seccomp;
 mod security;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ pub use process::{ProcessPlan, Rlimit, SchedPlan, UserPlan};
 pub use resources::{
     BlkioPlan, CgroupPath, CpuPlan, DeviceRule, MemoryPlan, ResourcesPlan, Throttle,
 };
+pub use seccomp::{Listener, SeccompPlan, FILTER_FLAGS as SECCOMP_FLAGS};
 pub use security::CapsPlan;
 
 /// Everything `create` needs, checked and in the shape the executors use.
@@ -100,17 +102,6 @@ pub(crate) fn id_set(list: &str, field: &str) -> Result<Vec<u32>> {
         bail!("{field}: {list:?}: ids go up to 1023");
     }
     Ok(ranges.into_iter().flat_map(|(a, b)| a..=b).collect())
-}
-
-/// linux.seccomp as configured; the parent compiles it before each fork (create and exec),
-/// so it is kept in the container's record too.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SeccompPlan {
-    #[serde(flatten)]
-    pub spec: oci_spec::runtime::LinuxSeccomp,
-    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`, which oci-spec cannot hold (see spec::Extras).
-    #[serde(default, rename = "hullWaitKillableRecv")]
-    pub wait_killable_recv: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -292,10 +283,11 @@ impl Plan {
             .without_cgroup_if(opts.cgroup_driver == CgroupDriver::Disabled)?,
             devices: devices::devices(&linux)?,
             sysctl,
-            seccomp: linux.seccomp().clone().map(|spec| SeccompPlan {
-                spec,
-                wait_killable_recv: opts.extras.seccomp_wait_killable_recv,
-            }),
+            seccomp: linux
+                .seccomp()
+                .as_ref()
+                .map(|s| SeccompPlan::from_spec(s, opts.extras.seccomp_wait_killable_recv))
+                .transpose()?,
             memory_policy: linux
                 .memory_policy()
                 .as_ref()

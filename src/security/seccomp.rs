@@ -6,18 +6,19 @@
 use std::io::{IoSlice, Read, Seek};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::str::FromStr;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use oci_spec::runtime::{
-    ContainerProcessState, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator, State,
+    ContainerProcessState, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator,
+    LinuxSyscall, State,
 };
 
+pub use crate::plan::Listener;
 use crate::plan::SeccompPlan;
 use crate::sys;
 
@@ -34,32 +35,32 @@ pub struct SeccompProgram {
     pub allows_execveat: bool,
 }
 
-/// `linux.seccomp.listenerPath` and `listenerMetadata`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listener {
-    pub path: PathBuf,
-    pub metadata: Option<String>,
-}
-
-/// The syscall the child passes the listener fd with: notifying it would wait for a listener
-/// that cannot exist yet.
-const HAND_OVER_SYSCALL: &str = "sendmsg";
-
-/// Compile the spec's filter. Unknown syscall names are skipped (runc's rule: a profile may
-/// name syscalls this kernel or libseccomp does not know), reported with `--debug`.
+/// Compile the plan's filter (checked by `SeccompPlan::from_spec`). Unknown syscall names are
+/// skipped (runc's rule: a profile may name syscalls this kernel or libseccomp does not know),
+/// reported with `--debug`.
 pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
     let s = &plan.spec;
-    let default_errno = s.default_errno_ret();
-    let default = action(
-        s.default_action(),
-        default_errno,
-        "linux.seccomp.defaultAction",
-    )?;
-    if default == ScmpAction::Notify {
-        bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the runtime's own syscalls after the filter would wait for a listener that has no fd yet)");
-    }
-    let mut notifies = false;
+    let default = action(s.default_action(), s.default_errno_ret(), "linux.seccomp")?;
     let mut ctx = ScmpFilterContext::new(default).context("linux.seccomp: creating the filter")?;
+    add_architectures(&mut ctx, s)?;
+    for (i, rule) in s.syscalls().iter().flatten().enumerate() {
+        add_rule(
+            &mut ctx,
+            rule,
+            default,
+            &format!("linux.seccomp.syscalls[{i}]"),
+        )?;
+    }
+    Ok(SeccompProgram {
+        bpf: export(&ctx)?,
+        flags: plan.flags(),
+        listener: plan.listener(),
+        allows_execveat: allows(s, default, "execveat"),
+    })
+}
+
+/// `architectures`, by libseccomp's names.
+fn add_architectures(ctx: &mut ScmpFilterContext, s: &LinuxSeccomp) -> Result<()> {
     for arch in s.architectures().iter().flatten() {
         let name = serde_json::to_value(arch)?
             .as_str()
@@ -70,104 +71,54 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
         ctx.add_arch(a)
             .with_context(|| format!("linux.seccomp.architectures: adding {name}"))?;
     }
-    for (i, rule) in s.syscalls().iter().flatten().enumerate() {
-        let field = format!("linux.seccomp.syscalls[{i}]");
-        let act = action(
-            rule.action(),
-            rule.errno_ret().or(None),
-            &format!("{field}.action"),
-        )?;
-        // libseccomp refuses a rule that repeats the default action; it would be a no-op.
-        if act == default {
+    Ok(())
+}
+
+/// One `syscalls` entry: its action for each name this kernel knows, under its conditions.
+fn add_rule(
+    ctx: &mut ScmpFilterContext,
+    rule: &LinuxSyscall,
+    default: ScmpAction,
+    field: &str,
+) -> Result<()> {
+    let act = action(rule.action(), rule.errno_ret(), field)?;
+    // libseccomp refuses a rule that repeats the default action; it would be a no-op.
+    if act == default {
+        return Ok(());
+    }
+    let conds: Vec<ScmpArgCompare> = rule.args().iter().flatten().map(condition).collect();
+    for name in rule.names() {
+        let Ok(syscall) = ScmpSyscall::from_name(name) else {
+            crate::log::debug(&format!("{field}: skipping unknown syscall {name:?}"));
             continue;
-        }
-        if act == ScmpAction::Notify {
-            notifies = true;
-            if rule.names().iter().any(|n| n == HAND_OVER_SYSCALL) {
-                bail!("{field}: SCMP_ACT_NOTIFY cannot be used for {HAND_OVER_SYSCALL} (hull passes the listener fd with it)");
-            }
-        }
-        let conds = rule
-            .args()
-            .iter()
-            .flatten()
-            .map(|a| {
-                let op = match a.op() {
-                    LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
-                    LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
-                    LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
-                    LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
-                    LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
-                    LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
-                    // The spec's value is the mask and valueTwo the expected masked value.
-                    LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(a.value()),
-                };
-                let datum = match a.op() {
-                    LinuxSeccompOperator::ScmpCmpMaskedEq => a.value_two().unwrap_or(0),
-                    _ => a.value(),
-                };
-                if a.index() > 5 {
-                    bail!("{field}.args: index {} is above 5", a.index());
-                }
-                Ok(ScmpArgCompare::new(a.index() as u32, op, datum))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for name in rule.names() {
-            let Ok(syscall) = ScmpSyscall::from_name(name) else {
-                crate::log::debug(&format!("{field}: skipping unknown syscall {name:?}"));
-                continue;
-            };
-            let added = if conds.is_empty() {
-                ctx.add_rule(act, syscall)
-            } else {
-                ctx.add_rule_conditional(act, syscall, &conds)
-            };
-            added.with_context(|| format!("{field}: adding a rule for {name}"))?;
-        }
+        };
+        let added = if conds.is_empty() {
+            ctx.add_rule(act, syscall)
+        } else {
+            ctx.add_rule_conditional(act, syscall, &conds)
+        };
+        added.with_context(|| format!("{field}: adding a rule for {name}"))?;
     }
-    let mut flags = 0u32;
-    for f in s.flags().iter().flatten() {
-        flags |= FLAGS
-            .iter()
-            .find(|(known, _)| known == f)
-            .map(|(_, bits)| *bits)
-            .with_context(|| format!("linux.seccomp.flags: {f:?} is not supported"))?;
-    }
-    let listener = match (notifies, s.listener_path()) {
-        (false, _) => None,
-        (true, None) => {
-            bail!("linux.seccomp.listenerPath: required when a rule uses SCMP_ACT_NOTIFY")
-        }
-        (true, Some(path)) if !path.is_absolute() => {
-            bail!(
-                "linux.seccomp.listenerPath: {} must be an absolute path",
-                path.display()
-            )
-        }
-        (true, Some(path)) => {
-            flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
-            Some(Listener {
-                path: path.clone(),
-                metadata: s.listener_metadata().clone(),
-            })
-        }
+    Ok(())
+}
+
+/// An `args` entry as libseccomp compares it.
+fn condition(a: &LinuxSeccompArg) -> ScmpArgCompare {
+    let op = match a.op() {
+        LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
+        LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
+        LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+        LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
+        LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+        LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
+        // The spec's value is the mask and valueTwo the expected masked value.
+        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(a.value()),
     };
-    if plan.wait_killable_recv {
-        if listener.is_none() {
-            bail!("linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a rule with SCMP_ACT_NOTIFY");
-        }
-        flags |= libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32;
-    }
-    if listener.is_some() && flags & libc::SECCOMP_FILTER_FLAG_TSYNC as u32 != 0 {
-        bail!("linux.seccomp.flags: SECCOMP_FILTER_FLAG_TSYNC cannot be combined with SCMP_ACT_NOTIFY (the kernel refuses it)");
-    }
-    let allows_execveat = allows(s, default, "execveat");
-    Ok(SeccompProgram {
-        bpf: export(&ctx)?,
-        flags,
-        listener,
-        allows_execveat,
-    })
+    let datum = match a.op() {
+        LinuxSeccompOperator::ScmpCmpMaskedEq => a.value_two().unwrap_or(0),
+        _ => a.value(),
+    };
+    ScmpArgCompare::new(a.index() as u32, op, datum)
 }
 
 /// Whether `name` is allowed whatever its arguments: by the default action and no rule of
@@ -205,23 +156,6 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
     mem.read_to_end(&mut bpf)?;
     Ok(bpf)
 }
-
-/// The filter flags hull sets, with their bits (`features` lists these, and
-/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, which the spec layer carries apart).
-pub const FLAGS: [(LinuxSeccompFilterFlag, u32); 3] = [
-    (
-        LinuxSeccompFilterFlag::SeccompFilterFlagTsync,
-        libc::SECCOMP_FILTER_FLAG_TSYNC as u32,
-    ),
-    (
-        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
-        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32,
-    ),
-    (
-        LinuxSeccompFilterFlag::SeccompFilterFlagLog,
-        libc::SECCOMP_FILTER_FLAG_LOG as u32,
-    ),
-];
 
 /// Every action `action` maps (its match is exhaustive: all of the spec's).
 pub const ACTIONS: [LinuxSeccompAction; 9] = [
@@ -355,44 +289,13 @@ mod tests {
     }
 
     #[test]
-    fn notify_gets_a_listener_and_its_rules() {
-        let notify = |extra: &str| {
-            compile(&seccomp(&format!(
-                r#"{{"defaultAction":"SCMP_ACT_ALLOW",{extra}"syscalls":[{{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}}]}}"#
-            )))
-        };
-        let p = notify(r#""listenerPath":"/run/l.sock","listenerMetadata":"m","#).unwrap();
-        assert_eq!(
-            p.listener,
-            Some(Listener {
-                path: "/run/l.sock".into(),
-                metadata: Some("m".into())
-            })
-        );
-        assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
-        for (extra, field) in [
-            ("", "listenerPath: required"),
-            (r#""listenerPath":"l.sock","#, "must be an absolute path"),
-            (
-                r#""listenerPath":"/l","flags":["SECCOMP_FILTER_FLAG_TSYNC"],"#,
-                "TSYNC cannot",
-            ),
-        ] {
-            let err = format!("{:#}", notify(extra).unwrap_err());
-            assert!(err.contains(field), "{err}");
-        }
-        let mut killable = seccomp(
+    fn notify_rules_compile_with_the_listener_flag() {
+        let p = compile(&seccomp(
             r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
-        );
-        killable.wait_killable_recv = true;
-        assert!(
-            compile(&killable).unwrap().flags & libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32
-                != 0
-        );
-        killable.spec = serde_json::from_str(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap();
-        assert!(
-            format!("{:#}", compile(&killable).unwrap_err()).contains("WAIT_KILLABLE_RECV needs")
-        );
+        ))
+        .unwrap();
+        assert!(p.listener.is_some());
+        assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
     }
 
     #[test]
@@ -419,21 +322,5 @@ mod tests {
                 "{json}"
             );
         }
-    }
-
-    #[test]
-    fn notify_is_refused_where_it_would_deadlock() {
-        let err = compile(&seccomp(
-            r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/l"}"#,
-        ))
-        .unwrap_err();
-        assert!(format!("{err:#}").contains("linux.seccomp.defaultAction"));
-        let err = compile(&seccomp(
-            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/l","syscalls":[{"names":["sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
-        ))
-        .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg")
-        );
     }
 }
