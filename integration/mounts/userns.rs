@@ -138,3 +138,34 @@ fn a_user_namespace_is_joined_by_path() {
     );
     env.hull_ok(&["delete", "--force", &a]);
 }
+
+/// A bind source that only the host's root can reach (under a 0700 directory the container's
+/// mapped root cannot search, as /root or a kubelet's pod directories) still works in a user
+/// namespace, as with runc: the parent opens it on the host side, in the container's mount
+/// namespace, and init binds what it opened. The bind keeps the kernel's locks: the
+/// container's root cannot make a read-only host mount writable through it.
+#[test]
+fn bind_sources_only_the_hosts_root_can_reach_work_in_a_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("mntreach");
+    let private = env.base.join("private");
+    let vol = private.join("vol");
+    let _vol = HostMount::tmpfs(&vol);
+    std::fs::write(vol.join("secret"), "only-root-reaches-me").unwrap();
+    host_mount(&["-o", "remount,ro", vol.to_str().unwrap()]);
+    std::fs::write(private.join("file"), "a-file").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut c = with_user_namespace(config(&[]));
+    let mounts = c["mounts"].as_array_mut().unwrap();
+    mounts
+        .push(json!({"destination": "/mnt", "type": "bind", "source": vol, "options": ["rbind"]}));
+    mounts.push(json!({"destination": "/etc/bound-file", "type": "bind", "source": private.join("file"), "options": ["bind"]}));
+    let out = env.sh(
+        &env.id("a"),
+        c,
+        "cat /mnt/secret; echo; cat /etc/bound-file; echo; \
+         mount -o remount,bind,rw /mnt 2>/dev/null && echo remounted-rw; \
+         touch /mnt/new 2>/dev/null && echo wrote; true",
+    );
+    assert_eq!(out, "only-root-reaches-me\na-file\n");
+}

@@ -301,6 +301,22 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The mounts (by index) whose sources the parent opens for init: binds, in a new user
+    /// namespace, whose root may not reach a source the host's root can (runc opens them on
+    /// the host side too). Idmapped binds the parent prepares anyway.
+    pub fn host_bind_sources(&self) -> Vec<usize> {
+        if !self.namespaces.creates(NsKind::User) {
+            return Vec::new();
+        }
+        let plain_bind = |m: &MountPlan| m.is_bind() && m.id_map.is_none();
+        (self.mounts.iter().enumerate())
+            .filter(|(_, m)| plain_bind(m))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
 /// Fields hull does not implement: refused by name rather than silently ignored.
 fn refuse_unsupported(linux: &oci_spec::runtime::Linux) -> Result<()> {
     if linux.intel_rdt().is_some() {

@@ -11,6 +11,9 @@
 //!   write uid_map/gid_map                       |
 //!        | ------------ IdMapsWritten --------> |
 //!        | <------------- InitPid(p) ---------- | (only via an intermediate process)
+//!        | <--------- NeedMountSources -------- | (binds, in a new user namespace)
+//!   open them in init's mount namespace         |
+//!        | ------ MountSource(fd) ... Done ---> |
 //!        |                                      | [hostname, mounts]
 //!        | <-------------- RunHooks ----------- | (only with hooks)
 //!   prestart, createRuntime hooks               |
@@ -51,16 +54,23 @@ pub enum ToParent {
     SeccompListener(OwnedFd),
     /// A log line of the child's, for the parent to write (the child cannot reach `--log`).
     Log { level: String, msg: String },
+    /// Init, in a new user namespace, needs its bind sources opened with the host's
+    /// privileges (see `process::mount_sources`).
+    NeedMountSources,
 }
 
 /// Messages from the parent to init.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ToInit {
     /// The child is in the container's cgroup (so a new cgroup namespace is rooted there).
     CgroupJoined,
     IdMapsWritten,
     /// The parent's hooks ran; the container state (JSON) for init's own hooks.
     HooksDone(Vec<u8>),
+    /// The next bind source, opened by the parent (O_PATH, SCM_RIGHTS).
+    MountSource(OwnedFd),
+    /// Every bind source is sent (none, when the parent could not open them for init).
+    MountSourcesDone,
 }
 
 /// One end of the channel.
@@ -88,6 +98,7 @@ impl ToParent {
             Self::RunHooks => Some(Step::Hooks),
             Self::SeccompListener(_) => Some(Step::SeccompListener),
             Self::Ready(_) => Some(Step::Ready),
+            Self::NeedMountSources => Some(Step::MountSources),
             Self::Error(_) | Self::Log { .. } => None,
         }
     }
@@ -100,6 +111,7 @@ impl ToParent {
             Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
             Self::RunHooks => vec![5],
             Self::SeccompListener(_) => vec![6],
+            Self::NeedMountSources => vec![8],
             Self::Log { level, msg } => {
                 let level = &level.as_bytes()[..level.len().min(255)];
                 [&[7u8, level.len() as u8][..], level, msg.as_bytes()].concat()
@@ -122,6 +134,7 @@ impl ToParent {
             [3, marks @ ..] => Self::Ready(String::from_utf8_lossy(marks).into_owned()),
             [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
             [5] => Self::RunHooks,
+            [8] => Self::NeedMountSources,
             [7, n, rest @ ..] if rest.len() >= *n as usize => {
                 let (level, msg) = rest.split_at(*n as usize);
                 Self::Log {
@@ -238,21 +251,44 @@ impl Channel {
         Ok((n > 0).then_some((buf, fd)))
     }
 
+    /// A one-datagram message carrying `fd`.
+    fn send_with_fd(&self, bytes: &[u8], fd: &OwnedFd) -> Result<()> {
+        let fds = [fd.as_raw_fd()];
+        let tagged = [&[LAST][..], bytes].concat();
+        sendmsg::<UnixAddr>(
+            self.0.as_raw_fd(),
+            &[IoSlice::new(&tagged)],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .context("sending an fd over the init sync socket")?;
+        Ok(())
+    }
+
+    /// For a helper process: one fd it opened, or why it could not.
+    pub fn send_fd_result(&self, r: std::result::Result<OwnedFd, String>) -> Result<()> {
+        match r {
+            Ok(fd) => self.send_with_fd(&[1], &fd),
+            Err(why) => self.send(&[&[0u8][..], why.as_bytes()].concat()),
+        }
+    }
+
+    /// What [`Channel::send_fd_result`] sent; the helper's error, or its end, is an error.
+    pub fn recv_fd_result(&self) -> Result<OwnedFd> {
+        match self.recv()? {
+            Some((bytes, Some(fd))) if bytes == [1] => Ok(fd),
+            Some((bytes, None)) if bytes.first() == Some(&0) => {
+                bail!("{}", String::from_utf8_lossy(&bytes[1..]))
+            }
+            Some(_) => bail!("a malformed message from the helper"),
+            None => bail!("the helper ended before it sent every fd"),
+        }
+    }
+
     pub fn send_to_parent(&self, msg: &ToParent) -> Result<()> {
         match msg {
-            ToParent::SeccompListener(fd) => {
-                let fds = [fd.as_raw_fd()];
-                let tag = [&[LAST][..], &msg.encode()].concat();
-                sendmsg::<UnixAddr>(
-                    self.0.as_raw_fd(),
-                    &[IoSlice::new(&tag)],
-                    &[ControlMessage::ScmRights(&fds)],
-                    MsgFlags::MSG_NOSIGNAL,
-                    None,
-                )
-                .context("sending the seccomp listener to the parent")?;
-                Ok(())
-            }
+            ToParent::SeccompListener(fd) => self.send_with_fd(&msg.encode(), fd),
             _ => self.send(&msg.encode()),
         }
     }
@@ -286,16 +322,23 @@ impl Channel {
             ToInit::IdMapsWritten => self.send(&[1]),
             ToInit::CgroupJoined => self.send(&[3]),
             ToInit::HooksDone(state) => self.send(&[&[2u8][..], &state].concat()),
+            ToInit::MountSource(fd) => self.send_with_fd(&[4], &fd),
+            ToInit::MountSourcesDone => self.send(&[5]),
         }
     }
 
     pub fn recv_from_parent(&self) -> Result<ToInit> {
-        match self.recv()?.as_ref().map(|(b, _)| b.as_slice()) {
-            Some([1]) => Ok(ToInit::IdMapsWritten),
-            Some([3]) => Ok(ToInit::CgroupJoined),
-            Some([2, state @ ..]) => Ok(ToInit::HooksDone(state.to_vec())),
-            None => bail!("the parent closed the sync socket"),
-            Some(other) => bail!("malformed message from the parent: {other:?}"),
+        let Some((bytes, fd)) = self.recv()? else {
+            bail!("the parent closed the sync socket")
+        };
+        match (bytes.as_slice(), fd) {
+            ([4], Some(fd)) => Ok(ToInit::MountSource(fd)),
+            (_, Some(_)) => bail!("unexpected fd from the parent with {bytes:?}"),
+            ([1], None) => Ok(ToInit::IdMapsWritten),
+            ([3], None) => Ok(ToInit::CgroupJoined),
+            ([5], None) => Ok(ToInit::MountSourcesDone),
+            ([2, state @ ..], None) => Ok(ToInit::HooksDone(state.to_vec())),
+            (other, None) => bail!("malformed message from the parent: {other:?}"),
         }
     }
 }
@@ -313,6 +356,7 @@ mod tests {
             ToParent::RunHooks,
             ToParent::Ready(String::new()),
             ToParent::Ready("mounts=12".into()),
+            ToParent::NeedMountSources,
             ToParent::Error("mounting x: EPERM".into()),
             ToParent::Log {
                 level: "debug".into(),
@@ -338,10 +382,20 @@ mod tests {
             ToInit::CgroupJoined,
             ToInit::IdMapsWritten,
             ToInit::HooksDone(b"{}".to_vec()),
+            ToInit::MountSourcesDone,
         ] {
-            parent.send_to_init(m.clone()).unwrap();
-            assert_eq!(init.recv_from_parent().unwrap(), m);
+            let expected = format!("{m:?}");
+            parent.send_to_init(m).unwrap();
+            assert_eq!(format!("{:?}", init.recv_from_parent().unwrap()), expected);
         }
+        let dir = std::fs::File::open("/proc/self").unwrap();
+        parent
+            .send_to_init(ToInit::MountSource(dir.into()))
+            .unwrap();
+        let ToInit::MountSource(fd) = init.recv_from_parent().unwrap() else {
+            panic!("no fd")
+        };
+        assert!(std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd())).is_ok());
         drop(init);
         assert!(parent.recv_from_init().unwrap().is_none());
     }
@@ -369,10 +423,10 @@ mod tests {
                         .send_to_init(ToInit::HooksDone(state.clone()))
                         .unwrap()
                 });
-                assert_eq!(
-                    init.recv_from_parent().unwrap(),
-                    ToInit::HooksDone(state.clone())
-                );
+                let ToInit::HooksDone(got) = init.recv_from_parent().unwrap() else {
+                    panic!("size {size}: not the hooks' state")
+                };
+                assert!(got == state, "size {size}: content differs");
             });
         }
     }

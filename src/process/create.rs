@@ -181,6 +181,10 @@ fn answer(
     timeline: &mut Timeline,
 ) -> Result<bool> {
     match msg {
+        ToParent::NeedMountSources => {
+            super::mount_sources::send(channel, pid, plan)?;
+            Ok(false)
+        }
         ToParent::RunHooks => {
             let state = hook_state(plan, pid);
             hooks::run(

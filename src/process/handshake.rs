@@ -15,6 +15,8 @@ pub enum Step {
     IdMaps,
     /// An intermediate process forked the real child into a pid namespace: its pid.
     InitPid,
+    /// Init, in a new user namespace, asks for its bind sources (opened by the parent).
+    MountSources,
     /// Init's mounts are made: the parent runs prestart and createRuntime hooks.
     Hooks,
     /// Its seccomp filter is loaded: the listener for `linux.seccomp.listenerPath`.
@@ -40,6 +42,9 @@ impl Handshake {
         }
         if ns.needs_intermediate() {
             due.push(Step::InitPid);
+        }
+        if !plan.host_bind_sources().is_empty() {
+            due.push(Step::MountSources);
         }
         if plan.hooks.init_needs_state() {
             due.push(Step::Hooks);

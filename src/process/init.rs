@@ -252,7 +252,8 @@ fn build_container(
         sys::set_domainname(d).with_context(|| format!("setting domainname {d:?}"))?;
     }
     timeline.mark("hostname");
-    let result = rootfs::setup(plan, prepared, || {
+    let sources = mount_sources(plan, channel)?;
+    let result = rootfs::setup(plan, prepared, &sources, || {
         timeline.mark("mounts");
         if !plan.hooks.init_needs_state() {
             return Ok(());
@@ -275,6 +276,29 @@ fn build_container(
     });
     timeline.mark("pivot");
     result
+}
+
+/// The bind sources the parent opened for us (see `process::mount_sources`), by mount index;
+/// none when it could not (then the mounts bind by path).
+fn mount_sources(plan: &Plan, channel: &Channel) -> Result<Vec<(usize, OwnedFd)>> {
+    let indices = plan.host_bind_sources();
+    if indices.is_empty() {
+        return Ok(Vec::new());
+    }
+    channel.send_to_parent(&ToParent::NeedMountSources)?;
+    let mut fds = Vec::new();
+    loop {
+        match channel.recv_from_parent()? {
+            ToInit::MountSource(fd) => fds.push(fd),
+            ToInit::MountSourcesDone => break,
+            other => anyhow::bail!("unexpected message from the parent: {other:?}"),
+        }
+    }
+    match fds.len() {
+        0 => Ok(Vec::new()),
+        n if n == indices.len() => Ok(indices.into_iter().zip(fds).collect()),
+        n => anyhow::bail!("the parent sent {n} bind sources for {}", indices.len()),
+    }
 }
 
 /// Turn the child into the configured process, short of execve: limits, capabilities, user, cwd,

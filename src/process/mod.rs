@@ -11,6 +11,7 @@ pub mod handshake;
 mod id_maps;
 mod init;
 pub mod launch;
+mod mount_sources;
 pub mod notify;
 pub mod pidfd_socket;
 pub mod restore;

@@ -49,9 +49,11 @@ impl FromParent {
 
 /// Build the container's root and enter it; `before_pivot` runs once the mounts are made
 /// (the hooks' moment).
+/// `sources`: bind sources the parent opened (by mount index), used instead of their paths.
 pub fn setup(
     plan: &Plan,
     prepared: &FromParent,
+    sources: &[(usize, std::os::fd::OwnedFd)],
     before_pivot: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let rootfs = &plan.root.path;
@@ -112,6 +114,7 @@ pub fn setup(
     {
         let how = mount::How {
             idmapped: prepared.idmapped.get(i),
+            source: sources.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd),
             in_userns,
             cgroups: cgroupfs::View {
                 hierarchies: &prepared.cgroup_hierarchies,

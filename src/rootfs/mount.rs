@@ -18,6 +18,8 @@ use crate::sys;
 pub struct How<'a> {
     /// The detached tree the parent prepared for an idmapped bind mount.
     pub idmapped: Option<&'a OwnedFd>,
+    /// A bind's source as the parent opened it (O_PATH), used instead of its path.
+    pub source: Option<&'a OwnedFd>,
     pub in_userns: bool,
     /// What a `cgroup` mount shows.
     pub cgroups: cgroupfs::View<'a>,
@@ -25,7 +27,7 @@ pub struct How<'a> {
 
 pub fn mount(root: &Root, m: &MountPlan, how: &How) -> Result<()> {
     match m.kind {
-        MountKind::Bind { recursive } => bind(root, m, recursive, how.idmapped)?,
+        MountKind::Bind { recursive } => bind(root, m, recursive, how)?,
         MountKind::Cgroup => cgroupfs::mount(root, m, &how.cgroups)?,
         MountKind::Fresh => fresh(root, m, how.in_userns)?,
     }
@@ -49,22 +51,25 @@ pub fn mount(root: &Root, m: &MountPlan, how: &How) -> Result<()> {
     Ok(())
 }
 
-fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>) -> Result<()> {
-    let source = m.source.as_deref().context("bind mount without a source")?;
-    // A tree the parent prepared says what it is; init may not reach the source itself.
-    let is_dir = match idmapped {
-        Some(tree) => nix::sys::stat::fstat(tree.as_fd())
+fn bind(root: &Root, m: &MountPlan, recursive: bool, how: &How) -> Result<()> {
+    let named = m.source.as_deref().context("bind mount without a source")?;
+    // What the parent opened says what it is; init may not reach the source itself.
+    let opened = how.idmapped.or(how.source);
+    let is_dir = match opened {
+        Some(fd) => nix::sys::stat::fstat(fd.as_fd())
             .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
-            .with_context(|| format!("source {}", source.display()))?,
-        None => std::fs::metadata(source)
-            .with_context(|| format!("source {}", source.display()))?
+            .with_context(|| format!("source {}", named.display()))?,
+        None => std::fs::metadata(named)
+            .with_context(|| format!("source {}", named.display()))?
             .is_dir(),
     };
+    let by_fd = how.source.map(fd_path);
+    let source = by_fd.as_deref().unwrap_or(named);
     let kind = if is_dir { Kind::Dir } else { Kind::File };
     let target = root.ensure(&m.destination, kind)?;
-    if let Some(tree) = idmapped {
+    if let Some(tree) = how.idmapped {
         sys::move_mount_to(tree.as_fd(), target.as_fd())
-            .with_context(|| format!("attaching the idmapped {}", source.display()))?;
+            .with_context(|| format!("attaching the idmapped {}", named.display()))?;
     } else {
         let rec = if recursive {
             MsFlags::MS_REC
@@ -78,7 +83,7 @@ fn bind(root: &Root, m: &MountPlan, recursive: bool, idmapped: Option<&OwnedFd>)
             MsFlags::MS_BIND | rec,
             None::<&str>,
         )
-        .with_context(|| format!("bind-mounting {}", source.display()))?;
+        .with_context(|| format!("bind-mounting {}", named.display()))?;
     }
     // A bind mount takes its flags only from a second, remounting call.
     let flags = m.flags - MsFlags::MS_REMOUNT;
