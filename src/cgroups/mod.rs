@@ -10,6 +10,8 @@ mod disabled;
 mod fs;
 pub mod oom_watch;
 mod systemd;
+#[cfg(test)]
+mod test_support;
 mod v1;
 mod v2;
 

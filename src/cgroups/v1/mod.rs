@@ -555,15 +555,4 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn controller_sets_match_in_any_order() {
-        assert!(same_set(
-            "cpuacct,cpu",
-            &["cpu".to_owned(), "cpuacct".to_owned()]
-        ));
-        assert!(!same_set("", &["cpu".to_owned()]));
-    }
-}
+mod tests;
