@@ -14,6 +14,7 @@ mod systemd;
 mod test_support;
 mod v1;
 mod v2;
+mod values;
 
 use std::path::{Path, PathBuf};
 

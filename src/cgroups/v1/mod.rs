@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
 
+use super::values::{max_or, rdma_line};
 use super::{fs, join, key_values, number, CgroupRecord, Manager, ROOT};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
@@ -273,12 +274,7 @@ impl Manager for V1 {
             self.set("cpuset", "cpuset.mems", v, "linux.resources.cpu.mems")?;
         }
         if let Some(v) = r.pids_limit {
-            let v = if v == -1 {
-                "max".to_owned()
-            } else {
-                v.to_string()
-            };
-            self.set("pids", "pids.max", &v, "linux.resources.pids.limit")?;
+            self.set("pids", "pids.max", &max_or(v), "linux.resources.pids.limit")?;
         }
         let b = &r.blkio;
         if let Some(v) = b.weight {
@@ -492,16 +488,6 @@ impl Manager for V1 {
             "pids": {"current": number(&read("pids", "pids.current")), "limit": number(&read("pids", "pids.max"))}
         }))
     }
-}
-
-/// An `rdma.max` line (same format in v1 and v2): `mlx4_0 hca_handle=2 hca_object=2000`.
-pub fn rdma_line(dev: &str, (handles, objects): (Option<u32>, Option<u32>)) -> String {
-    let num = |v: Option<u32>| v.map_or("max".to_owned(), |v| v.to_string());
-    format!(
-        "{dev} hca_handle={} hca_object={}",
-        num(handles),
-        num(objects)
-    )
 }
 
 /// A new v1 cpuset cgroup starts with no cpus or mems, so no task could join it: copy them

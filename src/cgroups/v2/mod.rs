@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
 
+use super::values::{blkio_to_io_weight, max_or, rdma_line, shares_to_weight};
 use super::{fs, join, key_values, number, CgroupRecord, Manager, ROOT};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
@@ -51,27 +52,6 @@ impl V2 {
             );
         }
         fs::write(&self.dir, file, value).with_context(|| field.to_owned())
-    }
-}
-
-/// cgroup v1 cpu.shares (2..262144) → v2 cpu.weight (1..10000), as runc converts.
-pub fn shares_to_weight(shares: u64) -> u64 {
-    if shares == 0 {
-        return 0;
-    }
-    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
-}
-
-/// v1 blkio.weight (10..1000) → v2 io.weight (1..10000).
-pub fn blkio_to_io_weight(w: u16) -> u64 {
-    1 + (u64::from(w).clamp(10, 1000) - 10) * 9999 / 990
-}
-
-fn max_or(v: i64) -> String {
-    if v < 0 {
-        "max".into()
-    } else {
-        v.to_string()
     }
 }
 
@@ -211,7 +191,7 @@ impl Manager for V2 {
         for (dev, limits) in &r.rdma {
             self.set(
                 "rdma.max",
-                &super::v1::rdma_line(dev, *limits),
+                &rdma_line(dev, *limits),
                 &format!("linux.resources.rdma.{dev}"),
             )?;
         }

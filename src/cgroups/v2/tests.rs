@@ -42,20 +42,6 @@ fn v2(s: &Scratch) -> V2 {
 }
 
 #[test]
-fn runc_conversions() {
-    assert_eq!(shares_to_weight(1024), 39);
-    assert_eq!(shares_to_weight(2), 1);
-    assert_eq!(shares_to_weight(262_144), 10_000);
-    assert_eq!(blkio_to_io_weight(10), 1);
-    assert_eq!(blkio_to_io_weight(1000), 10_000);
-    assert_eq!(blkio_to_io_weight(500), 4950);
-    assert_eq!(
-        super::super::v1::rdma_line("mlx4_0", (Some(2), None)),
-        "mlx4_0 hca_handle=2 hca_object=max"
-    );
-}
-
-#[test]
 fn memory_max_low_and_swap_alone() {
     let s = Scratch::new("v2-memory");
     let r = plan(r#"{"memory":{"limit":268435456,"swap":536870912,"reservation":134217728}}"#);
