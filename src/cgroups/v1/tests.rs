@@ -36,6 +36,7 @@ fn v1_over(s: &Scratch, hierarchies: &[&str], memsw: bool) -> V1 {
     }
 }
 
+/// Every hierarchy, with swap accounting: the usual v1 host.
 fn v1(s: &Scratch) -> V1 {
     v1_over(s, &HIERARCHIES, true)
 }

@@ -37,6 +37,7 @@ fn v2_over(s: &Scratch, files: &[&str]) -> V2 {
     })
 }
 
+/// A cgroup with every controller's files.
 fn v2(s: &Scratch) -> V2 {
     v2_over(s, &FILES)
 }
