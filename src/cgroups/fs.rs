@@ -8,7 +8,26 @@ use nix::unistd::Pid;
 
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
     let path = dir.join(file);
-    std::fs::write(&path, value).with_context(|| format!("writing {value:?} to {}", path.display()))
+    std::fs::write(&path, value)
+        .with_context(|| format!("writing {value:?} to {}", path.display()))?;
+    #[cfg(test)]
+    WRITTEN.with(|w| w.borrow_mut().push((path, value.to_owned())));
+    Ok(())
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Under test, every successful write in order: a plain file keeps only the last value,
+    /// and the drivers' order (memsw around the memory limit, one line per device) matters.
+    /// Per thread, so tests running side by side each see their own.
+    static WRITTEN: std::cell::RefCell<Vec<(std::path::PathBuf, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The writes this thread made since the last call, oldest first (tests only).
+#[cfg(test)]
+pub fn take_written() -> Vec<(std::path::PathBuf, String)> {
+    WRITTEN.with(|w| std::mem::take(&mut *w.borrow_mut()))
 }
 
 pub fn read(dir: &Path, file: &str) -> Result<String> {

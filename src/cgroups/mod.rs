@@ -10,8 +10,11 @@ mod disabled;
 mod fs;
 pub mod oom_watch;
 mod systemd;
+#[cfg(test)]
+mod test_support;
 mod v1;
 mod v2;
+mod values;
 
 use std::path::{Path, PathBuf};
 

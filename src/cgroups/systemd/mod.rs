@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use nix::unistd::Pid;
 
 use self::dbus::{Arg, Connection, DbusError, Value};
+use super::values::shares_to_weight;
 use super::{CgroupRecord, Manager};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
@@ -323,7 +324,7 @@ fn unit_properties(r: &ResourcesPlan, v2: bool) -> Vec<(&'static str, Value)> {
     }
     if let Some(shares) = r.cpu.shares {
         props.push(if v2 {
-            ("CPUWeight", Value::U64(super::v2::shares_to_weight(shares)))
+            ("CPUWeight", Value::U64(shares_to_weight(shares)))
         } else {
             ("CPUShares", Value::U64(shares))
         });

@@ -8,6 +8,8 @@ use nix::unistd::Pid;
 use super::{fs, join, key_values, number, CgroupRecord, Manager, ROOT};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
+mod resources;
+
 /// A v1 hierarchy: its mount point and controllers (or `name=` for named ones).
 #[derive(Debug, Clone)]
 struct Hierarchy {
@@ -127,249 +129,18 @@ impl Manager for V1 {
         Ok(())
     }
 
+    /// linux.resources, a controller at a time; the first refusal leaves the rest unwritten.
     fn apply(&self, r: &ResourcesPlan) -> Result<()> {
-        let m = &r.memory;
-        if let Some(limit) = m.limit {
-            // With memory+swap limited, memsw must never drop below the memory limit: raise
-            // memsw first when growing.
-            let memsw = self
-                .dir("memory")
-                .map(|d| fs::exists(d, "memory.memsw.limit_in_bytes"))
-                .unwrap_or(false);
-            if let (true, Some(swap)) = (memsw, m.swap) {
-                let _ = self.set(
-                    "memory",
-                    "memory.memsw.limit_in_bytes",
-                    &swap.to_string(),
-                    "linux.resources.memory.swap",
-                );
-            }
-            self.set(
-                "memory",
-                "memory.limit_in_bytes",
-                &limit.to_string(),
-                "linux.resources.memory.limit",
-            )?;
-        }
-        if let Some(swap) = m.swap {
-            match self.dir("memory") {
-                Some(d) if fs::exists(d, "memory.memsw.limit_in_bytes") => {
-                    self.set("memory", "memory.memsw.limit_in_bytes", &swap.to_string(), "linux.resources.memory.swap")?
-                }
-                _ if swap == -1 => {}
-                _ => bail!("linux.resources.memory.swap: this kernel has no swap accounting (memory.memsw.limit_in_bytes)"),
-            }
-        }
-        if let Some(v) = m.reservation {
-            self.set(
-                "memory",
-                "memory.soft_limit_in_bytes",
-                &v.to_string(),
-                "linux.resources.memory.reservation",
-            )?;
-        }
-        if let Some(on) = m.use_hierarchy {
-            // Linux 6.x keeps every hierarchy on and refuses 0: say so by field.
-            self.set(
-                "memory",
-                "memory.use_hierarchy",
-                if on { "1" } else { "0" },
-                "linux.resources.memory.useHierarchy",
-            )?;
-        }
-        if let Some(v) = m.swappiness {
-            self.set(
-                "memory",
-                "memory.swappiness",
-                &v.to_string(),
-                "linux.resources.memory.swappiness",
-            )?;
-        }
-        for (value, file, field) in [
-            (
-                m.kernel,
-                "memory.kmem.limit_in_bytes",
-                "linux.resources.memory.kernel",
-            ),
-            (
-                m.kernel_tcp,
-                "memory.kmem.tcp.limit_in_bytes",
-                "linux.resources.memory.kernelTCP",
-            ),
-        ] {
-            if let Some(v) = value {
-                self.set("memory", file, &v.to_string(), field)?;
-            }
-        }
-        if m.disable_oom_killer {
-            self.set(
-                "memory",
-                "memory.oom_control",
-                "1",
-                "linux.resources.memory.disableOOMKiller",
-            )?;
-        }
-        let c = &r.cpu;
-        if let Some(v) = c.shares {
-            self.set(
-                "cpu",
-                "cpu.shares",
-                &v.to_string(),
-                "linux.resources.cpu.shares",
-            )?;
-        }
-        if let Some(v) = c.period {
-            self.set(
-                "cpu",
-                "cpu.cfs_period_us",
-                &v.to_string(),
-                "linux.resources.cpu.period",
-            )?;
-        }
-        if let Some(v) = c.quota {
-            self.set(
-                "cpu",
-                "cpu.cfs_quota_us",
-                &v.to_string(),
-                "linux.resources.cpu.quota",
-            )?;
-        }
-        if let Some(v) = c.burst {
-            self.set(
-                "cpu",
-                "cpu.cfs_burst_us",
-                &v.to_string(),
-                "linux.resources.cpu.burst",
-            )?;
-        }
-        if let Some(v) = c.realtime_period {
-            self.set(
-                "cpu",
-                "cpu.rt_period_us",
-                &v.to_string(),
-                "linux.resources.cpu.realtimePeriod",
-            )?;
-        }
-        if let Some(v) = c.realtime_runtime {
-            self.set(
-                "cpu",
-                "cpu.rt_runtime_us",
-                &v.to_string(),
-                "linux.resources.cpu.realtimeRuntime",
-            )?;
-        }
-        if let Some(v) = c.idle {
-            self.set(
-                "cpu",
-                "cpu.idle",
-                &v.to_string(),
-                "linux.resources.cpu.idle",
-            )?;
-        }
-        if let Some(v) = &c.cpus {
-            self.set("cpuset", "cpuset.cpus", v, "linux.resources.cpu.cpus")?;
-        }
-        if let Some(v) = &c.mems {
-            self.set("cpuset", "cpuset.mems", v, "linux.resources.cpu.mems")?;
-        }
-        if let Some(v) = r.pids_limit {
-            let v = if v == -1 {
-                "max".to_owned()
-            } else {
-                v.to_string()
-            };
-            self.set("pids", "pids.max", &v, "linux.resources.pids.limit")?;
-        }
-        let b = &r.blkio;
-        if let Some(v) = b.weight {
-            self.set(
-                "blkio",
-                "blkio.weight",
-                &v.to_string(),
-                "linux.resources.blockIO.weight",
-            )?;
-        }
-        if let Some(v) = b.leaf_weight {
-            self.set(
-                "blkio",
-                "blkio.leaf_weight",
-                &v.to_string(),
-                "linux.resources.blockIO.leafWeight",
-            )?;
-        }
-        for &(major, minor, weight, leaf) in &b.weight_device {
-            for (value, file) in [
-                (weight, "blkio.weight_device"),
-                (leaf, "blkio.leaf_weight_device"),
-            ] {
-                if let Some(v) = value {
-                    self.set(
-                        "blkio",
-                        file,
-                        &format!("{major}:{minor} {v}"),
-                        "linux.resources.blockIO.weightDevice",
-                    )?;
-                }
-            }
-        }
-        for &(kind, major, minor, rate) in &b.throttle {
-            let (file, field) = kind.v1_file();
-            self.set(
-                "blkio",
-                file,
-                &format!("{major}:{minor} {rate}"),
-                &format!("linux.resources.blockIO.{field}"),
-            )?;
-        }
-        for (size, limit) in &r.hugepages {
-            self.set(
-                "hugetlb",
-                &format!("hugetlb.{size}.limit_in_bytes"),
-                &limit.to_string(),
-                "linux.resources.hugepageLimits",
-            )?;
-        }
-        for (i, rule) in r.devices.iter().enumerate() {
-            let file = if rule.allow {
-                "devices.allow"
-            } else {
-                "devices.deny"
-            };
-            self.set(
-                "devices",
-                file,
-                &rule.v1_line(),
-                &format!("linux.resources.devices[{i}]"),
-            )?;
-        }
-        if let Some(id) = r.net_class_id {
-            self.set(
-                "net_cls",
-                "net_cls.classid",
-                &id.to_string(),
-                "linux.resources.network.classID",
-            )?;
-        }
-        for (iface, prio) in &r.net_priorities {
-            self.set(
-                "net_prio",
-                "net_prio.ifpriomap",
-                &format!("{iface} {prio}"),
-                "linux.resources.network.priorities",
-            )?;
-        }
-        for (dev, limits) in &r.rdma {
-            self.set(
-                "rdma",
-                "rdma.max",
-                &rdma_line(dev, *limits),
-                &format!("linux.resources.rdma.{dev}"),
-            )?;
-        }
-        if !r.unified.is_empty() {
-            bail!("linux.resources.unified: needs a cgroup v2 host (this one is v1)");
-        }
-        Ok(())
+        self.write_memory(&r.memory)?;
+        self.write_cpu(&r.cpu)?;
+        self.write_cpuset(&r.cpu)?;
+        self.write_pids(r.pids_limit)?;
+        self.write_blkio(&r.blkio)?;
+        self.write_hugetlb(&r.hugepages)?;
+        self.write_devices(&r.devices)?;
+        self.write_network(r.net_class_id, &r.net_priorities)?;
+        self.write_rdma(&r.rdma)?;
+        resources::refuse_unified(&r.unified)
     }
 
     fn add(&self, pid: Pid) -> Result<()> {
@@ -494,16 +265,6 @@ impl Manager for V1 {
     }
 }
 
-/// An `rdma.max` line (same format in v1 and v2): `mlx4_0 hca_handle=2 hca_object=2000`.
-pub fn rdma_line(dev: &str, (handles, objects): (Option<u32>, Option<u32>)) -> String {
-    let num = |v: Option<u32>| v.map_or("max".to_owned(), |v| v.to_string());
-    format!(
-        "{dev} hca_handle={} hca_object={}",
-        num(handles),
-        num(objects)
-    )
-}
-
 /// A new v1 cpuset cgroup starts with no cpus or mems, so no task could join it: copy them
 /// down from the nearest ancestor, level by level.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
@@ -555,15 +316,4 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn controller_sets_match_in_any_order() {
-        assert!(same_set(
-            "cpuacct,cpu",
-            &["cpu".to_owned(), "cpuacct".to_owned()]
-        ));
-        assert!(!same_set("", &["cpu".to_owned()]));
-    }
-}
+mod tests;

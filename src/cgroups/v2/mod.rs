@@ -8,6 +8,8 @@ use nix::unistd::Pid;
 use super::{fs, join, key_values, number, CgroupRecord, Manager, ROOT};
 use crate::plan::{CgroupPath, ResourcesPlan};
 
+mod resources;
+
 pub struct V2 {
     dir: PathBuf,
     /// Parents made by `create` (or recorded), see [`CgroupRecord::parents`].
@@ -43,6 +45,8 @@ impl V2 {
         }
     }
 
+    /// Write `file` of the cgroup. One the kernel does not show is refused by name: the
+    /// controller is not enabled here (cgroupfs would only say it cannot create the file).
     fn set(&self, file: &str, value: &str, field: &str) -> Result<()> {
         if !fs::exists(&self.dir, file) {
             bail!(
@@ -51,27 +55,6 @@ impl V2 {
             );
         }
         fs::write(&self.dir, file, value).with_context(|| field.to_owned())
-    }
-}
-
-/// cgroup v1 cpu.shares (2..262144) → v2 cpu.weight (1..10000), as runc converts.
-pub fn shares_to_weight(shares: u64) -> u64 {
-    if shares == 0 {
-        return 0;
-    }
-    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
-}
-
-/// v1 blkio.weight (10..1000) → v2 io.weight (1..10000).
-pub fn blkio_to_io_weight(w: u16) -> u64 {
-    1 + (u64::from(w).clamp(10, 1000) - 10) * 9999 / 990
-}
-
-fn max_or(v: i64) -> String {
-    if v < 0 {
-        "max".into()
-    } else {
-        v.to_string()
     }
 }
 
@@ -120,108 +103,18 @@ impl Manager for V2 {
         }
     }
 
+    /// linux.resources, a controller at a time; the first refusal leaves the rest unwritten.
     fn apply(&self, r: &ResourcesPlan) -> Result<()> {
-        let m = &r.memory;
-        if let Some(v) = m.limit {
-            self.set("memory.max", &max_or(v), "linux.resources.memory.limit")?;
-        }
-        if let Some(v) = m.reservation {
-            self.set(
-                "memory.low",
-                &max_or(v),
-                "linux.resources.memory.reservation",
-            )?;
-        }
-        if let Some(swap) = m.swap {
-            // v1's swap is memory+swap; v2's memory.swap.max is swap alone.
-            let value = match (swap, m.limit) {
-                (-1, _) => "max".to_owned(),
-                (s, Some(l)) if l > 0 => (s - l).max(0).to_string(),
-                (s, _) => s.to_string(),
-            };
-            self.set("memory.swap.max", &value, "linux.resources.memory.swap")?;
-        }
-        let c = &r.cpu;
-        if let Some(s) = c.shares {
-            self.set(
-                "cpu.weight",
-                &shares_to_weight(s).to_string(),
-                "linux.resources.cpu.shares",
-            )?;
-        }
-        if c.quota.is_some() || c.period.is_some() {
-            let quota = c.quota.map_or("max".to_owned(), max_or);
-            let period = c.period.unwrap_or(100_000);
-            self.set(
-                "cpu.max",
-                &format!("{quota} {period}"),
-                "linux.resources.cpu.quota",
-            )?;
-        }
-        if let Some(v) = c.burst {
-            self.set("cpu.max.burst", &v.to_string(), "linux.resources.cpu.burst")?;
-        }
-        if let Some(v) = c.idle {
-            self.set("cpu.idle", &v.to_string(), "linux.resources.cpu.idle")?;
-        }
-        if let Some(v) = &c.cpus {
-            self.set("cpuset.cpus", v, "linux.resources.cpu.cpus")?;
-        }
-        if let Some(v) = &c.mems {
-            self.set("cpuset.mems", v, "linux.resources.cpu.mems")?;
-        }
-        if let Some(v) = r.pids_limit {
-            self.set("pids.max", &max_or(v), "linux.resources.pids.limit")?;
-        }
-        let b = &r.blkio;
-        if let Some(w) = b.weight {
-            self.set(
-                "io.weight",
-                &blkio_to_io_weight(w).to_string(),
-                "linux.resources.blockIO.weight",
-            )?;
-        }
-        for &(major, minor, weight, _) in &b.weight_device {
-            if let Some(w) = weight {
-                self.set(
-                    "io.weight",
-                    &format!("{major}:{minor} {}", blkio_to_io_weight(w)),
-                    "linux.resources.blockIO.weightDevice",
-                )?;
-            }
-        }
-        for &(kind, major, minor, rate) in &b.throttle {
-            let field = format!("linux.resources.blockIO.{}", kind.v1_file().1);
-            self.set(
-                "io.max",
-                &format!("{major}:{minor} {}={rate}", kind.v2_key()),
-                &field,
-            )?;
-        }
-        for (size, limit) in &r.hugepages {
-            self.set(
-                &format!("hugetlb.{size}.max"),
-                &max_or(*limit),
-                "linux.resources.hugepageLimits",
-            )?;
-        }
-        if r.net_class_id.is_some() || !r.net_priorities.is_empty() {
-            bail!("linux.resources.network: cgroup v2 has no net_cls/net_prio controllers (use eBPF or the network manager)");
-        }
-        for (dev, limits) in &r.rdma {
-            self.set(
-                "rdma.max",
-                &super::v1::rdma_line(dev, *limits),
-                &format!("linux.resources.rdma.{dev}"),
-            )?;
-        }
-        for (key, value) in &r.unified {
-            self.set(key, value, &format!("linux.resources.unified.{key}"))?;
-        }
-        if !r.devices.is_empty() {
-            super::device_filter::apply(&self.dir, &r.devices)?;
-        }
-        Ok(())
+        self.write_memory(&r.memory)?;
+        self.write_cpu(&r.cpu)?;
+        self.write_cpuset(&r.cpu)?;
+        self.write_pids(r.pids_limit)?;
+        self.write_io(&r.blkio)?;
+        self.write_hugetlb(&r.hugepages)?;
+        resources::refuse_network(r.net_class_id, &r.net_priorities)?;
+        self.write_rdma(&r.rdma)?;
+        self.write_unified(&r.unified)?;
+        self.write_devices(&r.devices)
     }
 
     fn add(&self, pid: Pid) -> Result<()> {
@@ -316,20 +209,4 @@ impl Manager for V2 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runc_conversions() {
-        assert_eq!(shares_to_weight(1024), 39);
-        assert_eq!(shares_to_weight(2), 1);
-        assert_eq!(shares_to_weight(262_144), 10_000);
-        assert_eq!(blkio_to_io_weight(10), 1);
-        assert_eq!(blkio_to_io_weight(1000), 10_000);
-        assert_eq!(blkio_to_io_weight(500), 4950);
-        assert_eq!(
-            super::super::v1::rdma_line("mlx4_0", (Some(2), None)),
-            "mlx4_0 hca_handle=2 hca_object=max"
-        );
-    }
-}
+mod tests;
