@@ -48,8 +48,8 @@ impl Manager for Disabled {
     fn stats(&self) -> Result<serde_json::Value> {
         bail!("stats: {WHY}")
     }
-    fn oom_kills(&self) -> u64 {
-        0
+    fn oom_kills(&self) -> Option<u64> {
+        Some(0)
     }
     fn memory_usage(&self) -> Option<u64> {
         None

@@ -55,8 +55,9 @@ pub trait Manager {
     fn destroy(&self) -> Result<()>;
     /// Usage figures in the shape of runc's `events --stats` data.
     fn stats(&self) -> Result<serde_json::Value>;
-    /// How many processes the OOM killer has killed in the cgroup so far.
-    fn oom_kills(&self) -> u64;
+    /// How many processes the OOM killer has killed in the cgroup so far; `None` when the
+    /// counter cannot be read (the cgroup is gone: a systemd scope whose last process died).
+    fn oom_kills(&self) -> Option<u64>;
     /// A watch that wakes when the OOM killer strikes (cgroup v2); `None` where the counter
     /// outlives the container anyway (v1's cgroup stays until `delete`).
     fn oom_watch(&self) -> Option<oom_watch::OomWatch> {

@@ -55,16 +55,15 @@ impl OomWatch {
         rx
     }
 
-    /// Wait up to `timeout` for the counters to change; the OOM kill count then, if the cgroup
-    /// is still there to say it (else the watch is no longer alive).
+    /// Wait up to `timeout` for the counters to change, then read the OOM kill count, if the
+    /// cgroup is still there to say it (else the watch is no longer alive). Read after a
+    /// timeout too: a removed cgroup does not always say so through inotify.
     fn wait(&mut self, timeout: Duration) -> Option<u64> {
         let mut fds = [PollFd::new(self.inotify.as_fd(), PollFlags::POLLIN)];
         let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(n) if n > 0 => {}
-            _ => return None,
+        if matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0) {
+            let _ = self.inotify.read_events();
         }
-        let _ = self.inotify.read_events();
         let mut buf = [0u8; 512];
         match self.events.read_at(&mut buf, 0) {
             Ok(n) => oom_kill_count(&String::from_utf8_lossy(&buf[..n])),

@@ -98,6 +98,10 @@ impl Args {
     }
 }
 
+/// How long, at most, a stopped container's OOM watch may take to finish: its thread wakes at
+/// least every second, and under emulation the kernel's notification can lag by more.
+const WATCH_DRAIN: Duration = Duration::from_secs(5);
+
 /// How often the OOM counter is looked at between stats lines.
 const OOM_POLL: Duration = Duration::from_millis(100);
 
@@ -108,7 +112,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     }
     let Interval(interval) = a.interval;
     let dir = StateDir::open(&g.root, &a.id)?;
-    let mut ooms = lifecycle::oom_kills(&dir)?;
+    let mut ooms = lifecycle::oom_kills(&dir)?.unwrap_or(0);
     let counts = lifecycle::oom_watch(&dir)?.map(|w| w.spawn());
     drop(dir);
     // A count above the last one reported is a kill to report.
@@ -121,13 +125,19 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let mut next_stats = Instant::now();
     loop {
         let dir = StateDir::open(&g.root, &a.id)?;
-        // OOM kills first: the cgroup outlives the container until `delete`, so a kill that
-        // stopped the container is still reported.
-        report(lifecycle::oom_kills(&dir)?);
+        // OOM kills first: a cgroup that outlives the container (until `delete`) still
+        // counts the kill that stopped it.
+        let counted = lifecycle::oom_kills(&dir)?;
+        report(counted.unwrap_or(0));
         if crate::lifecycle::status(&dir, dir.load()?.as_ref()) == ContainerStatus::Stopped {
-            // A kill the watch read as the container died: its count may still be on its way.
-            if let Some(rx) = &counts {
-                while let Ok(now) = rx.recv_timeout(Duration::from_millis(50)) {
+            // A cgroup that is gone (a systemd scope) said nothing just now: the watch read its
+            // last count when the kill was notified, which may still be on its way. The
+            // thread ends once it finds the cgroup gone.
+            if let (None, Some(rx)) = (counted, &counts) {
+                let deadline = Instant::now() + WATCH_DRAIN;
+                while let Ok(now) =
+                    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                {
                     report(now);
                 }
             }

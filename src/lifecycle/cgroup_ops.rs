@@ -69,12 +69,12 @@ pub fn update(dir: &StateDir, resources: &LinuxResources) -> Result<()> {
     cgroup.apply(&plan)
 }
 
-/// The container's OOM-kill count so far (0 without a cgroup).
-pub fn oom_kills(dir: &StateDir) -> Result<u64> {
+/// The container's OOM-kill count so far (0 without a cgroup); `None` once its cgroup is gone.
+pub fn oom_kills(dir: &StateDir) -> Result<Option<u64>> {
     let record = dir
         .load()?
         .with_context(|| format!("container {:?} is still being created", dir.id()))?;
-    Ok(crate::cgroups::of_container(record.cgroup.as_ref()).map_or(0, |c| c.oom_kills()))
+    Ok(crate::cgroups::of_container(record.cgroup.as_ref()).map_or(Some(0), |c| c.oom_kills()))
 }
 
 /// A watch on the container's OOM counter, where its cgroup has one to watch (v2).

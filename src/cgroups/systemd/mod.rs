@@ -226,7 +226,7 @@ impl Manager for Systemd {
         self.fs.borrow().stats()
     }
 
-    fn oom_kills(&self) -> u64 {
+    fn oom_kills(&self) -> Option<u64> {
         self.fs.borrow().oom_kills()
     }
 

@@ -224,13 +224,10 @@ impl Manager for V1 {
             .map(|t| number(&t))
     }
 
-    fn oom_kills(&self) -> u64 {
+    fn oom_kills(&self) -> Option<u64> {
         // "oom_kill N" in memory.oom_control (Linux 4.13 and later).
-        let text = self
-            .dir("memory")
-            .and_then(|d| fs::read(d, "memory.oom_control").ok())
-            .unwrap_or_default();
-        super::oom_watch::oom_kill_count(&text).unwrap_or(0)
+        let text = fs::read(self.dir("memory")?, "memory.oom_control").ok()?;
+        Some(super::oom_watch::oom_kill_count(&text).unwrap_or(0))
     }
 
     fn stats(&self) -> Result<serde_json::Value> {

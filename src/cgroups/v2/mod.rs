@@ -183,9 +183,9 @@ impl Manager for V2 {
         super::oom_watch::OomWatch::new(&self.dir).ok()
     }
 
-    fn oom_kills(&self) -> u64 {
-        let text = fs::read(&self.dir, "memory.events").unwrap_or_default();
-        super::oom_watch::oom_kill_count(&text).unwrap_or(0)
+    fn oom_kills(&self) -> Option<u64> {
+        let text = fs::read(&self.dir, "memory.events").ok()?;
+        Some(super::oom_watch::oom_kill_count(&text).unwrap_or(0))
     }
 
     fn stats(&self) -> Result<serde_json::Value> {
