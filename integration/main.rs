@@ -12,6 +12,7 @@ mod errors;
 mod examples;
 mod exec;
 mod features;
+mod foreground;
 mod hooks;
 mod lifecycle;
 mod mounts;

@@ -161,3 +161,105 @@ fn a_read_only_dev_with_mounts_below_it_works() {
     assert_eq!(lines[..2], ["devices-ok", "dev-ro"], "{out}");
     assert!(lines[2].split(',').any(|o| o == "ro"), "{out}");
 }
+
+/// Sysctls (and the read-only and masked paths) come after the prestart hooks, as with runc:
+/// Docker's hook moves the network device in that `--sysctl net.ipv4.conf.eth0.*` names
+/// (here the hook makes a bridge in the container's network namespace).
+#[test]
+fn sysctls_apply_after_the_prestart_hooks() {
+    let env = Env::new("parsysctl");
+    let hook = env.base.join("add-dummy.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\npid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p')\n\
+         exec nsenter -t \"$pid\" -n ip link add hulldummy0 type bridge\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut c = config(&["cat", "/proc/sys/net/ipv4/conf/hulldummy0/forwarding"]);
+    c["hooks"] = json!({"prestart": [{"path": hook}]});
+    c["linux"]["sysctl"] = json!({"net.ipv4.conf.hulldummy0.forwarding": "1"});
+    let (code, out, err) = env.run(&env.id("a"), &c);
+    assert_eq!((code, out.as_str()), (0, "1\n"), "{err}");
+}
+
+/// A terminal container whose /dev is a read-only tmpfs still gets its /dev/console (the
+/// mount point is made before /dev turns read-only, as runc binds the console first).
+#[test]
+fn a_terminal_gets_its_console_under_a_read_only_dev() {
+    let env = Env::new("parcons");
+    let mut c = config(&["sh", "-c", "sleep 60"]);
+    c["process"]["terminal"] = json!(true);
+    for m in c["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"] = json!(["nosuid", "strictatime", "mode=755", "size=65536k", "ro"]);
+        }
+    }
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &c);
+    let (_master, slave) = crate::terminal::on_console(
+        &env,
+        "a.console.sock",
+        &["create", "-b", bundle.to_str().unwrap(), &id],
+    );
+    env.hull_ok(&["start", &id]);
+    let out = env.hull_ok(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "stat -c %t:%T /dev/console; touch /dev/x 2>/dev/null || echo dev-ro",
+    ]);
+    let pts = std::fs::metadata(&slave).ok();
+    assert!(out.ends_with("dev-ro\n"), "{out}");
+    assert!(
+        out.starts_with("88:"),
+        "the console is a pts (major 136 = 0x88): {out} ({slave}, {pts:?})"
+    );
+    env.hull_ok(&["delete", "--force", &id]);
+}
+
+/// `exec -g` adds groups to the container's own, as runc's does.
+#[test]
+fn exec_additional_gids_add_to_the_containers() {
+    let env = Env::new("pargids");
+    let id = env.id("a");
+    let mut c = config(&["sleep", "60"]);
+    c["process"]["user"]["additionalGids"] = json!([10]);
+    env.run_detached(&id, &c);
+    let out = env.hull_ok(&["exec", "-g", "30", &id, "id", "-G"]);
+    let gids: Vec<&str> = out.split_whitespace().collect();
+    assert!(gids.contains(&"10") && gids.contains(&"30"), "{out}");
+    env.hull_ok(&["delete", "--force", &id]);
+}
+
+/// A cwd the (capability-less) root cannot enter but the process's user can is entered as
+/// the user, as runc retries it (NFS with root_squash, FUSE without allow_root). hull runs
+/// here without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, as root does on such mounts.
+#[test]
+fn a_cwd_only_the_user_can_enter_is_entered_as_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("parcwd");
+    let private = env.base.join("private-cwd");
+    std::fs::create_dir_all(&private).unwrap();
+    std::os::unix::fs::chown(&private, Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut c = config(&["pwd"]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    c["process"]["cwd"] = json!("/work");
+    c["process"]["capabilities"] = json!({});
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/work", "type": "bind", "source": private, "options": ["bind"]}),
+    );
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &c);
+    let out = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+        .arg(HULL)
+        .args(["--root", env.root.to_str().unwrap(), "run", "-b"])
+        .arg(&bundle)
+        .arg(&id)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "/work\n", "{}", stderr(&out));
+}

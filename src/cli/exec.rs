@@ -255,9 +255,11 @@ fn process_spec(a: &Args, base: Option<Process>) -> Result<Process> {
             );
         }
     }
+    // runc's -g adds to the container's own groups.
     if !a.additional_gids.is_empty() {
-        p.user_mut()
-            .set_additional_gids(Some(a.additional_gids.clone()));
+        let mut gids = p.user().additional_gids().clone().unwrap_or_default();
+        gids.extend(&a.additional_gids);
+        p.user_mut().set_additional_gids(Some(gids));
     }
     if !a.cap.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();

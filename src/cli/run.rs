@@ -72,8 +72,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         &waited,
         created.master.as_ref(),
     )?;
+    // The program's status is what `run` reports: a cleanup that fails is said, not
+    // mistaken for the program's failure (as runc).
     if !a.keep {
-        lifecycle::delete(&g.root, &id, DeleteMode::Force)?;
+        if let Err(e) = lifecycle::delete(&g.root, &id, DeleteMode::Force) {
+            crate::log::warn(&format!("removing container {id:?} after it ran: {e:#}"));
+        }
     }
     Ok(code)
 }

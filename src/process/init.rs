@@ -176,6 +176,9 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         .map(|p| become_process(p, ctx.seccomp, &ctx.channel))
         .transpose()?;
     timeline.mark("process");
+    // As under runc (whose Go runtime takes over every signal but these two): a signal the
+    // caller ignored stays ignored only if it is SIGHUP or SIGINT (nohup, a shell's `cmd &`).
+    sys::default_signal_dispositions(&[libc::SIGHUP, libc::SIGINT]);
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
@@ -317,8 +320,13 @@ fn become_process(
     if let Some(io) = process.io_priority {
         security::user::set_io_priority(io)?;
     }
-    // Before any filter: the cwd check needs getcwd, which a profile may deny.
-    enter_cwd(&process.cwd)?;
+    // Before any filter: the cwd check needs getcwd, which a profile may deny. A cwd root may
+    // not enter (NFS with root_squash, a FUSE mount without allow_root) is entered again as
+    // the process's user, as runc does.
+    let cwd_as_user = match enter_cwd(&process.cwd) {
+        Err(e) if is_permission_denied(&e) => true,
+        other => other.map(|()| false)?,
+    };
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we are root.
     if let (Some(filter), false) = (seccomp, process.no_new_privileges) {
         load_seccomp(filter, channel)?;
@@ -328,6 +336,9 @@ fn become_process(
     }
     security::user::own_stdio(process.user.uid)?;
     security::user::switch(&process.user)?;
+    if cwd_as_user {
+        enter_cwd(&process.cwd)?;
+    }
     if let Some(caps) = &process.capabilities {
         security::caps::apply(caps)?;
     }
@@ -500,6 +511,15 @@ fn request_id_maps(channel: &Channel) -> Result<()> {
 
 /// chdir into process.cwd and check that it is inside the container: a cwd reached through a
 /// leaked fd would point outside the root (CVE-2024-21626), which getcwd reports as unreachable.
+fn is_permission_denied(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<nix::errno::Errno>(),
+            Some(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM)
+        )
+    })
+}
+
 fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
     nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
     match nix::unistd::getcwd() {

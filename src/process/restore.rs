@@ -79,6 +79,12 @@ fn run_restore(
                     let _ = sys::dup2(std::os::fd::AsRawFd::as_raw_fd(tty), fd);
                 }
             }
+            // `restore` in the foreground blocks the signals it forwards: not criu's.
+            let _ = nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_SETMASK,
+                Some(&nix::sys::signal::SigSet::empty()),
+                None,
+            );
             let code = match cgroup.add(nix::unistd::getpid()) {
                 Ok(()) => {
                     let mut cmd = std::process::Command::new(criu_bin);

@@ -13,25 +13,30 @@ use nix::unistd::Pid;
 use super::tty_proxy;
 use crate::sys;
 
-/// Signals forwarded to the container process (plus SIGCHLD, which hull handles).
-const FORWARDED: [Signal; 7] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
+/// Signals hull does not take for the container: those it cannot catch, those a fault of its
+/// own raises (blocking them would hide the fault), SIGPIPE (a write of hull's to a closed
+/// pipe) and SIGURG (as runc). Every other signal sent to hull in the foreground is the
+/// container's, SIGCHLD aside (hull reaps), and SIGWINCH too without a terminal to resize.
+const NOT_FORWARDED: [Signal; 10] = [
+    Signal::SIGKILL,
+    Signal::SIGSTOP,
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
+    Signal::SIGPIPE,
+    Signal::SIGURG,
 ];
 
 /// Set up before the fork: the process may be our grandchild (joined pid namespace), so
 /// become a subreaper to be able to wait for it, and block the signals we will wait on so
-/// none is lost (the child clears its mask before exec).
+/// none is lost or acts on hull (the child clears its mask before exec, hooks before theirs).
 pub fn prepare() -> Result<SigSet> {
     nix::sys::prctl::set_child_subreaper(true).context("becoming a child subreaper")?;
-    let mut set = SigSet::empty();
-    FORWARDED.iter().for_each(|s| set.add(*s));
-    set.add(Signal::SIGCHLD);
+    let mut set = SigSet::all();
+    NOT_FORWARDED.iter().for_each(|s| set.remove(*s));
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
         .context("blocking signals")?;
     Ok(set)
@@ -89,9 +94,10 @@ pub fn wait_forwarding(
         let Some(info) = signals.read_signal().context("reading the signalfd")? else {
             continue;
         };
-        let sig = Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGCHLD);
-        match sig {
-            Signal::SIGCHLD => {
+        // By number: real-time signals (systemd's SIGRTMIN+3) have no `Signal` name.
+        let signo = info.ssi_signo as i32;
+        match Signal::try_from(signo) {
+            Ok(Signal::SIGCHLD) => {
                 if let Some(code) = reap(pid) {
                     if let Some(m) = master {
                         tty_proxy::drain(m)?;
@@ -99,11 +105,13 @@ pub fn wait_forwarding(
                     return Ok(code);
                 }
             }
-            Signal::SIGWINCH if master.is_some() => {
-                tty_proxy::copy_window_size(master.unwrap().as_fd())
+            Ok(Signal::SIGWINCH) => {
+                if let Some(m) = master {
+                    tty_proxy::copy_window_size(m.as_fd())
+                }
             }
-            other => {
-                let _ = sys::pidfd_send_signal(pidfd, other as i32);
+            _ => {
+                let _ = sys::pidfd_send_signal(pidfd, signo);
             }
         }
     }

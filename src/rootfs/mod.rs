@@ -140,6 +140,16 @@ pub fn setup(
         root.ensure(&process.cwd, resolve::Kind::Dir)
             .with_context(|| format!("process.cwd: making {}", process.cwd.display()))?;
     }
+    // A terminal's /dev/console is bound after pivot_root: its mount point is made now,
+    // while /dev may still be written to.
+    if plan.process.as_ref().is_some_and(|p| p.terminal) && own_ns {
+        root.ensure(std::path::Path::new("/dev/console"), resolve::Kind::File)
+            .context("making /dev/console for the terminal")?;
+    }
+    // The hooks run before sysctls and the read-only and masked paths, as with runc: a
+    // prestart hook may bring in the network device a sysctl names (Docker's libnetwork
+    // moves eth0 in from its hook), and hooks see /proc/sys as it was.
+    before_pivot()?;
     // Before readonlyPaths, which usually make /proc/sys read-only.
     write_sysctls(&root, plan)?;
     for m in plan.mounts.iter().filter(|m| m.defer_readonly) {
@@ -148,7 +158,6 @@ pub fn setup(
     mask::readonly_paths(&root, &plan.readonly_paths)?;
     mask::mask_paths(&root, &plan.masked_paths)?;
     drop(root);
-    before_pivot()?;
     if !own_ns {
         // pivot_root or MS_MOVE would change hull's own namespace: only chroot.
         pivot::chroot_into(rootfs)?;

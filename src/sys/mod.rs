@@ -460,6 +460,45 @@ pub fn set_sigpipe(ignored: bool) -> Result<(), Errno> {
     unsafe { signal(Signal::SIGPIPE, handler) }.map(drop)
 }
 
+/// Every signal back to its default disposition, except those in `keep` (and those no process
+/// can change): what the caller ignored does not reach the container's program. Through
+/// rt_sigaction(2) itself: the C library refuses the signals it keeps for its threads (32,
+/// 33), which a caller may have ignored all the same.
+pub fn default_signal_dispositions(keep: &[i32]) {
+    /// The kernel's `struct sigaction` (not the C library's).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // 1..=64: the kernel's _NSIG, real-time signals included.
+    for signo in (1..=64).filter(|s| !keep.contains(s)) {
+        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: `default` is a complete kernel sigaction (SIG_DFL: no handler, so no Rust
+        // code can run as one) that outlives the call; no old action is asked for; the last
+        // argument is the size of the mask, as the kernel requires.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signo,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.
