@@ -263,3 +263,80 @@ fn a_cwd_only_the_user_can_enter_is_entered_as_the_user() {
         .unwrap();
     assert_eq!(stdout(&out), "/work\n", "{}", stderr(&out));
 }
+
+/// In a user namespace the process cannot raise a hard limit itself: the parent sets the
+/// rlimits (prlimit), as runc's does, for init and exec; hull runs here with a lower hard
+/// limit than the config's. Raising a hard limit needs CAP_SYS_RESOURCE, which root lacks on
+/// the development host: there the test says so and stops; the v2 guest of `hack/test`
+/// (where root has it) runs it for real.
+#[test]
+fn rlimits_above_the_callers_work_in_a_user_namespace() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let eff = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
+    let eff = u64::from_str_radix(eff.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    // CAP_SYS_RESOURCE is capability 24.
+    if eff & (1 << 24) == 0 {
+        eprintln!("skipped here: root lacks CAP_SYS_RESOURCE (hack/test-v2 runs it)");
+        return;
+    }
+    let env = Env::new("parrlim");
+    let id = env.id("a");
+    let mut c = with_user_namespace(config(&["sleep", "60"]));
+    c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 8192, "hard": 8192}]);
+    let bundle = env.bundle(&id, &c);
+    // stdio to files: `run -d` hands its own to the container, which keeps pipes open.
+    let errors = env.base.join("stderr");
+    let limited = |args: &[&str]| {
+        let out = env.base.join("stdout");
+        let status = std::process::Command::new("prlimit")
+            .args(["--nofile=1024:4096", "--", HULL, "--root"])
+            .arg(&env.root)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&errors).unwrap())
+            .status()
+            .unwrap();
+        let text = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+        (status.success(), text(&out), text(&errors))
+    };
+    let (ok, _, err) = limited(&["run", "-d", "-b", bundle.to_str().unwrap(), &id]);
+    assert!(ok, "{err}");
+    let pid = env.pid(&id);
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let nofile = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        nofile.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["8192", "8192"],
+        "{nofile}"
+    );
+    let (_, out, err) = limited(&["exec", &id, "sh", "-c", "ulimit -Hn; ulimit -Sn"]);
+    assert_eq!(out, "8192\n8192\n", "{err}");
+    env.hull_ok(&["delete", "--force", &id]);
+}
+
+/// A program that passes create's checks but that the kernel cannot run (a wrong-arch binary,
+/// a script without `#!`) fails at `start` in runc's words and with its status: "exec PATH:
+/// exec format error", 255.
+#[test]
+fn a_program_the_kernel_cannot_run_fails_in_runcs_words() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("parexecerr");
+    let program = env.base.join("not-a-program");
+    std::fs::write(&program, "this is not an executable\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = config(&["/etc/bound-file"]);
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/etc/bound-file", "type": "bind", "source": program, "options": ["bind"]}));
+    let (code, _, err) = env.run(&env.id("a"), &c);
+    assert_eq!(code, 255, "{err}");
+    assert!(
+        err.contains("exec /etc/bound-file: exec format error"),
+        "{err}"
+    );
+}

@@ -409,7 +409,8 @@ fn only_stdio_reaches_an_exec_process() {
     env.hull_ok(&["delete", "--force", &id]);
 }
 
-/// linux.memoryPolicy: set_mempolicy(2) before the program runs, seen in its numa_maps.
+/// linux.memoryPolicy: set_mempolicy(2) before the program runs, seen in its numa_maps, for
+/// init and for an exec'd process (as runc's).
 #[test]
 fn memory_policy_is_the_processs() {
     let env = Env::new("mempolicy");
@@ -428,9 +429,15 @@ fn memory_policy_is_the_processs() {
         c["linux"]["memoryPolicy"] = policy;
         let out = env.sh(
             &env.id(&want.replace([':', '='], "-")),
-            c,
+            c.clone(),
             "head -1 /proc/self/numa_maps",
         );
         assert!(out.contains(want), "{want}: {out}");
+        let id = env.id(&format!("exec-{}", want.replace([':', '='], "-")));
+        c["process"]["args"] = json!(["sleep", "60"]);
+        env.run_detached(&id, &c);
+        let out = env.hull_ok(&["exec", &id, "head", "-1", "/proc/self/numa_maps"]);
+        assert!(out.contains(want), "exec, {want}: {out}");
+        env.hull_ok(&["delete", "--force", &id]);
     }
 }

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use super::id_set;
 
 /// `linux.memoryPolicy`: set_mempolicy(2)'s mode (flags OR'ed in) and node bitmask.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryPolicyPlan {
     pub mode: i32,
     pub nodemask: Vec<u64>,

@@ -88,6 +88,12 @@ pub struct Rlimit {
 }
 
 impl ProcessPlan {
+    /// Whether the parent sets this process's rlimits (prlimit), as runc does: in a user
+    /// namespace other than hull's, the process may no longer raise a hard limit itself.
+    pub fn rlimits_by_parent(&self, ns: &super::NamespacePlan) -> bool {
+        !self.rlimits.is_empty() && ns.has(super::NsKind::User)
+    }
+
     pub fn from_spec(p: &Process, opts: &PlanOptions) -> Result<Self> {
         opts.host_lsms.refuse_process(p, "process.")?;
         let args = p.args().as_deref().unwrap_or_default();

@@ -57,6 +57,8 @@ pub enum ToParent {
     /// Init, in a new user namespace, needs its bind sources opened with the host's
     /// privileges (see `process::mount_sources`).
     NeedMountSources,
+    /// The process, in a user namespace, needs the parent to set its rlimits (prlimit).
+    NeedRlimits,
 }
 
 /// Messages from the parent to init.
@@ -71,6 +73,8 @@ pub enum ToInit {
     MountSource(OwnedFd),
     /// Every bind source is sent (none, when the parent could not open them for init).
     MountSourcesDone,
+    /// The parent set the process's rlimits.
+    RlimitsSet,
 }
 
 /// One end of the channel.
@@ -99,6 +103,7 @@ impl ToParent {
             Self::SeccompListener(_) => Some(Step::SeccompListener),
             Self::Ready(_) => Some(Step::Ready),
             Self::NeedMountSources => Some(Step::MountSources),
+            Self::NeedRlimits => Some(Step::Rlimits),
             Self::Error(_) | Self::Log { .. } => None,
         }
     }
@@ -112,6 +117,7 @@ impl ToParent {
             Self::RunHooks => vec![5],
             Self::SeccompListener(_) => vec![6],
             Self::NeedMountSources => vec![8],
+            Self::NeedRlimits => vec![9],
             Self::Log { level, msg } => {
                 let level = &level.as_bytes()[..level.len().min(255)];
                 [&[7u8, level.len() as u8][..], level, msg.as_bytes()].concat()
@@ -135,6 +141,7 @@ impl ToParent {
             [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
             [5] => Self::RunHooks,
             [8] => Self::NeedMountSources,
+            [9] => Self::NeedRlimits,
             [7, n, rest @ ..] if rest.len() >= *n as usize => {
                 let (level, msg) = rest.split_at(*n as usize);
                 Self::Log {
@@ -324,6 +331,7 @@ impl Channel {
             ToInit::HooksDone(state) => self.send(&[&[2u8][..], &state].concat()),
             ToInit::MountSource(fd) => self.send_with_fd(&[4], &fd),
             ToInit::MountSourcesDone => self.send(&[5]),
+            ToInit::RlimitsSet => self.send(&[6]),
         }
     }
 
@@ -337,6 +345,7 @@ impl Channel {
             ([1], None) => Ok(ToInit::IdMapsWritten),
             ([3], None) => Ok(ToInit::CgroupJoined),
             ([5], None) => Ok(ToInit::MountSourcesDone),
+            ([6], None) => Ok(ToInit::RlimitsSet),
             ([2, state @ ..], None) => Ok(ToInit::HooksDone(state.to_vec())),
             (other, None) => bail!("malformed message from the parent: {other:?}"),
         }
@@ -357,6 +366,7 @@ mod tests {
             ToParent::Ready(String::new()),
             ToParent::Ready("mounts=12".into()),
             ToParent::NeedMountSources,
+            ToParent::NeedRlimits,
             ToParent::Error("mounting x: EPERM".into()),
             ToParent::Log {
                 level: "debug".into(),
@@ -383,6 +393,7 @@ mod tests {
             ToInit::IdMapsWritten,
             ToInit::HooksDone(b"{}".to_vec()),
             ToInit::MountSourcesDone,
+            ToInit::RlimitsSet,
         ] {
             let expected = format!("{m:?}");
             parent.send_to_init(m).unwrap();

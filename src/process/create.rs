@@ -147,7 +147,11 @@ fn start_init(
         crash_point("create:clone");
         init.join_cgroup(Some(cgroup), policy)?;
         let handshake = Handshake::for_init(plan, seccomp.is_some_and(|s| s.listener.is_some()));
-        init.converse(handshake, &plan.namespaces, |channel, pid, msg| {
+        let asks = launch::Asks {
+            namespaces: &plan.namespaces,
+            rlimits: plan.process.as_ref().map_or(&[], |p| &p.rlimits),
+        };
+        init.converse(handshake, asks, |channel, pid, msg| {
             answer(channel, plan, seccomp, pid, msg, &mut timeline)
         })?;
         // Init's network namespace exists now (and init waits for `start`).

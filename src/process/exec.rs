@@ -86,6 +86,7 @@ pub fn exec(
         role: Role::Exec {
             root,
             personality: persona_of(record.pid),
+            memory_policy: record.memory_policy.clone(),
         },
         namespaces: &namespaces,
         process: Some(process),
@@ -114,8 +115,11 @@ pub fn exec(
     let result = child.join_cgroup(cgroup, policy).and_then(|()| {
         // It ends with the program's execve, which closes the channel.
         child.converse(
-            Handshake::for_exec(&namespaces, listener),
-            &namespaces,
+            Handshake::for_exec(&namespaces, process, listener),
+            launch::Asks {
+                namespaces: &namespaces,
+                rlimits: &process.rlimits,
+            },
             |_, pid, msg| match msg {
                 ToParent::SeccompListener(fd) => {
                     send_listener(seccomp.as_ref(), record, pid, fd).map(|()| false)

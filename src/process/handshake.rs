@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Result};
 
-use crate::plan::{NamespacePlan, NsKind, Plan};
+use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
 
 /// A step of the handshake, in the order the child takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum Step {
     MountSources,
     /// Init's mounts are made: the parent runs prestart and createRuntime hooks.
     Hooks,
+    /// In a user namespace: the parent sets the process's rlimits.
+    Rlimits,
     /// Its seccomp filter is loaded: the listener for `linux.seccomp.listenerPath`.
     SeccompListener,
     /// Init is ready and waits for `start`.
@@ -49,6 +51,13 @@ impl Handshake {
         if plan.hooks.init_needs_state() {
             due.push(Step::Hooks);
         }
+        if plan
+            .process
+            .as_ref()
+            .is_some_and(|p| p.rlimits_by_parent(ns))
+        {
+            due.push(Step::Rlimits);
+        }
         if listener {
             due.push(Step::SeccompListener);
         }
@@ -59,8 +68,11 @@ impl Handshake {
     /// A process exec'd into a container whose namespaces are `joined`: it loads its filter
     /// (and may send the listener) before it forks into the pid namespace. It ends with
     /// execve, which closes the channel: no step.
-    pub fn for_exec(joined: &NamespacePlan, listener: bool) -> Self {
+    pub fn for_exec(joined: &NamespacePlan, process: &ProcessPlan, listener: bool) -> Self {
         let mut due = Vec::new();
+        if process.rlimits_by_parent(joined) {
+            due.push(Step::Rlimits);
+        }
         if listener {
             due.push(Step::SeccompListener);
         }
@@ -138,20 +150,33 @@ mod tests {
         }
     }
 
+    /// An rlimit for a process (the parent sets it in a user namespace).
+    fn with_rlimit(process: &mut ProcessPlan) {
+        process.rlimits.push(crate::plan::Rlimit {
+            resource: nix::sys::resource::Resource::RLIMIT_NOFILE,
+            soft: 1024,
+            hard: 1024,
+        });
+    }
+
     #[test]
     fn every_step_in_its_order_and_no_other() {
-        let p = plan(
-            r#"{"linux":{"namespaces":[{"type":"user"},{"type":"mount"},{"type":"pid","path":"/proc/1/ns/pid"}],
+        let mut p = plan(
+            r#"{"mounts":[{"destination":"/data","type":"bind","source":"/srv","options":["rbind"]}],
+               "linux":{"namespaces":[{"type":"user"},{"type":"mount"},{"type":"pid","path":"/proc/1/ns/pid"}],
                 "uidMappings":[{"containerID":0,"hostID":1000,"size":1}],
                 "gidMappings":[{"containerID":0,"hostID":1000,"size":1}],
                 "seccomp":{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock",
                            "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}},
                "hooks":{"createRuntime":[{"path":"/bin/true"}]}}"#,
         );
+        with_rlimit(p.process.as_mut().unwrap());
         let order = [
             Step::IdMaps,
             Step::InitPid,
+            Step::MountSources,
             Step::Hooks,
+            Step::Rlimits,
             Step::SeccompListener,
             Step::Ready,
         ];
@@ -173,20 +198,41 @@ mod tests {
     }
 
     #[test]
-    fn exec_sends_its_listener_then_its_pid() {
+    fn exec_asks_for_its_rlimits_sends_its_listener_then_its_pid() {
+        let join = |kind, name: &str| crate::plan::Join {
+            kind,
+            path: format!("/proc/1/ns/{name}").into(),
+        };
         let joined = NamespacePlan {
-            join: vec![crate::plan::Join {
-                kind: NsKind::Pid,
-                path: "/proc/1/ns/pid".into(),
-            }],
+            join: vec![join(NsKind::Pid, "pid")],
             ..Default::default()
         };
-        let mut h = Handshake::for_exec(&joined, true);
+        let mut process = plan(&format!(r#"{{"linux":{{{ALL_NS}}}}}"#))
+            .process
+            .unwrap();
+        let mut h = Handshake::for_exec(&joined, &process, true);
         run(&mut h, &[Step::SeccompListener, Step::InitPid]).unwrap();
         assert!(h.done());
-        let mut h = Handshake::for_exec(&joined, false);
+        let mut h = Handshake::for_exec(&joined, &process, false);
         assert!(h.accept(Step::SeccompListener).is_err());
         assert!(h.accept(Step::Ready).is_err(), "exec is never Ready");
-        assert!(Handshake::for_exec(&NamespacePlan::default(), false).done());
+        assert!(Handshake::for_exec(&NamespacePlan::default(), &process, false).done());
+        // rlimits: set by the parent only in the container's user namespace.
+        with_rlimit(&mut process);
+        assert_eq!(
+            Handshake::for_exec(&joined, &process, false).due,
+            [Step::InitPid]
+        );
+        let in_userns = NamespacePlan {
+            join: vec![join(NsKind::User, "user"), join(NsKind::Pid, "pid")],
+            ..Default::default()
+        };
+        let mut h = Handshake::for_exec(&in_userns, &process, true);
+        run(
+            &mut h,
+            &[Step::Rlimits, Step::SeccompListener, Step::InitPid],
+        )
+        .unwrap();
+        assert!(h.done());
     }
 }

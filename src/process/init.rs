@@ -41,6 +41,7 @@ pub enum Role<'a> {
     Exec {
         root: Option<OwnedFd>,
         personality: Option<u64>,
+        memory_policy: Option<crate::plan::MemoryPolicyPlan>,
     },
 }
 
@@ -140,12 +141,14 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
             if let Some(persona) = plan.personality {
                 sys::set_personality(persona).context("personality (linux.personality)")?;
             }
-            if let Some(policy) = &plan.memory_policy {
-                sys::set_mempolicy(policy.mode, &policy.nodemask)
-                    .context("set_mempolicy (linux.memoryPolicy)")?;
-            }
+            set_memory_policy(plan.memory_policy.as_ref())?;
         }
-        Role::Exec { root, personality } => {
+        Role::Exec {
+            root,
+            personality,
+            memory_policy,
+        } => {
+            set_memory_policy(memory_policy.as_ref())?;
             if let Some(root) = root {
                 nix::unistd::fchdir(root).context("entering the container's root")?;
                 nix::unistd::chroot(".").context("chroot into the container's root")?;
@@ -173,7 +176,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     prepare_fds(ctx.preserve_fds)?;
     let program = ctx
         .process
-        .map(|p| become_process(p, ctx.seccomp, &ctx.channel))
+        .map(|p| become_process(p, ctx.namespaces, ctx.seccomp, &ctx.channel))
         .transpose()?;
     timeline.mark("process");
     // As under runc (whose Go runtime takes over every signal but these two): a signal the
@@ -233,9 +236,11 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     if matches!(ctx.role, Role::Exec { .. }) {
         anyhow::bail!("exec {program:?}: {}", err.desc());
     }
-    // init's parent is gone by now: stderr is the only place left to tell.
-    eprintln!("hull: exec {:?}: {}", program, err.desc());
-    sys::exit_now(127)
+    // init's parent is gone by now: stderr is the only place left to tell (in the words and
+    // with the status of runc's init, as the trampoline does).
+    let program = program.to_string_lossy();
+    eprintln!("hull: exec {program}: {}", err.desc().to_lowercase());
+    sys::exit_now(255)
 }
 
 /// The container's own setup, in init only: hostname, then the root filesystem, with the
@@ -308,12 +313,21 @@ fn mount_sources(plan: &Plan, channel: &Channel) -> Result<Vec<(usize, OwnedFd)>
 /// no_new_privs; then find the program, so a missing one fails `create`.
 fn become_process(
     process: &ProcessPlan,
+    namespaces: &NamespacePlan,
     seccomp: Option<&SeccompProgram>,
     channel: &Channel,
 ) -> Result<(CString, Vec<CString>)> {
     // From the container's own /etc/passwd, read while we are still root.
     let env = security::user::with_home(&process.env, process.user.uid);
-    security::user::apply_rlimits(&process.rlimits)?;
+    if process.rlimits_by_parent(namespaces) {
+        channel.send_to_parent(&ToParent::NeedRlimits)?;
+        match channel.recv_from_parent()? {
+            ToInit::RlimitsSet => {}
+            other => anyhow::bail!("unexpected message from the parent: {other:?}"),
+        }
+    } else {
+        security::user::apply_rlimits(&process.rlimits)?;
+    }
     if let Some(s) = &process.scheduler {
         security::user::set_scheduler(s)?;
     }
@@ -511,6 +525,16 @@ fn request_id_maps(channel: &Channel) -> Result<()> {
 
 /// chdir into process.cwd and check that it is inside the container: a cwd reached through a
 /// leaked fd would point outside the root (CVE-2024-21626), which getcwd reports as unreachable.
+/// linux.memoryPolicy, for init and for every exec'd process.
+fn set_memory_policy(policy: Option<&crate::plan::MemoryPolicyPlan>) -> Result<()> {
+    match policy {
+        Some(p) => {
+            sys::set_mempolicy(p.mode, &p.nodemask).context("set_mempolicy (linux.memoryPolicy)")
+        }
+        None => Ok(()),
+    }
+}
+
 fn is_permission_denied(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(

@@ -18,9 +18,9 @@ use super::id_maps;
 use super::init::{self, CgroupJoin, ChildContext};
 use crate::cgroups::{self, Manager};
 use crate::crash::crash_point;
-use crate::plan::{NamespacePlan, NsKind, Plan};
+use crate::plan::{NamespacePlan, NsKind, Plan, Rlimit};
 use crate::state::{pidfile, time, Record, StateDir};
-use crate::sys;
+use crate::{security, sys};
 
 /// A container being set up: its state dir and its cgroup (with the plan's limits) exist, and
 /// both go again when this is dropped, unless [`Setup::keep`] says the container stands.
@@ -95,6 +95,7 @@ impl Setup {
             cgroup: Some(self.cgroup.record()),
             seccomp: plan.seccomp.clone(),
             session_keyring: plan.session_keyring.clone(),
+            memory_policy: plan.memory_policy.clone(),
             notify_socket: plan.notify.clone(),
         };
         self.dir().save(&record)?;
@@ -118,6 +119,15 @@ impl Drop for Setup {
             let _ = dir.remove();
         }
     }
+}
+
+/// What every child may ask of the parent, besides the role's own requests.
+#[derive(Clone, Copy)]
+pub struct Asks<'a> {
+    /// The id maps of a user namespace it makes.
+    pub namespaces: &'a NamespacePlan,
+    /// Its rlimits, in a user namespace.
+    pub rlimits: &'a [Rlimit],
 }
 
 /// What a failure to put the child into the container's cgroup means.
@@ -273,7 +283,7 @@ impl Child {
     pub fn converse(
         &mut self,
         mut handshake: Handshake,
-        namespaces: &NamespacePlan,
+        asks: Asks,
         mut answer: impl FnMut(&Channel, Pid, ToParent) -> Result<bool>,
     ) -> Result<()> {
         loop {
@@ -288,8 +298,12 @@ impl Child {
             }
             match msg {
                 ToParent::NeedIdMaps => {
-                    id_maps::write(self.first.0, namespaces)?;
+                    id_maps::write(self.first.0, asks.namespaces)?;
                     self.channel.send_to_init(ToInit::IdMapsWritten)?;
+                }
+                ToParent::NeedRlimits => {
+                    security::user::apply_rlimits_of(self.pid, asks.rlimits)?;
+                    self.channel.send_to_init(ToInit::RlimitsSet)?;
                 }
                 ToParent::InitPid(pid) => {
                     // Forked after its parent joined the cgroup: it is in it already. It may

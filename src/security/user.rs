@@ -117,6 +117,20 @@ pub fn apply_rlimits(limits: &[Rlimit]) -> Result<()> {
     Ok(())
 }
 
+/// The same limits for process `pid`, set by its parent: in a user namespace the process may
+/// no longer raise a hard limit itself (runc sets them from the parent too).
+pub fn apply_rlimits_of(pid: nix::unistd::Pid, limits: &[Rlimit]) -> Result<()> {
+    for r in limits {
+        crate::sys::prlimit(pid, r.resource, r.soft, r.hard).with_context(|| {
+            format!(
+                "prlimit {:?} soft {} hard {} (process.rlimits)",
+                r.resource, r.soft, r.hard
+            )
+        })?;
+    }
+    Ok(())
+}
+
 pub fn set_oom_score_adj(adj: i32) -> Result<()> {
     crate::security::procfs::write("/proc/self/oom_score_adj", adj.to_string().as_bytes())
         .with_context(|| format!("writing {adj} to /proc/self/oom_score_adj (process.oomScoreAdj)"))

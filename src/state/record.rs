@@ -52,6 +52,9 @@ pub struct Record {
     /// The session keyring init joined, which `exec`'d processes join too.
     #[serde(default)]
     pub session_keyring: Option<String>,
+    /// linux.memoryPolicy, which `exec`'d processes get too (as runc's setns init).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<crate::plan::MemoryPolicyPlan>,
 }
 
 /// What the state keeps to find a container's cgroup again.

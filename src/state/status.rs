@@ -110,6 +110,7 @@ mod tests {
             cgroup: None,
             seccomp: None,
             session_keyring: None,
+            memory_policy: None,
             notify_socket: None,
         }
     }

@@ -499,6 +499,29 @@ pub fn default_signal_dispositions(keep: &[i32]) {
     }
 }
 
+/// prlimit(2) of another process (nix wraps only the calling process's limits).
+pub fn prlimit(
+    pid: Pid,
+    resource: nix::sys::resource::Resource,
+    soft: u64,
+    hard: u64,
+) -> Result<(), Errno> {
+    let limit = libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `limit` is a complete rlimit64 that outlives the call; no old limit is asked for.
+    let ret = unsafe {
+        libc::prlimit64(
+            pid.as_raw(),
+            resource as libc::__rlimit_resource_t,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
 /// setdomainname(2), which nix does not wrap.
 pub fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`, which lives through the call.

@@ -72,6 +72,26 @@ static void say_num(long v)
 	say(buf + i);
 }
 
+/* What execve's usual failures say, in the words runc (Go) prints them. */
+static const char *strerror_of(long e)
+{
+	switch (e) {
+	case 1: return "operation not permitted";
+	case 2: return "no such file or directory";
+	case 7: return "argument list too long";
+	case 8: return "exec format error";
+	case 12: return "cannot allocate memory";
+	case 13: return "permission denied";
+	case 20: return "not a directory";
+	case 21: return "is a directory";
+	case 26: return "text file busy";
+	case 36: return "file name too long";
+	case 40: return "too many levels of symbolic links";
+	case 80: return "accessing a corrupted shared library";
+	default: return 0;
+	}
+}
+
 #define F_SETFD 2
 #define FD_CLOEXEC 1
 
@@ -111,11 +131,18 @@ __attribute__((used, noreturn)) void trampoline_main(long *sp)
 	if (hold >= 0 && sys3(SYS_fcntl, hold, F_SETFD, FD_CLOEXEC) < 0)
 		sys3(SYS_close, hold, 0, 0);
 	long err = sys3(SYS_execve, (long)argv[2], (long)(argv + 3), (long)envp);
+	const char *why = strerror_of(-err);
 	say("hull: exec ");
 	say(argv[2]);
-	say(": errno ");
-	say_num(-err);
+	say(": ");
+	if (why) {
+		say(why);
+	} else {
+		say("errno ");
+		say_num(-err);
+	}
 	say("\n");
-	sys3(SYS_exit, 127, 0, 0);
+	/* As runc's init when the program cannot be run after `start`. */
+	sys3(SYS_exit, 255, 0, 0);
 	__builtin_unreachable();
 }
