@@ -114,3 +114,47 @@ fn ignored_and_blocked_signals_do_not_reach_the_container_or_hooks() {
         "hook: {hook}"
     );
 }
+
+/// In the foreground without a terminal the program's stdio is pipes of hull's own, copied
+/// to and from the caller's, as runc's: the caller's file is not handed over (nor chowned to
+/// the container's user), a non-root process can still open /dev/stdout, stdin reaches it
+/// and ends when the caller's does.
+#[test]
+fn the_foreground_programs_stdio_is_hulls_pipes() {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new("fgpipes");
+    let mut c = config(&[
+        "sh",
+        "-c",
+        "stat -L -c %F /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; \
+         echo to-dev-stdout > /dev/stdout; echo to-stderr >&2; cat; echo end",
+    ]);
+    c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let id = env.id("a");
+    let bundle = env.bundle(&id, &c);
+    let out_file = env.base.join("out.log");
+    let mut child = env
+        .command(&["run", "-b", bundle.to_str().unwrap(), &id])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from-stdin\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert_eq!(text, "fifo\nfifo\nfifo\nto-dev-stdout\nfrom-stdin\nend\n");
+    assert_eq!(stderr(&out), "to-stderr\n");
+    assert_eq!(
+        std::fs::metadata(&out_file).unwrap().uid(),
+        0,
+        "the caller's file stays root's"
+    );
+}

@@ -181,6 +181,7 @@ pub fn prepare_with(
                 .preserve_fds
                 .plus(listen_fds)
                 .context("--preserve-fds with LISTEN_FDS")?,
+            stdio: None,
         },
     ))
 }

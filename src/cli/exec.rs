@@ -172,13 +172,17 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     } else {
         Some(wait::prepare()?)
     };
-    let opts = ExecOptions {
+    let (stdio, pipes) = ProcessIo::pipes(!a.detach, &console)?;
+    let mut opts = ExecOptions {
         pid_file: a.io.pid_file()?,
         console,
         preserve_fds: a.io.preserve_fds,
+        stdio,
     };
     let pidfd_socket = a.io.pidfd_socket()?;
     let execd = exec::exec(dir, &record, &plan, &opts)?;
+    // The child's ends of the pipes are the process's now.
+    opts.stdio = None;
     if let Some(socket) = &pidfd_socket {
         if let Err(e) = socket.send(execd.pidfd.as_fd()) {
             let _ = crate::sys::pidfd_send_signal(execd.pidfd.as_fd(), libc::SIGKILL);
@@ -190,7 +194,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         execd.pid,
         execd.pidfd.as_fd(),
         &waited,
-        execd.master.as_ref(),
+        super::process_io::streams(execd.master.as_ref(), pipes),
     )
 }
 

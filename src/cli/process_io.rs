@@ -2,6 +2,7 @@
 //! `--pid-file`, `--console-socket`, `--pidfd-socket` and `--preserve-fds`, which `create`,
 //! `run` and `exec` share (each with its own help text).
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -10,6 +11,8 @@ use super::args::Matches;
 use super::create::absolute;
 use crate::process::console::ConsoleTarget;
 use crate::process::pidfd_socket::PidfdSocket;
+use crate::process::stdio::{self, Ends, Pipes};
+use crate::process::wait::Streams;
 use crate::process::PreserveFds;
 
 pub struct ProcessIo {
@@ -39,6 +42,22 @@ impl ProcessIo {
         })
     }
 
+    /// The program's pipes when hull waits for it in the foreground without a terminal
+    /// (`console`): its stdio is then never the caller's own, as with runc. The child's ends
+    /// (for the options) and hull's.
+    pub fn pipes(
+        foreground: bool,
+        console: &Option<ConsoleTarget>,
+    ) -> Result<(Option<[OwnedFd; 3]>, Option<Ends>)> {
+        Ok(match (foreground, console) {
+            (true, None) => {
+                let Pipes { child, ours } = stdio::pipes()?;
+                (Some(child), Some(ours))
+            }
+            _ => (None, None),
+        })
+    }
+
     /// `--pid-file`, made absolute.
     pub fn pid_file(&self) -> Result<Option<PathBuf>> {
         self.pid_file.as_deref().map(absolute).transpose()
@@ -50,5 +69,14 @@ impl ProcessIo {
             .as_deref()
             .map(PidfdSocket::connect)
             .transpose()
+    }
+}
+
+/// What `wait_forwarding` copies: hull's terminal proxy, hull's pipes, or nothing.
+pub fn streams(master: Option<&OwnedFd>, pipes: Option<Ends>) -> Streams<'_> {
+    match (master, pipes) {
+        (Some(m), _) => Streams::Terminal(m),
+        (None, Some(ends)) => Streams::Pipes(ends),
+        (None, None) => Streams::Inherited,
     }
 }

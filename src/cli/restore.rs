@@ -71,7 +71,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     let Some(waited) = waited else { return Ok(0) };
     let id = plan.id.clone();
     drop(restored.dir);
-    let code = wait::wait_forwarding(restored.pid, restored.pidfd.as_fd(), &waited, None)?;
+    let code = wait::wait_forwarding(
+        restored.pid,
+        restored.pidfd.as_fd(),
+        &waited,
+        wait::Streams::Inherited,
+    )?;
     let _ = lifecycle::delete(&g.root, &id, DeleteMode::Force);
     Ok(code)
 }

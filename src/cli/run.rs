@@ -6,6 +6,7 @@ use std::os::fd::AsFd;
 use anyhow::Result;
 
 use super::args::{switch, Command, Matches};
+use super::process_io::ProcessIo;
 use super::{create, Global};
 use crate::lifecycle::{self, DeleteMode};
 use crate::process::create::create as create_container;
@@ -48,7 +49,9 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     crate::state::id::validate(&c.id)?;
     let bundle = create::absolute(&c.bundle)?;
     let (spec, extras) = crate::spec::load(&bundle)?;
-    let (plan, opts) = create::prepare_with(g, c, spec, extras, &bundle, a.tty, !a.detach)?;
+    let (plan, mut opts) = create::prepare_with(g, c, spec, extras, &bundle, a.tty, !a.detach)?;
+    let (stdio, pipes) = ProcessIo::pipes(!a.detach, &opts.console)?;
+    opts.stdio = stdio;
     let id = plan.id.clone();
     let waited = if a.detach {
         None
@@ -57,6 +60,9 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     };
     let pidfd_socket = c.io.pidfd_socket()?;
     let created = create_container(&g.root, &plan, &opts)?;
+    // The child's ends of the pipes are the container's now: hull's copies would hold them
+    // open past its exit.
+    opts.stdio = None;
     let created = create::send_pidfd(g, &id, created, pidfd_socket.as_ref())?;
     if let Err(e) = lifecycle::start(&created.dir) {
         drop(created.dir);
@@ -70,7 +76,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         created.pid,
         created.pidfd.as_fd(),
         &waited,
-        created.master.as_ref(),
+        super::process_io::streams(created.master.as_ref(), pipes),
     )?;
     // The program's status is what `run` reports: a cleanup that fails is said, not
     // mistaken for the program's failure (as runc).

@@ -23,11 +23,13 @@ use crate::security::seccomp::SeccompProgram;
 use crate::state::{CreateNote, StateDir};
 use crate::{hooks, security, sys};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     pub console: Option<ConsoleTarget>,
     pub preserve_fds: crate::process::PreserveFds,
+    /// The program's stdio pipes (`run` in the foreground), else it gets hull's own.
+    pub stdio: Option<[OwnedFd; 3]>,
 }
 
 /// A created container: its locked state dir and its init process.
@@ -123,6 +125,7 @@ fn start_init(
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         session_keyring: launch::keyring_name(plan.session_keyring.as_deref())?,
         preserve_fds: opts.preserve_fds,
+        stdio: opts.stdio.as_ref(),
     };
     // What no cgroup will find after a crash: mounts in hull's namespace, and init itself.
     let note = CreateNote {

@@ -19,11 +19,13 @@ use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
 use crate::security;
 use crate::state::{open_init, pidfile, Record, StateDir};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub console: Option<ConsoleTarget>,
     pub preserve_fds: crate::process::PreserveFds,
+    /// The program's stdio pipes (`exec` in the foreground), else it gets hull's own.
+    pub stdio: Option<[OwnedFd; 3]>,
 }
 
 /// The running exec'd process.
@@ -99,6 +101,7 @@ pub fn exec(
         close_in_child: [dir.lock_fd(), parent.as_raw_fd()],
         session_keyring: launch::keyring_name(record.session_keyring.as_deref())?,
         preserve_fds: opts.preserve_fds,
+        stdio: opts.stdio.as_ref(),
     };
     // execCPUAffinity.initial: where this process (and so the child, until it is in the
     // container's cgroup) runs; `final` is the child's once it is in.

@@ -61,6 +61,8 @@ pub struct ChildContext<'a> {
     pub cgroup: CgroupJoin<'a>,
     /// Connected to --console-socket, for `process.terminal`.
     pub console: Option<OwnedFd>,
+    /// The program's stdin, stdout and stderr, when not hull's own (see `process::stdio`).
+    pub stdio: Option<&'a [OwnedFd; 3]>,
     /// The state-dir lock fd and the parent's end of the channel: the child must not keep
     /// them (the lock would outlive hull; the channel would never report the parent gone).
     pub close_in_child: [RawFd; 2],
@@ -171,6 +173,11 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     }
     if matches!(ctx.role, Role::Init { .. }) {
         lead_session(terminal.take())?;
+    }
+    if let Some(stdio) = ctx.stdio {
+        for (fd, target) in stdio.iter().zip(0..) {
+            sys::dup2(fd.as_raw_fd(), target).context("giving the process its stdio pipes")?;
+        }
     }
     // Before any seccomp filter goes on: older profiles do not allow close_range.
     prepare_fds(ctx.preserve_fds)?;

@@ -15,6 +15,7 @@ mod mount_sources;
 pub mod notify;
 pub mod pidfd_socket;
 pub mod restore;
+pub mod stdio;
 pub mod timeline;
 pub mod trampoline;
 pub mod tty_proxy;

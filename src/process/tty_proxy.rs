@@ -2,9 +2,8 @@
 //! raw mode, bytes copied both ways between it and the pty master, window size changes
 //! forwarded, the tty restored on exit.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-use anyhow::Result;
 use nix::sys::termios::{self, SetArg, Termios};
 
 use crate::sys;
@@ -61,13 +60,12 @@ pub fn pump(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
     }
 }
 
-/// Copy whatever the container still wrote after it exited.
-pub fn drain(master: &OwnedFd) -> Result<()> {
-    let stdout = std::io::stdout();
+/// Copy whatever the container still wrote after it exited (what is there now: a process it
+/// left behind may hold the other end open).
+pub fn drain(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
     let _ = nix::fcntl::fcntl(
-        master,
+        from,
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
     );
-    while pump(master.as_fd(), stdout.as_fd()) {}
-    Ok(())
+    while pump(from, to) {}
 }
