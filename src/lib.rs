@@ -15,6 +15,7 @@ pub mod mountinfo;
 pub mod netdev;
 pub mod plan;
 pub mod process;
+pub mod resctrl;
 pub mod rootfs;
 pub mod rootless;
 pub mod security;

@@ -61,7 +61,7 @@ pub fn run() -> Result<i32> {
             },
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
-            "intelRdt": {"enabled": false},
+            "intelRdt": {"enabled": true, "schemata": true, "monitoring": true},
             "netDevices": {"enabled": true},
             "memoryPolicy": {
                 "modes": spec_names(MEMORY_POLICY_MODES.iter().map(|(m, _)| m)),

@@ -91,6 +91,13 @@ pub fn delete(root: &Path, id: &str, mode: DeleteMode) -> Result<()> {
         crash_point("delete:killed");
         c.destroy()?;
     }
+    let rdt = match &record {
+        Some(r) => r.intel_rdt.clone(),
+        None => dir.load_rdt(),
+    };
+    if let Some(rdt) = &rdt {
+        crate::resctrl::Join::remove(rdt);
+    }
     if let Some(record) = &record {
         if !record.own_mount_namespace {
             rootfs::detach_host_mounts(&record.rootfs);

@@ -6,6 +6,7 @@ mod devices;
 #[cfg(test)]
 mod fuzz;
 mod hooks;
+mod intel_rdt;
 mod lsm;
 mod memory_policy;
 pub mod mounts;
@@ -25,6 +26,7 @@ use oci_spec::runtime::Spec;
 
 pub use devices::DevicePlan;
 pub use hooks::{HookPlan, HooksPlan};
+pub use intel_rdt::{IntelRdtPlan, RdtGroup};
 pub use lsm::{HostLsms, Lsm};
 pub use memory_policy::{MemoryPolicyPlan, MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES};
 pub use mounts::{MountKind, MountPlan};
@@ -79,6 +81,8 @@ pub struct Plan {
     pub session_keyring: Option<String>,
     /// The caller's `NOTIFY_SOCKET`, to which `start` forwards the container's READY=1.
     pub notify: Option<PathBuf>,
+    /// linux.intelRdt: the resctrl group the container's processes join.
+    pub intel_rdt: Option<IntelRdtPlan>,
 }
 
 /// Ranges of a list like `0-3,5,7-8` (cpus, memory nodes).
@@ -194,7 +198,6 @@ impl Plan {
             bail!("root.path: empty");
         }
         let linux = spec.linux().clone().unwrap_or_default();
-        refuse_unsupported(&linux)?;
         let mount_label = linux.mount_label().as_deref();
         (opts.host_lsms).refuse("linux.mountLabel", mount_label, lsm::Lsm::SeLinux)?;
         let namespaces = NamespacePlan::from_spec(&linux)?;
@@ -269,6 +272,7 @@ impl Plan {
                 .transpose()?
                 .unwrap_or_default(),
             notify: opts.notify.as_ref().map(|n| n.host_socket.clone()),
+            intel_rdt: intel_rdt(&linux, &opts.extras, id)?,
             resources: ResourcesPlan::from_spec(
                 &linux,
                 id,
@@ -317,12 +321,18 @@ impl Plan {
     }
 }
 
-/// Fields hull does not implement: refused by name rather than silently ignored.
-fn refuse_unsupported(linux: &oci_spec::runtime::Linux) -> Result<()> {
-    if linux.intel_rdt().is_some() {
-        bail!("linux.intelRdt: Intel RDT (resctrl) is not supported by hull");
-    }
-    Ok(())
+/// linux.intelRdt with its 1.3 fields as `spec::load` read them, else as oci-spec holds it.
+fn intel_rdt(
+    linux: &oci_spec::runtime::Linux,
+    extras: &crate::spec::Extras,
+    id: &str,
+) -> Result<Option<IntelRdtPlan>> {
+    let rdt = match (&extras.intel_rdt, linux.intel_rdt()) {
+        (Some(rdt), _) => rdt.clone(),
+        (None, Some(r)) => r.into(),
+        (None, None) => return Ok(None),
+    };
+    IntelRdtPlan::from_spec(&rdt, id).map(Some)
 }
 
 /// maskedPaths / readonlyPaths must be absolute container paths.
@@ -451,10 +461,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unsupported_linux_fields_are_refused_by_name() {
-        let j = MINIMAL.replace(r#""linux":{"#, r#""linux":{"intelRdt":{"closID":"x"},"#);
-        let err = plan(&j).unwrap_err();
-        assert!(format!("{err:#}").contains("linux.intelRdt"), "{err:#}");
+    fn intel_rdt_is_planned_from_the_spec_read_or_built() {
+        let j = MINIMAL.replace(
+            r#""linux":{"#,
+            r#""linux":{"intelRdt":{"closID":"x","memBwSchema":"MB:0=20","schemata":["L2:0=f"],"enableMonitoring":true},"#,
+        );
+        let (spec, extras) = crate::spec::parse_with_extras(&j).unwrap();
+        let opts = PlanOptions {
+            extras,
+            ..Default::default()
+        };
+        let p = Plan::from_spec(&spec, Path::new("/b"), "t", &opts).unwrap();
+        let rdt = p.intel_rdt.unwrap();
+        assert_eq!(rdt.group, RdtGroup::Named("x".into()));
+        assert_eq!(rdt.schemata, ["MB:0=20", "L2:0=f"]);
+        assert!(rdt.monitoring);
+        // Built in code, without the 1.3 fields: what oci-spec holds.
+        let rdt = plan(&j).unwrap().intel_rdt.unwrap();
+        assert_eq!(
+            (rdt.schemata, rdt.monitoring),
+            (vec!["MB:0=20".to_owned()], false)
+        );
+        let err = plan(&j.replace(r#""closID":"x""#, r#""closID":"../x""#)).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("linux.intelRdt.closID"),
+            "{err:#}"
+        );
     }
 
     #[test]

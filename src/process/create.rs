@@ -19,6 +19,7 @@ use super::launch::{self, CgroupPolicy, Setup};
 use super::timeline::Timeline;
 use crate::crash::crash_point;
 use crate::plan::{NsKind, Plan};
+use crate::resctrl::Join as _;
 use crate::security::seccomp::SeccompProgram;
 use crate::state::{CreateNote, StateDir};
 use crate::{hooks, security, sys};
@@ -126,6 +127,7 @@ fn start_init(
         session_keyring: launch::keyring_name(plan.session_keyring.as_deref())?,
         preserve_fds: opts.preserve_fds,
         stdio: opts.stdio.as_ref(),
+        ignored_signals: sys::ignored_signals(),
     };
     // What no cgroup will find after a crash: mounts in hull's namespace, and init itself.
     let note = CreateNote {
@@ -149,6 +151,10 @@ fn start_init(
         timeline.mark("clone");
         crash_point("create:clone");
         init.join_cgroup(Some(cgroup), policy)?;
+        // Its children (an intermediate's init, the program) inherit the group.
+        if let Some(rdt) = setup.rdt() {
+            rdt.add(init.first())?;
+        }
         let handshake = Handshake::for_init(plan, seccomp.is_some_and(|s| s.listener.is_some()));
         let asks = launch::Asks {
             namespaces: &plan.namespaces,

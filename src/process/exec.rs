@@ -102,6 +102,7 @@ pub fn exec(
         session_keyring: launch::keyring_name(record.session_keyring.as_deref())?,
         preserve_fds: opts.preserve_fds,
         stdio: opts.stdio.as_ref(),
+        ignored_signals: crate::sys::ignored_signals(),
     };
     // execCPUAffinity.initial: where this process (and so the child, until it is in the
     // container's cgroup) runs; `final` is the child's once it is in.
@@ -115,7 +116,13 @@ pub fn exec(
     drop(dir);
     crate::crash::crash_point("exec:forked");
     let listener = seccomp.as_ref().is_some_and(|s| s.listener.is_some());
-    let result = child.join_cgroup(cgroup, policy).and_then(|()| {
+    let joined = child
+        .join_cgroup(cgroup, policy)
+        .and_then(|()| match &record.intel_rdt {
+            Some(rdt) => crate::resctrl::Join::add(rdt, child.first()),
+            None => Ok(()),
+        });
+    let result = joined.and_then(|()| {
         // It ends with the program's execve, which closes the channel.
         child.converse(
             Handshake::for_exec(&namespaces, process, listener),

@@ -63,6 +63,8 @@ pub struct ChildContext<'a> {
     pub console: Option<OwnedFd>,
     /// The program's stdin, stdout and stderr, when not hull's own (see `process::stdio`).
     pub stdio: Option<&'a [OwnedFd; 3]>,
+    /// The signals hull ignores, as the child inherits them (read once, by the parent).
+    pub ignored_signals: u64,
     /// The state-dir lock fd and the parent's end of the channel: the child must not keep
     /// them (the lock would outlive hull; the channel would never report the parent gone).
     pub close_in_child: [RawFd; 2],
@@ -188,7 +190,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     timeline.mark("process");
     // As under runc (whose Go runtime takes over every signal but these two): a signal the
     // caller ignored stays ignored only if it is SIGHUP or SIGINT (nohup, a shell's `cmd &`).
-    sys::default_signal_dispositions(&[libc::SIGHUP, libc::SIGINT]);
+    sys::default_signal_dispositions(ctx.ignored_signals, &[libc::SIGHUP, libc::SIGINT]);
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;

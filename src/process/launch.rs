@@ -19,7 +19,8 @@ use super::init::{self, CgroupJoin, ChildContext};
 use crate::cgroups::{self, Manager};
 use crate::crash::crash_point;
 use crate::plan::{NamespacePlan, NsKind, Plan, Rlimit};
-use crate::state::{pidfile, time, Record, StateDir};
+use crate::resctrl::Join as _;
+use crate::state::{pidfile, time, RdtRecord, Record, StateDir};
 use crate::{security, sys};
 
 /// A container being set up: its state dir and its cgroup (with the plan's limits) exist, and
@@ -27,6 +28,8 @@ use crate::{security, sys};
 pub struct Setup {
     dir: Option<StateDir>,
     cgroup: Box<dyn Manager>,
+    /// The resctrl group (linux.intelRdt).
+    rdt: Option<RdtRecord>,
 }
 
 impl Setup {
@@ -52,9 +55,10 @@ impl Setup {
                 return Err(e);
             }
         };
-        let setup = Setup {
+        let mut setup = Setup {
             dir: Some(dir),
             cgroup,
+            rdt: None,
         };
         // Recorded before it is made, and again with the parents it made (removed with the
         // container): `delete --force` finds whatever a crash left.
@@ -63,7 +67,16 @@ impl Setup {
         setup.dir().save_cgroup(&setup.cgroup.record())?;
         crash_point("create:cgroup");
         setup.cgroup.apply(&plan.resources)?;
+        if let Some(rdt) = &plan.intel_rdt {
+            let dir = setup.dir();
+            setup.rdt = Some(crate::resctrl::set_up(rdt, &plan.id, |r| dir.save_rdt(r))?);
+        }
         Ok(setup)
+    }
+
+    /// The container's resctrl group, if it has one.
+    pub fn rdt(&self) -> Option<&RdtRecord> {
+        self.rdt.as_ref()
     }
 
     pub fn dir(&self) -> &StateDir {
@@ -96,6 +109,7 @@ impl Setup {
             seccomp: plan.seccomp.clone(),
             session_keyring: plan.session_keyring.clone(),
             memory_policy: plan.memory_policy.clone(),
+            intel_rdt: self.rdt.clone(),
             notify_socket: plan.notify.clone(),
         };
         self.dir().save(&record)?;
@@ -115,6 +129,9 @@ impl Setup {
 impl Drop for Setup {
     fn drop(&mut self) {
         if let Some(dir) = self.dir.take() {
+            if let Some(rdt) = &self.rdt {
+                rdt.remove();
+            }
             let _ = self.cgroup.destroy();
             let _ = dir.remove();
         }

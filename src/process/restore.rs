@@ -85,7 +85,13 @@ fn run_restore(
                 Some(&nix::sys::signal::SigSet::empty()),
                 None,
             );
-            let code = match cgroup.add(nix::unistd::getpid()) {
+            let joined = cgroup
+                .add(nix::unistd::getpid())
+                .and_then(|()| match setup.rdt() {
+                    Some(rdt) => crate::resctrl::Join::add(rdt, nix::unistd::getpid()),
+                    None => Ok(()),
+                });
+            let code = match joined {
                 Ok(()) => {
                     let mut cmd = std::process::Command::new(criu_bin);
                     cmd.args(&args);

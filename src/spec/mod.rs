@@ -24,6 +24,40 @@ pub struct Extras {
     /// `linux.resources.pids` is `{}`: no limit. oci-spec reads a missing `limit` as 0, which
     /// runtime-spec 1.3.0 makes a real limit ("0 is a valid limit value").
     pub pids_without_limit: bool,
+    /// `linux.intelRdt` with runtime-spec 1.3.0's fields (`schemata`, `enableMonitoring`),
+    /// which oci-spec 0.8 does not hold.
+    pub intel_rdt: Option<IntelRdt>,
+}
+
+/// `linux.intelRdt` as config-linux.md (1.3.0) writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntelRdt {
+    #[serde(rename = "closID")]
+    pub clos_id: Option<String>,
+    pub l3_cache_schema: Option<String>,
+    pub mem_bw_schema: Option<String>,
+    pub schemata: Option<Vec<String>>,
+    pub enable_monitoring: Option<bool>,
+    /// runtime-spec 1.1–1.2's names, replaced by `enableMonitoring`.
+    #[serde(rename = "enableCMT")]
+    pub enable_cmt: Option<bool>,
+    #[serde(rename = "enableMBM")]
+    pub enable_mbm: Option<bool>,
+}
+
+impl From<&oci_spec::runtime::LinuxIntelRdt> for IntelRdt {
+    /// What oci-spec holds of it (a spec built in code, not read by [`load`]).
+    fn from(r: &oci_spec::runtime::LinuxIntelRdt) -> Self {
+        IntelRdt {
+            clos_id: r.clos_id().clone(),
+            l3_cache_schema: r.l3_cache_schema().clone(),
+            mem_bw_schema: r.mem_bw_schema().clone(),
+            enable_cmt: *r.enable_cmt(),
+            enable_mbm: *r.enable_mbm(),
+            ..Default::default()
+        }
+    }
 }
 
 /// One mount's `uidMappings` and `gidMappings`.
@@ -110,7 +144,10 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
     };
     // Rare, so the cost of a second pass (and line numbers of the re-serialized text in
     // errors) is only paid by configs that use the flag.
-    if !text.contains(WAIT_KILLABLE_RECV) && !text.contains("Mappings") {
+    if !text.contains(WAIT_KILLABLE_RECV)
+        && !text.contains("Mappings")
+        && !text.contains("intelRdt")
+    {
         match parse_spec(text) {
             // Perhaps a capability name newer than hull: the slow path leaves those out.
             Err(e) if format!("{e}").starts_with("process.capabilities") => {}
@@ -133,6 +170,12 @@ pub fn parse_with_extras(text: &str) -> Result<(Spec, Extras)> {
         if maps.uid_mappings.is_some() || maps.gid_mappings.is_some() {
             extras.mount_id_maps.insert(i, maps);
         }
+    }
+    if let Some(rdt) = value.pointer("/linux/intelRdt") {
+        extras.intel_rdt = Some(
+            serde_json::from_value(rdt.clone())
+                .context("linux.intelRdt: not an intelRdt object")?,
+        );
     }
     if let Some(flags) = value
         .pointer_mut("/linux/seccomp/flags")

@@ -8,6 +8,6 @@ mod status;
 mod store;
 pub mod time;
 
-pub use record::{CgroupRecord, Record, STATE_VERSION};
+pub use record::{CgroupRecord, RdtRecord, Record, STATE_VERSION};
 pub use status::{open_init, ContainerStatus, Liveness};
 pub use store::{list_ids, load_record, CreateNote, StateDir};

@@ -52,6 +52,9 @@ pub struct Record {
     /// The session keyring init joined, which `exec`'d processes join too.
     #[serde(default)]
     pub session_keyring: Option<String>,
+    /// linux.intelRdt: the resctrl group every process of the container joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel_rdt: Option<RdtRecord>,
     /// linux.memoryPolicy, which `exec`'d processes get too (as runc's setns init).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_policy: Option<crate::plan::MemoryPolicyPlan>,
@@ -69,6 +72,18 @@ pub struct CgroupRecord {
     /// The systemd scope holding `dirs`, with `--systemd-cgroup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd_unit: Option<String>,
+}
+
+/// The container's resctrl group (linux.intelRdt), for exec and delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RdtRecord {
+    pub group: PathBuf,
+    /// hull made the group (the container's own, or a missing closID's): `delete` removes it.
+    pub made: bool,
+    /// The container's MON group (`enableMonitoring`), removed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mon_group: Option<PathBuf>,
 }
 
 fn yes() -> bool {

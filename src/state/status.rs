@@ -111,6 +111,7 @@ mod tests {
             seccomp: None,
             session_keyring: None,
             memory_policy: None,
+            intel_rdt: None,
             notify_socket: None,
         }
     }

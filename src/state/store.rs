@@ -14,6 +14,7 @@ use super::{id, Record};
 const RECORD: &str = "state.json";
 const FIFO: &str = "exec.fifo";
 const CGROUP_NOTE: &str = "cgroup.json";
+const RDT_NOTE: &str = "intel-rdt.json";
 const CREATE_NOTE: &str = "create.json";
 
 /// What `create` notes, beyond the cgroup, before it writes the record, for `delete --force`
@@ -145,6 +146,17 @@ impl StateDir {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
+    }
+
+    /// Note the container's resctrl group before it is made (as [`StateDir::save_cgroup`]).
+    pub fn save_rdt(&self, rdt: &super::RdtRecord) -> Result<()> {
+        let path = self.path.join(RDT_NOTE);
+        std::fs::write(&path, serde_json::to_vec(rdt)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn load_rdt(&self) -> Option<super::RdtRecord> {
+        serde_json::from_slice(&std::fs::read(self.path.join(RDT_NOTE)).ok()?).ok()
     }
 
     pub fn load_cgroup(&self) -> Option<super::CgroupRecord> {

@@ -460,11 +460,23 @@ pub fn set_sigpipe(ignored: bool) -> Result<(), Errno> {
     unsafe { signal(Signal::SIGPIPE, handler) }.map(drop)
 }
 
-/// Every signal back to its default disposition, except those in `keep` (and those no process
-/// can change): what the caller ignored does not reach the container's program. Through
-/// rt_sigaction(2) itself: the C library refuses the signals it keeps for its threads (32,
-/// 33), which a caller may have ignored all the same.
-pub fn default_signal_dispositions(keep: &[i32]) {
+/// The signals this process ignores (`SigIgn` of /proc/self/status: bit N-1 for signal N);
+/// all of them when it cannot be read.
+pub fn ignored_signals() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("SigIgn:"))?;
+            u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// The signals in `ignored` (bit N-1 for signal N) back to their default disposition, except
+/// those in `keep` (and those no process can change): what the caller ignored does not reach
+/// the container's program. Through rt_sigaction(2) itself: the C library refuses the signals
+/// it keeps for its threads (32, 33), which a caller may have ignored all the same.
+pub fn default_signal_dispositions(ignored: u64, keep: &[i32]) {
     /// The kernel's `struct sigaction` (not the C library's).
     #[repr(C)]
     struct KernelSigaction {
@@ -480,7 +492,8 @@ pub fn default_signal_dispositions(keep: &[i32]) {
         mask: 0,
     };
     // 1..=64: the kernel's _NSIG, real-time signals included.
-    for signo in (1..=64).filter(|s| !keep.contains(s)) {
+    let ignored = |s: &i32| ignored & (1 << (s - 1)) != 0;
+    for signo in (1..=64).filter(ignored).filter(|s| !keep.contains(s)) {
         if signo == libc::SIGKILL || signo == libc::SIGSTOP {
             continue;
         }
