@@ -169,3 +169,24 @@ fn bind_sources_only_the_hosts_root_can_reach_work_in_a_user_namespace() {
     );
     assert_eq!(out, "only-root-reaches-me\na-file\n");
 }
+
+/// An idmapped bind whose source lies in a bundle directory the container's mapped ids cannot
+/// search (0700, the host root's) works: the parent prepares the idmapped tree on the host
+/// side, with the host's privileges.
+#[test]
+fn idmapped_binds_work_from_a_bundle_the_mapped_ids_cannot_search() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("idmapbundle");
+    let id = env.id("a");
+    let maps = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let mut c = with_user_namespace(config(&["cat", "/data/f"]));
+    c["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/data", "type": "bind", "source": "volume", "options": ["rbind"],
+        "uidMappings": maps, "gidMappings": maps}));
+    let bundle = env.bundle(&id, &c);
+    std::fs::create_dir_all(bundle.join("volume")).unwrap();
+    std::fs::write(bundle.join("volume/f"), "in-the-bundle\n").unwrap();
+    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = env.hull(&["run", "-b", bundle.to_str().unwrap(), &id]);
+    assert_eq!(stdout(&out), "in-the-bundle\n", "{}", stderr(&out));
+}

@@ -138,7 +138,19 @@ fn start_init(
         dir.save_note(&note)?;
     }
     let policy = CgroupPolicy::Required;
-    let mut init = launch::fork("init", ctx, parent, flags, Some(cgroup), policy)?;
+    // Init starts in the bundle, as runc's (which chdirs there): in a new user namespace its
+    // root may not be able to enter it by path.
+    let cwd = open(
+        ".",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening hull's working directory")?;
+    nix::unistd::chdir(&plan.bundle)
+        .with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
+    let forked = launch::fork("init", ctx, parent, flags, Some(cgroup), policy);
+    nix::unistd::fchdir(&cwd).context("returning to hull's working directory")?;
+    let mut init = forked?;
     let result = (|| -> Result<()> {
         if cgroup.record().dirs.is_empty() {
             let first = init.first();

@@ -75,8 +75,12 @@ pub fn setup(
     // Its own user namespace, or hull's (podman's rootless mode): no mknod, bind devices.
     let in_userns = plan.namespaces.has(NsKind::User) || crate::rootless::is_rootless();
     // Relative paths in mount options (overlay's lowerdir=, ...) are the bundle's, as in runc.
-    nix::unistd::chdir(&plan.bundle)
-        .with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
+    // Init starts there (the parent's cwd at the clone, as runc's): a bundle the mapped root
+    // of a user namespace cannot search is not entered again by path.
+    if std::fs::read_link("/proc/self/cwd").ok().as_deref() != Some(plan.bundle.as_path()) {
+        nix::unistd::chdir(&plan.bundle)
+            .with_context(|| format!("entering the bundle {}", plan.bundle.display()))?;
+    }
     // pivot_root needs the new root to be a mount point: the rootfs bound onto itself, or the
     // mount the config puts at "/" (an overlay of image layers, say).
     let root_mount = plan
