@@ -9,10 +9,12 @@ use nix::errno::Errno;
 use nix::unistd::Pid;
 
 mod bpf_device;
+mod signals;
 pub use bpf_device::{
     bpf_attach_device_program, bpf_detach_device_program, bpf_device_programs,
     bpf_load_device_program,
 };
+pub use signals::{default_signal_dispositions, ignored_signals, set_sigpipe};
 
 /// What `clone3` returned in the calling process.
 pub enum Forked {
@@ -445,71 +447,6 @@ pub fn set_mempolicy(mode: i32, nodemask: &[u64]) -> Result<(), Errno> {
     // SAFETY: the kernel reads `maxnode` bits from `mask`, which `nodemask` holds (or none).
     let ret = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, mask, maxnode) };
     Errno::result(ret).map(drop)
-}
-
-/// SIGPIPE ignored (a write to a closed pipe fails with EPIPE instead of killing us), or back
-/// to its default (Rust's runtime ignores it; a program we exec should not inherit that).
-pub fn set_sigpipe(ignored: bool) -> Result<(), Errno> {
-    use nix::sys::signal::{signal, SigHandler, Signal};
-    let handler = if ignored {
-        SigHandler::SigIgn
-    } else {
-        SigHandler::SigDfl
-    };
-    // SAFETY: SIG_IGN and SIG_DFL are not handler functions: no Rust code runs as a handler.
-    unsafe { signal(Signal::SIGPIPE, handler) }.map(drop)
-}
-
-/// The signals this process ignores (`SigIgn` of /proc/self/status: bit N-1 for signal N);
-/// all of them when it cannot be read.
-pub fn ignored_signals() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("SigIgn:"))?;
-            u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
-        })
-        .unwrap_or(u64::MAX)
-}
-
-/// The signals in `ignored` (bit N-1 for signal N) back to their default disposition, except
-/// those in `keep` (and those no process can change): what the caller ignored does not reach
-/// the container's program. Through rt_sigaction(2) itself: the C library refuses the signals
-/// it keeps for its threads (32, 33), which a caller may have ignored all the same.
-pub fn default_signal_dispositions(ignored: u64, keep: &[i32]) {
-    /// The kernel's `struct sigaction` (not the C library's).
-    #[repr(C)]
-    struct KernelSigaction {
-        handler: usize,
-        flags: u64,
-        restorer: usize,
-        mask: u64,
-    }
-    let default = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    // 1..=64: the kernel's _NSIG, real-time signals included.
-    let ignored = |s: &i32| ignored & (1 << (s - 1)) != 0;
-    for signo in (1..=64).filter(ignored).filter(|s| !keep.contains(s)) {
-        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: `default` is a complete kernel sigaction (SIG_DFL: no handler, so no Rust
-        // code can run as one) that outlives the call; no old action is asked for; the last
-        // argument is the size of the mask, as the kernel requires.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                signo,
-                &default as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                std::mem::size_of::<u64>(),
-            )
-        };
-    }
 }
 
 /// prlimit(2) of another process (nix wraps only the calling process's limits).
