@@ -30,6 +30,11 @@ fn home_is_set_and_variables_are_set_once() {
     c["process"]["env"] = json!(["PATH=/bin", "HOME=/custom"]);
     let (_, out, _) = env.run(&env.id("c"), &c);
     assert!(out.starts_with("HOME=/custom\n"), "{out}");
+    // An empty HOME is no HOME (runc's prepareEnv).
+    c["process"]["env"] = json!(["PATH=/bin", "HOME="]);
+    c["process"]["user"] = json!({"uid": 0, "gid": 0});
+    let (_, out, _) = env.run(&env.id("e"), &c);
+    assert!(out.starts_with("HOME=/root\n"), "{out}");
 
     let id = env.id("d");
     running(&env, &id);

@@ -33,10 +33,12 @@ pub fn switch(user: &UserPlan) -> Result<()> {
     Ok(())
 }
 
-/// `env` with `HOME` added when it lacks one, as runc does: the home directory of `uid` in the
-/// container's /etc/passwd, or `/` without an entry. Call it inside the container's root.
+/// `env` with `HOME` added when it lacks one or it is empty, as runc does: the home directory
+/// of `uid` in the container's /etc/passwd, or `/` without an entry. Call it inside the
+/// container's root.
 pub fn with_home(env: &[CString], uid: u32) -> Vec<CString> {
     let mut env = env.to_vec();
+    env.retain(|kv| kv.as_bytes() != b"HOME=");
     if !env.iter().any(|kv| kv.as_bytes().starts_with(b"HOME=")) {
         let home = std::fs::read_to_string("/etc/passwd")
             .ok()
