@@ -20,6 +20,12 @@ pub struct OomWatch {
     events: File,
     /// False once the file is gone (the cgroup removed): the thread then ends.
     alive: bool,
+    /// The count last read from the container's own counter.
+    seen: u64,
+    /// The parent's `memory.events` (hierarchical: it counts the container's kills too) and
+    /// the kills it had counted at the start that were not the container's: see
+    /// [`OomWatch::last_word`].
+    parent: Option<(File, u64)>,
 }
 
 impl OomWatch {
@@ -32,10 +38,17 @@ impl OomWatch {
         inotify
             .add_watch(&path, AddWatchFlags::IN_MODIFY)
             .with_context(|| format!("watching {}", path.display()))?;
+        let seen = read_count(&events).unwrap_or(0);
+        let parent = dir
+            .parent()
+            .and_then(|p| File::open(p.join("memory.events")).ok())
+            .and_then(|f| read_count(&f).map(|n| (f, n.saturating_sub(seen))));
         Ok(OomWatch {
             inotify,
             events,
             alive: true,
+            seen,
+            parent,
         })
     }
 
@@ -64,15 +77,36 @@ impl OomWatch {
         if matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0) {
             let _ = self.inotify.read_events();
         }
-        let mut buf = [0u8; 512];
-        match self.events.read_at(&mut buf, 0) {
-            Ok(n) => oom_kill_count(&String::from_utf8_lossy(&buf[..n])),
-            Err(_) => {
+        match read_count(&self.events) {
+            Some(n) => {
+                self.seen = self.seen.max(n);
+                Some(n)
+            }
+            None => {
                 self.alive = false;
-                None
+                self.last_word()
             }
         }
     }
+
+    /// The cgroup is gone (a systemd scope is removed the moment its last process dies, and
+    /// the kernel's notification of the kill can come after that: runc and conmon lose such
+    /// kills too). Its parent's counter, which counts the container's kills as well, says
+    /// whether one was missed: kills it counted since the start beyond those seen here are
+    /// taken as the container's. (A sibling in the same slice killed in that very moment
+    /// would be counted too.)
+    fn last_word(&self) -> Option<u64> {
+        let (file, others) = self.parent.as_ref()?;
+        let unseen = read_count(file)?.saturating_sub(others + self.seen);
+        (unseen > 0).then_some(self.seen + unseen)
+    }
+}
+
+/// The `oom_kill` count of an open `memory.events`; `None` once its cgroup is gone.
+fn read_count(events: &File) -> Option<u64> {
+    let mut buf = [0u8; 512];
+    let n = events.read_at(&mut buf, 0).ok()?;
+    Some(oom_kill_count(&String::from_utf8_lossy(&buf[..n])).unwrap_or(0))
 }
 
 /// `oom_kill N` of memory.events (or v1's memory.oom_control).
@@ -83,6 +117,34 @@ pub fn oom_kill_count(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scratch cgroup pair (parent and child `memory.events`), removed at the end.
+    fn scratch(name: &str, parent: u64, child: u64) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("hull-oomwatch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("c")).unwrap();
+        let events = |n| format!("oom 0\noom_kill {n}\n");
+        std::fs::write(dir.join("memory.events"), events(parent)).unwrap();
+        std::fs::write(dir.join("c/memory.events"), events(child)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_kill_the_vanished_cgroup_did_not_say_is_read_from_its_parent() {
+        // Before: 3 kills in the slice, 1 of them the container's.
+        let dir = scratch("missed", 3, 1);
+        let watch = OomWatch::new(&dir.join("c")).unwrap();
+        // The kernel counts a kill in both; the container's cgroup goes before it is read
+        // (on cgroupfs a read then fails, and the watch asks the parent: `last_word`).
+        std::fs::write(dir.join("memory.events"), "oom_kill 4\n").unwrap();
+        assert_eq!(watch.last_word(), Some(2));
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Nothing new in the parent: no kill made up.
+        let dir = scratch("none", 3, 1);
+        let watch = OomWatch::new(&dir.join("c")).unwrap();
+        assert_eq!(watch.last_word(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_kill_count_is_read_from_the_counters() {
