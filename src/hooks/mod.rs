@@ -179,11 +179,7 @@ fn run_one(hook: &HookPlan, state_json: &[u8]) -> Result<()> {
                 .unwrap_or_default();
             // `run` blocks the signals it forwards: a hook (or a daemon it leaves running)
             // starts with none blocked, as runc's do.
-            let _ = nix::sys::signal::sigprocmask(
-                nix::sys::signal::SigmaskHow::SIG_SETMASK,
-                Some(&nix::sys::signal::SigSet::empty()),
-                None,
-            );
+            let _ = sys::unblock_all_signals();
             let _ = sys::execve(&path, &hook.args, &env);
             sys::exit_now(127)
         }

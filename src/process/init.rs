@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use anyhow::{Context, Result};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::prctl;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::{Gid, Uid};
 
 use oci_spec::runtime::{ContainerState, State};
@@ -191,8 +191,7 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     // As under runc (whose Go runtime takes over every signal but these two): a signal the
     // caller ignored stays ignored only if it is SIGHUP or SIGINT (nohup, a shell's `cmd &`).
     sys::default_signal_dispositions(ctx.ignored_signals, &[libc::SIGHUP, libc::SIGINT]);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-        .context("clearing the signal mask")?;
+    sys::unblock_all_signals().context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
     if let Role::Init { fifo, plan, .. } = &ctx.role {
         ctx.channel

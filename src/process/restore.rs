@@ -80,11 +80,7 @@ fn run_restore(
                 }
             }
             // `restore` in the foreground blocks the signals it forwards: not criu's.
-            let _ = nix::sys::signal::sigprocmask(
-                nix::sys::signal::SigmaskHow::SIG_SETMASK,
-                Some(&nix::sys::signal::SigSet::empty()),
-                None,
-            );
+            let _ = sys::unblock_all_signals();
             let joined = cgroup
                 .add(nix::unistd::getpid())
                 .and_then(|()| match setup.rdt() {

@@ -14,7 +14,7 @@ pub use bpf_device::{
     bpf_attach_device_program, bpf_detach_device_program, bpf_device_programs,
     bpf_load_device_program,
 };
-pub use signals::{default_signal_dispositions, ignored_signals, set_sigpipe};
+pub use signals::{default_signal_dispositions, ignored_signals, set_sigpipe, unblock_all_signals};
 
 /// What `clone3` returned in the calling process.
 pub enum Forked {

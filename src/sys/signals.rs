@@ -15,6 +15,13 @@ pub fn set_sigpipe(ignored: bool) -> Result<(), Errno> {
     unsafe { signal(Signal::SIGPIPE, handler) }.map(drop)
 }
 
+/// No signal blocked: what a program exec'd by hull starts with (a foreground `run` blocks
+/// the signals it forwards before it forks).
+pub fn unblock_all_signals() -> Result<(), Errno> {
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+}
+
 /// The signals this process ignores (`SigIgn` of /proc/self/status: bit N-1 for signal N);
 /// all of them when it cannot be read.
 pub fn ignored_signals() -> u64 {
