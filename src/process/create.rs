@@ -13,6 +13,7 @@ use oci_spec::runtime::{ContainerState, State};
 use super::channel::{self, Channel, ToInit, ToParent};
 use super::console::{self, ConsoleTarget};
 use super::fifo;
+use super::handover::{self, Handover};
 use super::handshake::Handshake;
 use super::init::{self, ChildContext, Role};
 use super::launch::{self, CgroupPolicy, Setup};
@@ -52,9 +53,20 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         .as_ref()
         .map(security::seccomp::compile)
         .transpose()?;
+    let handover = Handover::of(plan, seccomp.as_ref());
+    if handover::init_in_sight(plan, handover) {
+        security::exe::ensure_protected()?;
+    }
     let setup = Setup::begin(root, plan)?;
     timeline.mark("cgroup");
-    let (pid, pidfd, master) = start_init(&setup, plan, opts, &joins, seccomp.as_ref(), timeline)?;
+    let (pid, pidfd, master) = start_init(
+        &setup,
+        plan,
+        opts,
+        (&joins, seccomp.as_ref()),
+        handover,
+        timeline,
+    )?;
     Ok(Created {
         dir: setup.keep(),
         pid,
@@ -94,8 +106,8 @@ fn start_init(
     setup: &Setup,
     plan: &Plan,
     opts: &CreateOptions,
-    joins: &[(NsKind, OwnedFd)],
-    seccomp: Option<&SeccompProgram>,
+    (joins, seccomp): (&[(NsKind, OwnedFd)], Option<&SeccompProgram>),
+    handover: Handover,
     mut timeline: Timeline,
 ) -> Result<(Pid, OwnedFd, Option<OwnedFd>)> {
     let (dir, cgroup) = (setup.dir(), setup.cgroup());
@@ -114,6 +126,7 @@ fn start_init(
             plan,
             fifo,
             prepared: &prepared,
+            handover,
         },
         namespaces: &plan.namespaces,
         process: plan.process.as_ref(),
@@ -173,8 +186,11 @@ fn start_init(
             rlimits: plan.process.as_ref().map_or(&[], |p| &p.rlimits),
         };
         init.converse(handshake, asks, |channel, pid, msg| {
-            answer(channel, plan, seccomp, pid, msg, &mut timeline)
+            answer(channel, plan, seccomp, pid, msg, &mut timeline, handover)
         })?;
+        if handover == Handover::AtReady {
+            timeline.mark("handover");
+        }
         // Init's network namespace exists now (and init waits for `start`).
         crate::netdev::move_into(&plan.net_devices, init.pid.as_raw())?;
         setup.record(plan, init.pid, opts.pid_file.as_deref())?;
@@ -204,6 +220,7 @@ fn answer(
     pid: Pid,
     msg: ToParent,
     timeline: &mut Timeline,
+    handover: Handover,
 ) -> Result<bool> {
     match msg {
         ToParent::NeedMountSources => {
@@ -241,7 +258,9 @@ fn answer(
             if crate::log::debug_enabled() {
                 timeline.extend(Timeline::decode(&marks));
             }
-            Ok(true)
+            // Handing over, init lets go of the channel once the trampoline waits in its
+            // place (or reports why it could not): the conversation ends there.
+            Ok(handover == Handover::AtStart)
         }
         other => bail!("unexpected message from init: {other:?}"),
     }

@@ -20,6 +20,7 @@ use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{ContainerState, State};
 
 use super::channel::{Channel, ToInit, ToParent};
+use super::handover::Handover;
 use super::timeline::Timeline;
 use super::trampoline::Trampoline;
 use super::{console, exec_path, fifo};
@@ -29,11 +30,13 @@ use crate::{hooks, rootfs, security, sys};
 
 /// Who the forked child becomes.
 pub enum Role<'a> {
-    /// The container's init: builds the container, then waits on the exec fifo for `start`.
+    /// The container's init: builds the container, then waits on the exec fifo for `start`
+    /// (in the trampoline, when it hands over at ready).
     Init {
         plan: &'a Plan,
         fifo: OwnedFd,
         prepared: &'a rootfs::FromParent,
+        handover: Handover,
     },
     /// A process `exec`'d into an existing container: joins it and runs at once. `root` is the
     /// container's root when it shares hull's mount namespace (then joining gives no root);
@@ -193,10 +196,18 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     sys::default_signal_dispositions(ctx.ignored_signals, &[libc::SIGHUP, libc::SIGINT]);
     sys::unblock_all_signals().context("clearing the signal mask")?;
     prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
-    if let Role::Init { fifo, plan, .. } = &ctx.role {
+    if let Role::Init {
+        fifo,
+        plan,
+        handover,
+        ..
+    } = &ctx.role
+    {
         ctx.channel
             .send_to_parent(&ToParent::Ready(timeline.encode()))?;
-        fifo::wait_for_start(fifo)?;
+        if *handover == Handover::AtStart {
+            fifo::wait_for_start(fifo)?;
+        }
         if let Some(state) = &hook_state {
             // No one is left to report to: a failing startContainer hook ends the container.
             if let Err(e) = hooks::run(
@@ -232,16 +243,24 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         lead_session(terminal.take())?;
     }
     // What closes when the program (not the trampoline) is exec'd tells the waiting side that
-    // it runs: init's exec fifo for `start`, the channel for `hull exec`.
-    let hold = match &ctx.role {
-        Role::Init { fifo, .. } => fifo.as_raw_fd(),
-        Role::Exec { .. } => ctx.channel.as_raw_fd(),
+    // it runs: init's exec fifo for `start`, the channel for `hull exec`. Init handing over
+    // at ready lets go of the channel once the trampoline runs (and waits for `start`).
+    let (hold, release) = match &ctx.role {
+        Role::Init { fifo, handover, .. } => (
+            fifo.as_raw_fd(),
+            (*handover == Handover::AtReady).then(|| ctx.channel.as_raw_fd()),
+        ),
+        Role::Exec { .. } => (ctx.channel.as_raw_fd(), None),
     };
-    let err = match ctx.trampoline {
-        Some(trampoline) => trampoline.exec(&program, &process.args, &env, Some(hold)),
-        None => sys::execve(&program, &process.args, &env),
+    let err = match (ctx.trampoline, release) {
+        (Some(trampoline), _) => {
+            trampoline.exec(&program, &process.args, &env, Some(hold), release)
+        }
+        (None, None) => sys::execve(&program, &process.args, &env),
+        (None, Some(_)) => anyhow::bail!("init cannot hand over without the exec trampoline"),
     };
-    if matches!(ctx.role, Role::Exec { .. }) {
+    // The parent still listens (exec; init handing over at ready): the error goes there.
+    if matches!(ctx.role, Role::Exec { .. }) || release.is_some() {
         anyhow::bail!("exec {program:?}: {}", err.desc());
     }
     // init's parent is gone by now: stderr is the only place left to tell (in the words and
@@ -414,14 +433,21 @@ fn lead_session(terminal: Option<OwnedFd>) -> Result<()> {
 }
 
 /// setns/unshare of a pid namespace applies to children only: fork into it. The parent of the
-/// fork reports the child's pid and exits; only the child returns.
+/// fork reports the child's pid and exits; only the child returns, once its pid is on the
+/// channel (the end of a pipe only the forking process holds closes when it exits): its own
+/// messages must follow, however the two are scheduled.
 fn fork_into_pid_namespace(channel: &Channel) -> Result<()> {
+    let (reported, exiting) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("a pipe for the fork")?;
     if let sys::Forked::Parent { child, .. } =
         sys::clone_fork(0).context("forking into the container's pid namespace")?
     {
         channel.send_to_parent(&ToParent::InitPid(child.as_raw()))?;
         sys::exit_now(0);
     }
+    drop(exiting);
+    let mut byte = [0u8; 1];
+    while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&reported, &mut byte) {}
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod create;
 pub mod exec;
 mod exec_path;
 pub mod fifo;
+mod handover;
 pub mod handshake;
 mod id_maps;
 mod init;

@@ -1,13 +1,16 @@
 //! The host binary out of the container's reach (CVE-2019-5736): before hull starts a process
-//! in a container, it re-execs itself from a read-only view of its own binary, so that no hull
-//! process a container can see has a writable host file as `/proc/PID/exe`.
+//! a container can see while it runs hull's code, it re-execs itself from a read-only view of
+//! its own binary, so that no hull process a container can see has a writable host file as
+//! `/proc/PID/exe`.
 //!
-//! Why a re-exec: a forked child keeps its parent's executable, and init (from clone until
-//! `start`) and every exec child (once it is in the container's pid namespace) are hull
-//! processes the container can see. A holder of `CAP_SYS_PTRACE` in there can open
-//! `/proc/PID/exe` — non-dumpable does not stop it — keep an `O_PATH` handle, and reopen it for
-//! writing through `/proc/self/fd/N` once hull is gone. Through a read-only mount, every such
-//! reopen fails with `EROFS`.
+//! Why a re-exec: a forked child keeps its parent's executable, and every exec child (once it
+//! is in the container's pid namespace) is a hull process the container can see, as is init
+//! when the container's pid namespace is shared or init cannot leave hull's code before
+//! `create` returns (`process::handover` decides; in the usual case init is out of sight
+//! until it hands over to the trampoline, and this ~1.5 ms is saved). A holder of
+//! `CAP_SYS_PTRACE` in there can open `/proc/PID/exe` — non-dumpable does not stop it — keep
+//! an `O_PATH` handle, and reopen it for writing through `/proc/self/fd/N` once hull is gone.
+//! Through a read-only mount, every such reopen fails with `EROFS`.
 //!
 //! How: a detached clone of the binary's mount (`open_tree(OPEN_TREE_CLONE)`), made read-only
 //! (`mount_setattr`) and exec'd by fd. The clone is in no mount namespace: nothing appears in

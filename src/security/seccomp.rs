@@ -33,6 +33,9 @@ pub struct SeccompProgram {
     pub listener: Option<Listener>,
     /// Whether the filter surely lets `execveat` through, which the exec trampoline needs.
     pub allows_execveat: bool,
+    /// Whether it surely lets through what the trampoline does while it waits for `start`
+    /// in init's place (`prctl`, `close`, `read`).
+    pub allows_waiting: bool,
 }
 
 /// Compile the plan's filter (checked by `SeccompPlan::from_spec`). Unknown syscall names are
@@ -56,6 +59,9 @@ pub fn compile(plan: &SeccompPlan) -> Result<SeccompProgram> {
         flags: plan.flags(),
         listener: plan.listener(),
         allows_execveat: allows(s, default, "execveat"),
+        allows_waiting: ["prctl", "close", "read"]
+            .iter()
+            .all(|name| allows(s, default, name)),
     })
 }
 
@@ -318,6 +324,31 @@ mod tests {
         ] {
             assert_eq!(
                 compile(&seccomp(json)).unwrap().allows_execveat,
+                expected,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn knows_whether_the_trampoline_may_wait() {
+        for (json, expected) in [
+            (r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, true),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["prctl"],"action":"SCMP_ACT_ERRNO"}]}"#,
+                false,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","close","prctl"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                true,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","close"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                false,
+            ),
+        ] {
+            assert_eq!(
+                compile(&seccomp(json)).unwrap().allows_waiting,
                 expected,
                 "{json}"
             );

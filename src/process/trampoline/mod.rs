@@ -27,23 +27,26 @@ impl Trampoline {
 
     /// In the child: exec `program` with `args` and `env` through the trampoline. `hold` (a
     /// close-on-exec fd) stays open until the program's own execve, not the trampoline's: whoever
-    /// waits for it to close learns that the program runs. Returns only on failure (of the
-    /// trampoline's own exec; the program's is reported by the trampoline).
+    /// waits for it to close learns that the program runs. With `release` (init handing over
+    /// early), the trampoline first closes that fd and waits for `start`'s byte on `hold`.
+    /// Returns only on failure (of the trampoline's own exec; the program's is reported by the
+    /// trampoline).
     pub fn exec(
         &self,
         program: &CStr,
         args: &[CString],
         env: &[CString],
         hold: Option<RawFd>,
+        release: Option<RawFd>,
     ) -> Errno {
-        let hold = match hold.map(sys::clear_cloexec) {
-            None => CString::from(c"-"),
-            Some(Err(e)) => return e,
-            Some(Ok(())) => CString::new(hold.unwrap_or(-1).to_string()).expect("digits"),
+        let (hold, release) = match (inheritable(hold), inheritable(release)) {
+            (Ok(hold), Ok(release)) => (hold, release),
+            (Err(e), _) | (_, Err(e)) => return e,
         };
-        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 3);
+        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 4);
         argv.push(MAGIC);
         argv.push(&hold);
+        argv.push(&release);
         argv.push(program);
         argv.extend(args.iter().map(CString::as_c_str));
         match nix::unistd::execveat(&self.0, c"", &argv, env, AtFlags::AT_EMPTY_PATH) {
@@ -53,9 +56,19 @@ impl Trampoline {
     }
 }
 
+/// An fd the trampoline gets (no longer close-on-exec), as its decimal argument; "-" for none.
+fn inheritable(fd: Option<RawFd>) -> Result<CString, Errno> {
+    let Some(fd) = fd else {
+        return Ok(CString::from(c"-"));
+    };
+    sys::clear_cloexec(fd)?;
+    Ok(CString::new(fd.to_string()).expect("digits"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
 
     #[test]
@@ -76,7 +89,7 @@ mod tests {
         assert_eq!(out.status.code(), Some(126));
         let out = std::process::Command::new(&path)
             .arg0("hull-trampoline")
-            .args(["-", "/bin/sh", "sh", "-c", "echo via $0"])
+            .args(["-", "-", "/bin/sh", "sh", "-c", "echo via $0"])
             .output();
         assert_eq!(String::from_utf8_lossy(&out.unwrap().stdout), "via sh\n");
     }
@@ -92,7 +105,7 @@ mod tests {
         let fds_of_program = |hold: String| {
             let out = std::process::Command::new(&path)
                 .arg0("hull-trampoline")
-                .args([&hold, "/bin/sh", "sh", "-c", "ls /proc/self/fd"])
+                .args([&hold, "-", "/bin/sh", "sh", "-c", "ls /proc/self/fd"])
                 .output()
                 .unwrap();
             assert!(
@@ -111,6 +124,47 @@ mod tests {
         assert!(
             !fds_of_program(fd.to_string()),
             "the held fd leaked into the program"
+        );
+    }
+
+    #[test]
+    fn with_release_it_lets_go_of_it_then_waits_for_the_byte() {
+        use std::io::Read;
+        let t = Trampoline::new().unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&t.0));
+        let (hold, start) = nix::unistd::pipe().unwrap();
+        let release = std::fs::File::open("/dev/null").unwrap();
+        let (hold_fd, release_fd) = (hold.as_raw_fd(), release.as_raw_fd());
+        sys::clear_cloexec(hold_fd).unwrap();
+        sys::clear_cloexec(release_fd).unwrap();
+        let mut child = std::process::Command::new(&path)
+            .arg0("hull-trampoline")
+            .args([&hold_fd.to_string(), &release_fd.to_string()])
+            .args(["/bin/sh", "sh", "-c", "echo ran; ls /proc/self/fd"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let fd_of_child = format!("/proc/{}/fd/{release_fd}", child.id());
+        let released = (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::fs::symlink_metadata(&fd_of_child).is_err()
+        });
+        assert!(released, "the trampoline kept the release fd");
+        assert!(child.try_wait().unwrap().is_none(), "it ran before start");
+        nix::unistd::write(&start, &[0]).unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("ran"));
+        assert!(
+            lines.all(|l| l != hold_fd.to_string() && l != release_fd.to_string()),
+            "{out}"
         );
     }
 }

@@ -7,21 +7,31 @@
  * through /proc/PID/exe and, once it exits, write to it. hull instead execs this tiny static
  * program from a sealed memfd; it execs the real program. /proc/self/exe is then the memfd.
  *
- * argv: [MAGIC, hold, path, args...]; it runs execve(path, args, envp). No libc: ~1 KiB, no
- * loader, nothing from the container's filesystem is needed to start it.
+ * argv: [MAGIC, hold, release, path, args...]; it runs execve(path, args, envp). No libc:
+ * ~1 KiB, no loader, nothing from the container's filesystem is needed to start it.
  *
  * `hold` is a decimal fd (or "-"): one that hull kept open across the exec into this program
  * and that must close at the program's own execve, because someone waits for that moment
  * (`start` on init's exec fifo, `hull exec` on its channel). It is made close-on-exec here;
  * if that fails (a seccomp profile without fcntl), it is closed, so it never leaks into the
  * program.
+ *
+ * `release` is a decimal fd (or "-"). With one, this is a container's init that hull handed
+ * over as soon as the container was built: it waits here for `start`, so that no process a
+ * container can see runs hull's binary in the created state. It makes itself non-dumpable
+ * (nothing in the container may ptrace it before the program runs, as init was), closes
+ * `release` (init's end of hull's channel: the parent learns that init left hull's code and
+ * may report the container created), then blocks reading the one byte `start` writes to
+ * `hold` (the exec fifo).
  */
 
 #define MAGIC "hull-trampoline"
 
 #if defined(__x86_64__)
+#define SYS_read 0
 #define SYS_close 3
 #define SYS_write 1
+#define SYS_prctl 157
 #define SYS_fcntl 72
 #define SYS_execve 59
 #define SYS_exit 60
@@ -33,8 +43,10 @@ static long sys3(long n, long a, long b, long c)
 }
 __asm__(".text\n.globl _start\n_start:\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall trampoline_main\n\thlt\n");
 #elif defined(__aarch64__)
+#define SYS_read 63
 #define SYS_close 57
 #define SYS_write 64
+#define SYS_prctl 167
 #define SYS_fcntl 25
 #define SYS_execve 221
 #define SYS_exit 93
@@ -94,6 +106,8 @@ static const char *strerror_of(long e)
 
 #define F_SETFD 2
 #define FD_CLOEXEC 1
+#define PR_SET_DUMPABLE 4
+#define EINTR 4
 
 /* "-" (or anything not a decimal number) is -1: no fd to hold. */
 static long parse_fd(const char *s)
@@ -122,18 +136,34 @@ __attribute__((used, noreturn)) void trampoline_main(long *sp)
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	if (argc < 4 || !is_magic(argv[0])) {
+	if (argc < 5 || !is_magic(argv[0])) {
 		/* Not started by hull: e.g. a `#!/proc/self/exe` script. Do nothing. */
 		say("hull: this program only runs as hull's exec trampoline\n");
 		sys3(SYS_exit, 126, 0, 0);
 	}
 	long hold = parse_fd(argv[1]);
+	long release = parse_fd(argv[2]);
+	if (release >= 0) {
+		if (sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0) < 0) {
+			say("hull: init could not make itself non-dumpable\n");
+			sys3(SYS_exit, 1, 0, 0);
+		}
+		sys3(SYS_close, release, 0, 0);
+		char byte;
+		long n;
+		while ((n = sys3(SYS_read, hold, (long)&byte, 1)) == -EINTR)
+			;
+		if (n != 1) {
+			say("hull: the exec fifo closed without a start signal\n");
+			sys3(SYS_exit, 1, 0, 0);
+		}
+	}
 	if (hold >= 0 && sys3(SYS_fcntl, hold, F_SETFD, FD_CLOEXEC) < 0)
 		sys3(SYS_close, hold, 0, 0);
-	long err = sys3(SYS_execve, (long)argv[2], (long)(argv + 3), (long)envp);
+	long err = sys3(SYS_execve, (long)argv[3], (long)(argv + 4), (long)envp);
 	const char *why = strerror_of(-err);
 	say("hull: exec ");
-	say(argv[2]);
+	say(argv[3]);
 	say(": ");
 	if (why) {
 		say(why);
