@@ -217,7 +217,7 @@ fn a_dev_null_symlink_in_the_rootfs_does_not_redirect_masking() {
 /// trampoline, not as hull; every hull process a container can see runs from a read-only view
 /// of its binary (EROFS); an exec'd process enters the container only once it holds the
 /// container's own privileges.
-fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
+fn attack_the_hull_binary(name: &str, caps: Vec<String>, init_waits_in_hull: bool) {
     use std::os::unix::fs::MetadataExt;
     let env = Env::new(name);
     // A private copy: only this test's processes run it, so "text busy" ends when they do.
@@ -229,6 +229,10 @@ fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
     std::fs::create_dir_all(&dir).unwrap();
     let mut c = config(&["sleep", "120"]);
     c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+    if init_waits_in_hull {
+        // A startContainer hook keeps init in hull's code until `start`.
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    }
     c["mounts"].as_array_mut().unwrap().push(
         json!({"destination": "/attack", "type": "bind", "source": dir, "options": ["rbind", "rw"]}),
     );
@@ -251,20 +255,29 @@ fn attack_the_hull_binary(name: &str, caps: Vec<String>) {
     let seen = |r: &str| r.lines().filter(|l| l.contains(": seize")).count();
     // Window 1: from create until start, pid 1 is the sealed trampoline: no hull to attack
     // (the attacker has scanned /proc twice by "watching, seen 0"), and its exe takes no write.
-    assert!(
-        poll_until(300, 100, || report().contains("watching")),
-        "the attacker never scanned: {}",
-        report()
-    );
-    assert_eq!(seen(&report()), 0, "{}", report());
-    let pid1 = env.hull_of(&hull, &["exec", &id, "readlink", "/proc/1/exe"]);
-    assert!(
-        stdout(&pid1).contains("hull-trampoline"),
-        "{}",
-        stdout(&pid1)
-    );
-    let write = env.hull_of(&hull, &["exec", &id, "sh", "-c", "echo x >> /proc/1/exe"]);
-    assert!(!write.status.success(), "pid 1's exe took a write");
+    // Or, when init waits in hull, init itself.
+    if init_waits_in_hull {
+        assert!(
+            poll_until(300, 100, || report().contains("pid 1: seize")),
+            "the attacker never saw init: {}",
+            report()
+        );
+    } else {
+        assert!(
+            poll_until(300, 100, || report().contains("watching")),
+            "the attacker never scanned: {}",
+            report()
+        );
+        assert_eq!(seen(&report()), 0, "{}", report());
+        let pid1 = env.hull_of(&hull, &["exec", &id, "readlink", "/proc/1/exe"]);
+        assert!(
+            stdout(&pid1).contains("hull-trampoline"),
+            "{}",
+            stdout(&pid1)
+        );
+        let write = env.hull_of(&hull, &["exec", &id, "sh", "-c", "echo x >> /proc/1/exe"]);
+        assert!(!write.status.success(), "pid 1's exe took a write");
+    }
     hull_ok(&["start", &id]);
     // Window 2: exec'd processes, visible only briefly; as many as it takes to see three.
     poll_until(600, 0, || {
@@ -345,10 +358,11 @@ fn hull_binary_out_of_reach_of_cap_sys_ptrace() {
         .map(|c| c.as_str().unwrap().to_string())
         .collect();
     caps.push("CAP_SYS_PTRACE".into());
-    attack_the_hull_binary("exeattack", caps);
+    attack_the_hull_binary("exeattack", caps.clone(), false);
+    attack_the_hull_binary("exeattackheld", caps, true);
 }
 
 #[test]
 fn hull_binary_out_of_reach_of_all_capabilities() {
-    attack_the_hull_binary("exeattackall", all_caps());
+    attack_the_hull_binary("exeattackall", all_caps(), false);
 }
