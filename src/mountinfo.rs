@@ -33,11 +33,17 @@ impl CgroupMount {
     }
 }
 
-/// The cgroup mounts visible under /sys/fs/cgroup.
+/// The cgroup mounts visible under /sys/fs/cgroup in hull's mount namespace, read once per
+/// hull process (the driver, the container's cgroup mount and `delete` each ask; no hull
+/// command changes them).
 pub fn cgroup_mounts() -> Result<Vec<CgroupMount>> {
-    let text =
-        std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
-    Ok(parse(&text))
+    static MOUNTS: std::sync::OnceLock<Vec<CgroupMount>> = std::sync::OnceLock::new();
+    if let Some(mounts) = MOUNTS.get() {
+        return Ok(mounts.clone());
+    }
+    let text = crate::sys::read_kernel_file("/proc/self/mountinfo")
+        .context("reading /proc/self/mountinfo")?;
+    Ok(MOUNTS.get_or_init(|| parse(&text)).clone())
 }
 
 /// Mounts hidden by a later mount on the same point or above it (a tmpfs laid over

@@ -14,7 +14,7 @@ use crate::state::RdtRecord;
 
 /// Where resctrl is mounted in hull's mount namespace, if it is.
 pub fn mount_point() -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let text = crate::sys::read_kernel_file("/proc/self/mountinfo").ok()?;
     text.lines().find_map(|line| {
         let (pre, post) = line.split_once(" - ")?;
         let point = pre.split(' ').nth(4)?;

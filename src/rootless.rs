@@ -9,9 +9,15 @@ fn initial_user_namespace(uid_map: &str) -> bool {
     first == ["0", "0", "4294967295"] && lines.next().is_none()
 }
 
+/// Read once per hull process (several parts ask): hull's own situation, which a forked child
+/// keeps, whatever namespace it enters later.
 pub fn is_rootless() -> bool {
-    !nix::unistd::geteuid().is_root()
-        || !std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| initial_user_namespace(&m))
+    static ROOTLESS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOTLESS.get_or_init(|| {
+        !nix::unistd::geteuid().is_root()
+            || !crate::sys::read_kernel_file("/proc/self/uid_map")
+                .is_ok_and(|m| initial_user_namespace(&m))
+    })
 }
 
 #[cfg(test)]

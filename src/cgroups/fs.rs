@@ -32,7 +32,7 @@ pub fn take_written() -> Vec<(std::path::PathBuf, String)> {
 
 pub fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
-    Ok(std::fs::read_to_string(&path)
+    Ok(crate::sys::read_kernel_file(&path)
         .with_context(|| format!("reading {}", path.display()))?
         .trim()
         .to_owned())
@@ -73,6 +73,12 @@ fn children(dir: &Path) -> Vec<std::path::PathBuf> {
 /// Remove `dir` and the cgroups below it, deepest first (rmdir of a cgroup with children
 /// fails with EBUSY).
 pub fn remove_tree(dir: &Path) -> Result<()> {
+    // Usually a leaf whose tasks are gone: one rmdir, no listing.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     for child in children(dir) {
         remove_tree(&child)?;
     }
@@ -103,7 +109,7 @@ pub fn own_cgroups() -> Result<Vec<(String, String)>> {
 /// As [`own_cgroups`], for `/proc/<pid>/cgroup`.
 pub fn cgroups_of(pid: &str) -> Result<Vec<(String, String)>> {
     let file = format!("/proc/{pid}/cgroup");
-    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
+    let text = crate::sys::read_kernel_file(&file).with_context(|| format!("reading {file}"))?;
     Ok(text
         .lines()
         .filter_map(|l| {

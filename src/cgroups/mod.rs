@@ -186,6 +186,14 @@ fn from_fs_record(record: &CgroupRecord) -> Box<dyn Manager> {
 /// it had made (now empty) is raced by trying again.
 fn make_dir(dir: &Path, hierarchy_root: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
     use anyhow::Context;
+    // Usually its parent is there: one mkdir, nothing above it made.
+    match std::fs::create_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(e).with_context(|| format!("creating cgroup {}", dir.display()))
+        }
+        _ => return Ok(()),
+    }
     for attempt in 0..5 {
         let missing: Vec<PathBuf> = dir
             .ancestors()

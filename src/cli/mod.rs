@@ -150,9 +150,9 @@ const COMMANDS: &[&Command] = &[
 /// Parse argv, run the command, report errors; returns the process exit status.
 pub fn main() -> i32 {
     crate::process::timeline::set_start();
-    // Rust starts with SIGPIPE ignored; an ignored signal stays ignored across execve, so the
-    // container's processes would inherit it. Back to the default, as every C runtime has it
-    // (and `hull state | head` ends quietly).
+    crate::sys::ensure_stdio_open();
+    // A caller may hand SIGPIPE over ignored: hull takes the default (`hull state | head`
+    // ends quietly); what the container's processes get is init's to decide.
     let _ = crate::sys::set_sigpipe(false);
     // No process of a container that shares our pid namespace may open /proc/<hull>/exe (the
     // host binary) or ptrace us: every hull process, not only init (CVE-2019-5736).

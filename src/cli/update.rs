@@ -135,7 +135,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         None => json!({}),
         Some(path) => {
             let text = if path.as_os_str() == "-" {
-                crate::spec::read_bounded(std::io::stdin(), "--resources from stdin")?
+                crate::spec::read_bounded(std::io::stdin(), "--resources from stdin", 0)?
             } else {
                 crate::spec::read_input(path, "--resources")?
             };

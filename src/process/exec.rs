@@ -151,7 +151,7 @@ pub fn exec(
 
 /// The persona init runs with (/proc/PID/personality, hex), unless it is the default.
 fn persona_of(pid: i32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/personality")).ok()?;
+    let text = crate::sys::read_kernel_file(format!("/proc/{pid}/personality")).ok()?;
     u64::from_str_radix(text.trim(), 16)
         .ok()
         .filter(|p| *p != 0)

@@ -69,8 +69,13 @@ pub fn setup(
         };
         mount(None::<&str>, "/", None::<&str>, before, None::<&str>)
             .context("setting the propagation of / (linux.rootfsPropagation)")?;
-        // pivot_root refuses a root whose parent mount is shared (rootfsPropagation "shared").
-        make_parent_private(rootfs)?;
+        // pivot_root refuses a root whose parent mount is shared (rootfsPropagation "shared");
+        // after a recursive slave or private, none is.
+        let none_shared = before.contains(MsFlags::MS_REC)
+            && before.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE);
+        if !none_shared {
+            make_parent_private(rootfs)?;
+        }
     }
     // Its own user namespace, or hull's (podman's rootless mode): no mknod, bind devices.
     let in_userns = plan.namespaces.has(NsKind::User) || crate::rootless::is_rootless();
@@ -240,8 +245,8 @@ fn mount_root(m: &crate::plan::MountPlan, rootfs: &std::path::Path) -> Result<()
 
 /// Make the mount that holds `path` private if it is shared.
 fn make_parent_private(path: &std::path::Path) -> Result<()> {
-    let text =
-        std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    let text = crate::sys::read_kernel_file("/proc/self/mountinfo")
+        .context("reading /proc/self/mountinfo")?;
     let Some((mount_point, shared)) = parent_mount(&text, path) else {
         return Ok(());
     };

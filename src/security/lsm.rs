@@ -7,7 +7,7 @@ use crate::plan::HostLsms;
 
 pub fn host() -> HostLsms {
     HostLsms {
-        apparmor: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        apparmor: crate::sys::read_kernel_file("/sys/module/apparmor/parameters/enabled")
             .is_ok_and(|s| s.starts_with('Y')),
         selinux: Path::new("/sys/fs/selinux/enforce").exists(),
     }

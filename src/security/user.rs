@@ -87,7 +87,7 @@ pub fn own_stdio(uid: u32) -> Result<()> {
 }
 
 fn setgroups_denied() -> bool {
-    match std::fs::read_to_string("/proc/self/setgroups") {
+    match crate::sys::read_kernel_file("/proc/self/setgroups") {
         Ok(s) => s.trim() == "deny",
         // An exec'd process drops privileges before it forks into the container's pid
         // namespace, where the container's /proc has no `self` for it yet. Holding CAP_SETGID,

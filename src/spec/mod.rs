@@ -112,13 +112,14 @@ pub fn read_input(path: &Path, what: &str) -> Result<String> {
     if !meta.is_file() {
         bail!("{name} is not a regular file");
     }
-    read_bounded(file, &name)
+    read_bounded(file, &name, meta.len())
 }
 
-/// Read at most [`MAX_INPUT`] bytes of UTF-8 from `r` (a file or stdin), naming `name` in errors.
-pub fn read_bounded(r: impl std::io::Read, name: &str) -> Result<String> {
+/// Read at most [`MAX_INPUT`] bytes of UTF-8 from `r` (a file or stdin), naming `name` in errors;
+/// `expected` (its size, when known) sizes the buffer: one read instead of a doubling series.
+pub fn read_bounded(r: impl std::io::Read, name: &str, expected: u64) -> Result<String> {
     use std::io::Read as _;
-    let mut text = String::new();
+    let mut text = String::with_capacity(expected.min(MAX_INPUT) as usize + 1);
     r.take(MAX_INPUT + 1)
         .read_to_string(&mut text)
         .with_context(|| format!("reading {name}"))?;

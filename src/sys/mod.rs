@@ -491,10 +491,54 @@ pub fn set_umask(mask: u32) {
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
 }
 
+/// Fds 0, 1 and 2 open (on /dev/null when closed), as std's start-up makes them and hull's
+/// C `main` does not: a file hull opens must never become its stdout. One poll when all are.
+pub fn ensure_stdio_open() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    // SAFETY: 0, 1 and 2 are only polled here; a closed one is reported, not used.
+    let fds = [0, 1, 2].map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+    let mut polled = fds.map(|fd| PollFd::new(fd, PollFlags::empty()));
+    if poll(&mut polled, PollTimeout::ZERO).is_err() {
+        return;
+    }
+    let closed: Vec<RawFd> = polled
+        .iter()
+        .zip(0..)
+        .filter(|(p, _)| p.revents().is_some_and(|r| r.contains(PollFlags::POLLNVAL)))
+        .map(|(_, fd)| fd)
+        .collect();
+    for fd in closed {
+        // Opened in fd order, the lowest free fd is the one closed.
+        if let Ok(null) = nix::fcntl::open(
+            "/dev/null",
+            nix::fcntl::OFlag::O_RDWR,
+            nix::sys::stat::Mode::empty(),
+        ) {
+            if null.as_raw_fd() == fd {
+                std::mem::forget(null);
+            }
+        }
+    }
+}
+
+/// A file the kernel generates (procfs, sysfs, cgroupfs) as text, in as few reads as it
+/// takes: such files report size 0, so `std::fs::read_to_string` grows its buffer from 32
+/// bytes, one read each step (eight for a 1 KiB mountinfo); this starts at 4 KiB.
+pub fn read_kernel_file(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::with_capacity(4096);
+    // Through `Take`, not the `File` itself: std then neither asks for the (useless) size nor
+    // probes with a small read first, and fills the capacity given.
+    std::fs::File::open(path)?
+        .take(u64::MAX)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), which with
 /// the pid identifies one process for its whole life, across pid reuse.
 pub fn process_start_time(pid: Pid) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = read_kernel_file(format!("/proc/{pid}/stat")).ok()?;
     parse_start_time(&stat)
 }
 
@@ -508,7 +552,7 @@ pub fn parse_start_time(stat: &str) -> Option<u64> {
 
 /// The one-letter state of a process from /proc/PID/stat (R, S, Z, ...).
 pub fn process_state(pid: Pid) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = read_kernel_file(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..]
         .split_whitespace()
         .next()?

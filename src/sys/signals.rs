@@ -25,7 +25,7 @@ pub fn unblock_all_signals() -> Result<(), Errno> {
 /// The signals this process ignores (`SigIgn` of /proc/self/status: bit N-1 for signal N);
 /// all of them when it cannot be read.
 pub fn ignored_signals() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    super::read_kernel_file("/proc/self/status")
         .ok()
         .and_then(|s| {
             let line = s.lines().find(|l| l.starts_with("SigIgn:"))?;

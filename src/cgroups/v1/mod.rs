@@ -155,20 +155,25 @@ impl Manager for V1 {
         self.dirs
             .iter()
             .map(|(_, dir)| {
-                // cgroup2 (a hybrid host's unified hierarchy) has no `tasks` file.
-                let file = if dir.join("tasks").exists() {
-                    "tasks"
-                } else {
-                    "cgroup.procs"
+                let open = |path: &Path| {
+                    open(
+                        path,
+                        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                        nix::sys::stat::Mode::empty(),
+                    )
                 };
-                let path = dir.join(file);
-                let fd = open(
-                    &path,
-                    OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-                    nix::sys::stat::Mode::empty(),
-                )
-                .with_context(|| format!("opening {}", path.display()))?;
-                Ok((path, fd))
+                let tasks = dir.join("tasks");
+                match open(&tasks) {
+                    Ok(fd) => Ok((tasks, fd)),
+                    // cgroup2 (a hybrid host's unified hierarchy) has no `tasks` file.
+                    Err(nix::errno::Errno::ENOENT) => {
+                        let procs = dir.join("cgroup.procs");
+                        let fd =
+                            open(&procs).with_context(|| format!("opening {}", procs.display()))?;
+                        Ok((procs, fd))
+                    }
+                    Err(e) => Err(e).with_context(|| format!("opening {}", tasks.display())),
+                }
             })
             .collect()
     }
@@ -265,17 +270,23 @@ impl Manager for V1 {
 /// A new v1 cpuset cgroup starts with no cpus or mems, so no task could join it: copy them
 /// down from the nearest ancestor, level by level.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let mut chain: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|p| fs::exists(p, "cpuset.cpus"))
-        .collect();
-    chain.reverse();
-    for pair in chain.windows(2) {
-        let (parent, child) = (pair[0], pair[1]);
-        for file in ["cpuset.cpus", "cpuset.mems"] {
-            if fs::read(child, file)?.is_empty() {
-                fs::write(child, file, &fs::read(parent, file)?)?;
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        // The empty ones from `dir` up, to the nearest that has a value (the hierarchy's root
+        // always has): each takes it, the highest first.
+        let mut empty = Vec::new();
+        let mut at = dir;
+        let value = loop {
+            let value = fs::read(at, file)?;
+            if !value.is_empty() {
+                break value;
             }
+            empty.push(at);
+            at = at
+                .parent()
+                .with_context(|| format!("no cgroup above {} has {file}", dir.display()))?;
+        };
+        for d in empty.iter().rev() {
+            fs::write(d, file, &value)?;
         }
     }
     Ok(())
