@@ -10,6 +10,7 @@ use super::process_io::ProcessIo;
 use super::{create, Global};
 use crate::lifecycle::{self, DeleteMode};
 use crate::process::create::create as create_container;
+use crate::process::timeline::Timeline;
 use crate::process::wait;
 
 pub struct Args {
@@ -59,7 +60,10 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         Some(wait::prepare()?)
     };
     let pidfd_socket = c.io.pidfd_socket()?;
+    // With --debug, a second timeline for the whole run (create's own has its steps).
+    let mut timeline = Timeline::default();
     let created = create_container(&g.root, &plan, &opts)?;
+    timeline.mark("create");
     // The child's ends of the pipes are the container's now: hull's copies would hold them
     // open past its exit.
     opts.stdio = None;
@@ -69,6 +73,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         let _ = lifecycle::delete(&g.root, &id, DeleteMode::Force);
         return Err(e);
     }
+    timeline.mark("start");
     let Some(waited) = waited else { return Ok(0) };
     // Let `kill`, `delete` etc. work on the container while we wait.
     drop(created.dir);
@@ -78,12 +83,15 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         &waited,
         super::process_io::streams(created.master.as_ref(), pipes),
     )?;
+    timeline.mark("wait");
     // The program's status is what `run` reports: a cleanup that fails is said, not
     // mistaken for the program's failure (as runc).
     if !a.keep {
         if let Err(e) = lifecycle::delete(&g.root, &id, DeleteMode::Force) {
             crate::log::warn(&format!("removing container {id:?} after it ran: {e:#}"));
         }
+        timeline.mark("delete");
     }
+    crate::log::debug(&timeline.render("run"));
     Ok(code)
 }

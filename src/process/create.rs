@@ -195,7 +195,7 @@ fn start_init(
         crate::netdev::move_into(&plan.net_devices, init.pid.as_raw())?;
         setup.record(plan, init.pid, opts.pid_file.as_deref())?;
         timeline.mark("state");
-        crate::log::debug(&timeline.render());
+        crate::log::debug(&timeline.render("create"));
         Ok(())
     })();
     if let Err(e) = result {

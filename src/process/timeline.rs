@@ -1,4 +1,4 @@
-//! `--debug` timeline of create: named marks on CLOCK_MONOTONIC (shared by parent and init,
+//! `--debug` timelines of create and run: named marks on CLOCK_MONOTONIC (shared by parent and init,
 //! so init's marks ride the Ready message and line up with the parent's).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,11 +49,12 @@ impl Timeline {
         Self { marks }
     }
 
-    /// One line: each phase with its duration since the previous mark, and the total, in µs.
-    pub fn render(&self) -> String {
+    /// One line: each phase with its duration since the previous mark (the first since hull
+    /// started), and the total, in µs.
+    pub fn render(&self, what: &str) -> String {
         let start = START.load(Ordering::Relaxed);
         let mut prev = start;
-        let mut out = String::from("create timeline (µs):");
+        let mut out = format!("{what} timeline (µs):");
         for (name, t) in &self.marks {
             out.push_str(&format!(" {name} {}", t.saturating_sub(prev)));
             prev = *t;
@@ -74,7 +75,12 @@ mod tests {
         t.mark("clone");
         let back = Timeline::decode(&t.encode());
         assert_eq!(back, t);
-        assert!(back.render().contains(" parse ") && back.render().contains(" clone "));
+        let line = back.render("create");
+        assert!(line.starts_with("create timeline (µs): parse "), "{line}");
+        assert!(
+            line.contains(" clone ") && line.contains(" | total "),
+            "{line}"
+        );
         assert_eq!(Timeline::decode(""), Timeline::default());
     }
 }
