@@ -47,36 +47,47 @@ pub fn cgroup_mounts() -> Result<Vec<CgroupMount>> {
 }
 
 /// Mounts hidden by a later mount on the same point or above it (a tmpfs laid over
-/// /sys/fs/cgroup to show fewer hierarchies, say) are left out.
+/// /sys/fs/cgroup to show fewer hierarchies, say) are left out. Only mounts at or above
+/// /sys/fs/cgroup can hide one, so only those are kept to compare: a node with thousands of
+/// mounts costs one pass, not a comparison of every pair.
 pub fn parse(mountinfo: &str) -> Vec<CgroupMount> {
-    let entries: Vec<(PathBuf, Option<CgroupMount>)> = mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (pre, post) = line.split_once(" - ")?;
-            let mount_point = PathBuf::from(pre.split(' ').nth(4)?);
-            let mut post = post.split(' ');
-            let (fstype, _, opts) = (post.next()?, post.next()?, post.next()?);
-            let cgroup = (matches!(fstype, "cgroup" | "cgroup2")
-                && mount_point.starts_with(CGROUP_ROOT))
-            .then(|| CgroupMount {
-                mount_point: mount_point.clone(),
-                fstype: fstype.to_owned(),
-                options: opts
-                    .split(',')
-                    .filter(|o| *o != "rw" && *o != "ro")
-                    .collect::<Vec<_>>()
-                    .join(","),
-            });
-            Some((mount_point, cgroup))
-        })
-        .collect();
-    entries
-        .iter()
+    let cgroup_root = Path::new(CGROUP_ROOT);
+    // In mountinfo's order: each cgroup mount, and each mount point that could cover one.
+    let mut seen: Vec<(PathBuf, Option<CgroupMount>)> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(point) = pre.split(' ').nth(4).map(Path::new) else {
+            continue;
+        };
+        let mut post = post.split(' ');
+        let (Some(fstype), Some(_), Some(opts)) = (post.next(), post.next(), post.next()) else {
+            continue;
+        };
+        let is_cgroup = matches!(fstype, "cgroup" | "cgroup2") && point.starts_with(cgroup_root);
+        let may_cover = point != Path::new("/")
+            && (cgroup_root.starts_with(point) || point.starts_with(cgroup_root));
+        if !is_cgroup && !may_cover {
+            continue;
+        }
+        let cgroup = is_cgroup.then(|| CgroupMount {
+            mount_point: point.to_owned(),
+            fstype: fstype.to_owned(),
+            options: opts
+                .split(',')
+                .filter(|o| *o != "rw" && *o != "ro")
+                .collect::<Vec<_>>()
+                .join(","),
+        });
+        seen.push((point.to_owned(), cgroup));
+    }
+    seen.iter()
         .enumerate()
         .filter_map(|(i, (point, cgroup))| {
-            let hidden = entries[i + 1..]
+            let hidden = seen[i + 1..]
                 .iter()
-                .any(|(later, _)| point.starts_with(later) && later != Path::new("/"));
+                .any(|(later, _)| point.starts_with(later));
             cgroup.as_ref().filter(|_| !hidden).cloned()
         })
         .collect()
@@ -102,6 +113,20 @@ mod tests {
             (m[2].fstype.as_str(), m[2].options.as_str()),
             ("cgroup2", "nsdelegate")
         );
+    }
+
+    #[test]
+    fn unrelated_mounts_neither_count_nor_hide() {
+        let mut text = String::from("36 35 0:31 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n");
+        for n in 0..5000 {
+            text.push_str(&format!(
+                "{n} 1 0:9 / /var/lib/pods/{n}/volume rw - tmpfs tmpfs rw\n"
+            ));
+        }
+        text.push_str("9 1 0:9 / / rw - ext4 /dev/vda rw\n");
+        let m = parse(&text);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].options, "cpu");
     }
 
     #[test]
