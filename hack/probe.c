@@ -92,15 +92,39 @@ static void attack_pid(int pid, int exe, dev_t dev, ino_t ino)
 		close(exe);
 }
 
+static int noted[4096];
+
+/* Any other process, once: its pid and what it runs (so a test sees what it watched). */
+static void note_other(int pid, int exe)
+{
+	char self[64], target[256];
+	struct stat st;
+	if (noted[pid] || fstat(exe, &st) != 0)
+		return;
+	noted[pid] = 1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", exe);
+	ssize_t n = readlink(self, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = 0;
+	fprintf(out, "pid %d: other exe %s\n", pid, target);
+	fflush(out);
+}
+
 static void try_pid(int pid, dev_t dev, ino_t ino)
 {
 	char path[64];
+	struct stat st;
 	if (pid <= 0 || pid >= 4096 || handled[pid])
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	int fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd >= 0)
-		attack_pid(pid, fd, dev, ino);
+	if (fd < 0)
+		return;
+	if (pid != getpid() && fstat(fd, &st) == 0 && (st.st_dev != dev || st.st_ino != ino)) {
+		note_other(pid, fd);
+		close(fd);
+		return;
+	}
+	attack_pid(pid, fd, dev, ino);
 }
 
 /* Watch the pid namespace for processes whose exe is DEV:INO (the runtime's binary) until

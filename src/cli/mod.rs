@@ -190,15 +190,6 @@ pub fn main() -> i32 {
         eprintln!("hull: no command given (see hull --help)");
         return 1;
     };
-    // An exec child is a hull process in the container's sight: from here on, hull runs from
-    // a read-only view of its binary (security::exe says why). create and run decide once
-    // they know where init will be (process::handover).
-    if command.name == "exec" {
-        if let Err(e) = crate::security::exe::ensure_protected() {
-            crate::log::error(&format!("{e:#}"));
-            return 1;
-        }
-    }
     match dispatch(&global, command.name, &mut m) {
         Ok(code) => code,
         Err(e) => {

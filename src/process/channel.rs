@@ -165,7 +165,7 @@ const CHUNK: usize = 32 * 1024;
 /// First byte of a datagram: more of the message follows.
 const MORE: u8 = 0;
 /// First byte of a datagram: the message's last (or only) one.
-const LAST: u8 = 1;
+const LAST: u8 = 1; // also written by the exec trampoline (trampoline.c)
 
 /// Send one message on `fd`, in as many datagrams as it takes.
 fn send_framed(fd: RawFd, bytes: &[u8]) -> Result<()> {

@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 
 use super::channel::{self, ToParent};
 use super::console::{self, ConsoleTarget};
+use super::handover;
 use super::handshake::Handshake;
 use super::init::{self, ChildContext, Role};
 use super::launch::{self, CgroupPolicy};
@@ -75,15 +76,19 @@ pub fn exec(
             .context("opening the container's root")?,
         )
     };
-    let (console, proxy) = console::open_optional(opts.console.as_ref())?;
-    let cgroup = crate::cgroups::of_container(record.cgroup.as_ref());
     let seccomp = record
         .seccomp
         .as_ref()
         .map(security::seccomp::compile)
         .transpose()?;
-    let (parent, child) = channel::pair()?;
     let trampoline = init::trampoline_for(seccomp.as_ref())?;
+    // Before anything a re-exec would have to undo (the console connection, the affinity).
+    if handover::exec_child_in_sight(&namespaces, trampoline.is_some()) {
+        security::exe::ensure_protected()?;
+    }
+    let (console, proxy) = console::open_optional(opts.console.as_ref())?;
+    let cgroup = crate::cgroups::of_container(record.cgroup.as_ref());
+    let (parent, child) = channel::pair()?;
     let ctx = ChildContext {
         role: Role::Exec {
             root,

@@ -1,5 +1,6 @@
 //! When init leaves hull's code for the exec trampoline, and so whether hull must run from a
-//! protected view of its binary (CVE-2019-5736, `security::exe`) to start this container.
+//! protected view of its binary (CVE-2019-5736, `security::exe`) to start this container;
+//! the same question for an exec'd process (`exec_child_in_sight`).
 //!
 //! A process of the container that can see a hull process could open its `/proc/PID/exe` (the
 //! host binary) and write it once hull is gone. Init is such a process unless (1) nothing but
@@ -15,7 +16,7 @@
 //! host's, as runc's parent process is seen), where every hull process is non-dumpable and
 //! holds more capabilities than anything unprivileged there.
 
-use crate::plan::{NsKind, Plan};
+use crate::plan::{NamespacePlan, NsKind, Plan};
 use crate::security::seccomp::SeccompProgram;
 
 /// When init hands over to the trampoline.
@@ -44,6 +45,15 @@ pub fn init_in_sight(plan: &Plan, handover: Handover) -> bool {
     handover == Handover::AtStart
         || !plan.namespaces.creates(NsKind::Pid)
         || !plan.hooks.create_container.is_empty()
+}
+
+/// Whether the container could see an exec'd process while it runs hull's code. It joins the
+/// namespaces from outside the container's pid namespace (joining one moves only children),
+/// and the trampoline makes the fork into it: the first process the container sees is the
+/// trampoline's. Not so when the container's pid namespace is hull's own (nothing to fork
+/// into), or without the trampoline.
+pub fn exec_child_in_sight(joined: &NamespacePlan, trampoline: bool) -> bool {
+    !joined.joins(NsKind::Pid) || !trampoline
 }
 
 #[cfg(test)]
@@ -95,5 +105,28 @@ mod tests {
             json!({"linux": {"namespaces": [{"type": "mount"}, {"type": "pid", "path": "/proc/1/ns/pid"}]}}),
         );
         assert!(init_in_sight(&joined, Handover::AtReady));
+    }
+
+    #[test]
+    fn an_exec_child_is_out_of_sight_when_the_trampoline_forks_it_into_the_pid_namespace() {
+        let joins = |kinds: &[NsKind]| NamespacePlan {
+            join: kinds
+                .iter()
+                .map(|&kind| crate::plan::Join {
+                    kind,
+                    path: "/proc/1/ns/x".into(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        assert!(!exec_child_in_sight(
+            &joins(&[NsKind::Pid, NsKind::Mount]),
+            true
+        ));
+        assert!(exec_child_in_sight(
+            &joins(&[NsKind::Pid, NsKind::Mount]),
+            false
+        ));
+        assert!(exec_child_in_sight(&joins(&[NsKind::Mount]), true));
     }
 }

@@ -22,7 +22,7 @@ use oci_spec::runtime::{ContainerState, State};
 use super::channel::{Channel, ToInit, ToParent};
 use super::handover::Handover;
 use super::timeline::Timeline;
-use super::trampoline::Trampoline;
+use super::trampoline::{Before, Trampoline};
 use super::{console, exec_path, fifo};
 use crate::plan::{NamespacePlan, NsKind, Plan, ProcessPlan};
 use crate::security::seccomp::SeccompProgram;
@@ -233,34 +233,53 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
     {
         security::seccomp::load(filter)?;
     }
+    // What closes when the program (not the trampoline) is exec'd tells the waiting side that
+    // it runs: init's exec fifo for `start`, the channel for `hull exec`.
+    let hold = match &ctx.role {
+        Role::Init { fifo, .. } => fifo.as_raw_fd(),
+        Role::Exec { .. } => ctx.channel.as_raw_fd(),
+    };
     // Only now, with the container's privileges and filter, does an exec'd process enter the
     // container's pid namespace: nothing the container can see of it is more privileged than
-    // the container's own processes (a holder of CAP_SYS_PTRACE could seize it).
-    if fork_due {
-        fork_into_pid_namespace(&ctx.channel)?;
-    }
-    if matches!(ctx.role, Role::Exec { .. }) {
-        lead_session(terminal.take())?;
-    }
-    // What closes when the program (not the trampoline) is exec'd tells the waiting side that
-    // it runs: init's exec fifo for `start`, the channel for `hull exec`. Init handing over
-    // at ready lets go of the channel once the trampoline runs (and waits for `start`).
-    let (hold, release) = match &ctx.role {
-        Role::Init { fifo, handover, .. } => (
-            fifo.as_raw_fd(),
-            (*handover == Handover::AtReady).then(|| ctx.channel.as_raw_fd()),
-        ),
-        Role::Exec { .. } => (ctx.channel.as_raw_fd(), None),
-    };
-    let err = match (ctx.trampoline, release) {
-        (Some(trampoline), _) => {
-            trampoline.exec(&program, &process.args, &env, Some(hold), release)
+    // the container's own processes (a holder of CAP_SYS_PTRACE could seize it). The
+    // trampoline makes that fork, so that what enters is not hull's binary either; init
+    // handing over at ready lets go of the channel in the trampoline, which waits for `start`.
+    let before = match (&ctx.role, fork_due) {
+        (Role::Init { handover, .. }, _) if *handover == Handover::AtReady => {
+            Before::WaitForStart {
+                release: ctx.channel.as_raw_fd(),
+            }
         }
-        (None, None) => sys::execve(&program, &process.args, &env),
-        (None, Some(_)) => anyhow::bail!("init cannot hand over without the exec trampoline"),
+        (Role::Exec { .. }, true) => Before::ForkIntoPidNamespace {
+            terminal: terminal.as_ref().map(AsRawFd::as_raw_fd),
+        },
+        _ => Before::Nothing,
+    };
+    let err = match (ctx.trampoline, before) {
+        (Some(trampoline), Before::Nothing) => {
+            if matches!(ctx.role, Role::Exec { .. }) {
+                lead_session(terminal.take())?;
+            }
+            trampoline.exec(&program, &process.args, &env, Some(hold), before)
+        }
+        (Some(trampoline), _) => trampoline.exec(&program, &process.args, &env, Some(hold), before),
+        // No trampoline (the filter would refuse its execveat), so hull runs from a protected
+        // binary (process::handover): its own fork and session, then the program.
+        (None, Before::WaitForStart { .. }) => {
+            anyhow::bail!("init cannot hand over without the exec trampoline")
+        }
+        (None, _) => {
+            if fork_due {
+                fork_into_pid_namespace(&ctx.channel)?;
+            }
+            if matches!(ctx.role, Role::Exec { .. }) {
+                lead_session(terminal.take())?;
+            }
+            sys::execve(&program, &process.args, &env)
+        }
     };
     // The parent still listens (exec; init handing over at ready): the error goes there.
-    if matches!(ctx.role, Role::Exec { .. }) || release.is_some() {
+    if matches!(ctx.role, Role::Exec { .. }) || matches!(before, Before::WaitForStart { .. }) {
         anyhow::bail!("exec {program:?}: {}", err.desc());
     }
     // init's parent is gone by now: stderr is the only place left to tell (in the words and

@@ -3,11 +3,12 @@
 //! its own binary, so that no hull process a container can see has a writable host file as
 //! `/proc/PID/exe`.
 //!
-//! Why a re-exec: a forked child keeps its parent's executable, and every exec child (once it
-//! is in the container's pid namespace) is a hull process the container can see, as is init
-//! when the container's pid namespace is shared or init cannot leave hull's code before
-//! `create` returns (`process::handover` decides; in the usual case init is out of sight
-//! until it hands over to the trampoline, and this ~1.5 ms is saved). A holder of
+//! Why a re-exec: a forked child keeps its parent's executable, and a hull process the
+//! container can see must not be the host binary: init when the container's pid namespace is
+//! shared or init cannot leave hull's code before `create` returns, an exec child when the
+//! container's pid namespace is hull's own or there is no trampoline to fork it into the
+//! container's (`process::handover` decides; in the usual cases neither is in sight while it
+//! runs hull's code, and this ~1.5 ms is saved). A holder of
 //! `CAP_SYS_PTRACE` in there can open `/proc/PID/exe` — non-dumpable does not stop it — keep
 //! an `O_PATH` handle, and reopen it for writing through `/proc/self/fd/N` once hull is gone.
 //! Through a read-only mount, every such reopen fails with `EROFS`.

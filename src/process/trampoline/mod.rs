@@ -27,26 +27,43 @@ impl Trampoline {
 
     /// In the child: exec `program` with `args` and `env` through the trampoline. `hold` (a
     /// close-on-exec fd) stays open until the program's own execve, not the trampoline's: whoever
-    /// waits for it to close learns that the program runs. With `release` (init handing over
-    /// early), the trampoline first closes that fd and waits for `start`'s byte on `hold`.
-    /// Returns only on failure (of the trampoline's own exec; the program's is reported by the
-    /// trampoline).
+    /// waits for it to close learns that the program runs. `before` is what the trampoline
+    /// does first (trampoline.c says how). Returns only on failure (of the trampoline's own
+    /// exec; the program's is reported by the trampoline).
     pub fn exec(
         &self,
         program: &CStr,
         args: &[CString],
         env: &[CString],
         hold: Option<RawFd>,
-        release: Option<RawFd>,
+        before: Before,
     ) -> Errno {
-        let (hold, release) = match (inheritable(hold), inheritable(release)) {
-            (Ok(hold), Ok(release)) => (hold, release),
-            (Err(e), _) | (_, Err(e)) => return e,
+        let args_of = || -> Result<(CString, CString), Errno> {
+            let hold = match hold {
+                Some(fd) => inheritable(fd)?,
+                None => "-".to_owned(),
+            };
+            let mode = match before {
+                Before::Nothing => "-".to_owned(),
+                Before::WaitForStart { release } => format!("w{}", inheritable(release)?),
+                Before::ForkIntoPidNamespace { terminal } => {
+                    format!(
+                        "f{}",
+                        terminal.map(inheritable).transpose()?.unwrap_or_default()
+                    )
+                }
+            };
+            let c = |s: String| CString::new(s).expect("no NUL in digits");
+            Ok((c(hold), c(mode)))
+        };
+        let (hold, mode) = match args_of() {
+            Ok(args) => args,
+            Err(e) => return e,
         };
         let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 4);
         argv.push(MAGIC);
         argv.push(&hold);
-        argv.push(&release);
+        argv.push(&mode);
         argv.push(program);
         argv.extend(args.iter().map(CString::as_c_str));
         match nix::unistd::execveat(&self.0, c"", &argv, env, AtFlags::AT_EMPTY_PATH) {
@@ -56,13 +73,27 @@ impl Trampoline {
     }
 }
 
-/// An fd the trampoline gets (no longer close-on-exec), as its decimal argument; "-" for none.
-fn inheritable(fd: Option<RawFd>) -> Result<CString, Errno> {
-    let Some(fd) = fd else {
-        return Ok(CString::from(c"-"));
-    };
+/// What the trampoline does before it execs the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Before {
+    Nothing,
+    /// Init handing over at ready: let go of `release` (its end of the channel), then wait
+    /// for `start`'s byte on the exec fifo (`hold`).
+    WaitForStart {
+        release: RawFd,
+    },
+    /// An exec'd process that joined the container's pid namespace: fork into it, send the
+    /// child's pid up the channel (`hold`), and have the child lead a session (with
+    /// `terminal` as its controlling terminal and stdio).
+    ForkIntoPidNamespace {
+        terminal: Option<RawFd>,
+    },
+}
+
+/// An fd the trampoline gets (no longer close-on-exec), as its decimal number.
+fn inheritable(fd: RawFd) -> Result<String, Errno> {
     sys::clear_cloexec(fd)?;
-    Ok(CString::new(fd.to_string()).expect("digits"))
+    Ok(fd.to_string())
 }
 
 #[cfg(test)]
@@ -139,7 +170,7 @@ mod tests {
         sys::clear_cloexec(release_fd).unwrap();
         let mut child = std::process::Command::new(&path)
             .arg0("hull-trampoline")
-            .args([&hold_fd.to_string(), &release_fd.to_string()])
+            .args([hold_fd.to_string(), format!("w{release_fd}")])
             .args(["/bin/sh", "sh", "-c", "echo ran; ls /proc/self/fd"])
             .stdout(std::process::Stdio::piped())
             .spawn()
