@@ -198,4 +198,48 @@ mod tests {
             "{out}"
         );
     }
+
+    #[test]
+    fn with_fork_the_child_runs_in_a_session_of_its_own_and_its_pid_goes_up_the_channel() {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        use std::io::Read;
+        let t = Trampoline::new().unwrap();
+        let path = format!("/proc/self/fd/{}", t.0.as_raw_fd());
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        sys::clear_cloexec(theirs.as_raw_fd()).unwrap();
+        let mut trampoline = std::process::Command::new(&path)
+            .arg0("hull-trampoline")
+            .args([theirs.as_raw_fd().to_string(), "f".into()])
+            .args([
+                "/bin/sh",
+                "sh",
+                "-c",
+                "echo $$ $(cut -d' ' -f6 /proc/self/stat)",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(theirs);
+        let mut datagram = [0u8; 16];
+        let n = nix::unistd::read(&ours, &mut datagram).unwrap();
+        assert_eq!(&datagram[..2], &[1, 2], "{:?}", &datagram[..n]);
+        assert_eq!(n, 6);
+        let pid = i32::from_le_bytes(datagram[2..6].try_into().unwrap());
+        assert!(trampoline.wait().unwrap().success());
+        let mut out = String::new();
+        trampoline
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        // The program is the forked child, and leads its own session.
+        assert_eq!(out.trim(), format!("{pid} {pid}"));
+    }
 }
