@@ -304,52 +304,47 @@ mod tests {
         assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
     }
 
+    /// What the trampoline needs, known of the filter: (execveat, the waiting one's syscalls).
     #[test]
-    fn knows_whether_execveat_gets_through() {
-        for (json, expected) in [
-            (r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, true),
+    fn knows_whether_the_trampoline_gets_through() {
+        for (json, execveat, waiting) in [
+            (r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, true, true),
             (
                 r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ERRNO"}]}"#,
                 false,
+                true,
             ),
-            (r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#, false),
+            (r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#, false, false),
             (
                 r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execve","execveat"],"action":"SCMP_ACT_ALLOW"}]}"#,
                 true,
+                false,
             ),
             (
                 r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
                 false,
-            ),
-        ] {
-            assert_eq!(
-                compile(&seccomp(json)).unwrap().allows_execveat,
-                expected,
-                "{json}"
-            );
-        }
-    }
-
-    #[test]
-    fn knows_whether_the_trampoline_may_wait() {
-        for (json, expected) in [
-            (r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#, true),
-            (
-                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["prctl"],"action":"SCMP_ACT_ERRNO"}]}"#,
                 false,
             ),
             (
-                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","close","prctl"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["prctl"],"action":"SCMP_ACT_ERRNO"}]}"#,
+                true,
+                false,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","close","prctl","execveat"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                true,
                 true,
             ),
             (
-                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","close"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","close","execveat"],"action":"SCMP_ACT_ALLOW"}]}"#,
+                true,
                 false,
             ),
         ] {
+            let p = compile(&seccomp(json)).unwrap();
             assert_eq!(
-                compile(&seccomp(json)).unwrap().allows_waiting,
-                expected,
+                (p.allows_execveat, p.allows_waiting),
+                (execveat, waiting),
                 "{json}"
             );
         }
