@@ -60,11 +60,15 @@ impl Setup {
             cgroup,
             rdt: None,
         };
-        // Recorded before it is made, and again with the parents it made (removed with the
+        // Recorded before it is made, and again when it made parents (removed with the
         // container): `delete --force` finds whatever a crash left.
-        setup.dir().save_cgroup(&setup.cgroup.record())?;
+        let planned = setup.cgroup.record();
+        setup.dir().save_cgroup(&planned)?;
         setup.cgroup.create()?;
-        setup.dir().save_cgroup(&setup.cgroup.record())?;
+        let made = setup.cgroup.record();
+        if made != planned {
+            setup.dir().save_cgroup(&made)?;
+        }
         crash_point("create:cgroup");
         setup.cgroup.apply(&plan.resources)?;
         if let Some(rdt) = &plan.intel_rdt {
