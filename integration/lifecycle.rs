@@ -115,11 +115,16 @@ fn kill_running_with_default_signal_and_by_name() {
         &[
             "sh",
             "-c",
-            "trap 'exit 7' TERM; while :; do sleep 0.05; done",
+            "trap 'exit 7' TERM; touch /tmp/trapped; while :; do sleep 0.05; done",
         ],
     );
     env.hull_ok(&["start", &id]);
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Once the trap is set (a SIGTERM before it would be ignored by pid 1).
+    let trapped = format!("/proc/{}/root/tmp/trapped", env.pid(&id));
+    assert!(
+        poll_until(300, 20, || std::path::Path::new(&trapped).exists()),
+        "the trap was never set"
+    );
     env.hull_ok(&["kill", &id]);
     wait_status(&env, &id, "stopped");
     assert_fails(&env.hull(&["kill", &id, "NOTASIGNAL"]), "unknown signal");

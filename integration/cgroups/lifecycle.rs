@@ -53,10 +53,16 @@ fn kill_all_reaches_processes_of_a_shared_pid_namespace() {
     c["linux"]["namespaces"] = json!([{"type": "mount"}]);
     c.as_object_mut().unwrap().remove("hostname");
     env.run_detached(&id, &c);
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let pids: Vec<i64> =
-        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
-    assert_eq!(pids.len(), 2);
+    // Both sleeps, once the shell has forked the first (wait for it, not for a time).
+    let mut pids: Vec<i64> = Vec::new();
+    assert!(
+        poll_until(300, 20, || {
+            pids =
+                serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+            pids.len() == 2
+        }),
+        "{pids:?}"
+    );
     env.hull_ok(&["kill", "--all", &id, "KILL"]);
     wait_status(&env, &id, "stopped");
     std::thread::sleep(std::time::Duration::from_millis(100));
@@ -74,12 +80,15 @@ fn events_stats_report_usage() {
     let mut c = config(&["sh", "-c", "sleep 60 & sleep 60"]);
     c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 40}});
     env.run_detached(&id, &c);
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let ps: Vec<i64> =
-        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap();
+    // Once the shell has forked its first sleep and exec'd the second: two processes.
+    let ps = || -> Vec<i64> {
+        serde_json::from_slice(&env.hull(&["ps", "--format", "json", &id]).stdout).unwrap()
+    };
+    assert!(poll_until(300, 20, || ps().len() == 2), "{:?}", ps());
     let out = env.hull(&["events", "--stats", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ps = ps();
     assert_eq!(v["type"], "stats");
     assert_eq!(v["id"], id.as_str());
     let data = &v["data"];
@@ -166,25 +175,22 @@ fn pause_stops_a_counter_and_resume_restarts_it() {
     );
     let pid = env.pid(&id);
     let counter = PathBuf::from(format!("/proc/{pid}/root/tmp/n"));
-    let value = || -> u64 {
-        std::fs::read_to_string(&counter)
-            .unwrap_or_default()
-            .trim()
-            .parse()
-            .unwrap_or(0)
-    };
-    let sleep = |ms| std::thread::sleep(std::time::Duration::from_millis(ms));
-    sleep(200);
-    env.hull_ok(&["pause", &id]);
-    sleep(100);
-    let frozen = value();
-    sleep(400);
-    assert_eq!(value(), frozen, "the counter moved while paused");
-    assert!(frozen > 0);
-    env.hull_ok(&["resume", &id]);
-    // Wait for it to move (a loaded machine or an emulated guest is slow to schedule it).
+    let text = || std::fs::read_to_string(&counter).unwrap_or_default();
+    let value = || -> u64 { text().trim().parse().unwrap_or(0) };
+    // Wait for it to count (never for a time: an emulated guest is slow to start a shell).
     assert!(
-        poll_until(300, 100, || value() > frozen),
+        poll_until(300, 50, || value() > 0),
+        "the counter never started"
+    );
+    env.hull_ok(&["pause", &id]);
+    // Frozen maybe between the shell's truncate and its write: then the file stays empty.
+    let frozen = text();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(text(), frozen, "the counter moved while paused");
+    let last = frozen.trim().parse().unwrap_or(0);
+    env.hull_ok(&["resume", &id]);
+    assert!(
+        poll_until(300, 100, || value() > last),
         "the counter did not go on after resume"
     );
     env.hull_ok(&["delete", "--force", &id]);

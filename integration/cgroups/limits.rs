@@ -92,7 +92,13 @@ fn update_changes_limits() {
     ]);
     c["linux"]["resources"] = json!({"pids": {"limit": 10}});
     env.run_detached(&id, &c);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The 4 MiB in /dev/shm are the container's use that checkBeforeUpdate sees below.
+    let shm = format!("/proc/{}/root/dev/shm/f", env.pid(&id));
+    assert!(
+        poll_until(300, 20, || std::fs::metadata(&shm)
+            .is_ok_and(|m| m.len() == 4 << 20)),
+        "dd did not write /dev/shm/f"
+    );
     let res = env.base.join("res.json");
     std::fs::write(
         &res,
