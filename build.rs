@@ -5,9 +5,16 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The channel bytes the trampoline writes (`src/process/channel_wire.rs`, shared with hull).
+mod channel_wire {
+    #![allow(dead_code)]
+    include!("src/process/channel_wire.rs");
+}
+
 fn main() {
     let src = "src/process/trampoline/trampoline.c";
     println!("cargo:rerun-if-changed={src}");
+    println!("cargo:rerun-if-changed=src/process/channel_wire.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("trampoline");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
@@ -19,6 +26,11 @@ fn main() {
             "-fno-stack-protector",
             "-fno-pie",
             "-no-pie",
+        ])
+        .args([
+            format!("-DHULL_LAST={}", channel_wire::LAST),
+            format!("-DHULL_INIT_PID={}", channel_wire::INIT_PID),
+            format!("-DHULL_ERROR={}", channel_wire::ERROR),
         ])
         .args([
             "-fno-asynchronous-unwind-tables",

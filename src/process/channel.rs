@@ -35,6 +35,7 @@ use nix::sys::socket::{
     MsgFlags, SockFlag, SockType, UnixAddr,
 };
 
+use super::channel_wire::{ERROR, INIT_PID, LAST};
 use crate::sys;
 
 /// Messages from init (or its intermediate process) to the parent.
@@ -111,9 +112,9 @@ impl ToParent {
     fn encode(&self) -> Vec<u8> {
         match self {
             Self::NeedIdMaps => vec![1],
-            Self::InitPid(pid) => [&[2u8][..], &pid.to_le_bytes()].concat(),
+            Self::InitPid(pid) => [&[INIT_PID][..], &pid.to_le_bytes()].concat(),
             Self::Ready(marks) => [&[3u8][..], marks.as_bytes()].concat(),
-            Self::Error(msg) => [&[4u8][..], msg.as_bytes()].concat(),
+            Self::Error(msg) => [&[ERROR][..], msg.as_bytes()].concat(),
             Self::RunHooks => vec![5],
             Self::SeccompListener(_) => vec![6],
             Self::NeedMountSources => vec![8],
@@ -136,9 +137,9 @@ impl ToParent {
     fn decode_plain(buf: &[u8]) -> Result<Self> {
         Ok(match buf {
             [1] => Self::NeedIdMaps,
-            [2, p @ ..] if p.len() == 4 => Self::InitPid(i32::from_le_bytes(p.try_into()?)),
+            [INIT_PID, p @ ..] if p.len() == 4 => Self::InitPid(i32::from_le_bytes(p.try_into()?)),
             [3, marks @ ..] => Self::Ready(String::from_utf8_lossy(marks).into_owned()),
-            [4, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
+            [ERROR, msg @ ..] => Self::Error(String::from_utf8_lossy(msg).into_owned()),
             [5] => Self::RunHooks,
             [8] => Self::NeedMountSources,
             [9] => Self::NeedRlimits,
@@ -164,8 +165,6 @@ impl std::os::fd::AsRawFd for Channel {
 const CHUNK: usize = 32 * 1024;
 /// First byte of a datagram: more of the message follows.
 const MORE: u8 = 0;
-/// First byte of a datagram: the message's last (or only) one.
-const LAST: u8 = 1; // also written by the exec trampoline (trampoline.c)
 
 /// Send one message on `fd`, in as many datagrams as it takes.
 fn send_framed(fd: RawFd, bytes: &[u8]) -> Result<()> {

@@ -2,6 +2,8 @@
 //! channel between them and the exec fifo that `start` opens.
 
 pub mod channel;
+/// The channel bytes the exec trampoline writes too (build.rs hands them to its compiler).
+mod channel_wire;
 pub mod console;
 pub mod create;
 pub mod exec;

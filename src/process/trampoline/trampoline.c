@@ -148,17 +148,17 @@ static int is_magic(const char *s)
 	return *m == 0 && *s == 0;
 }
 
-/* hull's channel (src/process/channel.rs): one datagram per message here, its first byte 1
- * ("the last part"), then the message: a tag and its payload. */
-#define LAST_PART 1
+/* hull's channel (src/process/channel.rs): one datagram per message here, its first byte
+ * HULL_LAST ("the last part"), then the message: a tag and its payload. build.rs defines the
+ * values from src/process/channel_wire.rs, hull's own. */
 
-/* hull's Error message on the channel: tag 4, then the text. */
+/* hull's Error message on the channel: its tag, then the text. */
 static void report(long channel, const char *what, long err)
 {
 	char buf[160];
 	long n = 0;
-	buf[n++] = LAST_PART;
-	buf[n++] = 4;
+	buf[n++] = HULL_LAST;
+	buf[n++] = HULL_ERROR;
 	for (const char *p = what; *p && n < 120; p++)
 		buf[n++] = *p;
 	const char *why = strerror_of(-err);
@@ -195,8 +195,8 @@ static void fork_into_pid_namespace(long channel, long terminal)
 		sys3(SYS_exit, 1, 0, 0);
 	}
 	if (pid > 0) {
-		/* InitPid: tag 2, the pid in 4 little-endian bytes. */
-		unsigned char msg[6] = {LAST_PART, 2, pid & 0xff, (pid >> 8) & 0xff,
+		/* InitPid: its tag, the pid in 4 little-endian bytes. */
+		unsigned char msg[6] = {HULL_LAST, HULL_INIT_PID, pid & 0xff, (pid >> 8) & 0xff,
 					(pid >> 16) & 0xff, (pid >> 24) & 0xff};
 		sys3(SYS_write, channel, (long)msg, sizeof(msg));
 		sys3(SYS_exit, 0, 0, 0);
