@@ -1,5 +1,7 @@
 //! runtime.md lifecycle: every state transition, kill in each state, each invalid operation.
 
+use serde_json::json;
+
 use crate::common::*;
 
 fn create(env: &Env, id: &str, args: &[&str]) -> std::path::PathBuf {
@@ -463,4 +465,41 @@ fn pidfd_socket_receives_a_pidfd_of_the_process() {
     ]);
     assert_fails(&out, "--pidfd-socket");
     assert!(!env.state_dir(&id).exists());
+    // Where hull re-execs itself from its protected binary first (init kept in hull by a
+    // startContainer hook; an exec into a container without a pid namespace of its own), it
+    // connects once, after that exec: the first connection is the one that brings the pidfd.
+    let id = env.id("held");
+    let mut held = config(&["sleep", "60"]);
+    held["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    held["linux"]["namespaces"] =
+        json!([{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}]);
+    let bundle = env.bundle(&id, &held);
+    let (socket, received) = receive("held.sock");
+    let out = env.hull(&[
+        "create",
+        "--pidfd-socket",
+        socket.to_str().unwrap(),
+        "-b",
+        bundle.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(pid_of(&received.join().unwrap().0), env.pid(&id));
+    env.hull_ok(&["start", &id]);
+    let (socket, received) = receive("heldexec.sock");
+    let pid_file = env.base.join("heldexec.pid");
+    env.hull_ok(&[
+        "exec",
+        "-d",
+        "--pidfd-socket",
+        socket.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "sleep",
+        "60",
+    ]);
+    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(pid_of(&received.join().unwrap().0), pid);
+    env.hull_ok(&["delete", "--force", &id]);
 }

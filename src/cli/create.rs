@@ -10,7 +10,6 @@ use super::{CgroupManagerArg, Global};
 use crate::plan::{CgroupDriver, NotifyOptions, Plan, PlanOptions};
 use crate::process::create::{self, CreateOptions};
 use crate::process::notify;
-use crate::process::pidfd_socket::PidfdSocket;
 
 /// create's arguments.
 pub struct CreateArgs {
@@ -88,21 +87,15 @@ impl CreateArgs {
 
 pub fn run(g: &Global, a: CreateArgs) -> Result<i32> {
     let (plan, opts) = prepare(g, &a)?;
-    let pidfd_socket = a.io.pidfd_socket()?;
     let created = create::create(&g.root, &plan, &opts)?;
-    send_pidfd(g, &plan.id, created, pidfd_socket.as_ref())?;
+    send_pidfd(g, &plan.id, created)?;
     Ok(0)
 }
 
 /// Hand init's pidfd to `--pidfd-socket`; if that fails, the container goes again.
-pub fn send_pidfd(
-    g: &Global,
-    id: &str,
-    created: create::Created,
-    socket: Option<&PidfdSocket>,
-) -> Result<create::Created> {
+pub fn send_pidfd(g: &Global, id: &str, created: create::Created) -> Result<create::Created> {
     use std::os::fd::AsFd;
-    let Some(socket) = socket else {
+    let Some(socket) = &created.pidfd_socket else {
         return Ok(created);
     };
     if let Err(e) = socket.send(created.pidfd.as_fd()) {
@@ -182,6 +175,7 @@ pub fn prepare_with(
                 .plus(listen_fds)
                 .context("--preserve-fds with LISTEN_FDS")?,
             stdio: None,
+            pidfd_socket: a.io.pidfd_socket.clone(),
         },
     ))
 }

@@ -178,12 +178,12 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
         console,
         preserve_fds: a.io.preserve_fds,
         stdio,
+        pidfd_socket: a.io.pidfd_socket.clone(),
     };
-    let pidfd_socket = a.io.pidfd_socket()?;
     let execd = exec::exec(dir, &record, &plan, &opts)?;
     // The child's ends of the pipes are the process's now.
     opts.stdio = None;
-    if let Some(socket) = &pidfd_socket {
+    if let Some(socket) = &execd.pidfd_socket {
         if let Err(e) = socket.send(execd.pidfd.as_fd()) {
             let _ = crate::sys::pidfd_send_signal(execd.pidfd.as_fd(), libc::SIGKILL);
             return Err(e);

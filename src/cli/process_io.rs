@@ -10,7 +10,6 @@ use anyhow::Result;
 use super::args::Matches;
 use super::create::absolute;
 use crate::process::console::ConsoleTarget;
-use crate::process::pidfd_socket::PidfdSocket;
 use crate::process::stdio::{self, Ends, Pipes};
 use crate::process::wait::Streams;
 use crate::process::PreserveFds;
@@ -61,14 +60,6 @@ impl ProcessIo {
     /// `--pid-file`, made absolute.
     pub fn pid_file(&self) -> Result<Option<PathBuf>> {
         self.pid_file.as_deref().map(absolute).transpose()
-    }
-
-    /// `--pidfd-socket`, connected (before anything is made).
-    pub fn pidfd_socket(&self) -> Result<Option<PidfdSocket>> {
-        self.pidfd_socket
-            .as_deref()
-            .map(PidfdSocket::connect)
-            .transpose()
     }
 }
 

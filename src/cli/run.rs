@@ -59,7 +59,6 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     } else {
         Some(wait::prepare()?)
     };
-    let pidfd_socket = c.io.pidfd_socket()?;
     // With --debug, a second timeline for the whole run (create's own has its steps).
     let mut timeline = Timeline::default();
     let created = create_container(&g.root, &plan, &opts)?;
@@ -67,7 +66,7 @@ pub fn run(g: &Global, a: Args) -> Result<i32> {
     // The child's ends of the pipes are the container's now: hull's copies would hold them
     // open past its exit.
     opts.stdio = None;
-    let created = create::send_pidfd(g, &id, created, pidfd_socket.as_ref())?;
+    let created = create::send_pidfd(g, &id, created)?;
     if let Err(e) = lifecycle::start(&created.dir) {
         drop(created.dir);
         let _ = lifecycle::delete(&g.root, &id, DeleteMode::Force);

@@ -17,6 +17,7 @@ use super::handover::{self, Handover};
 use super::handshake::Handshake;
 use super::init::{self, ChildContext, Role};
 use super::launch::{self, CgroupPolicy, Setup};
+use super::pidfd_socket::PidfdSocket;
 use super::timeline::Timeline;
 use crate::crash::crash_point;
 use crate::plan::{NsKind, Plan};
@@ -32,6 +33,9 @@ pub struct CreateOptions {
     pub preserve_fds: crate::process::PreserveFds,
     /// The program's stdio pipes (`run` in the foreground), else it gets hull's own.
     pub stdio: Option<[OwnedFd; 3]>,
+    /// `--pidfd-socket`: connected once hull knows it will not re-exec itself (a connection
+    /// made before would end at that exec, and the caller take it for the answer).
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// A created container: its locked state dir and its init process.
@@ -41,6 +45,8 @@ pub struct Created {
     pub pidfd: OwnedFd,
     /// The pty master, when hull proxies the terminal itself.
     pub master: Option<OwnedFd>,
+    /// Connected to `--pidfd-socket`, for the caller to send init's pidfd.
+    pub pidfd_socket: Option<PidfdSocket>,
 }
 
 pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created> {
@@ -57,6 +63,11 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
     if handover::init_in_sight(plan, handover) {
         security::exe::ensure_protected()?;
     }
+    let pidfd_socket = opts
+        .pidfd_socket
+        .as_deref()
+        .map(PidfdSocket::connect)
+        .transpose()?;
     let setup = Setup::begin(root, plan)?;
     timeline.mark("cgroup");
     let (pid, pidfd, master) = start_init(
@@ -72,6 +83,7 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         pid,
         pidfd,
         master,
+        pidfd_socket,
     })
 }
 

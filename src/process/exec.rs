@@ -16,6 +16,7 @@ use super::handover;
 use super::handshake::Handshake;
 use super::init::{self, ChildContext, Role};
 use super::launch::{self, CgroupPolicy};
+use super::pidfd_socket::PidfdSocket;
 use crate::plan::{Join, NamespacePlan, NsKind, ProcessPlan};
 use crate::security;
 use crate::state::{open_init, pidfile, Record, StateDir};
@@ -27,6 +28,8 @@ pub struct ExecOptions {
     pub preserve_fds: crate::process::PreserveFds,
     /// The program's stdio pipes (`exec` in the foreground), else it gets hull's own.
     pub stdio: Option<[OwnedFd; 3]>,
+    /// `--pidfd-socket`: connected once hull knows it will not re-exec itself.
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// The running exec'd process.
@@ -35,6 +38,8 @@ pub struct Execd {
     pub pidfd: OwnedFd,
     /// The pty master, when hull proxies the terminal itself.
     pub master: Option<OwnedFd>,
+    /// Connected to `--pidfd-socket`, for the caller to send the process's pidfd.
+    pub pidfd_socket: Option<PidfdSocket>,
 }
 
 /// Namespace kinds in the order they are joined: user first (it decides the permissions for
@@ -82,10 +87,15 @@ pub fn exec(
         .map(security::seccomp::compile)
         .transpose()?;
     let trampoline = init::trampoline_for(seccomp.as_ref())?;
-    // Before anything a re-exec would have to undo (the console connection, the affinity).
+    // Before anything a re-exec would have to undo (the sockets' connections, the affinity).
     if handover::exec_child_in_sight(&namespaces, trampoline.is_some()) {
         security::exe::ensure_protected()?;
     }
+    let pidfd_socket = opts
+        .pidfd_socket
+        .as_deref()
+        .map(PidfdSocket::connect)
+        .transpose()?;
     let (console, proxy) = console::open_optional(opts.console.as_ref())?;
     let cgroup = crate::cgroups::of_container(record.cgroup.as_ref());
     let (parent, child) = channel::pair()?;
@@ -151,7 +161,12 @@ pub fn exec(
     }
     let master = proxy.as_ref().map(console::receive_master).transpose()?;
     let (pid, pidfd) = child.into_process();
-    Ok(Execd { pid, pidfd, master })
+    Ok(Execd {
+        pid,
+        pidfd,
+        master,
+        pidfd_socket,
+    })
 }
 
 /// The persona init runs with (/proc/PID/personality, hex), unless it is the default.

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 
-/// A connection to the caller's socket, made before anything else so a bad path fails first.
+/// A connection to the caller's socket, made before anything is made (so a bad path fails
+/// first), once hull will not re-exec itself (the connection would end at that exec).
 pub struct PidfdSocket {
     stream: UnixStream,
     path: PathBuf,
