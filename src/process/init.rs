@@ -256,13 +256,13 @@ fn steps(ctx: &ChildContext) -> Result<Infallible> {
         _ => Before::Nothing,
     };
     let err = match (ctx.trampoline, before) {
-        (Some(trampoline), Before::Nothing) => {
-            if matches!(ctx.role, Role::Exec { .. }) {
+        (Some(trampoline), _) => {
+            // An exec'd process leads its session here, unless the trampoline's child does.
+            if matches!(ctx.role, Role::Exec { .. }) && before == Before::Nothing {
                 lead_session(terminal.take())?;
             }
             trampoline.exec(&program, &process.args, &env, Some(hold), before)
         }
-        (Some(trampoline), _) => trampoline.exec(&program, &process.args, &env, Some(hold), before),
         // No trampoline (the filter would refuse its execveat), so hull runs from a protected
         // binary (process::handover): its own fork and session, then the program.
         (None, Before::WaitForStart { .. }) => {
