@@ -60,14 +60,10 @@ pub fn create(root: &Path, plan: &Plan, opts: &CreateOptions) -> Result<Created>
         .map(security::seccomp::compile)
         .transpose()?;
     let handover = Handover::of(plan, seccomp.as_ref());
-    if handover::init_in_sight(plan, handover) {
-        security::exe::ensure_protected()?;
-    }
-    let pidfd_socket = opts
-        .pidfd_socket
-        .as_deref()
-        .map(PidfdSocket::connect)
-        .transpose()?;
+    let pidfd_socket = handover::protect_then_connect(
+        handover::init_in_sight(plan, handover),
+        opts.pidfd_socket.as_deref(),
+    )?;
     let setup = Setup::begin(root, plan)?;
     timeline.mark("cgroup");
     let (pid, pidfd, master) = start_init(

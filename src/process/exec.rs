@@ -88,14 +88,10 @@ pub fn exec(
         .transpose()?;
     let trampoline = init::trampoline_for(seccomp.as_ref())?;
     // Before anything a re-exec would have to undo (the sockets' connections, the affinity).
-    if handover::exec_child_in_sight(&namespaces, trampoline.is_some()) {
-        security::exe::ensure_protected()?;
-    }
-    let pidfd_socket = opts
-        .pidfd_socket
-        .as_deref()
-        .map(PidfdSocket::connect)
-        .transpose()?;
+    let pidfd_socket = handover::protect_then_connect(
+        handover::exec_child_in_sight(&namespaces, trampoline.is_some()),
+        opts.pidfd_socket.as_deref(),
+    )?;
     let (console, proxy) = console::open_optional(opts.console.as_ref())?;
     let cgroup = crate::cgroups::of_container(record.cgroup.as_ref());
     let (parent, child) = channel::pair()?;

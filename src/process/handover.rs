@@ -16,6 +16,11 @@
 //! host's, as runc's parent process is seen), where every hull process is non-dumpable and
 //! holds more capabilities than anything unprivileged there.
 
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::pidfd_socket::PidfdSocket;
 use crate::plan::{NamespacePlan, NsKind, Plan};
 use crate::security::seccomp::SeccompProgram;
 
@@ -54,6 +59,19 @@ pub fn init_in_sight(plan: &Plan, handover: Handover) -> bool {
 /// into), or without the trampoline.
 pub fn exec_child_in_sight(joined: &NamespacePlan, trampoline: bool) -> bool {
     !joined.joins(NsKind::Pid) || !trampoline
+}
+
+/// Re-exec hull from its protected binary when a container could see it (`in_sight`), then
+/// connect `--pidfd-socket`: in this order, or the connection would end at that exec and the
+/// caller read its end as the answer.
+pub fn protect_then_connect(
+    in_sight: bool,
+    pidfd_socket: Option<&Path>,
+) -> Result<Option<PidfdSocket>> {
+    if in_sight {
+        crate::security::exe::ensure_protected()?;
+    }
+    pidfd_socket.map(PidfdSocket::connect).transpose()
 }
 
 #[cfg(test)]
