@@ -417,40 +417,49 @@ fn pidfd_socket_receives_a_pidfd_of_the_process() {
             std::thread::spawn(move || crate::terminal::receive_master(&listener)),
         )
     };
-    let id = env.id("a");
-    let bundle = env.bundle(&id, &config(&["sleep", "60"]));
-    let (socket, received) = receive("create.sock");
-    let out = env.hull(&[
-        "create",
-        "--pidfd-socket",
-        socket.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (pidfd, name) = received.join().unwrap();
-    assert_eq!(name, "anon_inode:[pidfd]");
-    assert_eq!(pid_of(&pidfd), env.pid(&id));
-    env.hull_ok(&["start", &id]);
-    let (socket, received) = receive("exec.sock");
-    let pid_file = env.base.join("exec.pid");
-    let out = env.hull(&[
-        "exec",
-        "-d",
-        "--pidfd-socket",
-        socket.to_str().unwrap(),
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &id,
-        "sleep",
-        "60",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (pidfd, _) = received.join().unwrap();
-    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
-    assert_eq!(pid_of(&pidfd), pid);
-    env.hull_ok(&["delete", "--force", &id]);
+    // create's pidfd is init's; exec's, the exec'd process's (its pid file says which).
+    let create_and_exec = |name: &str, c: &serde_json::Value| {
+        let id = env.id(name);
+        let bundle = env.bundle(&id, c);
+        let (socket, received) = receive(&format!("{name}-create.sock"));
+        env.hull_ok(&[
+            "create",
+            "--pidfd-socket",
+            socket.to_str().unwrap(),
+            "-b",
+            bundle.to_str().unwrap(),
+            &id,
+        ]);
+        let (pidfd, kind) = received.join().unwrap();
+        assert_eq!(kind, "anon_inode:[pidfd]");
+        assert_eq!(pid_of(&pidfd), env.pid(&id));
+        env.hull_ok(&["start", &id]);
+        let (socket, received) = receive(&format!("{name}-exec.sock"));
+        let pid_file = env.base.join(format!("{name}-exec.pid"));
+        env.hull_ok(&[
+            "exec",
+            "-d",
+            "--pidfd-socket",
+            socket.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            &id,
+            "sleep",
+            "60",
+        ]);
+        let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+        assert_eq!(pid_of(&received.join().unwrap().0), pid);
+        env.hull_ok(&["delete", "--force", &id]);
+    };
+    create_and_exec("a", &config(&["sleep", "60"]));
+    // Where hull re-execs itself from its protected binary first (init kept in hull by a
+    // startContainer hook; an exec into a container without a pid namespace of its own), it
+    // connects once, after that exec: the first connection is the one that brings the pidfd.
+    let mut held = config(&["sleep", "60"]);
+    held["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    held["linux"]["namespaces"] =
+        json!([{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}]);
+    create_and_exec("held", &held);
     let id = env.id("b");
     let bundle = env.bundle(&id, &config(&["sleep", "60"]));
     let missing = env.base.join("no.sock");
@@ -465,41 +474,4 @@ fn pidfd_socket_receives_a_pidfd_of_the_process() {
     ]);
     assert_fails(&out, "--pidfd-socket");
     assert!(!env.state_dir(&id).exists());
-    // Where hull re-execs itself from its protected binary first (init kept in hull by a
-    // startContainer hook; an exec into a container without a pid namespace of its own), it
-    // connects once, after that exec: the first connection is the one that brings the pidfd.
-    let id = env.id("held");
-    let mut held = config(&["sleep", "60"]);
-    held["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
-    held["linux"]["namespaces"] =
-        json!([{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}]);
-    let bundle = env.bundle(&id, &held);
-    let (socket, received) = receive("held.sock");
-    let out = env.hull(&[
-        "create",
-        "--pidfd-socket",
-        socket.to_str().unwrap(),
-        "-b",
-        bundle.to_str().unwrap(),
-        &id,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(pid_of(&received.join().unwrap().0), env.pid(&id));
-    env.hull_ok(&["start", &id]);
-    let (socket, received) = receive("heldexec.sock");
-    let pid_file = env.base.join("heldexec.pid");
-    env.hull_ok(&[
-        "exec",
-        "-d",
-        "--pidfd-socket",
-        socket.to_str().unwrap(),
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &id,
-        "sleep",
-        "60",
-    ]);
-    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
-    assert_eq!(pid_of(&received.join().unwrap().0), pid);
-    env.hull_ok(&["delete", "--force", &id]);
 }
