@@ -1,6 +1,7 @@
 //! Builds the exec trampoline (src/process/trampoline/trampoline.c): a static, libc-free
-//! program that hull embeds and execs from a sealed memfd (see that file for why); and names
-//! the commit hull is built from (`hull --version`), when it is built in a git checkout.
+//! program that hull embeds and execs from a sealed memfd (see that file for why); links
+//! Debian's static libseccomp into a musl build (`seccomp_for_musl`); and names the commit
+//! hull is built from (`hull --version`), when it is built in a git checkout.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -54,7 +55,42 @@ fn main() {
         status.success(),
         "{cc} failed to build the exec trampoline ({src})"
     );
+    seccomp_for_musl();
     commit();
+}
+
+/// hull links libseccomp statically (libseccomp-sys; .cargo/config.toml says where from).
+/// Debian's libseccomp.a is built against glibc; a musl build takes it as it is: its only
+/// glibc-specific symbol is `__fprintf_chk` (fortified fprintf, reached only by libseccomp's
+/// text export of a filter, which hull never calls), given here by src/sys/fprintf_chk.c.
+fn seccomp_for_musl() {
+    let shim = "src/sys/fprintf_chk.c";
+    println!("cargo:rerun-if-changed={shim}");
+    let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    if target_env != "musl" {
+        return;
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let object = out.join("fprintf_chk.o");
+    let status = Command::new(&cc)
+        .args([
+            "-Os",
+            "-c",
+            "-fPIC",
+            "-ffreestanding",
+            "-fno-stack-protector",
+            "-Wall",
+            "-Werror",
+            "-o",
+        ])
+        .arg(&object)
+        .arg(shim)
+        .status()
+        .unwrap_or_else(|e| panic!("running {cc} to build {shim}: {e}"));
+    assert!(status.success(), "{cc} failed to build {shim}");
+    // An object, not an archive: the linker takes it whole, wherever libseccomp.a falls on the line.
+    println!("cargo:rustc-link-arg={}", object.display());
 }
 
 /// HULL_COMMIT: `git rev-parse HEAD` of the checkout (absent outside one: "unknown").

@@ -14,10 +14,17 @@ need_pkgs() {
   }
 }
 
-# Make sure cargo is on PATH (rustup installs into ~/.cargo/bin).
+# Make sure cargo is on PATH (rustup installs into ~/.cargo/bin), with the standard library
+# of hull's target (musl: .cargo/config.toml says why) and Debian's static libseccomp.
 need_cargo() {
   command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
   command -v cargo >/dev/null 2>&1 || { echo "hack: cargo not found" >&2; exit 1; }
+  local target=x86_64-unknown-linux-musl
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    echo "hack: installing the Rust standard library for $target" >&2
+    rustup target add "$target" >/dev/null
+  fi
+  need_pkgs libseccomp-dev
 }
 
 # The lints CI holds the tree to: rustfmt and clippy (installed with rustup when missing).

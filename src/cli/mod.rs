@@ -157,18 +157,22 @@ pub fn main() -> i32 {
     // No process of a container that shares our pid namespace may open /proc/<hull>/exe (the
     // host binary) or ptrace us: every hull process, not only init (CVE-2019-5736).
     let _ = nix::sys::prctl::set_dumpable(false);
-    let (command, mut m) =
-        match args::parse(std::env::args_os().skip(1), GLOBAL_FLAGS, ABOUT, COMMANDS) {
-            Ok(parsed) => parsed,
-            Err(Stop::Help(text)) => {
-                print!("{text}");
-                return 0;
-            }
-            Err(Stop::Error(e)) => {
-                eprintln!("hull: {e}");
-                return 1;
-            }
-        };
+    let (command, mut m) = match args::parse(
+        crate::sys::argv::args().into_iter().skip(1),
+        GLOBAL_FLAGS,
+        ABOUT,
+        COMMANDS,
+    ) {
+        Ok(parsed) => parsed,
+        Err(Stop::Help(text)) => {
+            print!("{text}");
+            return 0;
+        }
+        Err(Stop::Error(e)) => {
+            eprintln!("hull: {e}");
+            return 1;
+        }
+    };
     let global = match Global::from(&m) {
         Ok(g) => g,
         Err(e) => {

@@ -48,6 +48,9 @@ pub fn remount_readonly(path: &Path) -> Result<()> {
     .with_context(|| format!("remounting {} read-only", path.display()))
 }
 
+/// statfs(2)'s "relatime" bit: the kernel reports it, musl's headers do not name it.
+const ST_RELATIME: FsFlags = FsFlags::from_bits_retain(0x1000);
+
 fn locked_flags(st: &Statvfs) -> MsFlags {
     let f = st.flags();
     let mut out = MsFlags::empty();
@@ -57,7 +60,7 @@ fn locked_flags(st: &Statvfs) -> MsFlags {
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
         (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        (ST_RELATIME, MsFlags::MS_RELATIME),
     ] {
         if f.contains(fs) {
             out |= ms;

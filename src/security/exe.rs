@@ -63,7 +63,7 @@ pub fn ensure_protected() -> Result<()> {
         }
         Err(e) => return Err(e).context("cloning the mount of hull's binary read-only"),
     };
-    let args = c_strings(std::env::args_os())?;
+    let args = c_strings(sys::argv::args().into_iter())?;
     let mut env = c_strings(
         std::env::vars_os().map(|(k, v)| [k, OsString::from("="), v].into_iter().collect()),
     )?;

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+pub mod argv;
 mod bpf_device;
 mod signals;
 pub use bpf_device::{
@@ -264,11 +265,11 @@ pub fn loopback_up() -> Result<(), Errno> {
     ifr.ifr_name[1] = b'o' as libc::c_char;
     // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name and writes the flags into `ifr`,
     // which outlives the call.
-    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
+    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut ifr) })?;
     // SAFETY: after SIOCGIFFLAGS the union holds the flags.
     unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: as above; SIOCSIFFLAGS only reads `ifr`.
-    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) }).map(drop)
+    Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &ifr) }).map(drop)
 }
 
 /// seccomp(SECCOMP_SET_MODE_FILTER): install a BPF program (raw sock_filter entries).
@@ -464,7 +465,8 @@ pub fn prlimit(
     let ret = unsafe {
         libc::prlimit64(
             pid.as_raw(),
-            resource as libc::__rlimit_resource_t,
+            // glibc types the resource as an enum, musl as an int.
+            resource as _,
             &limit,
             std::ptr::null_mut(),
         )
