@@ -56,7 +56,31 @@ fn main() {
         "{cc} failed to build the exec trampoline ({src})"
     );
     seccomp_for_musl();
+    hot_functions();
     commit();
+}
+
+/// The release binary's link places the functions in hack/hot-functions.ld (the ones hull's
+/// everyday commands run) together at the start of .text: fewer 64 kB windows of the binary
+/// mapped per command (hack/hot-functions says why and regenerates the list). The list names
+/// the musl release build's symbols; other builds would match none of them.
+fn hot_functions() {
+    let list = "hack/hot-functions.ld";
+    println!("cargo:rerun-if-changed={list}");
+    // hack/hot-functions asks for the link map of the build it traces (the shipped build is
+    // stripped: the map names its functions' sections).
+    println!("cargo:rerun-if-env-changed=HULL_LINK_MAP");
+    if let Ok(map) = std::env::var("HULL_LINK_MAP") {
+        println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");
+    }
+    let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
+    let musl = std::env::var("CARGO_CFG_TARGET_ENV").is_ok_and(|e| e == "musl");
+    if !(release && musl && std::path::Path::new(list).exists()) {
+        return;
+    }
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    // A script of SECTIONS ... INSERT: it adds to the linker's default script, not replaces it.
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/{list}");
 }
 
 /// hull links libseccomp statically (libseccomp-sys; .cargo/config.toml says where from).
