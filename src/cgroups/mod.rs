@@ -65,14 +65,16 @@ pub trait Manager {
     }
     /// Memory in use now (bytes), if the memory controller is there.
     fn memory_usage(&self) -> Option<u64>;
-    /// A directory fd for CLONE_INTO_CGROUP (v2 only): the child starts in the cgroup.
+    /// A directory fd for CLONE_INTO_CGROUP (a cgroup2 directory: v2's, or a hybrid host's
+    /// unified one): the child starts in that cgroup.
     fn clone_target(&self) -> Option<std::os::fd::OwnedFd> {
         None
     }
     /// Files through which a new single-threaded child can move itself in by writing "0"
     /// (v1's `tasks`, opened by the parent): the kernel only skips its global threadgroup
     /// lock, and the RCU grace period that takes (~10 ms on an idle machine), for a thread
-    /// moving itself. Empty when the parent must do it (`add`).
+    /// moving itself. Empty when the parent must do it (`add`). A cgroup2 directory's file here
+    /// (`cgroup.procs`) is used only when the clone into it (`clone_target`) was refused.
     fn self_join_files(&self) -> Result<Vec<(PathBuf, std::os::fd::OwnedFd)>> {
         Ok(Vec::new())
     }

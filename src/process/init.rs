@@ -89,10 +89,11 @@ pub enum CgroupJoin<'a> {
 
 impl<'a> CgroupJoin<'a> {
     /// For a child just cloned into its cgroup or not, with these self-join files (if any).
+    /// (A hybrid host's child is cloned into the cgroup2 directory and writes v1's `tasks`.)
     pub fn after_clone(cloned_in: bool, tasks: &'a [(std::path::PathBuf, OwnedFd)]) -> Self {
         match (cloned_in, tasks.is_empty()) {
-            (true, _) => CgroupJoin::Done,
-            (false, false) => CgroupJoin::Itself(tasks),
+            (_, false) => CgroupJoin::Itself(tasks),
+            (true, true) => CgroupJoin::Done,
             (false, true) => CgroupJoin::ByParent,
         }
     }

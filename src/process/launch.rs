@@ -210,12 +210,12 @@ pub fn fork(
     policy: CgroupPolicy,
 ) -> Result<Child> {
     let target = cgroup.and_then(|c| c.clone_target());
-    let tasks = match (cgroup, &target) {
-        (Some(c), None) => match c.self_join_files() {
+    let mut tasks = match cgroup {
+        Some(c) => match c.self_join_files() {
             Err(e) if policy.excuses(what, &e) => Vec::new(),
             other => other?,
         },
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     let into = target.as_ref().map(|t| t.as_fd());
     let (forked, cloned_in) = match sys::clone_fork_into(flags, into) {
@@ -227,6 +227,10 @@ pub fn fork(
         other => other,
     }
     .with_context(|| format!("clone3 of {what}"))?;
+    if cloned_in {
+        // In the cgroup2 directory already: only v1's `tasks` files are left to write.
+        tasks.retain(|(file, _)| !file.ends_with("cgroup.procs"));
+    }
     let join = match cgroup {
         Some(_) => CgroupJoin::after_clone(cloned_in, &tasks),
         None => CgroupJoin::Done,
