@@ -6,7 +6,8 @@
  *
  * The work: a cgroup directory in each v1 hierarchy (a hybrid host's too) with the default
  * device rules; clone with the pid, mount, network, ipc and uts namespaces; the child joins
- * its cgroups, makes its mounts (rslave /, the rootfs bound on itself, proc, a /dev tmpfs,
+ * its cgroups, brings up the new network namespace's loopback and joins a new session keyring
+ * (both runc's, hence every compatible runtime's, for this bundle), makes its mounts (rslave /, the rootfs bound on itself, proc, a /dev tmpfs,
  * devpts, shm, mqueue, a read-only sysfs), the default device nodes and /dev links,
  * pivot_root, the read-only root, the hostname, and execs /bin/true; the parent waits and
  * removes the cgroups. Errors exit 1 with the step's name: a floor that fails is no floor. */
@@ -19,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -130,9 +134,35 @@ static void mnt(const char *src, const char *dst, const char *type, unsigned lon
 		die(dst);
 }
 
+/* A new network namespace's loopback is down; runc brings it up. */
+static void loopback_up(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {.ifr_name = "lo"};
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+		die("lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+		die("lo up");
+	close(fd);
+}
+
+/* A session keyring of the container's own (runc: "_ses.<id>"), its possessor's and user's
+ * rights as runc sets them. */
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define KEYCTL_SETPERM 5
+static void session_keyring(void)
+{
+	long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "_ses.floor");
+	if (id < 0 || syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1b0000) != 0)
+		die("session keyring");
+}
+
 static int child(const char *rootfs)
 {
 	join_cgroups();
+	loopback_up();
+	session_keyring();
 	mnt(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL);
 	mnt(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL);
 	if (chdir(rootfs) != 0)
