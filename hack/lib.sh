@@ -42,3 +42,34 @@ need_criu() {
   [ -x "$build" ] || { echo "hack: no working criu and no $build: checkpoint tests will be skipped" >&2; return 0; }
   "$build" >/dev/null || echo "hack: build-criu failed: checkpoint tests will be skipped" >&2
 }
+
+# The bundle hack/bench measures (and hack/hot-functions traces): `run`'s default mounts and
+# namespaces, a read-only busybox root, every device denied but the defaults (as `runc spec`).
+bench_bundle() { # DIR ARGS_JSON CGROUP_PARENT ROOTFS [MASKED_LIST_FILE]
+  mkdir -p "$1"
+  # An absolute root.path: runc refuses a rootfs that is a symlink.
+  python3 - "$1" "$2" "$3" "$4" "${5:-}" <<'PY'
+import json, sys
+d, args, cg, rootfs, masked = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+masked = open(masked).read().split() if masked else []
+json.dump({
+  "ociVersion": "1.0.2",
+  "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": args,
+              "env": ["PATH=/bin:/sbin:/usr/bin"], "cwd": "/"},
+  "root": {"path": rootfs, "readonly": True},
+  "hostname": "bench",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}],
+  "linux": {"namespaces": [{"type": t} for t in ["pid", "network", "ipc", "uts", "mount"]],
+            "maskedPaths": masked,
+            # As `runc spec`: deny every device but the defaults (the rules the floor writes).
+            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "cgroupsPath": cg + "/" + d.rstrip("/").split("/")[-1]}
+}, open(d + "/config.json", "w"))
+PY
+}
