@@ -3,7 +3,7 @@
 //! Debian's static libseccomp into a musl build (`seccomp_for_musl`); and names the commit
 //! hull is built from (`hull --version`), when it is built in a git checkout.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The channel bytes the trampoline writes (`src/process/channel_wire.rs`, shared with hull).
@@ -17,44 +17,35 @@ fn main() {
     println!("cargo:rerun-if-changed={src}");
     println!("cargo:rerun-if-changed=src/process/channel_wire.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("trampoline");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args([
-            "-Os",
-            "-static",
-            "-nostdlib",
-            "-nostartfiles",
-            "-fno-stack-protector",
-            "-fno-pie",
-            "-no-pie",
-        ])
-        .args([
-            format!("-DHULL_LAST={}", channel_wire::LAST),
-            format!("-DHULL_INIT_PID={}", channel_wire::INIT_PID),
-            format!("-DHULL_ERROR={}", channel_wire::ERROR),
-        ])
-        .args([
-            "-fno-asynchronous-unwind-tables",
-            "-fno-builtin",
-            "-Wall",
-            "-Werror",
-        ])
-        .args([
-            "-Wl,--build-id=none",
-            "-Wl,-z,noexecstack",
-            "-Wl,-z,norelro",
-            "-Wl,-z,max-page-size=4096",
-            "-s",
-            "-o",
-        ])
-        .arg(&out)
-        .arg(src)
-        .status()
-        .unwrap_or_else(|e| panic!("running {cc} to build the exec trampoline: {e}"));
-    assert!(
-        status.success(),
-        "{cc} failed to build the exec trampoline ({src})"
-    );
+    let defines = [
+        format!("-DHULL_LAST={}", channel_wire::LAST),
+        format!("-DHULL_INIT_PID={}", channel_wire::INIT_PID),
+        format!("-DHULL_ERROR={}", channel_wire::ERROR),
+    ];
+    let flags = [
+        "-Os",
+        "-static",
+        "-nostdlib",
+        "-nostartfiles",
+        "-fno-stack-protector",
+        "-fno-pie",
+        "-no-pie",
+        "-fno-asynchronous-unwind-tables",
+        "-fno-builtin",
+        "-Wall",
+        "-Werror",
+        "-Wl,--build-id=none",
+        "-Wl,-z,noexecstack",
+        "-Wl,-z,norelro",
+        "-Wl,-z,max-page-size=4096",
+        "-s",
+    ];
+    let args: Vec<&str> = flags
+        .iter()
+        .copied()
+        .chain(defines.iter().map(String::as_str))
+        .collect();
+    compile("the exec trampoline", src, &args, &out);
     seccomp_for_musl();
     hot_functions();
     commit();
@@ -90,31 +81,36 @@ fn hot_functions() {
 fn seccomp_for_musl() {
     let shim = "src/sys/fprintf_chk.c";
     println!("cargo:rerun-if-changed={shim}");
-    let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    if target_env != "musl" {
+    if std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default() != "musl" {
         return;
     }
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let object = out.join("fprintf_chk.o");
-    let status = Command::new(&cc)
-        .args([
-            "-Os",
-            "-c",
-            "-fPIC",
-            "-ffreestanding",
-            "-fno-stack-protector",
-            "-Wall",
-            "-Werror",
-            "-o",
-        ])
-        .arg(&object)
-        .arg(shim)
-        .status()
-        .unwrap_or_else(|e| panic!("running {cc} to build {shim}: {e}"));
-    assert!(status.success(), "{cc} failed to build {shim}");
+    let object = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("fprintf_chk.o");
+    let flags = [
+        "-Os",
+        "-c",
+        "-fPIC",
+        "-ffreestanding",
+        "-fno-stack-protector",
+        "-Wall",
+        "-Werror",
+    ];
+    compile(shim, shim, &flags, &object);
     // An object, not an archive: the linker takes it whole, wherever libseccomp.a falls on the line.
     println!("cargo:rustc-link-arg={}", object.display());
+}
+
+/// Run the C compiler (`$CC`, else `cc`) on `src` with `flags`, writing `out`; a failure
+/// fails the build, naming `what`.
+fn compile(what: &str, src: &str, flags: &[&str], out: &Path) {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let status = Command::new(&cc)
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .status()
+        .unwrap_or_else(|e| panic!("running {cc} to build {what}: {e}"));
+    assert!(status.success(), "{cc} failed to build {what} ({src})");
 }
 
 /// HULL_COMMIT: `git rev-parse HEAD` of the checkout (absent outside one: "unknown").
